@@ -1,0 +1,124 @@
+"""Plain data for the chain graph. No I/O here: stores, importers and analysis all speak these types.
+
+Neo4j terms, mirrored by the embedded store:
+(:Sector)<-[:IN_SECTOR]-(:Chain)<-[:IN_CHAIN]-(:ChainNode)-[:PART_OF]->(:ChainNode),
+(:ChainNode)-[:FEEDS]->(:ChainNode), (:Company)-[:OPERATES_IN]->(:ChainNode),
+(:Company)-[:SUPPLIES {product, amount}]->(:Company), (:Company)-[:LOCATED_IN]->(:Zone).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STAGES = ("上游", "中游", "下游")
+QUALIFICATIONS = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")
+SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴")
+# Status of a chain node for the district.
+MISSING, WEAK, STRONG = "缺链", "弱链", "强链"
+
+
+@dataclass(frozen=True)
+class Sector:
+    id: str
+    name: str
+    kind: str = "支柱产业"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Chain:
+    id: str
+    name: str
+    sector_id: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChainNode:
+    id: str
+    chain_id: str
+    name: str
+    stage: str  # one of STAGES
+    importance: int = 3  # 1 (peripheral) .. 5 (core)
+    keywords: tuple[str, ...] = ()
+    parent_id: str | None = None  # PART_OF hierarchy
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Upstream -> downstream: `source_id` FEEDS `target_id`."""
+
+    source_id: str
+    target_id: str
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    kind: str  # 一极 / 服务型智造基地 / 产业城镇 / 北三县
+    district: str = ""
+    focus_sectors: tuple[str, ...] = ()  # sector ids
+    focus: tuple[str, ...] = ()  # free-text focus fields from the policy
+    is_local: bool = True  # inside the district (北三县 zones are partners, not local)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+    uscc: str | None = None  # 统一社会信用代码, validated on import
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    is_local: bool = False
+    zone_id: str | None = None
+    revenue: float | None = None  # 营业收入, 万元
+    registered_capital: float | None = None  # 注册资本, 万元
+    employees: int | None = None
+    founded: int | None = None
+    qualifications: tuple[str, ...] = ()
+    products: str = ""  # 主营产品
+    scope: str = ""  # 经营范围
+    rd_ratio: float | None = None  # 研发投入占营收比, %
+    synthetic: bool = False  # 示例数据: generated, not a real firm
+    node_ids: tuple[str, ...] = ()  # OPERATES_IN
+
+    @property
+    def display_name(self) -> str:
+        """Name as every output must show it: synthetic firms are always marked."""
+        return f"{self.name}（示例数据）" if self.synthetic else self.name
+
+
+@dataclass(frozen=True)
+class Supply:
+    supplier_id: str
+    buyer_id: str
+    product: str = ""
+    amount: float | None = None  # 年交易额, 万元
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    """Aggregates a store computes per chain node (pushed into the database where there is one)."""
+
+    node_id: str
+    local_firms: int = 0
+    local_output: float = 0.0  # sum of local firms' revenue, 万元
+    qualified_firms: int = 0  # local firms holding any configured qualification
+    outside_firms: int = 0
+
+
+@dataclass(frozen=True)
+class Tie:
+    """A supply relation between an outside firm and a local one, seen from the outside firm."""
+
+    company_id: str
+    local_id: str
+    local_name: str
+    direction: str  # "supplies" (outside -> local) or "buys" (local -> outside)
+    product: str = ""
+    amount: float | None = None
+    local_qualifications: tuple[str, ...] = field(default=())

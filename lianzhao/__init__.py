@@ -1,0 +1,1 @@
+"""Composition root: configuration, wiring of stores and services, the command line."""

@@ -1,0 +1,1 @@
+"""One module per area; each defines `register(main)` adding its commands to the CLI group."""
