@@ -110,6 +110,10 @@ class GraphStore(ABC):
 
     # ---- lifecycle ----------------------------------------------------------------------
     @abstractmethod
+    def data_version(self) -> str:
+        """Changes whenever data changes (any write call), so callers can cache analysis."""
+
+    @abstractmethod
     def health(self) -> tuple[bool, str]:
         """(ok, Chinese one-line status) without raising."""
 
