@@ -1,0 +1,185 @@
+"""ChainService: the one place that turns store data into gap reports and target lists.
+
+Views and commands call it; it calls the store for data and graph.gaps / graph.targets for the
+rules. Results are cached per chain and dropped whenever the store's data_version changes.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
+from .model import MISSING, STRONG, WEAK, Chain, ChainNode, Company, Flow, Sector, Supply, Tie, Zone
+from .store import GraphStore, GraphStoreError
+from .targets import District, Target, TargetWeights, rank_targets
+
+
+class NotFoundError(GraphStoreError):
+    """A chain, node or company id that does not exist."""
+
+
+@dataclass(frozen=True)
+class GapReport:
+    chain: Chain
+    sector: Sector | None
+    nodes: list[NodeGap]
+    flows: list[Flow]
+    extensions: list[Extension]
+    summary: dict[str, float]
+
+    def critical_gaps(self, limit: int = 5) -> list[NodeGap]:
+        """The most critical 缺链/弱链 nodes, 缺链 first."""
+        gaps = [g for g in self.nodes if g.status != STRONG]
+        gaps.sort(key=lambda g: (g.status != MISSING, -g.criticality, g.node_id))
+        return gaps[:limit]
+
+
+@dataclass(frozen=True)
+class NodeDetail:
+    gap: NodeGap
+    node: ChainNode
+    chain: Chain
+    local_firms: list[Company]
+    targets: list[Target]
+
+
+@dataclass(frozen=True)
+class CompanyDetail:
+    company: Company
+    nodes: list[ChainNode]
+    zone: Zone | None
+    ties: list[Tie]  # outside firm: its ties to local firms
+    supplies: list[Supply]  # every supply edge, both directions
+    partners: dict[str, Company]  # companies named in `supplies`
+
+
+class ChainService:
+    def __init__(self, store: GraphStore, cfg: Mapping):
+        self.store = store
+        self.thresholds = GapThresholds.from_config(cfg)
+        self.weights = TargetWeights.from_config(cfg)
+        self.district = District.from_config(cfg)
+        self._cache: dict[tuple, object] = {}
+        self._cache_version: str | None = None
+        self._lock = threading.Lock()
+
+    # ---- cache ----------------------------------------------------------------------------
+    def _cached(self, key: tuple, compute):
+        version = self.store.data_version()
+        with self._lock:
+            if version != self._cache_version:
+                self._cache.clear()
+                self._cache_version = version
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            if self._cache_version == version:
+                self._cache[key] = value
+        return value
+
+    # ---- structure ------------------------------------------------------------------------
+    def sectors(self) -> list[Sector]:
+        return self._cached(("sectors",), self.store.sectors)
+
+    def chains(self, sector_id: str | None = None) -> list[Chain]:
+        return self._cached(("chains", sector_id), lambda: self.store.chains(sector_id))
+
+    def zones(self) -> list[Zone]:
+        return self._cached(("zones",), self.store.zones)
+
+    def chain(self, chain_id: str) -> Chain:
+        chain = self.store.chain(chain_id)
+        if chain is None:
+            raise NotFoundError(f"产业链「{chain_id}」不存在")
+        return chain
+
+    def _nodes(self, chain_id: str) -> list[ChainNode]:
+        return self._cached(("nodes", chain_id), lambda: self.store.nodes(chain_id))
+
+    # ---- gaps -----------------------------------------------------------------------------
+    def gap_report(self, chain_id: str) -> GapReport:
+        return self._cached(("gaps", chain_id), lambda: self._gap_report(chain_id))
+
+    def _gap_report(self, chain_id: str) -> GapReport:
+        chain = self.chain(chain_id)
+        nodes = self._nodes(chain_id)
+        flows = self.store.flows(chain_id)
+        stats = self.store.node_stats(self.thresholds.qualified, chain_id)
+        gaps = analyse_chain(nodes, flows, stats, self.thresholds)
+        sector = next((s for s in self.sectors() if s.id == chain.sector_id), None)
+        return GapReport(chain, sector, gaps, flows, extension_candidates(gaps, flows), summarise(gaps))
+
+    def all_gap_reports(self) -> list[GapReport]:
+        return [self.gap_report(c.id) for c in self.chains()]
+
+    def sector_overview(self, sector_id: str) -> list[GapReport]:
+        if not any(s.id == sector_id for s in self.sectors()):
+            raise NotFoundError(f"产业「{sector_id}」不存在")
+        return [self.gap_report(c.id) for c in self.chains(sector_id)]
+
+    # ---- targets --------------------------------------------------------------------------
+    def chain_targets(self, chain_id: str) -> list[Target]:
+        """Every ranked target of one chain (cached); filter with `targets`."""
+        return self._cached(("targets", chain_id), lambda: self._chain_targets(chain_id))
+
+    def _chain_targets(self, chain_id: str) -> list[Target]:
+        report = self.gap_report(chain_id)
+        gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK)]
+        if not gap_ids:
+            return []
+        candidates = self.store.companies_on_nodes(gap_ids, local=False)
+        ties = self.store.local_ties([c.id for c in candidates])
+        return rank_targets(report.nodes, candidates, ties, self.zones(), report.chain.sector_id,
+                            self.district, self.weights)
+
+    def targets(self, chain_id: str | None = None, *, sector_id: str | None = None,
+                node_id: str | None = None, status: str | None = None, top: int | None = 50) -> list[Target]:
+        """Ranked targets for one chain, a sector's chains, or all chains, optionally filtered."""
+        if chain_id:
+            chain_ids = [self.chain(chain_id).id]
+        else:
+            chain_ids = [c.id for c in self.chains(sector_id)]
+        rows: list[Target] = []
+        for cid in chain_ids:
+            rows.extend(self.chain_targets(cid))
+        if node_id:
+            rows = [r for r in rows if r.node_id == node_id]
+        if status:
+            rows = [r for r in rows if r.status == status]
+        if len(chain_ids) > 1:
+            rows.sort(key=lambda r: (-r.score, r.company_id, r.chain_id))
+        return rows[:top] if top else rows
+
+    # ---- details --------------------------------------------------------------------------
+    def node_detail(self, node_id: str, top: int = 10) -> NodeDetail:
+        node = self._find_node(node_id)
+        report = self.gap_report(node.chain_id)
+        gap = next(g for g in report.nodes if g.node_id == node_id)
+        local = self.store.companies_on_nodes([node_id], local=True)
+        local.sort(key=lambda c: (-(c.revenue or 0), c.id))
+        targets = [t for t in self.chain_targets(node.chain_id) if t.node_id == node_id][:top]
+        return NodeDetail(gap, node, report.chain, local, targets)
+
+    def _find_node(self, node_id: str) -> ChainNode:
+        """Node ids are "<chain_id>.<key>": look in that chain first, then everywhere."""
+        chain_id = node_id.split(".", 1)[0]
+        candidates = self._nodes(chain_id) if self.store.chain(chain_id) else self.store.nodes()
+        node = next((n for n in candidates if n.id == node_id), None)
+        if node is None:
+            raise NotFoundError(f"产业链环节「{node_id}」不存在")
+        return node
+
+    def company_detail(self, company_id: str) -> CompanyDetail:
+        company = self.store.company(company_id)
+        if company is None:
+            raise NotFoundError("企业不存在")
+        node_index = {n.id: n for n in self.store.nodes()}
+        nodes = [node_index[n] for n in company.node_ids if n in node_index]
+        zone = next((z for z in self.zones() if z.id == company.zone_id), None)
+        ties = [] if company.is_local else self.store.local_ties([company.id])
+        supplies = self.store.supplies_of(company.id)
+        partner_ids = sorted({s.supplier_id for s in supplies} | {s.buyer_id for s in supplies} - {company.id})
+        partners = {c.id: c for c in self.store.companies(partner_ids)}
+        return CompanyDetail(company, nodes, zone, ties, supplies, partners)
