@@ -1,0 +1,83 @@
+"""Target ranking on literal data: factors, reasons, ordering."""
+from graph.gaps import GapThresholds, analyse_chain
+from graph.model import ChainNode, Company, Flow, NodeStats, Tie, Zone
+from graph.targets import District, TargetWeights, rank_targets
+
+NODES = [ChainNode("m.raw", "m", "医用高分子材料", "上游", 5), ChainNode("m.dev", "m", "骨科植入物", "中游", 4),
+         ChainNode("m.hosp", "m", "医疗服务", "下游", 2)]
+FLOWS = [Flow("m.raw", "m.dev"), Flow("m.dev", "m.hosp")]
+STATS = {"m.dev": NodeStats("m.dev", local_firms=1, local_output=9000, qualified_firms=0),
+         "m.hosp": NodeStats("m.hosp", local_firms=5, local_output=900000, qualified_firms=2)}
+GAPS = analyse_chain(NODES, FLOWS, STATS, GapThresholds())
+ZONES = [Zone("huoxian", "漷县", "产业城镇", focus_sectors=("medical",), focus=("高端医疗器械",)),
+         Zone("sanhe", "三河", "北三县", focus_sectors=("medical",), is_local=False)]
+
+
+def firm(cid, **kw):
+    base = dict(id=cid, name=f"企业{cid}", province="江苏省", city="苏州市", node_ids=("m.raw",))
+    base.update(kw)
+    return Company(**base)
+
+
+def rank(candidates, ties=()):
+    return rank_targets(GAPS, candidates, ties, ZONES, "medical", District(), TargetWeights())
+
+
+def test_only_outside_firms_on_gap_nodes_are_ranked():
+    rows = rank([firm("a"), firm("local", is_local=True), firm("strong", node_ids=("m.hosp",))])
+    assert [r.company_id for r in rows] == ["a"]
+    assert rows[0].status == "缺链" and rows[0].node_name == "医用高分子材料"
+
+
+def test_firm_on_two_gap_nodes_listed_once_for_the_bigger_gap():
+    rows = rank([firm("a", node_ids=("m.dev", "m.raw"))])
+    assert len(rows) == 1 and rows[0].node_id == "m.raw"
+
+
+def test_each_factor_moves_the_score():
+    plain = rank([firm("a")])[0]
+    strong = rank([firm("a", qualifications=("小巨人", "上市"), revenue=800000)])[0]
+    assert strong.score > plain.score and strong.factors["strength"] > plain.factors["strength"]
+    near = rank([firm("a", province="河北省", city="廊坊市", district="三河市")])[0]
+    assert near.factors["geography"] == 1.0 and "北三县" in near.reason
+    tie = Tie("a", "L1", "甘李药业", "supplies", "胰岛素原料", 1000, ("链主", "上市"))
+    tied = rank([firm("a")], [tie])[0]
+    assert tied.factors["ties"] == 1.0 and "向本地链主「甘李药业」供货" in tied.reason
+    assert tied.score > plain.score
+
+
+def test_reason_is_readable_chinese():
+    row = rank([firm("a", qualifications=("专精特新",), products="高端医疗器械 耗材")])[0]
+    assert row.reason.startswith("填补缺链「医用高分子材料」")
+    assert "专精特新" in row.reason and "契合漷县产业定位" in row.reason
+    assert row.factors["zone_fit"] == 1.0  # focus phrase in products beats a sector-only match
+
+
+def test_zone_fit_ignores_partner_zones_and_other_sectors():
+    gaps_other = rank_targets(GAPS, [firm("a")], [], ZONES, "nev", District(), TargetWeights())
+    assert gaps_other[0].factors["zone_fit"] == 0.0
+
+
+def test_weak_node_scores_below_missing_node():
+    rows = rank([firm("a", node_ids=("m.raw",)), firm("b", node_ids=("m.dev",))])
+    assert rows[0].company_id == "a" and rows[1].status == "弱链"
+    assert rows[1].reason.startswith("补强弱链")
+
+
+def test_order_is_deterministic_on_equal_scores():
+    rows = rank([firm("b"), firm("a"), firm("c")])
+    assert [r.company_id for r in rows] == ["a", "b", "c"]
+
+
+def test_weights_from_config_change_ranking():
+    cfg = {"targets": {"weight_gap": 0, "weight_strength": 1, "weight_ties": 0, "weight_geography": 0,
+                       "weight_zone_fit": 0}}
+    w = TargetWeights.from_config(cfg)
+    rows = rank_targets(GAPS, [firm("a"), firm("b", node_ids=("m.dev",), qualifications=("链主",))],
+                        [], ZONES, "medical", District(), w)
+    assert rows[0].company_id == "b"
+
+
+def test_synthetic_firm_marked_in_output():
+    row = rank([firm("a", synthetic=True)])[0]
+    assert row.company_name.endswith("（示例数据）") and row.synthetic
