@@ -95,6 +95,19 @@ class ChainService:
             raise NotFoundError(f"产业链「{chain_id}」不存在")
         return chain
 
+    def find_chain(self, ref: str) -> Chain:
+        """A chain by id or by its Chinese name (what a user types on the command line)."""
+        ref = (ref or "").strip()
+        chains = self.chains()
+        match = [c for c in chains if c.id == ref] or [c for c in chains if c.name == ref] \
+            or [c for c in chains if ref and ref in c.name]
+        if len(match) == 1:
+            return match[0]
+        names = "、".join(f"{c.name}（{c.id}）" for c in (match or chains))
+        if match:
+            raise NotFoundError(f"「{ref}」匹配到多条产业链：{names}，请写得更具体些")
+        raise NotFoundError(f"找不到产业链「{ref}」。现有产业链：{names}")
+
     def _nodes(self, chain_id: str) -> list[ChainNode]:
         return self._cached(("nodes", chain_id), lambda: self.store.nodes(chain_id))
 
