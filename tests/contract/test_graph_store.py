@@ -1,0 +1,368 @@
+"""The GraphStore contract: every backend in backends.BACKENDS must pass every test here.
+
+Small literal data: one sector, two chains, a little hierarchy and flow, local and outside firms
+(names with rare characters 䶮 𠮷 that gbk would lose), and supply ties in both directions.
+"""
+from __future__ import annotations
+
+import pytest
+
+from graph.identity import normalize_name
+from graph.model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from graph.store import GraphStoreError
+
+QUALIFIED = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")
+
+SECTORS = [Sector("med", "医药健康", "战略引擎", "通州战略引擎"), Sector("ev", "新能源智能汽车")]
+CHAINS = [
+    Chain("med-dev", "高端医疗器械", "med", "人工关节等", ("policy/000",)),
+    Chain("ev-drive", "分动器与扭矩管理", "ev"),
+]
+NODES = [
+    ChainNode("md-1", "med-dev", "医用材料", "上游", 4, ("钛合金", "高分子")),
+    ChainNode("md-1a", "med-dev", "钛合金粉末", "上游", 3, parent_id="md-1"),
+    ChainNode("md-2", "med-dev", "关节假体制造", "中游", 5, ("人工关节",)),
+    ChainNode("md-3", "med-dev", "临床服务", "下游", 2),
+    ChainNode("ev-1", "ev-drive", "电磁式智能扭矩管理器", "中游", 5),
+]
+FLOWS = [Flow("md-1", "md-2"), Flow("md-2", "md-3"), Flow("md-1a", "md-2")]
+ZONES = [
+    Zone("huoxian", "漷县镇", "产业城镇", "通州区", ("med",), ("医药健康", "高端医疗器械")),
+    Zone("sanhe", "三河市", "北三县", "三河市", (), ("新能源汽车",), is_local=False),
+]
+LOCAL_A = Company("L-a", "北京春立正达医疗器械股份有限公司", "91350100M000100Y43", "北京市", "北京市",
+                  "通州区", True, "huoxian", 120000.0, 5000.0, 800, 1998, ("专精特新", "上市"),
+                  "人工关节", node_ids=("md-2",))
+LOCAL_B = Company("L-b", "北京䶮材科技有限公司", None, "北京市", "北京市", "通州区", True, "huoxian",
+                  3000.5, qualifications=("高新技术企业",), synthetic=True, node_ids=("md-1", "md-1a"))
+LOCAL_C = Company("L-c", "通州𠮷康服务有限公司", is_local=True, revenue=None, synthetic=True,
+                  node_ids=("md-3",))
+OUT_X = Company("O-x", "天津𠮷利精密有限公司", "914403001922038216", "天津市", "天津市", "西青区", False,
+                None, 80000.0, qualifications=("小巨人",), synthetic=True, node_ids=("md-1", "md-2"))
+OUT_Y = Company("O-y", "三河扭矩科技有限公司", None, "河北省", "廊坊市", "三河市", False, "sanhe",
+                15000.0, synthetic=True, node_ids=("ev-1",))
+COMPANIES = [LOCAL_A, LOCAL_B, LOCAL_C, OUT_X, OUT_Y]
+SUPPLIES = [
+    Supply("O-x", "L-a", "钛合金棒材", 2500.0),  # outside supplies local
+    Supply("O-x", "L-a", "钛合金粉末", 300.0),  # second product, same pair
+    Supply("L-b", "O-x", "高分子材料", None),  # local supplies outside: O-x buys
+    Supply("O-x", "O-y", "精密件", 10.0),  # outside to outside: no tie
+]
+
+
+def replace(company: Company, **changes) -> Company:
+    from dataclasses import replace as dc_replace
+
+    return dc_replace(company, **changes)
+
+
+@pytest.fixture
+def full(store):
+    """The store filled with every literal above."""
+    store.upsert_sectors(SECTORS)
+    store.upsert_chains(CHAINS)
+    store.upsert_nodes(NODES)
+    store.upsert_flows(FLOWS)
+    store.upsert_zones(ZONES)
+    assert store.upsert_companies(COMPANIES) == len(COMPANIES)
+    assert store.upsert_supplies(SUPPLIES) == len(SUPPLIES)
+    return store
+
+
+# ---- structure ------------------------------------------------------------------------------
+def test_empty_store_reads_empty(store):
+    assert store.sectors() == [] and store.chains() == [] and store.nodes() == []
+    assert store.flows() == [] and store.zones() == []
+    assert store.company("L-a") is None and store.companies(["L-a"]) == []
+    assert store.company_count() == 0
+    assert store.node_stats(QUALIFIED) == {}
+    assert store.match_companies(["91350100M000100Y43"], ["甲"]) == {}
+    assert store.supplies_of("L-a") == [] and store.local_ties(["O-x"]) == []
+
+
+def test_structure_round_trip_sorted(full):
+    assert full.sectors() == sorted(SECTORS, key=lambda s: s.id)
+    assert full.chains() == sorted(CHAINS, key=lambda c: c.id)
+    assert full.chains("med") == [CHAINS[0]]
+    assert full.chains("nope") == []
+    assert full.chain("med-dev") == CHAINS[0]
+    assert full.chain("nope") is None
+    assert full.nodes() == sorted(NODES, key=lambda n: n.id)
+    assert [n.id for n in full.nodes("med-dev")] == ["md-1", "md-1a", "md-2", "md-3"]
+    assert full.zones() == sorted(ZONES, key=lambda z: z.id)
+    assert full.flows() == sorted(FLOWS, key=lambda f: (f.source_id, f.target_id))
+    assert full.flows("ev-drive") == []
+    assert full.flows("med-dev") == full.flows()
+
+
+def test_structure_upserts_are_idempotent_and_replace(full):
+    full.upsert_sectors(SECTORS)
+    full.upsert_chains(CHAINS)
+    full.upsert_nodes(NODES)
+    full.upsert_flows(FLOWS + FLOWS)
+    full.upsert_zones(ZONES)
+    assert len(full.sectors()) == 2 and len(full.chains()) == 2 and len(full.nodes()) == 5
+    assert len(full.flows()) == 3 and len(full.zones()) == 2
+
+    renamed = replace(NODES[1], name="钛合金粉末（3D打印）", parent_id=None, importance=5)
+    full.upsert_nodes([renamed])
+    assert [n for n in full.nodes() if n.id == "md-1a"] == [renamed]
+    moved = replace(CHAINS[1], sector_id="med", sources=("a", "b"))
+    full.upsert_chains([moved])
+    assert full.chains("med") == [moved, CHAINS[0]] and full.chains("ev") == []
+    full.upsert_zones([replace(ZONES[0], focus=("合成生物",))])
+    assert full.zones()[0].focus == ("合成生物",)
+
+
+def test_node_parent_may_come_in_same_batch(store):
+    store.upsert_sectors(SECTORS)
+    store.upsert_chains(CHAINS)
+    store.upsert_nodes([NODES[1], NODES[0]])  # child before parent
+    assert [n.parent_id for n in store.nodes()] == [None, "md-1"]
+
+
+def test_structure_validation_writes_nothing(store):
+    store.upsert_sectors(SECTORS)
+    with pytest.raises(GraphStoreError):
+        store.upsert_chains([CHAINS[0], Chain("bad", "坏链", "no-such-sector")])
+    assert store.chains() == []
+    store.upsert_chains(CHAINS)
+    with pytest.raises(GraphStoreError):
+        store.upsert_nodes([NODES[0], ChainNode("bad", "no-such-chain", "坏", "上游")])
+    with pytest.raises(GraphStoreError):
+        store.upsert_nodes([NODES[0], ChainNode("bad", "med-dev", "坏", "上游", parent_id="ghost")])
+    assert store.nodes() == []
+    store.upsert_nodes(NODES)
+    with pytest.raises(GraphStoreError):
+        store.upsert_flows([Flow("md-1", "md-2"), Flow("md-2", "ghost")])
+    assert store.flows() == []
+
+
+# ---- companies ------------------------------------------------------------------------------
+def test_companies_round_trip(full):
+    assert full.company("L-b") == LOCAL_B
+    assert full.company("L-b").name == "北京䶮材科技有限公司"
+    assert full.company("O-x").name == "天津𠮷利精密有限公司"
+    assert full.companies(["O-y", "L-a", "ghost", "L-a"]) == [LOCAL_A, OUT_Y]
+    assert full.company_count() == 5
+    assert full.company_count(local=True) == 3
+    assert full.company_count(local=False) == 2
+
+
+def test_company_node_ids_are_sorted_and_unique(store, full):
+    full.upsert_companies([replace(LOCAL_B, node_ids=("md-1a", "md-1", "md-1a"))])
+    assert full.company("L-b").node_ids == ("md-1", "md-1a")
+
+
+def test_company_upsert_is_idempotent(full):
+    assert full.upsert_companies(COMPANIES) == 5
+    assert full.company_count() == 5
+    assert [c.id for c in full.companies_on_nodes(["md-2"])] == ["L-a", "O-x"]
+
+
+def test_last_duplicate_in_batch_wins(full):
+    full.upsert_companies([replace(OUT_Y, name="第一"), replace(OUT_Y, name="第二")])
+    assert full.company("O-y").name == "第二"
+
+
+def test_replacing_company_replaces_links_and_zone(full):
+    moved = replace(LOCAL_A, node_ids=("md-3",), zone_id=None, name="春立正达新名")
+    full.upsert_companies([moved])
+    assert full.company("L-a") == moved
+    assert "L-a" not in [c.id for c in full.companies_on_nodes(["md-2"])]
+    assert "L-a" in [c.id for c in full.companies_on_nodes(["md-3"])]
+    full.upsert_companies([replace(moved, zone_id="sanhe")])
+    assert full.company("L-a").zone_id == "sanhe"
+
+
+def test_company_validation_writes_nothing(full):
+    before = full.company_count()
+    bad_node = Company("N-1", "坏环节公司", node_ids=("ghost",))
+    with pytest.raises(GraphStoreError) as info:
+        full.upsert_companies([Company("N-0", "好公司", node_ids=("md-1",)), bad_node])
+    assert "ghost" in str(info.value)
+    bad_zone = Company("N-2", "坏园区公司", zone_id="ghost-zone")
+    with pytest.raises(GraphStoreError):
+        full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",)), bad_zone])
+    assert full.company_count() == before
+    assert full.company("N-0") is None
+    assert full.company("L-a") == LOCAL_A
+
+
+def test_match_companies_by_uscc_and_name(full):
+    got = full.match_companies(
+        ["91350100M000100Y43", "914403001922038216", "91110000000000000X"],
+        [normalize_name("北京䶮材科技有限责任公司"), normalize_name("三河 扭矩科技 股份有限公司"),
+         normalize_name("不存在公司")],
+    )
+    assert got == {
+        "91350100M000100Y43": "L-a",
+        "914403001922038216": "O-x",
+        normalize_name("北京䶮材科技有限公司"): "L-b",
+        normalize_name("三河扭矩科技有限公司"): "O-y",
+    }
+
+
+def test_match_follows_renames(full):
+    full.upsert_companies([replace(OUT_Y, name="香河机器人有限公司", uscc="91350100M000100Y43")])
+    old, new = normalize_name(OUT_Y.name), normalize_name("香河机器人有限公司")
+    got = full.match_companies([], [old, new])
+    assert got == {new: "O-y"}
+
+
+def test_companies_on_nodes_with_local_filter(full):
+    ids = lambda cs: [c.id for c in cs]  # noqa: E731
+    assert ids(full.companies_on_nodes(["md-1", "md-2"])) == ["L-a", "L-b", "O-x"]
+    assert ids(full.companies_on_nodes(["md-1", "md-2"], local=True)) == ["L-a", "L-b"]
+    assert ids(full.companies_on_nodes(["md-1", "md-2"], local=False)) == ["O-x"]
+    assert ids(full.companies_on_nodes(["ev-1", "ghost"])) == ["O-y"]
+    assert full.companies_on_nodes([]) == []
+    # PART_OF children and FEEDS neighbours are nodes, never returned as companies
+    assert ids(full.companies_on_nodes(["md-1a"])) == ["L-b"]
+
+
+# ---- supplies and ties ----------------------------------------------------------------------
+def test_supplies_of_both_directions_sorted(full):
+    assert full.supplies_of("O-x") == sorted(
+        SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+    assert full.supplies_of("L-c") == []
+    assert full.supplies_of("ghost") == []
+
+
+def test_supplies_upsert_replaces_by_key(full):
+    assert full.upsert_supplies([Supply("O-x", "L-a", "钛合金棒材", 9999.0)]) == 1
+    deals = [s for s in full.supplies_of("L-a") if s.product == "钛合金棒材"]
+    assert deals == [Supply("O-x", "L-a", "钛合金棒材", 9999.0)]
+    assert len(full.supplies_of("L-a")) == 2
+
+
+def test_supplies_validation_is_atomic(full):
+    before = full.supplies_of("L-c")
+    with pytest.raises(GraphStoreError) as info:
+        full.upsert_supplies([Supply("L-c", "O-y", "服务", 1.0), Supply("ghost-firm", "L-c", "x")])
+    assert "ghost-firm" in str(info.value)
+    assert full.supplies_of("L-c") == before == []
+    assert full.supplies_of("O-y") == [Supply("O-x", "O-y", "精密件", 10.0)]
+
+
+def test_local_ties_both_directions(full):
+    assert full.local_ties(["O-x"]) == [
+        Tie("O-x", "L-b", LOCAL_B.name, "buys", "高分子材料", None, ("高新技术企业",)),
+        Tie("O-x", "L-a", LOCAL_A.name, "supplies", "钛合金棒材", 2500.0, ("专精特新", "上市")),
+        Tie("O-x", "L-a", LOCAL_A.name, "supplies", "钛合金粉末", 300.0, ("专精特新", "上市")),
+    ]
+    assert full.local_ties(["O-y", "ghost"]) == []  # only outside partners
+
+
+def test_local_ties_follow_local_status(full):
+    full.upsert_companies([replace(LOCAL_A, is_local=False)])
+    assert [t.local_id for t in full.local_ties(["O-x"])] == ["L-b"]
+    full.upsert_companies([replace(OUT_Y, is_local=True, qualifications=("链主",))])
+    ties = full.local_ties(["O-x", "O-y"])
+    assert [(t.company_id, t.local_id, t.direction) for t in ties] == [
+        ("O-x", "L-b", "buys"), ("O-x", "O-y", "supplies")]
+    assert ties[1].local_qualifications == ("链主",)
+
+
+def test_supplies_survive_company_replacement(full):
+    full.upsert_companies([replace(OUT_X, node_ids=("md-3",))])
+    assert len(full.supplies_of("O-x")) == 4
+
+
+# ---- aggregation ----------------------------------------------------------------------------
+def test_node_stats_every_node_with_zeros(full):
+    stats = full.node_stats(QUALIFIED)
+    assert sorted(stats) == ["ev-1", "md-1", "md-1a", "md-2", "md-3"]
+    assert stats["ev-1"] == NodeStats("ev-1", 0, 0.0, 0, 1)
+    assert stats["md-1"] == NodeStats("md-1", 1, pytest.approx(3000.5), 1, 1)
+    assert stats["md-1a"] == NodeStats("md-1a", 1, pytest.approx(3000.5), 1, 0)
+    assert stats["md-2"] == NodeStats("md-2", 1, pytest.approx(120000.0), 1, 1)
+    assert stats["md-3"] == NodeStats("md-3", 1, 0.0, 0, 0)  # revenue None counts as 0
+
+
+def test_node_stats_by_chain(full):
+    stats = full.node_stats(QUALIFIED, chain_id="ev-drive")
+    assert list(stats) == ["ev-1"]
+    assert full.node_stats(QUALIFIED, chain_id="ghost") == {}
+
+
+def test_node_stats_empty_chain_has_zero_entries(store):
+    store.upsert_sectors(SECTORS)
+    store.upsert_chains(CHAINS)
+    store.upsert_nodes(NODES)
+    assert full_zero(store.node_stats(QUALIFIED, "med-dev"))
+
+
+def full_zero(stats: dict[str, NodeStats]) -> bool:
+    return len(stats) == 4 and all(
+        s == NodeStats(nid, 0, 0.0, 0, 0) for nid, s in stats.items())
+
+
+def test_node_stats_qualified_set_is_honoured(full):
+    assert full.node_stats(["上市"])["md-2"].qualified_firms == 1
+    assert full.node_stats(["链主"])["md-2"].qualified_firms == 0
+    assert full.node_stats([])["md-1"].qualified_firms == 0
+    assert full.node_stats(["高新技术企业", "链主"])["md-1"].qualified_firms == 1
+    # outside firms never count as qualified, whatever they hold
+    assert full.node_stats(["小巨人"])["md-1"].qualified_firms == 0
+
+
+def test_node_stats_sums_local_output(full):
+    full.upsert_companies([
+        Company("L-d", "通州第二关节有限公司", is_local=True, revenue=0.1, node_ids=("md-2",)),
+        Company("L-e", "通州第三关节有限公司", is_local=True, revenue=0.2, node_ids=("md-2",)),
+    ])
+    s = full.node_stats(QUALIFIED)["md-2"]
+    assert s.local_firms == 3
+    assert s.local_output == pytest.approx(120000.3)
+
+
+def test_node_stats_follow_reupserts(full):
+    full.node_stats(QUALIFIED)  # warm any cache
+    # L-a moves from md-2 to md-3 and loses 上市
+    full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",), qualifications=("专精特新",),
+                                   revenue=100.0)])
+    stats = full.node_stats(QUALIFIED)
+    assert stats["md-2"] == NodeStats("md-2", 0, 0.0, 0, 1)
+    assert stats["md-3"] == NodeStats("md-3", 2, pytest.approx(100.0), 1, 0)
+    assert full.node_stats(["上市"])["md-3"].qualified_firms == 0
+    # L-b becomes non-local: its nodes lose a local firm and gain an outside one
+    full.upsert_companies([replace(LOCAL_B, is_local=False)])
+    stats = full.node_stats(QUALIFIED)
+    assert stats["md-1"] == NodeStats("md-1", 0, 0.0, 0, 2)
+    assert stats["md-1a"] == NodeStats("md-1a", 0, 0.0, 0, 1)
+    # and back again, idempotently
+    full.upsert_companies([LOCAL_A, LOCAL_B])
+    full.upsert_companies([LOCAL_A, LOCAL_B])
+    assert full.node_stats(QUALIFIED)["md-1"] == NodeStats("md-1", 1, pytest.approx(3000.5), 1, 1)
+    assert full.node_stats(QUALIFIED)["md-2"] == NodeStats("md-2", 1, pytest.approx(120000.0), 1, 1)
+
+
+def test_node_stats_include_new_nodes(full):
+    full.upsert_nodes([ChainNode("md-4", "med-dev", "康复器械", "下游")])
+    assert full.node_stats(QUALIFIED, "med-dev")["md-4"] == NodeStats("md-4")
+
+
+# ---- lifecycle ------------------------------------------------------------------------------
+def test_clear_removes_everything(full):
+    full.clear()
+    assert full.sectors() == [] and full.chains() == [] and full.nodes() == []
+    assert full.flows() == [] and full.zones() == [] and full.company_count() == 0
+    assert full.supplies_of("O-x") == [] and full.node_stats(QUALIFIED) == {}
+    assert full.match_companies(["91350100M000100Y43"], [normalize_name(LOCAL_B.name)]) == {}
+    # and the store is usable again afterwards
+    full.upsert_sectors(SECTORS)
+    assert len(full.sectors()) == 2
+
+
+def test_health_reports_ok_in_chinese(full):
+    ok, message = full.health()
+    assert ok is True
+    assert isinstance(message, str) and message
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message)
+
+
+def test_context_manager_closes(store):
+    with store as st:
+        st.upsert_sectors(SECTORS[:1])
+        assert len(st.sectors()) == 1
