@@ -1,0 +1,200 @@
+"""Embedded-store specifics beyond the contract: persistence, crash safety, versions, sharing a file."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from graph.model import Chain, ChainNode, Company, Sector, Supply, Zone
+from graph.nx_store import NetworkxStore
+from graph.store import GraphStoreError, GraphStoreUnavailable
+
+from .test_graph_store import COMPANIES, QUALIFIED, SUPPLIES, ZONES, CHAINS, NODES, FLOWS, SECTORS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fill(store: NetworkxStore) -> None:
+    store.upsert_sectors(SECTORS)
+    store.upsert_chains(CHAINS)
+    store.upsert_nodes(NODES)
+    store.upsert_flows(FLOWS)
+    store.upsert_zones(ZONES)
+    store.upsert_companies(COMPANIES)
+    store.upsert_supplies(SUPPLIES)
+
+
+def snapshot(store: NetworkxStore) -> tuple:
+    ids = [c.id for c in COMPANIES]
+    return (store.sectors(), store.chains(), store.nodes(), store.flows(), store.zones(),
+            store.companies(ids), [store.supplies_of(i) for i in ids], store.node_stats(QUALIFIED),
+            store.local_ties(ids), store.company_count(True))
+
+
+def test_reopen_gives_identical_answers(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        before, version, data_version = snapshot(st), st.version, st.data_version()
+    with NetworkxStore(path) as st:
+        assert snapshot(st) == before
+        assert st.version == version == 7
+        assert st.data_version() == data_version
+
+
+def test_version_bumps_on_writes_only(tmp_path):
+    st = NetworkxStore(tmp_path / "g.sqlite3")
+    v0, d0 = st.version, st.data_version()
+    st.upsert_sectors(SECTORS)
+    assert st.version == v0 + 1 and st.data_version() != d0
+    st.sectors(), st.node_stats(QUALIFIED)
+    assert st.version == v0 + 1
+    with pytest.raises(GraphStoreError):
+        st.upsert_chains([Chain("x", "坏", "ghost")])
+    assert st.version == v0 + 1  # a rejected write changes nothing
+    st.clear()
+    assert st.version == v0 + 2
+    st.close()
+
+
+def test_recreated_file_has_new_data_version(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        st.upsert_sectors(SECTORS)
+        first = st.data_version()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with NetworkxStore(path) as st:
+        st.upsert_sectors(SECTORS)
+        assert st.version == 1 and st.data_version() != first
+
+
+def test_memory_stores_have_distinct_data_versions():
+    assert NetworkxStore().data_version() != NetworkxStore().data_version()
+
+
+def test_second_connection_sees_other_writers(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    web, cli = NetworkxStore(path), NetworkxStore(path)
+    fill(cli)
+    assert web.company_count() == len(COMPANIES)  # reloaded after the other commit
+    web.upsert_companies([Company("N-1", "新公司", is_local=True, revenue=1.0, node_ids=("md-3",))])
+    assert cli.node_stats(QUALIFIED)["md-3"].local_firms == 2
+    assert cli.version == web.version
+    # a write validated against stale memory would accept this; the store reloads first
+    cli.clear()
+    with pytest.raises(GraphStoreError):
+        web.upsert_companies([Company("N-2", "x", node_ids=("md-3",))])
+    web.close(), cli.close()
+
+
+def test_closed_store_refuses_calls(tmp_path):
+    st = NetworkxStore(tmp_path / "g.sqlite3")
+    st.close()
+    with pytest.raises(GraphStoreError, match="已关闭"):
+        st.sectors()
+    with pytest.raises(GraphStoreError, match="已关闭"):
+        st.upsert_sectors(SECTORS)
+    ok, message = st.health()
+    assert not ok and "已关闭" in message
+
+
+def test_garbage_file_is_unavailable_in_chinese(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(GraphStoreUnavailable, match="无法打开图存储文件"):
+        NetworkxStore(path)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    NetworkxStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    conn.close()
+    with pytest.raises(GraphStoreUnavailable, match="格式版本"):
+        NetworkxStore(path)
+
+
+def test_bad_numbers_and_self_ties_rejected(store_file):
+    with pytest.raises(GraphStoreError):
+        store_file.upsert_companies([Company("x", "x", revenue=float("nan"))])
+    with pytest.raises(GraphStoreError):
+        store_file.upsert_supplies([Supply("L-a", "L-a", "自供")])
+    with pytest.raises(GraphStoreError):
+        store_file.upsert_nodes([ChainNode("x", "med-dev", "x", "中间")])
+    assert store_file.company("x") is None
+
+
+@pytest.fixture
+def store_file(tmp_path):
+    st = NetworkxStore(tmp_path / "g.sqlite3")
+    fill(st)
+    yield st
+    st.close()
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from graph.model import Chain, ChainNode, Company, Sector
+    from graph.nx_store import NetworkxStore
+
+    st = NetworkxStore(sys.argv[1])
+    st.upsert_sectors([Sector("s", "医药健康")])
+    st.upsert_chains([Chain("c", "高端医疗器械", "s")])
+    st.upsert_nodes([ChainNode("n", "c", "关节", "中游")])
+    st.upsert_companies([Company(f"A{i:06d}", f"已提交䶮{i}", is_local=True, revenue=1.0,
+                                 node_ids=("n",)) for i in range(1000)])
+    print("ready", st.version, flush=True)
+    st.upsert_companies([Company(f"B{i:07d}", f"写到一半𠮷{i}", is_local=True, revenue=2.0,
+                                 scope="经营范围" * 40, node_ids=("n",)) for i in range(400_000)])
+    print("done", flush=True)
+""")
+
+
+def test_killed_writer_loses_nothing_committed(tmp_path):
+    """SIGKILL in the middle of a big write: reopening gives exactly the earlier commits."""
+    path = tmp_path / "g.sqlite3"
+    wal = Path(f"{path}-wal")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        first = child.stdout.readline().split()
+        assert first[0] == "ready", first
+        committed_version = int(first[1])
+        size = wal.stat().st_size
+        deadline = time.monotonic() + 120
+        # kill once the big transaction is spilling pages into the WAL, i.e. truly mid-write
+        while wal.stat().st_size <= size + 4 * 1024 * 1024 and time.monotonic() < deadline:
+            assert child.poll() is None, "the child finished before it could be killed"
+            time.sleep(0.05)
+        assert wal.stat().st_size > size, "the big write never reached the file"
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+        assert "done" not in child.stdout.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    with NetworkxStore(path) as st:
+        assert st.version == committed_version
+        assert st.company_count() == 1000
+        assert st.company("B0000000") is None
+        assert st.company("A000999").name == "已提交䶮999"
+        assert st.node_stats(QUALIFIED)["n"].local_firms == 1000
+        assert st.node_stats(QUALIFIED)["n"].local_output == pytest.approx(1000.0)
+        # and the reopened store takes writes again
+        st.upsert_companies([Company("C1", "之后写入", node_ids=("n",))])
+        assert st.company_count() == 1001
