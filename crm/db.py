@@ -1,0 +1,91 @@
+"""Engine, session factory, unit of work and schema upgrade for the CRM database.
+
+The URL comes from cfg["database"]["url"] (env LIANZHAO_DATABASE_URL); empty means SQLite in the
+instance folder. Nothing connects until a session is used.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from lianzhao.config import instance_path
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(cfg: dict[str, Any]) -> str:
+    """The configured URL, else `sqlite:///<instance>/crm.sqlite3`."""
+    url = (cfg.get("database") or {}).get("url") or ""
+    if url:
+        return url
+    return f"sqlite:///{instance_path(cfg) / 'crm.sqlite3'}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(cfg: dict[str, Any] | None = None, url: str | None = None, **kwargs) -> Engine:
+    """Build (not connect) the engine; SQLite gets foreign keys on, WAL and a busy timeout."""
+    url = url or database_url(cfg or {})
+    echo = bool((cfg or {}).get("database", {}).get("echo", False))
+    if url.startswith("postgresql:"):
+        url = "postgresql+psycopg:" + url[len("postgresql:"):]
+    engine = create_engine(url, echo=echo, future=True, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions keep loaded objects usable after commit, so views can render what services return."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit when the block ends normally, roll back on any exception."""
+    session = session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(engine: Engine):
+    """An Alembic Config pointing at crm/migrations, bound to `engine` (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (from empty, or from wherever the database is)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,59 @@
+"""Domain errors of the CRM. Every message is a Chinese sentence meant for the user."""
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class CrmError(Exception):
+    """Base class: catch this in views and the CLI and show `str(exc)`."""
+
+
+class NotFound(CrmError):
+    """The object does not exist (or the actor may not know that it exists)."""
+
+
+class PermissionDenied(CrmError):
+    """The actor's role or team does not allow this on this object."""
+
+
+class ValidationError(CrmError):
+    """Input that breaks a field rule; nothing was written."""
+
+
+class WorkflowError(CrmError):
+    """A stage transition that the workflow does not allow."""
+
+
+class GateNotSatisfied(WorkflowError):
+    """A key project lacks some of the "四个一" items; `missing` lists them in Chinese."""
+
+    def __init__(self, stage: str, missing: list[str]):
+        self.stage = stage
+        self.missing = list(missing)
+        super().__init__(f"重点项目进入「{stage}」前须落实“四个一”，尚缺：{'、'.join(self.missing)}")
+
+
+class DuplicateLead(CrmError):
+    """首报首谈: another lead already holds this company; says who and until when."""
+
+    def __init__(self, company_name: str, holder: str, registered_at: datetime,
+                 protected_until: datetime, lead_id: int):
+        self.company_name = company_name
+        self.holder = holder
+        self.registered_at = registered_at
+        self.protected_until = protected_until
+        self.lead_id = lead_id
+        super().__init__(
+            f"「{company_name}」已由{holder}于{registered_at:%Y-%m-%d}首报登记（线索编号 {lead_id}），"
+            f"首报首谈保护期至{protected_until:%Y-%m-%d}，不能重复登记")
+
+
+class StaleEdit(CrmError):
+    """Someone else saved the object since it was loaded; the second save is refused."""
+
+    def __init__(self, what: str = "该记录"):
+        super().__init__(f"{what}已被其他人修改，您的保存未生效。请刷新页面查看最新内容后重新修改")
+
+
+class LoginFailed(CrmError):
+    """Wrong user name or password, a disabled account, or a locked one."""
