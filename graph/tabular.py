@@ -1,0 +1,163 @@
+"""Read a CSV or XLSX file into header + rows of plain strings, whatever Excel or WPS saved.
+
+Why a module of its own: Chinese bureaus send files in four encodings (UTF-8, UTF-8 with BOM,
+GB18030, UTF-16) and as XLSX, and every cell must stay a string (credit codes have leading zeros),
+so neither pandas' dtype guessing nor plain `gbk` (loses 䶮 𠮷) may touch them.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_HEADER_SPACE = re.compile(r"\s+")
+# Rejects files neutralise formulas with a leading apostrophe; undo that on the way back in.
+_NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
+
+
+class TabularError(ValueError):
+    """The file cannot be read as a table; the message is Chinese, for the user."""
+
+
+@dataclass
+class Table:
+    """A file's header and data rows. `row_numbers[i]` is the row Excel shows for `rows[i]`."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    row_numbers: list[int]
+    encoding: str  # "xlsx" for workbooks
+    sheet: str | None = None
+    overflow: set[int] = field(default_factory=set)  # indexes of rows with cells beyond the header
+    warnings: list[str] = field(default_factory=list)
+
+
+def normalize_header(text: str) -> str:
+    """Fold a header so 「注册资本（万元）」, 「注册资本 (万元)」 and 「注册资本(万元)」 compare equal."""
+    folded = unicodedata.normalize("NFKC", text or "")
+    return _HEADER_SPACE.sub("", folded).lower().replace("_", "")
+
+
+def detect_encoding(data: bytes) -> str:
+    """BOM sniff (UTF-16, UTF-8), then strict UTF-8, then GB18030 — never plain GBK."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        raise TabularError(
+            "无法识别文件编码：请另存为 UTF-8、GB18030 或 UTF-16 编码的 CSV，或 XLSX 工作簿"
+            f"（第 {exc.start} 字节处无法解码）"
+        ) from exc
+
+
+def read_table(path: str | os.PathLike) -> Table:
+    """Read a CSV (any supported encoding) or an XLSX workbook's first sheet."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except FileNotFoundError as exc:
+        raise TabularError(f"找不到文件：{path}") from exc
+    except OSError as exc:
+        raise TabularError(f"无法读取文件 {path}：{exc.strerror}") from exc
+    if path.suffix.lower() == ".xls":
+        raise TabularError("不支持旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 或 CSV")
+    if path.suffix.lower() in XLSX_SUFFIXES or head == _ZIP_MAGIC:
+        return _read_xlsx(path)
+    return _read_csv(path.read_bytes())
+
+
+def _read_csv(data: bytes) -> Table:
+    encoding = detect_encoding(data)
+    text = data.decode(encoding)
+    if text.startswith("\ufeff"):  # UTF-16 with BOM decoded by "utf-16" keeps no BOM, but be safe
+        text = text[1:]
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        raw_rows = list(reader)
+    except csv.Error as exc:
+        raise TabularError(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
+    return _build(raw_rows, encoding)
+
+
+def _read_xlsx(path: Path) -> Table:
+    from openpyxl import load_workbook  # heavy import, only when a workbook arrives
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：文件已损坏或不是 Excel 格式") from exc
+    except Exception as exc:  # zipfile.BadZipFile and friends
+        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：{type(exc).__name__}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        table = _build(raw_rows, "xlsx")
+        table.sheet = sheet.title
+        if len(workbook.worksheets) > 1:
+            table.warnings.append(f"工作簿有多个工作表，只读取第一个：「{sheet.title}」")
+        return table
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    """An XLSX cell as the text the user sees (1234.0 -> "1234", dates -> ISO)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _build(raw_rows: list[list[str]], encoding: str) -> Table:
+    """Skip leading blank rows, take the header, drop blank data rows, keep Excel row numbers."""
+    start = 0
+    while start < len(raw_rows) and not any((c or "").strip() for c in raw_rows[start]):
+        start += 1
+    if start >= len(raw_rows):
+        raise TabularError("文件是空的：没有表头行")
+    headers = [(h or "").strip() for h in raw_rows[start]]
+    while headers and not headers[-1]:
+        headers.pop()
+    width = len(headers)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    overflow: set[int] = set()
+    for index in range(start + 1, len(raw_rows)):
+        cells = raw_rows[index]
+        if not any((c or "").strip() for c in cells):
+            continue
+        if any((c or "").strip() for c in cells[width:]):
+            overflow.add(len(rows))
+        cells = [_NEUTRALISED.sub("", (c or "").strip()) for c in cells[:width]]
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        rows.append(cells)
+        numbers.append(index + 1)
+    return Table(headers=headers, rows=rows, row_numbers=numbers, encoding=encoding, overflow=overflow)
