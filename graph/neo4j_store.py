@@ -1,0 +1,602 @@
+"""The production GraphStore on a Neo4j 5 server, through the official `neo4j` driver.
+
+Why this shape:
+
+* One managed transaction per write call (``session.execute_write``): validation queries and
+  writes run in the same transaction, so a bad row or a lost connection leaves nothing behind,
+  and the driver's automatic retry is safe because every write is an idempotent ``MERGE``/``SET``.
+* Rows go in with ``UNWIND $rows`` in chunks, all Cypher is parametrised; labels and relationship
+  types are constants of this module (``_LABELS``), never taken from data.
+* Reads use ``execute_read`` so a ``neo4j://`` cluster URI routes them to readers.
+* ``node_stats`` aggregates in Cypher. Local output is summed as integer micro-万元 stored on each
+  firm (``revenue_micro``), exactly as the embedded store sums it, so both backends agree to the
+  last digit. Result lists are sorted in Python: Java compares strings by UTF-16 unit, Python by
+  code point, and the contract promises Python's order.
+* A ``(:Meta {key: 'meta'})`` node holds a random store id and a version counter bumped by every
+  write transaction: ``data_version()`` is the cache key for analysis results.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
+from typing import Any
+
+import neo4j
+from neo4j import exceptions as nx_exc
+
+from .identity import normalize_name
+from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
+
+log = logging.getLogger(__name__)
+
+_MICRO = 1_000_000  # local output is summed as integer micro-万元, like the embedded store
+_CHUNK = 2_000  # rows per UNWIND statement inside one transaction
+_CLEAR_CHUNK = 20_000
+# Every label this store writes. Schema statements cannot take parameters, so the names that go
+# into them are checked against this fixed set.
+_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta"})
+_CONSTRAINTS = [("Sector", "id"), ("Chain", "id"), ("ChainNode", "id"), ("Company", "id"),
+                ("Zone", "id"), ("Meta", "key")]
+_INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"),
+            ("Chain", "sector_id")]
+_TUPLE_FIELDS = {"sources", "keywords", "focus_sectors", "focus", "qualifications", "node_ids"}
+_COMPANY_EXTRA = ("norm_name", "revenue_micro")  # stored for queries, not part of Company
+
+_BUMP = """
+MERGE (m:Meta {key: 'meta'})
+  ON CREATE SET m.store_id = randomUUID(), m.version = 0
+SET m.version = m.version + 1
+"""
+
+
+def _micro(revenue: float | None) -> int:
+    return round(revenue * _MICRO) if revenue else 0
+
+
+def _props(obj, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A dataclass as Neo4j properties: tuples become lists, None is left out (Neo4j has no null)."""
+    out = {}
+    for f in fields(obj):
+        if f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _from_props(cls, props: dict[str, Any]):
+    """Rebuild a model object; absent properties take the dataclass default."""
+    kwargs = {}
+    for f in fields(cls):
+        if f.name in props:
+            value = props[f.name]
+            kwargs[f.name] = tuple(value) if f.name in _TUPLE_FIELDS else value
+    return cls(**kwargs)
+
+
+def _chunks(rows: list, size: int = _CHUNK):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _last_wins(items: Iterable, key) -> dict:
+    out: dict = {}
+    for item in items:
+        out[key(item)] = item
+    return out
+
+
+def _check_type(item, cls, what: str) -> None:
+    if not isinstance(item, cls):
+        raise GraphStoreError(f"{what}数据类型错误：应为 {cls.__name__}，实际为 {type(item).__name__}")
+
+
+def _check_id(value, what: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise GraphStoreError(f"{what}的编号不能为空")
+
+
+def _check_finite(name: str, label: str, value) -> None:
+    if value is not None and not math.isfinite(value):
+        raise GraphStoreError(f"企业「{name}」的{label}不是有效数字：{value}")
+
+
+def _missing(tx, label: str, ids: list[str]) -> list[str]:
+    """The ids among `ids` with no node of `label` (label from _LABELS only)."""
+    if label not in _LABELS:
+        raise ValueError(label)
+    if not ids:
+        return []
+    query = f"UNWIND $ids AS id OPTIONAL MATCH (n:{label} {{id: id}}) WITH id, n WHERE n IS NULL RETURN id"
+    return sorted(r["id"] for r in tx.run(query, ids=ids))
+
+
+class Neo4jStore(GraphStore):
+    """GraphStore on a Neo4j 5 server (bolt:// for one server, neo4j:// for a cluster)."""
+
+    def __init__(self, uri: str, user: str = "neo4j", password: str = "", database: str = "neo4j",
+                 *, connect_timeout: float = 5.0, retry_seconds: float = 10.0):
+        self.uri = uri
+        self.database = database or "neo4j"
+        self._closed = False
+        auth = (user or "neo4j", password) if password else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                uri, auth=auth, connection_timeout=connect_timeout,
+                max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=connect_timeout * 2)
+        except (ValueError, nx_exc.ConfigurationError) as exc:
+            raise GraphStoreUnavailable(
+                f"Neo4j 地址「{uri}」无效：应形如 bolt://主机:7687 或 neo4j://主机:7687（{exc}）") from exc
+        try:
+            self._driver.verify_connectivity()
+            self._ensure_schema()
+        except BaseException as exc:
+            self._driver.close()
+            raise self._translate(exc, starting=True) from exc
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> Neo4jStore:
+        """Open from cfg["neo4j"] (uri, user, password, database; NEO4J_* already applied)."""
+        section = cfg.get("neo4j", {})
+        uri = str(section.get("uri") or "").strip()
+        if not uri:
+            raise GraphStoreUnavailable("未配置 Neo4j 地址：请在 config.toml 的 [neo4j] uri 或环境变量 NEO4J_URI 中设置")
+        return cls(uri, str(section.get("user") or "neo4j"), str(section.get("password") or ""),
+                   str(section.get("database") or "neo4j"),
+                   connect_timeout=float(section.get("connect_timeout", 5)),
+                   retry_seconds=float(section.get("retry_seconds", 10)))
+
+    # ---- plumbing -------------------------------------------------------------------------
+    def _translate(self, exc: BaseException, starting: bool = False) -> BaseException:
+        """Driver errors as GraphStoreError with a Chinese sentence naming the server."""
+        where = f"Neo4j（{self.uri}，数据库 {self.database}）"
+        if isinstance(exc, GraphStoreError):
+            return exc
+        if isinstance(exc, nx_exc.AuthError):
+            return GraphStoreUnavailable(
+                f"{where}拒绝登录：用户名或密码错误。请检查环境变量 NEO4J_USER / NEO4J_PASSWORD"
+                f"（或 config.toml 的 [neo4j] user / password）")
+        if isinstance(exc, (nx_exc.ServiceUnavailable, nx_exc.SessionExpired, OSError)):
+            if starting:
+                return GraphStoreUnavailable(
+                    f"无法连接 {where}：请检查服务器是否已启动、地址和端口是否正确、网络或防火墙是否放行"
+                    f"（开发环境可运行 eval \"$(bash scripts/neo4j.sh start)\"）")
+            return GraphStoreUnavailable(f"与 {where}的连接中断，本次操作已取消，未写入任何数据；请检查服务器状态后重试")
+        if isinstance(exc, nx_exc.ClientError) and "DatabaseNotFound" in (exc.code or ""):
+            return GraphStoreUnavailable(f"{where}不存在：请检查 [neo4j] database 或 NEO4J_DATABASE")
+        if isinstance(exc, nx_exc.Neo4jError):
+            return GraphStoreError(f"{where}执行失败，未写入任何数据：{exc.message or exc}")
+        if isinstance(exc, nx_exc.DriverError):
+            return GraphStoreError(f"{where}访问失败：{exc}")
+        return exc
+
+    def _session(self, mode: str):
+        if self._closed:
+            raise GraphStoreError("图存储已关闭")
+        return self._driver.session(database=self.database, default_access_mode=mode)
+
+    def _read(self, work: Callable):
+        try:
+            with self._session(neo4j.READ_ACCESS) as session:
+                return session.execute_read(work)
+        except BaseException as exc:
+            raise self._translate(exc) from exc
+
+    def _write(self, work: Callable):
+        """Run `work(tx)` plus the version bump in one managed (retried, atomic) transaction."""
+        def unit(tx):
+            result = work(tx)
+            tx.run(_BUMP).consume()
+            return result
+
+        try:
+            with self._session(neo4j.WRITE_ACCESS) as session:
+                return session.execute_write(unit)
+        except BaseException as exc:
+            raise self._translate(exc) from exc
+
+    def _ensure_schema(self) -> None:
+        """Uniqueness constraints and lookup indexes, created idempotently."""
+        statements = []
+        for label, prop in _CONSTRAINTS:
+            assert label in _LABELS and prop.isidentifier()
+            statements.append(f"CREATE CONSTRAINT {label.lower()}_{prop}_unique IF NOT EXISTS "
+                              f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE")
+        for label, prop in _INDEXES:
+            assert label in _LABELS and prop.isidentifier()
+            statements.append(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
+        with self._session(neo4j.WRITE_ACCESS) as session:
+            for statement in statements:
+                session.run(statement).consume()
+            session.run("CALL db.awaitIndexes(120)").consume()
+            session.execute_write(lambda tx: tx.run(
+                "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0"
+            ).consume())
+
+    # ---- writes ---------------------------------------------------------------------------
+    def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
+        batch = _last_wins(sectors, lambda s: getattr(s, "id", None))
+        for s in batch.values():
+            _check_type(s, Sector, "产业")
+            _check_id(s.id, "产业")
+        rows = [_props(s) for s in batch.values()]
+
+        def work(tx):
+            for chunk in _chunks(rows):
+                tx.run("UNWIND $rows AS row MERGE (s:Sector {id: row.id}) SET s = row", rows=chunk).consume()
+
+        self._write(work)
+
+    def upsert_chains(self, chains: Iterable[Chain]) -> None:
+        batch = _last_wins(chains, lambda c: getattr(c, "id", None))
+        for c in batch.values():
+            _check_type(c, Chain, "产业链")
+            _check_id(c.id, "产业链")
+        rows = [_props(c) for c in batch.values()]
+
+        def work(tx):
+            missing = _missing(tx, "Sector", sorted({c.sector_id for c in batch.values()}))
+            if missing:
+                bad = next(c for c in batch.values() if c.sector_id == missing[0])
+                raise GraphStoreError(f"产业链「{bad.name}」引用了不存在的产业：{bad.sector_id}")
+            for chunk in _chunks(rows):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MERGE (c:Chain {id: row.id}) SET c = row
+                    WITH c, row
+                    OPTIONAL MATCH (c)-[old:IN_SECTOR]->() DELETE old
+                    WITH DISTINCT c, row
+                    MATCH (s:Sector {id: row.sector_id})
+                    MERGE (c)-[:IN_SECTOR]->(s)""", rows=chunk).consume()
+
+        self._write(work)
+
+    def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
+        batch = _last_wins(nodes, lambda n: getattr(n, "id", None))
+        for n in batch.values():
+            _check_type(n, ChainNode, "产业链环节")
+            _check_id(n.id, "产业链环节")
+            if n.stage not in STAGES:
+                raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
+            if n.parent_id == n.id:
+                raise GraphStoreError(f"环节「{n.name}」不能以自身为上级环节")
+        rows = [_props(n) for n in batch.values()]
+        parents = sorted({n.parent_id for n in batch.values() if n.parent_id} - set(batch))
+
+        def work(tx):
+            missing = _missing(tx, "Chain", sorted({n.chain_id for n in batch.values()}))
+            if missing:
+                bad = next(n for n in batch.values() if n.chain_id == missing[0])
+                raise GraphStoreError(f"环节「{bad.name}」引用了不存在的产业链：{bad.chain_id}")
+            missing = _missing(tx, "ChainNode", parents)
+            if missing:
+                bad = next(n for n in batch.values() if n.parent_id == missing[0])
+                raise GraphStoreError(f"环节「{bad.name}」的上级环节不存在：{bad.parent_id}")
+            for chunk in _chunks(rows):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MERGE (n:ChainNode {id: row.id}) SET n = row
+                    WITH n, row
+                    OPTIONAL MATCH (n)-[old:IN_CHAIN|PART_OF]->() DELETE old
+                    WITH DISTINCT n, row
+                    MATCH (c:Chain {id: row.chain_id})
+                    MERGE (n)-[:IN_CHAIN]->(c)""", rows=chunk).consume()
+            for chunk in _chunks([r for r in rows if r.get("parent_id")]):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MATCH (n:ChainNode {id: row.id}), (p:ChainNode {id: row.parent_id})
+                    MERGE (n)-[:PART_OF]->(p)""", rows=chunk).consume()
+
+        self._write(work)
+
+    def upsert_flows(self, flows: Iterable[Flow]) -> None:
+        pairs = sorted({(f.source_id, f.target_id) for f in flows})
+        for src, dst in pairs:
+            if src == dst:
+                raise GraphStoreError(f"环节 {src} 不能流向自身")
+        rows = [{"s": s, "t": t} for s, t in pairs]
+
+        def work(tx):
+            missing = _missing(tx, "ChainNode", sorted({x for pair in pairs for x in pair}))
+            if missing:
+                raise GraphStoreError(f"产业链流向引用了不存在的环节：{missing[0]}")
+            for chunk in _chunks(rows):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MATCH (a:ChainNode {id: row.s}), (b:ChainNode {id: row.t})
+                    MERGE (a)-[:FEEDS]->(b)""", rows=chunk).consume()
+
+        self._write(work)
+
+    def upsert_zones(self, zones: Iterable[Zone]) -> None:
+        batch = _last_wins(zones, lambda z: getattr(z, "id", None))
+        for z in batch.values():
+            _check_type(z, Zone, "园区")
+            _check_id(z.id, "园区")
+        rows = [_props(z) for z in batch.values()]
+
+        def work(tx):
+            for chunk in _chunks(rows):
+                tx.run("UNWIND $rows AS row MERGE (z:Zone {id: row.id}) SET z = row", rows=chunk).consume()
+
+        self._write(work)
+
+    def upsert_companies(self, companies: Iterable[Company]) -> int:
+        batch = _last_wins(companies, lambda c: getattr(c, "id", None))
+        rows = []
+        node_ids: set[str] = set()
+        zone_ids: set[str] = set()
+        for cid, c in batch.items():
+            _check_type(c, Company, "企业")
+            _check_id(cid, "企业")
+            for q in c.qualifications:
+                if not isinstance(q, str) or not q:
+                    raise GraphStoreError(f"企业「{c.name}」的资质名称无效：{q!r}")
+            _check_finite(c.name, "营业收入", c.revenue)
+            _check_finite(c.name, "注册资本", c.registered_capital)
+            _check_finite(c.name, "研发投入占比", c.rd_ratio)
+            props = _props(c)
+            props["node_ids"] = sorted(set(c.node_ids))
+            props["norm_name"] = normalize_name(c.name)
+            props["revenue_micro"] = _micro(c.revenue)
+            rows.append(props)
+            node_ids.update(props["node_ids"])
+            if c.zone_id:
+                zone_ids.add(c.zone_id)
+
+        def work(tx):
+            missing = _missing(tx, "ChainNode", sorted(node_ids))
+            if missing:
+                bad = next(r for r in rows if missing[0] in r["node_ids"])
+                raise GraphStoreError(f"企业「{bad['name']}」引用了不存在的产业链环节：{missing[0]}")
+            missing = _missing(tx, "Zone", sorted(zone_ids))
+            if missing:
+                bad = next(r for r in rows if r.get("zone_id") == missing[0])
+                raise GraphStoreError(f"企业「{bad['name']}」引用了不存在的园区：{missing[0]}")
+            for chunk in _chunks(rows):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MERGE (c:Company {id: row.id}) SET c = row""", rows=chunk).consume()
+                tx.run("""
+                    UNWIND $ids AS id
+                    MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
+                       ids=[r["id"] for r in chunk]).consume()
+                tx.run("""
+                    UNWIND $rows AS row
+                    MATCH (c:Company {id: row.id})
+                    UNWIND row.node_ids AS nid
+                    MATCH (n:ChainNode {id: nid})
+                    CREATE (c)-[:OPERATES_IN]->(n)""",
+                       rows=[{"id": r["id"], "node_ids": r["node_ids"]} for r in chunk if r["node_ids"]]
+                       ).consume()
+                zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
+                if zoned:
+                    tx.run("""
+                        UNWIND $rows AS row
+                        MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
+                        CREATE (c)-[:LOCATED_IN]->(z)""", rows=zoned).consume()
+
+        self._write(work)
+        return len(rows)
+
+    def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
+        batch = _last_wins(supplies, lambda s: (getattr(s, "supplier_id", None), getattr(s, "buyer_id", None),
+                                                getattr(s, "product", None) or ""))
+        rows = []
+        for (sup, buy, product), s in batch.items():
+            _check_type(s, Supply, "供货关系")
+            if sup == buy:
+                raise GraphStoreError(f"企业 {sup} 不能向自身供货")
+            if s.amount is not None and not math.isfinite(s.amount):
+                raise GraphStoreError(f"供货金额不是有效数字：{s.amount}")
+            row = {"s": sup, "b": buy, "product": product}
+            if s.amount is not None:
+                row["amount"] = s.amount
+            rows.append(row)
+
+        def work(tx):
+            missing = _missing(tx, "Company", sorted({r["s"] for r in rows} | {r["b"] for r in rows}))
+            if missing:
+                raise GraphStoreError(f"供货关系引用了不存在的企业：{missing[0]}，未写入任何供货关系")
+            for chunk in _chunks(rows):
+                tx.run("""
+                    UNWIND $rows AS row
+                    MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
+                    MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
+                    SET r.amount = row.amount""", rows=chunk).consume()
+
+        self._write(work)
+        return len(rows)
+
+    def clear(self) -> None:
+        """Remove everything but the Meta node. Small graphs go in one transaction; big ones in
+        chunks of _CLEAR_CHUNK nodes (each chunk atomic, the whole idempotent: rerun to finish)."""
+        def count(tx):
+            return tx.run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n").single()["n"]
+
+        def delete_chunk(tx):
+            return tx.run("MATCH (n) WHERE NOT n:Meta WITH n LIMIT $limit DETACH DELETE n "
+                          "RETURN count(*) AS n", limit=_CLEAR_CHUNK).single()["n"]
+
+        while self._read(count):
+            self._write(delete_chunk)
+        self._write(lambda tx: None)  # bump the version even when already empty
+
+    # ---- structure reads ----------------------------------------------------------------
+    def _objects(self, cls, query: str, **params) -> list:
+        def work(tx):
+            return [_from_props(cls, dict(r["n"])) for r in tx.run(query, **params)]
+
+        return sorted(self._read(work), key=lambda o: o.id)
+
+    def sectors(self) -> list[Sector]:
+        return self._objects(Sector, "MATCH (n:Sector) RETURN n")
+
+    def chains(self, sector_id: str | None = None) -> list[Chain]:
+        return self._objects(Chain, "MATCH (n:Chain) WHERE $sector IS NULL OR n.sector_id = $sector RETURN n",
+                             sector=sector_id)
+
+    def chain(self, chain_id: str) -> Chain | None:
+        found = self._objects(Chain, "MATCH (n:Chain {id: $id}) RETURN n", id=chain_id)
+        return found[0] if found else None
+
+    def nodes(self, chain_id: str | None = None) -> list[ChainNode]:
+        return self._objects(ChainNode, "MATCH (n:ChainNode) WHERE $chain IS NULL OR n.chain_id = $chain "
+                             "RETURN n", chain=chain_id)
+
+    def flows(self, chain_id: str | None = None) -> list[Flow]:
+        def work(tx):
+            return [Flow(r["s"], r["t"]) for r in tx.run(
+                "MATCH (a:ChainNode)-[:FEEDS]->(b:ChainNode) WHERE $chain IS NULL OR a.chain_id = $chain "
+                "RETURN a.id AS s, b.id AS t", chain=chain_id)]
+
+        return sorted(self._read(work), key=lambda f: (f.source_id, f.target_id))
+
+    def zones(self) -> list[Zone]:
+        return self._objects(Zone, "MATCH (n:Zone) RETURN n")
+
+    # ---- company reads ------------------------------------------------------------------
+    def _companies(self, query: str, **params) -> list[Company]:
+        def work(tx):
+            out = []
+            for r in tx.run(query, **params):
+                props = dict(r["n"])
+                for extra in _COMPANY_EXTRA:
+                    props.pop(extra, None)
+                out.append(_from_props(Company, props))
+            return out
+
+        return sorted(self._read(work), key=lambda c: c.id)
+
+    def company(self, company_id: str) -> Company | None:
+        found = self._companies("MATCH (n:Company {id: $id}) RETURN n", id=company_id)
+        return found[0] if found else None
+
+    def companies(self, ids: Sequence[str]) -> list[Company]:
+        return self._companies("UNWIND $ids AS id MATCH (n:Company {id: id}) RETURN n",
+                               ids=sorted(set(ids)))
+
+    def match_companies(self, usccs: Iterable[str], norm_names: Iterable[str]) -> dict[str, str]:
+        codes = sorted({u for u in usccs if u})
+        names = sorted({n for n in norm_names if n})
+
+        def work(tx):
+            out: dict[str, str] = {}
+            for r in tx.run("UNWIND $keys AS k MATCH (c:Company {uscc: k}) RETURN k, min(c.id) AS id",
+                            keys=codes):
+                out[r["k"]] = r["id"]
+            for r in tx.run("UNWIND $keys AS k MATCH (c:Company {norm_name: k}) RETURN k, min(c.id) AS id",
+                            keys=names):
+                out[r["k"]] = r["id"]
+            return out
+
+        return self._read(work)
+
+    def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:
+        ids = sorted(set(node_ids))
+        if not ids:
+            return []
+        return self._companies("""
+            UNWIND $ids AS nid
+            MATCH (n:Company)-[:OPERATES_IN]->(:ChainNode {id: nid})
+            WHERE $local IS NULL OR n.is_local = $local
+            RETURN DISTINCT n""", ids=ids, local=local)
+
+    def company_count(self, local: bool | None = None) -> int:
+        def work(tx):
+            if local is None:  # answered from the count store
+                return tx.run("MATCH (c:Company) RETURN count(c) AS n").single()["n"]
+            return tx.run("MATCH (c:Company) WHERE c.is_local = $local RETURN count(c) AS n",
+                          local=local).single()["n"]
+
+        return self._read(work)
+
+    def supplies_of(self, company_id: str) -> list[Supply]:
+        def work(tx):
+            return [Supply(r["s"], r["b"], r["p"], r["a"]) for r in tx.run("""
+                MATCH (a:Company)-[r:SUPPLIES]-(b:Company) WHERE a.id = $id
+                WITH startNode(r) AS s, endNode(r) AS b, r
+                RETURN s.id AS s, b.id AS b, r.product AS p, r.amount AS a""", id=company_id)]
+
+        return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+
+    def local_ties(self, company_ids: Iterable[str]) -> list[Tie]:
+        ids = sorted(set(company_ids))
+
+        def work(tx):
+            return [Tie(r["cid"], r["lid"], r["name"], r["dir"], r["p"], r["a"], tuple(r["q"] or ()))
+                    for r in tx.run("""
+                UNWIND $ids AS cid
+                MATCH (c:Company {id: cid})-[r:SUPPLIES]->(l:Company {is_local: true})
+                RETURN cid, l.id AS lid, l.name AS name, 'supplies' AS dir, r.product AS p,
+                       r.amount AS a, l.qualifications AS q
+                UNION ALL
+                UNWIND $ids AS cid
+                MATCH (c:Company {id: cid})<-[r:SUPPLIES]-(l:Company {is_local: true})
+                RETURN cid, l.id AS lid, l.name AS name, 'buys' AS dir, r.product AS p,
+                       r.amount AS a, l.qualifications AS q""", ids=ids)]
+
+        return sorted(self._read(work), key=lambda t: (t.company_id, t.direction, t.local_id, t.product))
+
+    # ---- aggregation --------------------------------------------------------------------
+    def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
+        wanted = sorted(set(qualified))
+
+        def work(tx):
+            return [NodeStats(r["id"], r["local"], r["output"] / _MICRO, r["qualified"], r["outside"])
+                    for r in tx.run("""
+                MATCH (n:ChainNode) WHERE $chain IS NULL OR n.chain_id = $chain
+                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
+                WITH n.id AS id, c, c.is_local AS loc
+                RETURN id,
+                  count(CASE WHEN loc THEN 1 END) AS local,
+                  sum(CASE WHEN loc THEN c.revenue_micro ELSE 0 END) AS output,
+                  count(CASE WHEN loc AND any(q IN c.qualifications WHERE q IN $wanted) THEN 1 END)
+                    AS qualified,
+                  count(CASE WHEN c IS NOT NULL AND NOT loc THEN 1 END) AS outside""",
+                    chain=chain_id, wanted=wanted)]
+
+        return {s.node_id: s for s in sorted(self._read(work), key=lambda s: s.node_id)}
+
+    # ---- versioning and lifecycle -------------------------------------------------------
+    def _meta(self) -> tuple[str, int]:
+        def work(tx):
+            r = tx.run("MATCH (m:Meta {key: 'meta'}) RETURN m.store_id AS id, m.version AS v").single()
+            return (r["id"], r["v"]) if r else ("", 0)
+
+        return self._read(work)
+
+    @property
+    def version(self) -> int:
+        """Counts committed write transactions on this database."""
+        return self._meta()[1]
+
+    def data_version(self) -> str:
+        """Cache key for analysis results: changes with every committed write."""
+        store_id, version = self._meta()
+        return f"{store_id}:{version}"
+
+    def health(self) -> tuple[bool, str]:
+        try:
+            def work(tx):
+                return tx.run("""
+                    CALL { MATCH (c:Chain) RETURN count(c) AS chains }
+                    CALL { MATCH (n:ChainNode) RETURN count(n) AS nodes }
+                    CALL { MATCH (f:Company) RETURN count(f) AS firms }
+                    RETURN chains, nodes, firms""").single()
+
+            r = self._read(work)
+            return True, (f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
+                          f"{r['nodes']} 个环节，{r['firms']} 家企业")
+        except Exception as exc:  # health must never raise
+            return False, f"Neo4j 图存储（{self.uri}）不可用：{self._translate(exc)}"
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._driver.close()
