@@ -10,6 +10,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +31,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_FORMATS = {"int": "#,##0", "float": "#,##0.00", "number": "#,##0.00", "money": "#,##0.00", "score": "0.0",
                  "percent": "0.0%", "date": "yyyy-mm-dd"}
 _MAX_XLSX_WIDTH = 60
+# Control characters (ESC sequences, tabs, newlines) would garble or hijack a terminal table.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ExportError(ValueError):
@@ -107,7 +110,7 @@ def render_table(rows: Iterable[Any], columns: Sequence[Column]) -> str:
     import tabulate as _tabulate
 
     _tabulate.WIDE_CHARS_MODE = True  # needs wcwidth; the default when it is installed
-    data = [[_text(_raw(r, c.key), c.kind) for c in columns] for r in rows]
+    data = [[_CONTROL.sub(" ", _text(_raw(r, c.key), c.kind)) for c in columns] for r in rows]
     align = ["right" if c.kind in ("int", "float", "number", "money", "score", "percent") else "left" for c in columns]
     if not data:
         return "（无数据）\n"

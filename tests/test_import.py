@@ -377,3 +377,88 @@ def test_relation_errors_and_english_headers(firms, tmp_path):
     assert "采购方不能为空" in messages[7] and "不能为负数" in messages[7]
     partial = import_relations(firms, path, partial=True)
     assert partial.written == 1 and partial.rejected == 5
+
+
+# ---- CLI -----------------------------------------------------------------------------------------
+@pytest.fixture
+def cli_env(tmp_path):
+    """A config whose instance folder is in tmp_path, with the test structure in its embedded store."""
+    from lianzhao.config import DEFAULT_CONFIG
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('path = "instance"', f'path = "{instance}"', 1)
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    with NetworkxStore(instance / "graph.sqlite3") as s:
+        s.upsert_sectors([Sector("medical", "医药健康", "战略引擎")])
+        s.upsert_chains([Chain("pharma", "生物创新药", "medical")])
+        s.upsert_nodes([ChainNode("pharma.insulin", "pharma", "胰岛素", "中游", 5, ("胰岛素",))])
+    return config, instance / "graph.sqlite3"
+
+
+def invoke(config, *args):
+    from click.testing import CliRunner
+
+    from lianzhao.cli import main
+
+    return CliRunner().invoke(main, ["--config", str(config), "import", *args])
+
+
+def test_cli_default_mode_writes_nothing_and_exits_1(cli_env, tmp_path):
+    config, db = cli_env
+    path = write_csv(tmp_path / "firms.csv", HEAD, [firm_row(name="甲", nodes="胰岛素"),
+                                                     firm_row(name="乙", revenue="x", nodes="胰岛素")])
+    result = invoke(config, "companies", str(path))
+    assert result.exit_code == 1
+    assert "第 3 行" in result.stderr and "未写入任何数据" in result.stdout and "--partial" in result.stderr
+    with NetworkxStore(db) as s:
+        assert s.company_count() == 0
+    assert not (tmp_path / "firms.rejected.csv").exists()
+
+
+def test_cli_partial_writes_good_rows_and_rejects_file(cli_env, tmp_path):
+    config, db = cli_env
+    path = write_csv(tmp_path / "firms.csv", HEAD, [
+        firm_row(name="甲𠮷", nodes="胰岛素"), firm_row(name="=cmd|' /C calc'!A0", revenue="x", nodes="胰岛素")],
+        encoding="gb18030")
+    result = invoke(config, "companies", str(path), "--partial")
+    assert result.exit_code == 0, result.output
+    assert "已写入 1 家企业" in result.stdout and "新增 1" in result.stdout
+    with NetworkxStore(db) as s:
+        assert s.company(company_id_for("甲𠮷")).name == "甲𠮷"
+    rejects = tmp_path / "firms.rejected.csv"
+    raw = rejects.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == HEAD + ["错误原因"]
+    assert rows[1][1] == "'=cmd|' /C calc'!A0"  # neutralised for Excel
+    assert "营业收入" in rows[1][-1]
+    # the fixed rejects file can be imported again: the apostrophe is undone on the way in
+    fixed = [r[:-1] for r in rows[1:]]
+    fixed[0][8] = "10"
+    result = invoke(config, "companies", str(write_csv(tmp_path / "fixed.csv", HEAD, fixed)))
+    assert result.exit_code == 0, result.output
+    with NetworkxStore(db) as s:
+        assert s.company(company_id_for("=cmd|' /C calc'!A0")).revenue == 10
+
+
+def test_cli_relations_and_custom_rejects_path(cli_env, tmp_path):
+    config, db = cli_env
+    invoke(config, "companies", str(write_csv(tmp_path / "f.csv", HEAD, [
+        firm_row(uscc=USCC_A, name="甲", nodes="胰岛素"), firm_row(name="乙", nodes="胰岛素")])))
+    rel = write_csv(tmp_path / "rel.csv", ["供应方", "采购方", "产品"], [["乙", USCC_A, "原料"], ["丙", USCC_A, "x"]])
+    out = tmp_path / "errs" / "bad.csv"
+    result = invoke(config, "relations", str(rel), "--partial", "--rejects", str(out))
+    assert result.exit_code == 0, result.output
+    assert "已写入 1 条供应关系" in result.stdout and out.exists()
+    with NetworkxStore(db) as s:
+        assert [x.product for x in s.supplies_of(USCC_A)] == ["原料"]
+
+
+def test_cli_file_errors_are_chinese(cli_env, tmp_path):
+    config, _ = cli_env
+    result = invoke(config, "companies", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1 and "错误：找不到文件" in result.stderr
+    result = invoke(config, "relations", str(write_csv(tmp_path / "r.csv", ["供应方"], [["甲"]])))
+    assert result.exit_code == 1 and "缺少必需的列：采购方" in result.stderr

@@ -1,0 +1,120 @@
+"""`lianzhao import companies FILE` and `lianzhao import relations FILE`.
+
+Only parses options, calls graph.importer and renders its report; the rules live in the service.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+MAX_ERRORS_SHOWN = 50
+
+
+def _progress_renderer(label: str):
+    """A `progress(done, total)` callback drawing a click progress bar on stderr."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            if total <= 0:
+                return
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+            bar.__enter__()
+            state["bar"], state["done"] = bar, 0
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    def close() -> None:
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+    return progress, close
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+def _default_rejects(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejected.csv")
+
+
+def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> None:
+    from graph import importer
+    from graph.tabular import TabularError
+    from lianzhao.export import Column, write_table
+    from lianzhao.stores import open_graph_store
+
+    target = rejects or _default_rejects(file)
+    if target.resolve() == file.resolve():
+        _fail("错误行输出文件不能与输入文件相同")
+    label = "校验企业数据" if kind == "companies" else "校验供应关系"
+    progress, close_bar = _progress_renderer(label)
+    try:
+        with open_graph_store(obj.cfg) as store:
+            if kind == "companies":
+                report = importer.import_companies(store, file, district_cfg=obj.cfg.get("district", {}),
+                                                   partial=partial, progress=progress)
+            else:
+                report = importer.import_relations(store, file, partial=partial, progress=progress)
+    except TabularError as exc:
+        close_bar()
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        close_bar()
+        click.echo("\n已中断：没有写入任何数据（写入是一次完整的事务）。", err=True)
+        sys.exit(130)
+    close_bar()
+
+    for warning in report.warnings:
+        click.echo(f"提示：{warning}", err=True)
+    for error in report.errors[:MAX_ERRORS_SHOWN]:
+        click.echo(f"错误：{error}", err=True)
+    if len(report.errors) > MAX_ERRORS_SHOWN:
+        click.echo(f"……另有 {len(report.errors) - MAX_ERRORS_SHOWN} 行错误未列出。", err=True)
+
+    if report.committed and report.rejected:
+        keys, rows = report.reject_table()
+        write_table(rows, [Column(key, title) for key, title in keys], "csv", target)
+        click.echo(f"已将 {report.rejected} 行错误数据（含「错误原因」列）写入 {target}", err=True)
+    click.echo(report.summary())
+    if not report.committed:
+        click.echo("请修正后重新导入，或加 --partial 只导入正确的行。", err=True)
+        sys.exit(1)
+
+
+def register(main: click.Group) -> None:
+    @main.group("import")
+    def import_group():
+        """从 CSV（UTF-8/GB18030/UTF-16）或 XLSX 文件导入企业与供应关系。"""
+
+    partial_option = click.option(
+        "--partial", is_flag=True,
+        help="只导入正确的行，把错误的行写入 --rejects 文件（默认：有任何错误行则不写入）")
+    rejects_option = click.option(
+        "--rejects", type=click.Path(dir_okay=False, path_type=Path),
+        help="错误行输出文件（默认：与输入文件同目录的 <文件名>.rejected.csv）")
+    file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+
+    @import_group.command("companies")
+    @file_argument
+    @partial_option
+    @rejects_option
+    @click.pass_obj
+    def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None):
+        """导入企业（按统一社会信用代码或企业名称匹配已有企业并更新）。"""
+        _run(obj, "companies", file, partial, rejects)
+
+    @import_group.command("relations")
+    @file_argument
+    @partial_option
+    @rejects_option
+    @click.pass_obj
+    def relations_cmd(obj, file: Path, partial: bool, rejects: Path | None):
+        """导入供应关系（供应方、采购方须已导入，可用信用代码或企业名称）。"""
+        _run(obj, "relations", file, partial, rejects)
