@@ -1,0 +1,128 @@
+"""App factory, login, security headers, CSRF, error pages and the health probe."""
+from __future__ import annotations
+
+from conftest import csrf_token, login
+from webdata import PASSWORD
+
+
+def test_pages_need_login(client):
+    for path in ("/chains/", "/targets/", "/targets/lists", "/companies/O1", "/chains/nev_drive"):
+        resp = client.get(path)
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
+
+
+def test_login_page_is_chinese_and_secure(client):
+    resp = client.get("/login")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert '<html lang="zh-CN">' in html and "登录链招" in html
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in html  # no inline script anywhere
+
+
+def test_wrong_password_is_refused_in_chinese(client):
+    resp = login(client, "zhuanyuan", "wrong-password")
+    assert resp.status_code == 401
+    assert "用户名或密码错误" in resp.get_data(as_text=True)
+    assert client.get("/chains/").status_code == 302
+
+
+def test_lockout_after_repeated_failures(client):
+    for _ in range(5):
+        login(client, "jingli", "bad")
+    resp = login(client, "jingli", PASSWORD)  # right password, but locked now
+    assert resp.status_code == 401
+    assert "锁定" in resp.get_data(as_text=True)
+
+
+def test_login_sets_safe_cookie_and_shows_role(client):
+    resp = login(client, "jingli")
+    assert resp.status_code == 302
+    cookie = resp.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    html = client.get("/chains/").get_data(as_text=True)
+    assert "李经理" in html and "招商经理" in html
+    assert "产业链图谱" in html and "补链目标" in html and "目标名录" in html
+
+
+def test_post_without_csrf_token_is_refused(client):
+    resp = client.post("/login", data={"username": "jingli", "password": PASSWORD})
+    assert resp.status_code == 400
+    assert "CSRF" in resp.get_data(as_text=True)
+    assert client.get("/chains/").status_code == 302  # not logged in
+
+
+def test_json_post_needs_csrf_header(as_user):
+    client = as_user("zhuanyuan")
+    resp = client.post("/targets/lead", json={"company_id": "O1", "node_id": "nev_drive.controller"},
+                       headers={"Accept": "application/json"})
+    assert resp.status_code == 400
+    assert resp.get_json()["ok"] is False
+
+
+def test_open_redirect_is_ignored(client):
+    token = csrf_token(client)
+    resp = client.post("/login?next=//evil.example/x", data={
+        "username": "jingli", "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302
+    assert "evil" not in resp.headers["Location"]
+
+
+def test_logout_requires_post_and_ends_session(as_user):
+    client = as_user("jingli")
+    assert client.get("/logout").status_code == 405
+    token = csrf_token(client, "/chains/")
+    resp = client.post("/logout", data={"csrf_token": token})
+    assert resp.status_code == 302
+    assert client.get("/chains/").status_code == 302
+
+
+def test_idle_logout(app, as_user):
+    client = as_user("jingli")
+    with client.session_transaction() as sess:
+        sess["last_seen"] = sess["last_seen"] - 31 * 60
+    resp = client.get("/chains/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    html = client.get("/login").get_data(as_text=True)
+    assert "长时间未操作" in html
+
+
+def test_error_pages_in_chinese(as_user):
+    client = as_user("jingli")
+    resp = client.get("/no/such/page")
+    assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
+    resp = client.get("/chains/no_such_chain")
+    assert resp.status_code == 404 and "不存在" in resp.get_data(as_text=True)
+
+
+def test_healthz_reports_store_and_db(client):
+    resp = client.get("/healthz")
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["status"] == "ok"
+    assert body["graph"]["ok"] and body["db"]["ok"]
+    assert "产业链" in body["graph"]["message"]
+
+
+def test_secret_key_is_generated_once_in_instance(tmp_path):
+    from web.security import secret_key
+
+    cfg = {"web": {}}
+    first = secret_key(cfg, str(tmp_path))
+    assert len(first) >= 32 and first == secret_key(cfg, str(tmp_path))
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert secret_key({"web": {"secret_key": "from-env"}}, str(tmp_path)) == "from-env"
+
+
+def test_create_app_connects_to_nothing(tmp_path):
+    from lianzhao.config import load_config
+    from web import create_app
+
+    cfg = load_config(env={})
+    cfg["instance"] = {"path": str(tmp_path / "inst")}
+    cfg["database"] = {"url": "postgresql://nobody@127.0.0.1:1/none"}
+    app = create_app(cfg)  # no store opened, no database touched
+    assert not (tmp_path / "inst" / "graph.sqlite3").exists()
+    assert "chains" in app.blueprints

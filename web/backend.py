@@ -1,0 +1,124 @@
+"""Where views get their services: the chain service and a CRM database session per request.
+
+Both are built lazily on first use and shared by every request thread of one app, so importing
+or creating the app connects to nothing, and tests pass in their own store and session factory.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+
+EXT = "lianzhao"
+
+
+class Backend:
+    """Holds the app's long-lived resources; opened on first use, closed at shutdown."""
+
+    def __init__(self, cfg: dict[str, Any], graph_store=None, session_factory=None):
+        self.cfg = cfg
+        self._store = graph_store
+        self._owns_store = graph_store is None
+        self._session_factory = session_factory
+        self._chain_service = None
+        self._crm_settings = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self):
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from lianzhao.stores import open_graph_store
+
+                    self._store = open_graph_store(self.cfg)
+        return self._store
+
+    @property
+    def chain_service(self):
+        if self._chain_service is None:
+            with self._lock:
+                if self._chain_service is None:
+                    from graph.service import ChainService
+
+                    self._chain_service = ChainService(self.store, self.cfg)
+        return self._chain_service
+
+    @property
+    def session_factory(self):
+        if self._session_factory is None:
+            with self._lock:
+                if self._session_factory is None:
+                    from crm.db import make_engine, make_session_factory
+
+                    self._session_factory = make_session_factory(make_engine(self.cfg))
+        return self._session_factory
+
+    @property
+    def crm_settings(self):
+        """CRM rules from config.toml ([crm], [four_ones], [security]), read once."""
+        if self._crm_settings is None:
+            from crm.settings import CrmSettings
+
+            self._crm_settings = CrmSettings.from_config(self.cfg)
+        return self._crm_settings
+
+    def close(self) -> None:
+        if self._owns_store and self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def init_app(app: Flask, cfg: dict[str, Any], *, graph_store=None, session_factory=None) -> None:
+    app.extensions[EXT] = Backend(cfg, graph_store, session_factory)
+    app.teardown_appcontext(_close_db)
+
+
+def backend() -> Backend:
+    return current_app.extensions[EXT]
+
+
+def chain_service():
+    """The shared ChainService (cached analysis per store data version)."""
+    return backend().chain_service
+
+
+def db():
+    """The CRM session of this request; committed by the service, closed at teardown."""
+    if "db" not in g:
+        g.db = backend().session_factory()
+    return g.db
+
+
+@contextmanager
+def unit_of_work() -> Iterator:
+    """The request's session as one transaction: commit on success, roll back on any error.
+
+    CRM services flush but never commit; a view wraps each write in this block.
+    """
+    session = db()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def crm_settings():
+    return backend().crm_settings
+
+
+def cfg() -> dict[str, Any]:
+    return backend().cfg
+
+
+def _close_db(exc: BaseException | None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()

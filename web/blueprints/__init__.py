@@ -1,0 +1,1 @@
+"""One blueprint per area; web.create_app registers them from one list."""

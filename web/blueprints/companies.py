@@ -1,0 +1,25 @@
+"""Company page: the firm's data, its chain nodes, supply ties with local firms, its lead."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from .. import backend
+from ..crm_calls import lead_for_company
+
+bp = Blueprint("companies", __name__, url_prefix="/companies")
+
+
+@bp.before_request
+@login_required
+def _login():
+    return None
+
+
+@bp.get("/<company_id>")
+def show(company_id: str):
+    svc = backend.chain_service()
+    detail = svc.company_detail(company_id)
+    chains = {c.id: c for c in svc.chains()}
+    lead = lead_for_company(current_user.orm, detail.company)
+    return render_template("companies/show.html", d=detail, c=detail.company, chains=chains, lead=lead)

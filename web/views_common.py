@@ -1,0 +1,75 @@
+"""What every page shares: the navigation, template helpers and the /healthz probe."""
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from graph.gaps import format_wan
+from graph.model import MISSING, STRONG, WEAK
+
+from . import backend
+
+# Top navigation: (label, endpoint). An item shows only once its endpoint exists, so the areas
+# of web part 2 (线索/看板/收件箱/驾驶舱/管理) appear as soon as their blueprints are registered.
+# The third field is the endpoint prefix that marks the item as the current one.
+NAV = [
+    ("产业链图谱", "chains.index", "chains."),
+    ("补链目标", "targets.index", "targets.index"),
+    ("目标名录", "targets.lists", "targets.list"),
+    ("线索", "leads.index", "leads."),
+    ("看板", "board.index", "board."),
+    ("收件箱", "inbox.index", "inbox."),
+    ("驾驶舱", "dashboard.index", "dashboard."),
+    ("管理", "admin.index", "admin."),
+]
+
+STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong"}
+
+ROLE_LABELS = {
+    "recruiter": "招商专员",
+    "manager": "招商经理",
+    "leader": "区领导",
+    "leadership": "区领导",
+    "admin": "系统管理员",
+}
+
+
+def role_label(role) -> str:
+    value = getattr(role, "value", role)
+    return ROLE_LABELS.get(str(value), str(value or ""))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["wan"] = lambda v: format_wan(float(v or 0))
+    app.jinja_env.filters["pct"] = lambda v: f"{float(v or 0) * 100:.0f}%"
+    app.jinja_env.filters["score"] = lambda v: f"{float(v or 0):.1f}"
+    app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
+    app.jinja_env.filters["role_label"] = role_label
+
+    @app.context_processor
+    def layout_context():
+        items = []
+        if current_user.is_authenticated:
+            here = request.endpoint or ""
+            for label, endpoint, prefix in NAV:
+                if endpoint in current_app.view_functions:
+                    items.append({"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)})
+        return {"nav_items": items, "site_name": "链招", "district_name":
+                backend.cfg().get("district", {}).get("name", "")}
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness for the load balancer: graph store and CRM database, no login needed."""
+        ok_graph, graph_msg = backend.backend().store.health()
+        try:
+            session = backend.db()
+            session.execute(text("SELECT 1"))
+            ok_db, db_msg = True, "数据库连接正常"
+        except Exception as exc:  # the probe reports, it must not raise
+            ok_db, db_msg = False, f"数据库不可用：{type(exc).__name__}"
+        ok = ok_graph and ok_db
+        body = {"status": "ok" if ok else "error",
+                "graph": {"ok": ok_graph, "message": graph_msg},
+                "db": {"ok": ok_db, "message": db_msg}}
+        return jsonify(body), 200 if ok else 503
