@@ -29,13 +29,16 @@ def node_size(criticality: float) -> float:
     return round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * max(0.0, min(criticality, 1.0)), 1)
 
 
-def build_network(report, *, zone_nodes: Iterable[str] | None = None) -> Network:
+def build_network(report, *, zone_nodes: Iterable[str] | None = None,
+                  top_targets: dict[str, list[str]] | None = None) -> Network:
     """pyvis Network of one chain's gap report.
 
     zone_nodes: when a zone filter is on, the node ids with local firms in that zone; the
     other nodes are drawn dimmed (still clickable).
+    top_targets: node id -> names of its best-ranked targets, shown in the tooltip.
     """
     highlight = set(zone_nodes) if zone_nodes is not None else None
+    top_targets = top_targets or {}
     net = Network(directed=True, layout=True, cdn_resources="local")
     for gap in report.nodes:
         dimmed = highlight is not None and gap.node_id not in highlight
@@ -62,6 +65,7 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None) -> Network
             criticality=gap.criticality,
             downstream_share=gap.downstream_share,
             reason=gap.reason,
+            targets=top_targets.get(gap.node_id, []),
             dimmed=dimmed,
         )
     known = {g.node_id for g in report.nodes}
@@ -99,3 +103,13 @@ def zone_node_ids(chain_service, report, zone_id: str) -> set[str]:
     firms = chain_service.store.companies_on_nodes(node_ids, local=True)
     wanted = set(node_ids)
     return {n for c in firms if c.zone_id == zone_id for n in c.node_ids if n in wanted}
+
+
+def top_target_names(targets, per_node: int = 3) -> dict[str, list[str]]:
+    """Names of the best `per_node` targets of each node, from an already ranked list."""
+    names: dict[str, list[str]] = {}
+    for t in targets:
+        bucket = names.setdefault(t.node_id, [])
+        if len(bucket) < per_node:
+            bucket.append(t.company_name)
+    return names

@@ -8,7 +8,7 @@ from graph.gaps import format_wan
 from graph.targets import FACTOR_LABELS
 
 from .. import backend
-from ..graphview import build_network, graph_payload, zone_node_ids
+from ..graphview import build_network, graph_payload, top_target_names, zone_node_ids
 
 bp = Blueprint("chains", __name__, url_prefix="/chains")
 
@@ -70,7 +70,8 @@ def graph(chain_id: str):
     report = svc.gap_report(chain_id)
     zone = _zone(svc, request.args.get("zone"))
     highlight = zone_node_ids(svc, report, zone.id) if zone else None
-    payload = graph_payload(build_network(report, zone_nodes=highlight))
+    tops = top_target_names(svc.chain_targets(chain_id))
+    payload = graph_payload(build_network(report, zone_nodes=highlight, top_targets=tops))
     return render_template(
         "chains/graph.html", report=report, payload=payload, zone=zone,
         sectors=svc.sectors(), all_chains=svc.chains(), zones=svc.zones(),

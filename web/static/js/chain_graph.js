@@ -51,6 +51,9 @@
         tooltip.appendChild(el("div", r[0] + "：" + r[1], "tt-row"));
       });
       tooltip.appendChild(el("div", n.reason, "tt-row muted"));
+      if (n.targets && n.targets.length) {
+        tooltip.appendChild(el("div", "推荐目标：" + n.targets.join("、"), "tt-row tt-targets"));
+      }
       tooltip.style.left = Math.min(pointer.x + 14, container.clientWidth - 290) + "px";
       tooltip.style.top = (pointer.y + 50) + "px";
       tooltip.classList.remove("hidden");

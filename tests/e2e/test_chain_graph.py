@@ -1,0 +1,63 @@
+"""A recruiter opens a chain graph, hovers and clicks a 缺链 node and sees its targets.
+Company names (one is an XSS probe) stay text in the tooltip, the panel and the list."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import click_graph_node, login, screenshot
+from tests.web.webdata import CHAIN, MISSING_NODE, XSS_NAME
+
+pytestmark = pytest.mark.browser
+
+
+def test_graph_tooltip_and_panel_show_names_as_text(new_page):
+    page = new_page()
+    login(page, "zhuanyuan")
+    screenshot(page, "chains-index")
+    page.goto(f"/chains/{CHAIN}")
+    page.wait_for_selector("#chain-graph[data-ready='1']")
+    assert page.locator("[data-testid=chain-title]").inner_text() == "新能源汽车动力总成"
+
+    # hover: our tooltip, built with textContent
+    page.evaluate("id => window.LZGraph.network.focus(id, {scale: 1.0})", MISSING_NODE)
+    box = page.locator("#chain-graph canvas").bounding_box()
+    pos = page.evaluate("id => window.LZGraph.network.canvasToDOM("
+                        "window.LZGraph.network.getPositions([id])[id])", MISSING_NODE)
+    page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
+    tooltip = page.locator("[data-testid=graph-tooltip]")
+    tooltip.wait_for(state="visible")
+    assert "电机控制器" in tooltip.inner_text() and "缺链" in tooltip.inner_text()
+    assert XSS_NAME in tooltip.inner_text()  # shown as the literal text
+    assert tooltip.locator("img").count() == 0
+    screenshot(page, "chain-graph-tooltip")
+
+    click_graph_node(page, MISSING_NODE)
+    panel = page.locator("[data-testid=node-panel]")
+    panel.locator("[data-testid=panel-target]").first.wait_for()
+    assert "电机控制器" in panel.locator("h2").inner_text()
+    names = panel.locator(".target-name").all_inner_texts()
+    assert any("精控电驱科技" in n for n in names)
+    assert any(XSS_NAME in n for n in names)
+    assert panel.locator("img").count() == 0
+    assert "向本地链主" in panel.inner_text()  # the reason is shown
+    screenshot(page, "chain-graph-panel")
+
+    page.goto(f"/targets/?chain={CHAIN}")
+    table = page.locator("[data-testid=target-table]")
+    assert XSS_NAME in table.inner_text()
+    assert table.locator("img").count() == 0
+    screenshot(page, "targets")
+
+
+def test_sector_overview_and_zone_filter(new_page):
+    page = new_page()
+    login(page, "zhuanyuan")
+    page.goto("/chains/sector/nev")
+    card = page.locator("[data-testid=chain-card]").first
+    assert "缺链" in card.inner_text() and "覆盖率" in card.inner_text()
+    screenshot(page, "sector-overview")
+    page.goto(f"/chains/{CHAIN}")
+    page.select_option("select[name=zone]", "taima")
+    page.click("#graph-filters button[type=submit]")
+    page.wait_for_selector("#chain-graph[data-ready='1']")
+    assert "已按「台马科技板块」筛选" in page.inner_text("#graph-filters")
