@@ -1,0 +1,92 @@
+"""Who may do what to a lead, as pure functions of (user, lead). Services call these on every object.
+
+- 招商专员 (recruiter): reads and edits own leads and the pool (leads without an owner).
+- 招商经理 (manager): reads and edits the team's leads and the pool; assigns within the team.
+- 区领导 (leader): reads every lead and comments; edits none.
+- 系统管理员 (admin): users and settings only; no access to leads (三权分立: the system
+  administrator does not handle business data).
+
+`user` and `lead` are anything with the attributes used (ORM objects, or plain stand-ins in tests).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .models import ADMIN, LEADER, MANAGER, RECRUITER
+
+
+def _active(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_active", False))
+
+
+def in_pool(lead: Any) -> bool:
+    return lead.owner_id is None
+
+
+def can_read(user: Any, lead: Any) -> bool:
+    if not _active(user):
+        return False
+    if user.role == LEADER:
+        return True
+    if user.role == MANAGER:
+        return in_pool(lead) or (user.team_id is not None and lead.team_id == user.team_id)
+    if user.role == RECRUITER:
+        return in_pool(lead) or lead.owner_id == user.id
+    return False
+
+
+def can_edit(user: Any, lead: Any) -> bool:
+    """Change fields, add activities, move stages."""
+    if not _active(user):
+        return False
+    if user.role in (MANAGER, RECRUITER):
+        return can_read(user, lead)
+    return False
+
+
+def can_comment(user: Any, lead: Any) -> bool:
+    return can_read(user, lead)
+
+
+def can_assign(user: Any, lead: Any) -> bool:
+    """Managers assign or reassign their team's leads (owned or in the pool) and team-less pool leads."""
+    if not _active(user) or user.role != MANAGER or user.team_id is None:
+        return False
+    return lead.team_id == user.team_id or (in_pool(lead) and lead.team_id is None)
+
+
+def can_claim(user: Any, lead: Any) -> bool:
+    """A recruiter may take a pool lead of their own team (or one without a team)."""
+    return (_active(user) and user.role == RECRUITER and in_pool(lead)
+            and (lead.team_id is None or lead.team_id == user.team_id))
+
+
+def can_flag_key(user: Any, lead: Any) -> bool:
+    """Only a manager marks a lead as a key project (重点项目) by hand."""
+    return _active(user) and user.role == MANAGER and can_edit(user, lead)
+
+
+def can_be_assignee(manager: Any, assignee: Any) -> bool:
+    """An assignee is an active recruiter or manager of the manager's own team."""
+    return (_active(assignee) and assignee.role in (RECRUITER, MANAGER)
+            and assignee.team_id is not None and assignee.team_id == manager.team_id)
+
+
+def can_create_lead(user: Any) -> bool:
+    return _active(user) and user.role in (RECRUITER, MANAGER)
+
+
+def can_manage_target_lists(user: Any) -> bool:
+    return _active(user) and user.role == MANAGER
+
+
+def can_review_target_lists(user: Any) -> bool:
+    return _active(user) and user.role == LEADER
+
+
+def can_read_target_lists(user: Any) -> bool:
+    return _active(user) and user.role in (RECRUITER, MANAGER, LEADER)
+
+
+def can_manage_users(user: Any) -> bool:
+    return _active(user) and user.role == ADMIN

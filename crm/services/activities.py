@@ -1,0 +1,124 @@
+"""Activities (拜访, 电话, 会议, 活动, 备注) and comments on a lead.
+
+A contact activity (config `contact_kinds`) updates the lead's first/last contact, which the
+response-time rules read. Comments (e.g. a leader's 批示) are not contact with the firm; a comment
+by someone other than the owner lands in the owner's inbox.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .. import permissions as perm
+from ..errors import PermissionDenied, ValidationError
+from ..models import Activity, Comment, InboxMessage, utcnow
+from ..settings import CrmSettings
+from . import audit
+from ._common import Actor, current_actor, get_lead, snapshot
+from .leads import flush_or_stale
+
+ACTIVITY_FIELDS = ("lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date")
+
+
+def _as_date(value: Any, label: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValidationError(f"{label}格式应为 YYYY-MM-DD") from exc
+
+
+def _text(value: Any, label: str, limit: int = 4000) -> str | None:
+    value = None if value is None else str(value).strip() or None
+    if value is not None and len(value) > limit:
+        raise ValidationError(f"{label}不能超过 {limit} 个字符")
+    return value
+
+
+def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
+                 occurred_on: date | str | None = None, participants: str | None = None,
+                 outcome: str | None = None, next_step: str | None = None,
+                 due_date: date | str | None = None, settings: CrmSettings | None = None,
+                 ip: str | None = None, now: datetime | None = None) -> Activity:
+    """Record an activity on a lead the actor may edit."""
+    settings = settings or CrmSettings()
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    if not perm.can_edit(actor, lead):
+        raise PermissionDenied("您无权在该线索上登记跟进活动")
+    if kind not in settings.activity_kinds:
+        raise ValidationError(f"活动类型须为：{'、'.join(settings.activity_kinds)}")
+    day = _as_date(occurred_on, "活动日期") or now.date()
+    if day > now.date():
+        raise ValidationError("活动日期不能晚于今天；计划中的事项请写在“下一步”并填写截止日期")
+    due = _as_date(due_date, "下一步截止日期")
+    if due is not None and due < day:
+        raise ValidationError("下一步截止日期不能早于活动日期")
+    activity = Activity(lead_id=lead.id, kind=kind, occurred_on=day,
+                        participants=_text(participants, "参与人员", 1000),
+                        outcome=_text(outcome, "活动结果"), next_step=_text(next_step, "下一步"),
+                        due_date=due, created_by_id=actor.id, created_at=now)
+    session.add(activity)
+    if kind in settings.contact_kinds:
+        at = datetime.combine(day, time.min)
+        if lead.first_contact_at is None or at < lead.first_contact_at:
+            lead.first_contact_at = at
+        if lead.last_contact_at is None or at > lead.last_contact_at:
+            lead.last_contact_at = at
+    lead.updated_at = now
+    flush_or_stale(session, f"线索「{lead.company_name}」")
+    audit.record(session, actor, audit.CREATE, "activity", activity.id, None,
+                 snapshot(activity, ACTIVITY_FIELDS), ip)
+    return activity
+
+
+def list_activities(session: Session, actor: Actor, lead_id: int) -> list[Activity]:
+    """A lead's activities, newest first."""
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    if not perm.can_read(actor, lead):
+        raise PermissionDenied("您无权查看该线索")
+    return list(session.scalars(select(Activity).where(Activity.lead_id == lead_id)
+                                .options(selectinload(Activity.created_by))
+                                .order_by(Activity.occurred_on.desc(), Activity.id.desc())))
+
+
+def add_comment(session: Session, actor: Actor, lead_id: int, body: str, *,
+                ip: str | None = None, now: datetime | None = None) -> Comment:
+    """Comment on a lead (leaders on any lead; others on leads they may read)."""
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    if not perm.can_comment(actor, lead):
+        raise PermissionDenied("您无权批注该线索")
+    body = _text(body, "批注内容", 2000)
+    if not body:
+        raise ValidationError("批注内容不能为空")
+    comment = Comment(lead_id=lead.id, author_id=actor.id, body=body, created_at=now)
+    session.add(comment)
+    if lead.owner_id is not None and lead.owner_id != actor.id:
+        session.add(InboxMessage(user_id=lead.owner_id, kind="comment", lead_id=lead.id, created_at=now,
+                                 title=f"{actor.display_name}批注了线索「{lead.company_name}」",
+                                 body=body))
+    session.flush()
+    audit.record(session, actor, audit.COMMENT, "lead", lead.id, None, {"comment": body}, ip)
+    return comment
+
+
+def list_comments(session: Session, actor: Actor, lead_id: int) -> list[Comment]:
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    if not perm.can_read(actor, lead):
+        raise PermissionDenied("您无权查看该线索")
+    return list(session.scalars(select(Comment).where(Comment.lead_id == lead_id)
+                                .options(selectinload(Comment.author))
+                                .order_by(Comment.created_at, Comment.id)))
