@@ -13,15 +13,19 @@ from . import backend
 
 @dataclass
 class LeadRef:
-    """What the company page shows about a lead: enough to link to it."""
+    """What the company page shows about a lead: enough to link to it, or who holds it."""
 
     id: int
     stage: str
-    owner: object | None
+    owner_name: str | None
+    holder: str
+    protected_until: object
+    readable: bool
     url: str | None
 
 
-def _lead_url(lead_id: int) -> str | None:
+def lead_url(lead_id: int) -> str | None:
+    """Link to a lead's page once web part 2 registers it."""
     from flask import current_app
 
     if "leads.show" in current_app.view_functions:
@@ -30,16 +34,49 @@ def _lead_url(lead_id: int) -> str | None:
 
 
 def lead_for_company(actor, company) -> LeadRef | None:
-    """The company's active lead, if any (首报首谈 keeps it to one)."""
-    from crm.models import Lead
-    from sqlalchemy import select
+    """The lead that holds this firm under 首报首谈, with details only if the actor may read it."""
+    from crm import permissions
+    from crm.services.leads import find_holder
 
-    session = backend.db()
-    lead = session.scalars(select(Lead).where(Lead.company_id == company.id)
-                           .order_by(Lead.id.desc())).first()
-    if lead is None:
+    settings = backend.crm_settings()
+    holder = find_holder(backend.db(), company_name=company.display_name, uscc=company.uscc,
+                         lost_stage=settings.lost_stage)
+    if holder is None:
         return None
-    return LeadRef(lead.id, lead.stage, lead.owner, _lead_url(lead.id))
+    readable = permissions.can_read(actor, holder)
+    who = holder.registered_by.label if holder.registered_by else "其他用户"
+    return LeadRef(holder.id, holder.stage, holder.owner.display_name if holder.owner else None,
+                   who, holder.protected_until, readable, lead_url(holder.id) if readable else None)
+
+
+def create_lead_from_target(actor, company_id: str, node_id: str):
+    """Register a ranked target as a lead carrying its gap reason and score (精准补链 channel).
+
+    Returns (lead, url). DuplicateLead (首报首谈) and PermissionDenied come from the service.
+    """
+    from crm.services import leads
+    from graph.service import NotFoundError
+
+    svc = backend.chain_service()
+    detail = svc.node_detail(node_id, top=None)
+    target = next((t for t in detail.targets if t.company_id == company_id), None)
+    if target is None:
+        raise NotFoundError("该企业不在此环节的补链目标中，可能数据已更新，请刷新页面")
+    sector = next((s for s in svc.sectors() if s.id == detail.chain.sector_id), None)
+    settings = backend.crm_settings()
+    channel = "精准补链" if "精准补链" in settings.channels else settings.channels[0]
+    data = {
+        "company_id": target.company_id, "company_name": target.company_name, "uscc": target.uscc,
+        "sector_id": detail.chain.sector_id, "sector_name": sector.name if sector else None,
+        "chain_id": detail.chain.id, "chain_name": detail.chain.name,
+        "node_id": target.node_id, "node_name": target.node_name, "gap_status": target.status,
+        "gap_reason": target.reason, "gap_score": round(target.score, 2), "channel": channel,
+    }
+    from flask import request
+
+    with backend.unit_of_work() as session:
+        lead = leads.create_lead(session, actor, data, settings=settings, ip=request.remote_addr)
+    return lead, lead_url(lead.id)
 
 
 # ---- target lists and leads: wired to crm.services.target_lists / leads as they land ---------
@@ -52,8 +89,3 @@ def draft_lists_for(actor) -> list:
 def list_target_lists(actor) -> list:
     return []
 
-
-def create_lead_from_target(actor, company_id: str, node_id: str):
-    from crm.errors import CrmError
-
-    raise CrmError("线索服务尚未启用")

@@ -18,6 +18,7 @@ TITLES = {
     403: "无权访问",
     404: "页面不存在",
     405: "不支持的操作",
+    409: "操作未完成",
     413: "文件过大",
     500: "系统出错",
     503: "服务暂不可用",
@@ -81,6 +82,14 @@ def init_app(app: Flask) -> None:
         @app.errorhandler(crm_errors.NotFound)
         def crm_not_found(exc):
             return render_error(404, str(exc) or None)
+
+        @app.errorhandler(crm_errors.DuplicateLead)
+        def duplicate(exc):  # 首报首谈: says who holds the firm and until when
+            return render_error(409, str(exc))
+
+        @app.errorhandler(crm_errors.StaleEdit)
+        def stale(exc):
+            return render_error(409, str(exc))
 
         @app.errorhandler(crm_errors.CrmError)
         def crm_error(exc):

@@ -42,6 +42,13 @@ def test_graph_tooltip_and_panel_show_names_as_text(new_page):
     assert "向本地链主" in panel.inner_text()  # the reason is shown
     screenshot(page, "chain-graph-panel")
 
+    # turn the best target into a lead (POST with the CSRF header)
+    first = panel.locator("[data-testid=panel-target]").first
+    first.locator("button", has_text="转为线索").click()
+    ok = first.locator(".panel-msg.ok")
+    ok.wait_for()
+    assert "已创建线索" in ok.inner_text()
+
     page.goto(f"/targets/?chain={CHAIN}")
     table = page.locator("[data-testid=target-table]")
     assert XSS_NAME in table.inner_text()
@@ -61,3 +68,21 @@ def test_sector_overview_and_zone_filter(new_page):
     page.click("#graph-filters button[type=submit]")
     page.wait_for_selector("#chain-graph[data-ready='1']")
     assert "已按「台马科技板块」筛选" in page.inner_text("#graph-filters")
+
+
+def test_first_report_protection_is_explained_in_the_panel(new_page):
+    """Another user trying the firm the recruiter registered sees who holds it (首报首谈)."""
+    page = new_page()
+    login(page, "jingli")
+    page.goto(f"/chains/{CHAIN}")
+    click_graph_node(page, MISSING_NODE)
+    first = page.locator("[data-testid=node-panel] [data-testid=panel-target]").first
+    first.wait_for()
+    assert "精控电驱科技" in first.inner_text()
+    first.locator("button", has_text="转为线索").click()
+    err = first.locator(".panel-msg.err")
+    err.wait_for()
+    assert "首报" in err.inner_text() and "张专员" in err.inner_text()
+    page.goto("/companies/O1")
+    assert "线索编号" in page.inner_text("[data-testid=company-lead]")
+    screenshot(page, "company")

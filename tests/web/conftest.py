@@ -2,20 +2,31 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
 from web import create_app
-from webdata import PASSWORD, build_env
+from webdata import PASSWORD, build_env, close_env, open_env
 
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
+@pytest.fixture(scope="session")
+def template_env(tmp_path_factory):
+    """Built once (migrations, password hashing are slow); each test gets a copy."""
+    folder = tmp_path_factory.mktemp("web-template") / "instance"
+    close_env(build_env(folder))
+    return folder
+
+
 @pytest.fixture
-def env(tmp_path):
-    env = build_env(tmp_path / "instance")
+def env(template_env, tmp_path):
+    folder = tmp_path / "instance"
+    shutil.copytree(template_env, folder)
+    env = open_env(folder)
     yield env
-    env.store.close()
+    close_env(env)
 
 
 @pytest.fixture

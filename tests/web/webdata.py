@@ -129,3 +129,18 @@ def build_env(folder: Path) -> WebEnv:
             create_user(s, SYSTEM, username=username, display_name=name, role=role,
                         password=PASSWORD, sector_id=sector)
     return WebEnv(cfg, store, sf, folder)
+
+
+def open_env(folder: Path) -> WebEnv:
+    """Open an environment built earlier by build_env (and closed), e.g. a copied template."""
+    cfg = load_config(env={})
+    cfg["instance"] = {"path": str(folder)}
+    cfg["database"] = {"url": f"sqlite:///{folder / 'crm.sqlite3'}"}
+    cfg.setdefault("web", {})["secret_key"] = "test-secret-key-not-for-production"
+    store = NetworkxStore(folder / "graph.sqlite3")
+    return WebEnv(cfg, store, make_session_factory(make_engine(cfg)), folder)
+
+
+def close_env(env: WebEnv) -> None:
+    env.store.close()
+    env.session_factory.kw["bind"].dispose()

@@ -1,0 +1,63 @@
+"""A lead's timeline: activities, stage changes and assignments merged newest first.
+
+The caller has already read the lead through `crm.services.leads.get_lead` (permission checked);
+assignment history has no service reader yet, so it is read here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.models import Activity, Assignment, StageChange, User
+
+
+@dataclass
+class Event:
+    at: datetime
+    kind: str  # activity | stage | assignment
+    title: str
+    actor: str | None
+    obj: object
+
+
+def assignments(session: Session, lead_id: int) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(Assignment.lead_id == lead_id)
+                                .order_by(Assignment.created_at, Assignment.id)))
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def merge(session: Session, activities: list[Activity], changes: list[StageChange],
+          assigned: list[Assignment]) -> list[Event]:
+    names = _names(session, {a.from_user_id for a in assigned} | {a.to_user_id for a in assigned}
+                   | {a.by_user_id for a in assigned})
+    events: list[Event] = []
+    for a in activities:
+        at = datetime.combine(a.occurred_on, a.created_at.time() if a.created_at else time.min)
+        events.append(Event(at, "activity", a.kind, a.created_by.display_name if a.created_by else None, a))
+    for c in changes:
+        title = f"进入「{c.to_stage}」" if c.from_stage is None else f"「{c.from_stage}」→「{c.to_stage}」"
+        events.append(Event(c.changed_at, "stage", title, c.actor.display_name if c.actor else None, c))
+    for a in assigned:
+        to = names.get(a.to_user_id) if a.to_user_id else None
+        frm = names.get(a.from_user_id) if a.from_user_id else None
+        if to is None:
+            title = f"退回公共池（原负责人：{frm}）" if frm else "放入公共池"
+        elif frm:
+            title = f"由 {frm} 改派给 {to}"
+        else:
+            title = f"分派给 {to}"
+        if a.automatic:
+            title += "（自动分派）"
+        by = names.get(a.by_user_id) if a.by_user_id else ("系统" if a.automatic else None)
+        events.append(Event(a.created_at, "assignment", title, by, a))
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events

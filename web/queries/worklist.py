@@ -1,0 +1,172 @@
+"""Work lists: 我的线索 (what needs doing first), the shared pool, and the team board's columns.
+
+Every query starts from `visible_leads(actor)`, the CRM's permission rule as SQL.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from crm.models import MANAGER, Activity, Lead, utcnow
+from crm.services._common import Actor, current_actor
+from crm.services.leads import visible_leads
+from crm.settings import CrmSettings
+from graph.identity import normalize_name
+
+from .response import overdue_clause, response_status
+
+
+@dataclass
+class WorkFilter:
+    """Filters shared by the list and the board (all optional)."""
+
+    scope: str = "mine"  # mine | pool | team | all
+    stage: str | None = None
+    sector_id: str | None = None
+    owner_id: int | None = None
+    key_only: bool = False
+    overdue_only: bool = False
+    text: str | None = None
+
+
+@dataclass
+class Row:
+    lead: Lead
+    next_due: date | None
+    overdue: bool
+    response: object = None  # ResponseStatus | None
+
+
+@dataclass
+class WorkPage:
+    rows: list[Row]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def next_due_column():
+    """Due date of the next step of the lead's latest activity (index lead_id, occurred_on)."""
+    return (select(Activity.due_date).where(Activity.lead_id == Lead.id)
+            .order_by(Activity.occurred_on.desc(), Activity.id.desc()).limit(1)
+            .correlate(Lead).scalar_subquery())
+
+
+def key_clause(settings: CrmSettings):
+    return or_(Lead.key_flag.is_(True), Lead.investment >= settings.four_ones.key_investment_min)
+
+
+def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime):
+    query = visible_leads(actor)
+    if f.scope == "mine":
+        query = query.where(Lead.owner_id == actor.id)
+    elif f.scope == "pool":
+        query = query.where(Lead.owner_id.is_(None))
+    elif f.scope == "team":
+        query = query.where(Lead.team_id == actor.team_id)
+    if f.stage:
+        query = query.where(Lead.stage == f.stage)
+    if f.sector_id:
+        query = query.where(Lead.sector_id == f.sector_id)
+    if f.owner_id:
+        query = query.where(Lead.owner_id == f.owner_id)
+    if f.key_only:
+        query = query.where(key_clause(settings))
+    if f.overdue_only:
+        query = query.where(overdue_clause(settings, now))
+    if f.text and f.text.strip():
+        needle = normalize_name(f.text.strip())
+        needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Lead.name_key.like(f"%{needle}%", escape="\\"))
+    return query
+
+
+def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
+             page: int = 1, per_page: int = 50, now: datetime | None = None) -> WorkPage:
+    """Leads in the order work gets done: active before closed, overdue first, then the
+    nearest next-step due date, then the most recently changed."""
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    query = _filtered(actor, f, settings, now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    per_page = max(1, min(int(per_page), 200))
+    page = max(1, min(int(page), max(1, math.ceil(total / per_page))))
+    due = next_due_column().label("next_due")
+    late = case((overdue_clause(settings, now), 1), else_=0).label("late")
+    closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
+    rows = session.execute(
+        query.add_columns(due, late).options(selectinload(Lead.owner))
+        .order_by(closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    out = [Row(lead, next_due, bool(is_late), response_status(lead, settings, now))
+           for lead, next_due, is_late in rows]
+    return WorkPage(out, total, page, per_page)
+
+
+@dataclass
+class Column:
+    stage: str
+    total: int
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    columns: list[Column]
+    overdue: Column
+    pool: Column
+
+
+def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
+          per_column: int = 25, now: datetime | None = None) -> Board:
+    """The team board: one column per stage (most urgent cards first), an overdue column and
+    the shared pool. Managers see their team; others what they may read."""
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    scope = "team" if actor.role == MANAGER else "all"
+    base = WorkFilter(scope=scope, sector_id=f.sector_id, owner_id=f.owner_id, key_only=f.key_only,
+                      text=f.text)
+    owned = _filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
+    counts = _stage_counts(session, owned)
+    due = next_due_column().label("next_due")
+    late = case((overdue_clause(settings, now), 1), else_=0).label("late")
+    columns = []
+    for stage in settings.all_stages:
+        total = counts.get(stage, 0)
+        column = Column(stage, total)
+        if total:
+            rows = session.execute(
+                owned.where(Lead.stage == stage).add_columns(due, late)
+                .options(selectinload(Lead.owner))
+                .order_by(late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+                .limit(per_column)).all()
+            column.rows = [Row(lead, d, bool(x), response_status(lead, settings, now)) for lead, d, x in rows]
+        columns.append(column)
+    late_q = owned.where(overdue_clause(settings, now))
+    late_total = session.scalar(select(func.count()).select_from(late_q.order_by(None).subquery())) or 0
+    late_rows = session.execute(late_q.add_columns(due).options(selectinload(Lead.owner))
+                                .order_by(Lead.last_contact_at.asc().nulls_first(), Lead.id)
+                                .limit(per_column)).all()
+    overdue = Column("超期", late_total,
+                     [Row(lead, d, True, response_status(lead, settings, now)) for lead, d in late_rows])
+    pool_q = _filtered(actor, WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only,
+                                         text=f.text), settings, now)
+    pool_total = session.scalar(select(func.count()).select_from(pool_q.order_by(None).subquery())) or 0
+    pool_rows = session.scalars(pool_q.order_by(Lead.gap_score.desc().nulls_last(), Lead.id.desc())
+                                .limit(per_column)).all()
+    pool = Column("公共池", pool_total, [Row(lead, None, False, None) for lead in pool_rows])
+    return Board(columns, overdue, pool)
+
+
+def _stage_counts(session: Session, query) -> dict[str, int]:
+    sub = query.order_by(None).subquery()
+    return {stage: n for stage, n in session.execute(
+        select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()}
