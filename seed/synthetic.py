@@ -23,7 +23,7 @@ from graph.identity import USCC_CHARS, company_id_for, uscc_check_char  # noqa: 
 from graph.model import Company, Supply
 
 DEFAULT_SEED = 20221028  # the policy's publication date
-DEFAULT_LOCAL_SHARE = 0.2
+DEFAULT_LOCAL_SHARE = 0.25
 NORTH_THREE_SHARE = 0.05  # share of outside firms registered in 北三县 (partner zones)
 SUPPLIES_PER_FIRM = 0.8
 RESERVOIR = 512  # firms kept per (node, local?) pool when sampling supply partners
@@ -31,7 +31,7 @@ CURRENT_YEAR = 2024
 
 # Share of each chain's nodes the local district leaves empty (缺链) or holds weakly (弱链).
 MISSING_SHARE = 0.22
-WEAK_SHARE = 0.28
+WEAK_SHARE = 0.36
 
 # (province, weight, [(city, short name, [(district, admin code), ...]), ...]). Real places and
 # GB/T 2260 codes; weights roughly follow where chain firms cluster, tilted to 京津冀.
@@ -261,7 +261,9 @@ def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share:
     words = structure.firm_words
     node_by_id = structure.node_by_id
     sector_of = {c.id: c.sector_id for c in structure.chains}
-    mu, sigma = math.log(3000.0), 1.6  # revenue, 万元: median 3,000万, long tail
+    # Revenue (万元) is log-normal: median 3,000万 with a long tail. Local firms are the bureau's
+    # known, mostly above-scale (规上) firms, so their median is higher.
+    mu, sigma, mu_local = math.log(3000.0), 1.6, math.log(6000.0)
     rand, gauss = rng.random, rng.gauss
     body_mul, body_add = 3_467_389, (seed * 7_654_321) % 100_000_000  # bijection on 8 digits
 
@@ -301,7 +303,7 @@ def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share:
             province, city, short, district, code = _pick(rand, plan.places, plan.place_cum)
             zone_id = plan.partner_zone.get(district)
         # -- size and standing
-        log_rev = gauss(mu, sigma)
+        log_rev = gauss(mu_local if is_local else mu, sigma)
         revenue = round(min(max(math.exp(log_rev), 30.0), 30_000_000.0), 1)
         z = (log_rev - mu) / sigma
         capital = math.exp(log_rev + gauss(-1.0, 0.8))
