@@ -110,6 +110,9 @@ def _read_xlsx(path: Path) -> Table:
         raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：{type(exc).__name__}") from exc
     try:
         sheet = workbook.worksheets[0]
+        # Trust no stored dimension: some writers omit it (openpyxl then parses the sheet twice)
+        # or get it wrong (rows would be cut). Rows come back ragged; _build pads them.
+        sheet.reset_dimensions()
         raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         table = _build(raw_rows, "xlsx")
         table.sheet = sheet.title
@@ -135,6 +138,11 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _clean_cell(cell: str | None) -> str:
+    text = cell.strip() if cell else ""
+    return _NEUTRALISED.sub("", text) if text.startswith("'") else text
+
+
 def _build(raw_rows: list[list[str]], encoding: str) -> Table:
     """Skip leading blank rows, take the header, drop blank data rows, keep Excel row numbers."""
     start = 0
@@ -155,7 +163,7 @@ def _build(raw_rows: list[list[str]], encoding: str) -> Table:
             continue
         if any((c or "").strip() for c in cells[width:]):
             overflow.add(len(rows))
-        cells = [_NEUTRALISED.sub("", (c or "").strip()) for c in cells[:width]]
+        cells = [_clean_cell(c) for c in cells[:width]]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
         rows.append(cells)
