@@ -111,11 +111,37 @@ def _median_time(fn, runs: int) -> tuple[float, float, object]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
-def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Path, int]:
+def _unique_name(name: str, taken: set[str]) -> str:
+    """The name, or the name with a「（2）」「（3）」… before its legal form if the import would see a
+    duplicate. seed/synthetic.py has about 66k distinct 字号, so beyond that size some generated
+    names repeat (same city, word and form); the importer rightly rejects repeated names."""
+    from graph.identity import normalize_name
+
+    key = normalize_name(name)
+    if key not in taken:
+        taken.add(key)
+        return name
+    stem, form = name, ""
+    for suffix in ("股份有限公司", "有限责任公司", "有限公司"):
+        if name.endswith(suffix):
+            stem, form = name[: -len(suffix)], suffix
+            break
+    number = 2
+    while True:
+        candidate = f"{stem}（{number}）{form}"
+        key = normalize_name(candidate)
+        if key not in taken:
+            taken.add(key)
+            return candidate
+        number += 1
+
+
+def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Path, int, int]:
     """Synthetic firms -> companies.csv, their supply ties -> relations.csv (UTF-8 with BOM).
 
-    Each file is written under a ``.part`` name and renamed when complete, so an interrupted run
-    never leaves a file that looks whole.
+    Returns (companies path, relations path, supply ties, names made unique). Each file is written
+    under a ``.part`` name and renamed when complete, so an interrupted run never leaves a file
+    that looks whole. Synthetic firm ids are their credit codes, so relations name firms by code.
     """
     from seed.synthetic import SupplySampler, generate_companies
 
@@ -124,7 +150,8 @@ def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Pat
     zone_name = {z.id: z.name for z in structure.zones}
     companies, relations = folder / "companies.csv", folder / "relations.csv"
     sampler = SupplySampler(structure, seed)
-    uscc_of: dict[str, str] = {}
+    taken: set[str] = set()
+    renamed = 0
     show = _progress("生成企业数据")
     part = companies.with_suffix(".csv.part")
     try:
@@ -133,13 +160,15 @@ def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Pat
             out.writerow(COMPANY_HEADER)
             for i, c in enumerate(generate_companies(structure, n, seed=seed)):
                 sampler.add(c)
-                uscc_of[c.id] = c.uscc
+                name = _unique_name(c.name, taken)
+                renamed += name != c.name
                 nodes = "；".join(f"{chain_name[node_by_id[x].chain_id]}/{node_by_id[x].name}"
                                  for x in c.node_ids) if i % 2 == 0 else ""
-                out.writerow([c.uscc, c.name, c.province, c.city, c.district, "是" if c.is_local else "否",
+                out.writerow([c.uscc, name, c.province, c.city, c.district, "是" if c.is_local else "否",
                               zone_name.get(c.zone_id, ""), c.registered_capital, c.revenue, c.employees,
                               c.founded, "；".join(c.qualifications), c.products, c.scope, nodes])
                 show(i + 1, n)
+        taken.clear()
         part.rename(companies)
         part = relations.with_suffix(".csv.part")
         supplies = 0
@@ -147,13 +176,13 @@ def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Pat
             out = csv.writer(fh)
             out.writerow(RELATION_HEADER)
             for s in sampler.supplies():
-                out.writerow([uscc_of[s.supplier_id], uscc_of[s.buyer_id], s.product, s.amount])
+                out.writerow([s.supplier_id, s.buyer_id, s.product, s.amount])
                 supplies += 1
         part.rename(relations)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return companies, relations, supplies
+    return companies, relations, supplies, renamed
 
 
 def pandas_floor(store, qualified, runs: int) -> tuple[float, float, int]:
@@ -215,9 +244,9 @@ def run_size(n: int, runs: int, tmp_root: str | None, seed: int) -> dict:
         folder = Path(tmp)
         _say(f"[{n:,} 家企业] 临时目录 {folder}")
         with Timer() as t:
-            companies_csv, relations_csv, supplies = write_dataset(structure, n, folder, seed)
+            companies_csv, relations_csv, supplies, renamed = write_dataset(structure, n, folder, seed)
         record("generate", t)
-        result["supplies"] = supplies
+        result["supplies"], result["renamed"] = supplies, renamed
         result["csv_mb"] = (companies_csv.stat().st_size + relations_csv.stat().st_size) / 2**20
 
         path = folder / "graph.sqlite3"
@@ -325,6 +354,7 @@ def _fmt(value, digits: int = 2) -> str:
 # (key, title, timed): timed rows show wall seconds and, in brackets, CPU seconds.
 ROWS = [
     ("firms", "Firms (synthetic)", False), ("supplies", "Supply relations", False),
+    ("renamed", "Generated names made unique", False),
     ("csv_mb", "CSV files, MB", False), ("generate", "Generate CSVs, s", True),
     ("import", "**Import companies, s**", True), ("import_rows_per_s", "Import rate, rows/s (wall)", False),
     ("relations", "Import relations, s", True), ("store_mb", "Store file, MB", False),
