@@ -15,13 +15,14 @@ from lianzhao.config import instance_path, load_config
 
 def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
-    from .blueprints import auth, chains, companies, targets
+    from .blueprints import admin, auth, board, chains, companies, dashboard, inbox, leads, targets
 
     return [
         auth.bp,
         chains.bp,
         targets.bp,
         companies.bp,
+        leads.bp, board.bp, inbox.bp, dashboard.bp, admin.bp,  # web part 2
     ]
 
 

@@ -1,7 +1,6 @@
 """A lead's timeline: activities, stage changes and assignments merged newest first.
 
-The caller has already read the lead through `crm.services.leads.get_lead` (permission checked);
-assignment history has no service reader yet, so it is read here.
+Each list comes from its CRM service (which checks the permission); this only merges them.
 """
 from __future__ import annotations
 
@@ -21,11 +20,6 @@ class Event:
     title: str
     actor: str | None
     obj: object
-
-
-def assignments(session: Session, lead_id: int) -> list[Assignment]:
-    return list(session.scalars(select(Assignment).where(Assignment.lead_id == lead_id)
-                                .order_by(Assignment.created_at, Assignment.id)))
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:

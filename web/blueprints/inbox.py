@@ -1,0 +1,4 @@
+"""Placeholder: filled in by web part 2."""
+from flask import Blueprint
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")

@@ -1,0 +1,316 @@
+"""我的线索 (the recruiter's work list and the pool) and the lead page: "四个一", timeline,
+comments, audit history, activity logging and stage moves.
+
+Views parse, call a CRM service, render. Permission refusals come from the services and become
+the 403 page (web.errors); rule refusals (workflow, gate, stale edit) are explained on the page.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import backend
+from ..queries import timeline
+from ..queries.response import response_status
+from ..queries.worklist import WorkFilter, worklist
+from .auth import _safe_next
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+SCOPES = {"mine": "我负责的", "pool": "公共池", "team": "本组全部", "all": "全部线索"}
+
+
+@bp.before_request
+@login_required
+def _login():
+    return None
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _back(lead_id: int | None = None):
+    """Where a form post returns: its `next` field (a path on this site) or the lead page."""
+    target = _safe_next(request.form.get("next"))
+    if target:
+        return redirect(target)
+    if lead_id is not None:
+        return redirect(url_for("leads.show", lead_id=lead_id))
+    return redirect(url_for("leads.index"))
+
+
+def _scopes_for(role: str) -> list[str]:
+    if role == "recruiter":
+        return ["mine", "pool"]
+    if role == "manager":
+        return ["team", "mine", "pool"]
+    if role == "leader":
+        return ["all"]
+    return []
+
+
+@bp.get("/")
+def index():
+    """我的线索: overdue first, then the nearest due date; the pool as a second tab."""
+    actor = current_user.orm
+    scopes = _scopes_for(actor.role)
+    if not scopes:
+        abort(403, "系统管理员不处理线索业务数据")
+    scope = request.args.get("scope") or scopes[0]
+    if scope not in scopes:
+        scope = scopes[0]
+    settings = backend.crm_settings()
+    stage = request.args.get("stage") or None
+    if stage not in (None, *settings.all_stages):
+        stage = None
+    f = WorkFilter(scope=scope, stage=stage, sector_id=request.args.get("sector") or None,
+                   key_only=request.args.get("key") == "1",
+                   overdue_only=request.args.get("overdue") == "1",
+                   text=(request.args.get("q") or "").strip()[:100] or None)
+    result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1),
+                      per_page=50)
+    from crm.services.leads import allowed_transitions
+
+    nexts = {}
+    for row in result.rows:
+        forward = [s for s in allowed_transitions(row.lead, settings) if s in settings.stages]
+        nexts[row.lead.id] = forward[0] if forward and _is_forward(row.lead.stage, forward[0], settings) else None
+    sectors = backend.chain_service().sectors()
+    return render_template("leads/index.html", page=result, f=f, scopes=scopes, scope_labels=SCOPES,
+                           settings=settings, nexts=nexts, sectors=sectors,
+                           today=_today(), args=request.args)
+
+
+def _is_forward(current: str, target: str, settings) -> bool:
+    stages = settings.stages
+    if target not in stages:
+        return False
+    if current not in stages:
+        return target in stages  # resuming from 搁置 / reopening
+    return stages.index(target) > stages.index(current)
+
+
+def _today():
+    from crm.models import utcnow
+
+    return utcnow().date()
+
+
+@bp.get("/<int:lead_id>")
+def show(lead_id: int):
+    return _render_lead(lead_id)
+
+
+def _render_lead(lead_id: int, *, gate=None, status: int = 200):
+    from crm import permissions
+    from crm.errors import PermissionDenied
+    from crm.models import LEADER
+    from crm.services import activities, assignment, audit, leads, users
+    from crm.workflow import Workflow
+
+    actor = current_user.orm
+    session = backend.db()
+    settings = backend.crm_settings()
+    lead = leads.get_lead(session, actor, lead_id)  # PermissionDenied -> 403
+    acts = activities.list_activities(session, actor, lead_id)
+    changes = leads.stage_history(session, actor, lead_id)
+    comments = activities.list_comments(session, actor, lead_id)
+    events = timeline.merge(session, acts, changes, assignment.assignment_history(session, actor, lead_id))
+    try:
+        audit_page = audit.list_entries(session, actor, entity="lead", entity_id=lead_id, per_page=100)
+    except PermissionDenied:
+        audit_page = None
+    workflow = Workflow.from_settings(settings)
+    targets = leads.allowed_transitions(lead, settings)
+    moves = [{"stage": t, "reason": workflow.needs_reason(lead.stage, t),
+              "forward": _is_forward(lead.stage, t, settings) and t not in (workflow.paused, workflow.lost)}
+             for t in targets]
+    key = leads.key_project_status(lead, settings)
+    can_edit = permissions.can_edit(actor, lead)
+    people = users.list_users(session, actor, include_inactive=False) if can_edit else []
+    return render_template(
+        "leads/show.html", lead=lead, events=events, comments=comments, audit_page=audit_page,
+        moves=moves, key=key, can_edit=can_edit, can_comment=permissions.can_comment(actor, lead),
+        can_flag=permissions.can_flag_key(actor, lead), can_claim=permissions.can_claim(actor, lead),
+        leaders=[u for u in people if u.role == LEADER],
+        officers=[u for u in people if u.role in ("recruiter", "manager")],
+        labels=settings.four_ones.labels, gate_stage=settings.four_ones.gate_stage,
+        key_min=settings.four_ones.key_investment_min, settings=settings, gate=gate,
+        response=response_status(lead, settings, _now()), today=_today(),
+        audit_labels=audit.ACTION_LABELS, field_labels=_field_labels(),
+    ), status
+
+
+def _field_labels() -> dict[str, str]:
+    """Chinese names of lead fields for the audit history."""
+    from crm.services import leads
+
+    labels = {k: v[0] for k, v in leads.TEXT_FIELDS.items()}
+    labels.update(leads.NUMBER_FIELDS)
+    labels.update(leads.USER_FIELDS)
+    labels.update({"uscc": "统一社会信用代码", "channel": "招商渠道", "priority": "优先级",
+                   "key_flag": "重点项目", "task_force_members": "工作专班成员",
+                   "service_plan": "服务方案", "stage": "阶段", "stage_reason": "阶段原因",
+                   "owner_id": "负责人", "team_id": "所属组", "comment": "批注", "kind": "类型",
+                   "occurred_on": "日期", "outcome": "结果", "next_step": "下一步",
+                   "due_date": "截止日期", "participants": "参与人员", "lead_id": "线索"})
+    return labels
+
+
+def _now():
+    from crm.models import utcnow
+
+    return utcnow()
+
+
+def _version():
+    return _int(request.form.get("version"))
+
+
+@bp.post("/<int:lead_id>/activities")
+def add_activity(lead_id: int):
+    from crm.errors import StaleEdit, ValidationError
+    from crm.services import activities
+
+    form = request.form
+    try:
+        with backend.unit_of_work() as session:
+            act = activities.add_activity(
+                session, current_user.orm, lead_id, kind=form.get("kind", ""),
+                occurred_on=form.get("occurred_on") or None, participants=form.get("participants"),
+                outcome=form.get("outcome"), next_step=form.get("next_step"),
+                due_date=form.get("due_date") or None, settings=backend.crm_settings(),
+                ip=request.remote_addr)
+    except (ValidationError, StaleEdit) as exc:
+        flash(f"跟进记录未保存：{exc}", "error")
+        return _back(lead_id)
+    flash(f"已登记{act.kind}（{act.occurred_on:%Y-%m-%d}）。", "success")
+    return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/stage")
+def move(lead_id: int):
+    """Move to another stage. The "四个一" gate's refusal re-renders the lead page explaining
+    what is missing; other refusals come back as a message where the user was."""
+    from crm.errors import GateNotSatisfied, StaleEdit, WorkflowError
+    from crm.services import leads
+
+    target = request.form.get("target", "")
+    reason = request.form.get("reason")
+    try:
+        with backend.unit_of_work() as session:
+            lead = leads.transition(session, current_user.orm, lead_id, target, reason,
+                                    expected_version=_version(), settings=backend.crm_settings(),
+                                    ip=request.remote_addr)
+    except GateNotSatisfied as exc:
+        return _render_lead(lead_id, gate=exc, status=409)
+    except (WorkflowError, StaleEdit) as exc:
+        flash(str(exc), "error")
+        return _back(lead_id)
+    flash(f"「{lead.company_name}」已进入「{lead.stage}」阶段。", "success")
+    return _back(lead_id)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+@bp.post("/<int:lead_id>/four-ones")
+def save_four_ones(lead_id: int):
+    """Save the "四个一" items (sponsor, task force, case officer, service plan)."""
+    from crm.errors import StaleEdit, ValidationError
+    from crm.services import leads
+
+    form = request.form
+    changes = {
+        "sponsor_user_id": form.get("sponsor_user_id") or None,
+        "sponsor_name": form.get("sponsor_name"),
+        "task_force_department": form.get("task_force_department"),
+        "task_force_members": form.get("task_force_members", ""),
+        "case_officer_user_id": form.get("case_officer_user_id") or None,
+        "case_officer_name": form.get("case_officer_name"),
+        "service_plan": {"needs": (form.get("needs") or "").strip(),
+                         "policy_support": (form.get("policy_support") or "").strip(),
+                         "milestones": _lines(form.get("milestones"))},
+    }
+    for uid in ("sponsor_user_id", "case_officer_user_id"):
+        if changes[uid] is not None and _int(changes[uid]) is None:
+            flash("所选用户无效", "error")
+            return _back(lead_id)
+    try:
+        with backend.unit_of_work() as session:
+            lead = leads.update_lead(session, current_user.orm, lead_id, changes,
+                                     expected_version=_version(), settings=backend.crm_settings(),
+                                     ip=request.remote_addr)
+            missing = leads.key_project_status(lead, backend.crm_settings()).missing
+    except (ValidationError, StaleEdit) as exc:
+        flash(f"“四个一”未保存：{exc}", "error")
+        return _back(lead_id)
+    if missing:
+        flash(f"“四个一”已保存，尚缺：{'、'.join(missing)}。", "warning")
+    else:
+        flash("“四个一”已保存。", "success")
+    return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/details")
+def save_details(lead_id: int):
+    """Project figures, priority, zone, notes and (managers) the key-project flag."""
+    from crm import permissions
+    from crm.errors import StaleEdit, ValidationError
+    from crm.services import leads
+
+    form = request.form
+    changes = {name: form.get(name) for name in
+               ("investment", "expected_output", "land_mu", "floor_m2", "zone", "priority", "notes",
+                "uscc", "channel") if name in form}
+    session = backend.db()
+    lead = leads.get_lead(session, current_user.orm, lead_id)
+    if permissions.can_flag_key(current_user.orm, lead):
+        changes["key_flag"] = form.get("key_flag") == "1"
+    try:
+        with backend.unit_of_work() as session:
+            leads.update_lead(session, current_user.orm, lead_id, changes, expected_version=_version(),
+                              settings=backend.crm_settings(), ip=request.remote_addr)
+    except (ValidationError, StaleEdit) as exc:
+        flash(f"项目信息未保存：{exc}", "error")
+        return _back(lead_id)
+    flash("项目信息已保存。", "success")
+    return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/comments")
+def comment(lead_id: int):
+    from crm.errors import ValidationError
+    from crm.services import activities
+
+    try:
+        with backend.unit_of_work() as session:
+            activities.add_comment(session, current_user.orm, lead_id, request.form.get("body", ""),
+                                   ip=request.remote_addr)
+    except ValidationError as exc:
+        flash(str(exc), "error")
+        return _back(lead_id)
+    flash("批注已发布，负责人会在收件箱中看到。", "success")
+    return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/claim")
+def claim(lead_id: int):
+    """A recruiter takes a pool lead of their own team."""
+    from crm.errors import StaleEdit, ValidationError
+    from crm.services import assignment
+
+    try:
+        with backend.unit_of_work() as session:
+            lead = assignment.claim_lead(session, current_user.orm, lead_id, ip=request.remote_addr)
+    except (ValidationError, StaleEdit) as exc:
+        flash(str(exc), "error")
+        return _back(lead_id)
+    flash(f"已认领「{lead.company_name}」，请在 {backend.crm_settings().first_contact_days} 天内首次联系。",
+          "success")
+    return _back(lead_id)
