@@ -1,0 +1,92 @@
+"""ChainService over the real embedded store with seed + synthetic data."""
+import dataclasses
+
+import pytest
+
+from graph.model import Company
+from graph.nx_store import NetworkxStore
+from graph.service import ChainService, NotFoundError
+from lianzhao.config import load_config
+from seed.loader import load_structure, seed_store
+
+
+@pytest.fixture(scope="module")
+def service():
+    store = NetworkxStore(None)
+    seed_store(store, load_structure(), n_synthetic=1500)
+    return ChainService(store, load_config())
+
+
+def test_every_chain_has_a_readable_report(service):
+    for chain in service.chains():
+        report = service.gap_report(chain.id)
+        assert report.sector is not None
+        assert len(report.nodes) >= 20
+        assert report.summary["nodes"] == len(report.nodes)
+        assert all(g.reason for g in report.nodes)
+
+
+def test_seed_data_shows_all_three_statuses_somewhere(service):
+    statuses = {g.status for r in service.all_gap_reports() for g in r.nodes}
+    assert statuses == {"缺链", "弱链", "强链"}
+
+
+def test_targets_are_outside_firms_on_gap_nodes_with_reasons(service):
+    chain = service.chains()[0]
+    report = service.gap_report(chain.id)
+    gap_nodes = {g.node_id for g in report.nodes if g.status != "强链"}
+    targets = service.targets(chain.id, top=None)
+    assert targets, "seed data should give targets"
+    assert all(t.node_id in gap_nodes for t in targets)
+    assert all(t.reason and t.reason[:4] in ("填补缺链", "补强弱链") for t in targets)
+    assert [t.score for t in targets] == sorted((t.score for t in targets), reverse=True)
+    companies = {c.id: c for c in service.store.companies([t.company_id for t in targets])}
+    assert not any(c.is_local for c in companies.values())
+    synthetic = [t for t in targets if t.synthetic]
+    assert synthetic and all(t.company_name.endswith("（示例数据）") for t in synthetic)
+
+
+def test_filters(service):
+    chain = service.chains()[0]
+    weak = service.targets(chain.id, status="弱链", top=None)
+    assert all(t.status == "弱链" for t in weak)
+    sector_rows = service.targets(sector_id=chain.sector_id, top=30)
+    assert len(sector_rows) <= 30
+    assert {t.chain_id for t in sector_rows} <= {c.id for c in service.chains(chain.sector_id)}
+
+
+def test_find_chain_by_name_or_id(service):
+    chain = service.chains()[0]
+    assert service.find_chain(chain.id) == chain
+    assert service.find_chain(chain.name) == chain
+    with pytest.raises(NotFoundError, match="找不到产业链"):
+        service.find_chain("不存在的链")
+
+
+def test_node_and_company_detail(service):
+    chain = service.chains()[0]
+    target = service.targets(chain.id, top=1)[0]
+    detail = service.node_detail(target.node_id)
+    assert detail.gap.node_id == target.node_id and detail.chain.id == chain.id
+    assert target.company_id in [t.company_id for t in detail.targets] or len(detail.targets) == 10
+    company = service.company_detail(target.company_id)
+    assert target.node_id in [n.id for n in company.nodes]
+    with pytest.raises(NotFoundError):
+        service.node_detail("nochain.nonode")
+
+
+def test_cache_is_dropped_when_data_changes():
+    store = NetworkxStore(None)
+    structure = load_structure()
+    seed_store(store, structure, n_synthetic=0)
+    svc = ChainService(store, load_config())
+    chain = structure.chains[0]
+    report = svc.gap_report(chain.id)
+    missing = next(g for g in report.nodes if g.status == "缺链")
+    assert svc.gap_report(chain.id) is report  # cached
+    firm = Company(id="X1", name="本地新企业", is_local=True, revenue=90000, qualifications=("专精特新",),
+                   node_ids=(missing.node_id,))
+    store.upsert_companies([firm, dataclasses.replace(firm, id="X2", name="本地新企业二"),
+                            dataclasses.replace(firm, id="X3", name="本地新企业三")])
+    after = {g.node_id: g for g in svc.gap_report(chain.id).nodes}
+    assert after[missing.node_id].status == "强链"
