@@ -79,12 +79,13 @@ _NODE_SPLIT = re.compile(r"[；;、\n]+")
 _TRUE = {"是", "true", "1", "y", "yes", "本地"}
 _FALSE = {"否", "false", "0", "n", "no", "外地", "非本地"}
 _YEAR = re.compile(r"^(\d{4})(?:\.0+|[-/.年].*)?$")
+_SPACES = re.compile(r"\s+")
 _USCC_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
 
 
 def fold(text: str | None) -> str:
     """Key for matching zone, chain and node names: NFKC, no whitespace, lower case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text or "")).lower()
 
 
 def map_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[dict[str, int], list[str]]:
@@ -570,12 +571,19 @@ def _merge_with_stored(store: GraphStore, drafts: list[_Draft], rows: _Rows, tab
 
 
 # ---- relations -----------------------------------------------------------------------------------
-def _company_ref(text: str) -> tuple[str, str]:
-    """("uscc", code) when the cell looks like a credit code (validated), else ("name", norm)."""
+def _company_ref(text: str) -> tuple[str, str, str]:
+    """(kind, key, problem): a valid credit code matches by code, anything else by name.
+
+    A cell shaped like a credit code but failing the check is still tried as a name (an English
+    name can look like a code); `problem` then explains the miss if the name matches nothing.
+    """
     code = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
-    if _USCC_SHAPE.match(code) and not re.search(r"[\u4e00-\u9fff]", text):
-        return "uscc", clean_uscc(code)  # raises InvalidCreditCode for a mistyped code
-    return "name", normalize_name(text)
+    if _USCC_SHAPE.match(code):
+        try:
+            return "uscc", clean_uscc(code), ""
+        except InvalidCreditCode as exc:
+            return "name", normalize_name(text), str(exc)
+    return "name", normalize_name(text), ""
 
 
 def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: bool = False,
@@ -589,20 +597,16 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
         position = cols.get(key)
         return cells[position] if position is not None else ""
 
-    parsed: list[tuple[int, tuple[str, str] | None, tuple[str, str] | None, str, float | None]] = []
+    parsed: list[tuple[int, tuple | None, tuple | None, str, float | None]] = []
     for index, cells in enumerate(table.rows):
-        refs: list[tuple[str, str] | None] = []
+        refs: list[tuple[str, str, str] | None] = []
         for key, label in (("supplier", "供应方"), ("buyer", "采购方")):
             text = cell(cells, key)
             if not text:
                 rows.fail(index, f"{label}不能为空")
                 refs.append(None)
                 continue
-            try:
-                refs.append(_company_ref(text))
-            except InvalidCreditCode as exc:
-                rows.fail(index, f"{label}：{exc}")
-                refs.append(None)
+            refs.append(_company_ref(text))
         try:
             amount = parse_number(cell(cells, "amount"), "年交易额")
         except ValueError as exc:
@@ -614,8 +618,8 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
         progress(0, 0)
 
     refs_all = [ref for _, s, b, _, _ in parsed for ref in (s, b) if ref]
-    matched = store.match_companies({v for k, v in refs_all if k == "uscc"},
-                                    {v for k, v in refs_all if k == "name"})
+    matched = store.match_companies({v for k, v, _ in refs_all if k == "uscc"},
+                                    {v for k, v, _ in refs_all if k == "name"})
     first_key: dict[tuple[str, str, str], int] = {}
     supplies: list[Supply] = []
     for index, supplier_ref, buyer_ref, product, amount in parsed:
@@ -623,7 +627,8 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
         for ref, label, position in ((supplier_ref, "供应方", "supplier"), (buyer_ref, "采购方", "buyer")):
             company_id = matched.get(ref[1]) if ref else None
             if ref and company_id is None:
-                rows.fail(index, f"找不到{label}「{cell(table.rows[index], position)}」（请先导入该企业）")
+                shown = cell(table.rows[index], position)
+                rows.fail(index, f"{label}：{ref[2]}" if ref[2] else f"找不到{label}「{shown}」（请先导入该企业）")
             ids.append(company_id)
         if rows.bad(index):
             continue
@@ -637,7 +642,6 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
         first_key[key] = index
         supplies.append(Supply(ids[0], ids[1], product, amount))
     rows.finish()
-    report.errors.sort(key=lambda e: e.row)
     if report.errors and not partial:
         return report
     if supplies:

@@ -462,3 +462,14 @@ def test_cli_file_errors_are_chinese(cli_env, tmp_path):
     assert result.exit_code == 1 and "错误：找不到文件" in result.stderr
     result = invoke(config, "relations", str(write_csv(tmp_path / "r.csv", ["供应方"], [["甲"]])))
     assert result.exit_code == 1 and "缺少必需的列：采购方" in result.stderr
+
+
+def test_relation_party_shaped_like_a_code_falls_back_to_name(store, tmp_path):
+    name = "ABCDEFGHJKLMNPQRTU"  # 18 code characters, but a (foreign) firm name
+    path = write_csv(tmp_path / "f.csv", HEAD, [firm_row(name=name, nodes="胰岛素"),
+                                                 firm_row(uscc=USCC_A, name="甲", nodes="胰岛素")])
+    assert run(store, path).ok
+    rel = write_csv(tmp_path / "r.csv", ["供应方", "采购方"], [[name, "甲"]])
+    report = import_relations(store, rel)
+    assert report.ok, report.errors
+    assert store.supplies_of(USCC_A)[0].supplier_id == company_id_for(name)
