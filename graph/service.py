@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
-from .model import MISSING, STRONG, WEAK, Chain, ChainNode, Company, Flow, Sector, Supply, Tie, Zone
+from .model import MISSING, SECTOR_KINDS, STRONG, WEAK, Chain, ChainNode, Company, Flow, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreError
 from .targets import District, Target, TargetWeights, rank_targets
 
@@ -81,7 +81,10 @@ class ChainService:
 
     # ---- structure ------------------------------------------------------------------------
     def sectors(self) -> list[Sector]:
-        return self._cached(("sectors",), self.store.sectors)
+        """Sectors in the plan's order: 战略引擎, then 支柱产业, then 前沿新兴."""
+        rank = {kind: i for i, kind in enumerate(SECTOR_KINDS)}
+        return self._cached(("sectors",), lambda: sorted(
+            self.store.sectors(), key=lambda s: (rank.get(s.kind, len(rank)), s.id)))
 
     def chains(self, sector_id: str | None = None) -> list[Chain]:
         return self._cached(("chains", sector_id), lambda: self.store.chains(sector_id))
@@ -143,9 +146,15 @@ class ChainService:
         if not gap_ids:
             return []
         candidates = self.store.companies_on_nodes(gap_ids, local=False)
-        ties = self.store.local_ties([c.id for c in candidates])
+        ties = self._display_ties(self.store.local_ties([c.id for c in candidates]))
         return rank_targets(report.nodes, candidates, ties, self.zones(), report.chain.sector_id,
                             self.district, self.weights)
+
+    def _display_ties(self, ties: list[Tie]) -> list[Tie]:
+        """Local partners named as every output must name them: synthetic ones marked 示例数据."""
+        partners = {c.id: c for c in self.store.companies(sorted({t.local_id for t in ties}))}
+        return [replace(t, local_name=partners[t.local_id].display_name) if t.local_id in partners else t
+                for t in ties]
 
     def targets(self, chain_id: str | None = None, *, sector_id: str | None = None,
                 node_id: str | None = None, status: str | None = None, top: int | None = 50) -> list[Target]:
@@ -191,7 +200,7 @@ class ChainService:
         node_index = {n.id: n for n in self.store.nodes()}
         nodes = [node_index[n] for n in company.node_ids if n in node_index]
         zone = next((z for z in self.zones() if z.id == company.zone_id), None)
-        ties = [] if company.is_local else self.store.local_ties([company.id])
+        ties = [] if company.is_local else self._display_ties(self.store.local_ties([company.id]))
         supplies = self.store.supplies_of(company.id)
         partner_ids = sorted({s.supplier_id for s in supplies} | {s.buyer_id for s in supplies} - {company.id})
         partners = {c.id: c for c in self.store.companies(partner_ids)}

@@ -7,7 +7,7 @@ from graph.model import Company
 from graph.nx_store import NetworkxStore
 from graph.service import ChainService, NotFoundError
 from lianzhao.config import load_config
-from seed.loader import load_structure, seed_store
+from seed.loader import load_anchors, load_structure, seed_store
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,19 @@ def test_cache_is_dropped_when_data_changes():
                             dataclasses.replace(firm, id="X3", name="本地新企业三")])
     after = {g.node_id: g for g in svc.gap_report(chain.id).nodes}
     assert after[missing.node_id].status == "强链"
+
+
+def test_local_partners_in_reasons_are_marked_synthetic(service):
+    import re
+
+    real_names = {c.name for c in load_anchors(load_structure())}
+    named = [m for c in service.chains() for t in service.targets(c.id, top=None)
+             for m in re.findall(r"本地(?:企业|链主)「(.+?)」", t.reason)]
+    assert named, "seed data should give 以商招商 ties"
+    assert all(n.endswith("（示例数据）") or n in real_names for n in named)
+    assert any(n.endswith("（示例数据）") for n in named)
+
+
+def test_sectors_in_plan_order(service):
+    kinds = [s.kind for s in service.sectors()]
+    assert kinds == sorted(kinds, key=["战略引擎", "支柱产业", "前沿新兴"].index)
