@@ -265,6 +265,7 @@ class TargetList(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when approved: the frozen version number within (sector_id, chain_id).
     version_no: Mapped[int | None] = mapped_column(Integer)

@@ -409,3 +409,59 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
     items = session.scalars(query.options(selectinload(Lead.owner)).order_by(order, Lead.id.desc())
                             .offset((page - 1) * per_page).limit(per_page)).all()
     return Page(list(items), total, page, per_page)
+
+
+# ----------------------------------------------------------------------------- from targets
+
+def target_row_to_lead_data(row: Mapping[str, Any], channel: str = "精准补链") -> dict[str, Any]:
+    """Lead fields from a ranked target (graph ranking or a target-list row): the firm, the node
+    it fills, and the gap reason and score it came with."""
+    return {
+        "company_id": row.get("company_id"), "company_name": row.get("company_name"),
+        "uscc": row.get("uscc"), "sector_id": row.get("sector_id"), "sector_name": row.get("sector_name"),
+        "chain_id": row.get("chain_id"), "chain_name": row.get("chain_name"),
+        "node_id": row.get("node_id"), "node_name": row.get("node_name"),
+        "gap_status": row.get("status") or row.get("gap_status"), "gap_reason": row.get("reason"),
+        "gap_score": row.get("score"), "channel": row.get("channel") or channel,
+    }
+
+
+@dataclass
+class BulkResult:
+    created: list[Lead] = field(default_factory=list)
+    duplicates: list[DuplicateLead] = field(default_factory=list)  # held by someone (首报首谈)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (company name, Chinese reason)
+
+    def summary(self) -> str:
+        """One Chinese sentence for a flash message or the CLI."""
+        text = f"已生成 {len(self.created)} 条线索"
+        if self.duplicates:
+            text += f"；{len(self.duplicates)} 家企业已被他人首报登记，未重复生成"
+        if self.invalid:
+            text += f"；{len(self.invalid)} 行数据有误被跳过"
+        return text
+
+
+def create_leads_from_targets(session: Session, actor: Actor, rows: Sequence[Mapping[str, Any]], *,
+                              channel: str = "精准补链", settings: CrmSettings | None = None,
+                              ip: str | None = None, now: datetime | None = None) -> BulkResult:
+    """Turn target rows into leads in one go (a manager; they go to the team's pool, or are
+    assigned automatically when configured). A firm held under 首报首谈 or an invalid row is
+    reported in the result and does not stop the others; each row is its own savepoint."""
+    settings = settings or CrmSettings()
+    checked = current_actor(session, actor)
+    if checked.role != MANAGER:
+        raise PermissionDenied("只有招商经理可以批量生成线索")
+    result = BulkResult()
+    for row in rows:
+        data = {k: v for k, v in target_row_to_lead_data(row, channel).items() if v is not None}
+        name = str(row.get("company_name") or "（无名称）")
+        try:
+            with session.begin_nested():
+                lead = create_lead(session, checked, data, settings=settings, ip=ip, now=now)
+            result.created.append(lead)
+        except DuplicateLead as exc:
+            result.duplicates.append(exc)
+        except ValidationError as exc:
+            result.invalid.append((name, str(exc)))
+    return result

@@ -31,7 +31,9 @@ def _pg_engine():
     admin = make_engine(url=url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url=url, connect_args={"options": f"-csearch_path={schema}"})
+    # The schema rides in the URL, so a CLI given engine.url lands in the same schema.
+    sep = "&" if "?" in url else "?"
+    engine = make_engine(url=f"{url}{sep}options=-csearch_path%3D{schema}")
     return engine, lambda: _drop_schema(admin, schema)
 
 
@@ -65,9 +67,16 @@ def settings():
 
 
 @pytest.fixture
-def people(sf, settings):
+def people(sf, settings, monkeypatch):
     """One user per role in the medical team, plus a second medical recruiter and an
-    electronics manager and recruiter. Returns {key: User} (detached, usable as actors)."""
+    electronics manager and recruiter. Returns {key: User} (detached, usable as actors).
+
+    Their hashes use a cheap pbkdf2 round count (scrypt costs ~0.5 s each on this machine);
+    verification is werkzeug's real code either way, and users created in tests get scrypt."""
+    from werkzeug.security import generate_password_hash
+
+    monkeypatch.setattr(user_svc, "hash_password",
+                        lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000"))
     spec = {
         "admin": (ADMIN, None), "leader": (LEADER, None),
         "mgr": (MANAGER, "medical"), "rec": (RECRUITER, "medical"), "rec2": (RECRUITER, "medical"),
@@ -79,6 +88,7 @@ def people(sf, settings):
             out[key] = user_svc.create_user(s, SYSTEM, username=key, display_name=f"用户{key}",
                                             role=role, password=PASSWORD, sector_id=sector,
                                             settings=settings)
+    monkeypatch.undo()
     return out
 
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the CRM schema (run through crm.db.upgrade)."""
