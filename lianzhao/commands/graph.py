@@ -39,7 +39,7 @@ def gap_columns():
     return [Column("stage", "阶段"), Column("name", "环节"), Column("status", "状态"),
             Column("local_firms", "本地企业数", "int"), Column("local_output", "本地产值(万元)", "number"),
             Column("qualified_firms", "本地优质企业数", "int"), Column("outside_firms", "外地企业数", "int"),
-            Column("criticality", "关键度", "number"), Column("downstream_count", "下游环节数", "int"),
+            Column("criticality", "关键度", "percent"), Column("downstream_count", "下游环节数", "int"),
             Column("reason", "说明")]
 
 
@@ -48,9 +48,9 @@ def target_columns():
 
     cols = [Column("rank", "排名", "int"), Column("company_name", "企业名称"), Column("uscc", "统一社会信用代码"),
             Column("province", "省份"), Column("city", "城市"), Column("node_name", "目标环节"),
-            Column("status", "环节状态"), Column("score", "综合得分", "number")]
-    cols += [Column(f"factor_{k}", label, "number") for k, label in FACTOR_LABELS.items()]
-    cols.append(Column("reason", "推荐理由"))
+            Column("status", "环节状态"), Column("score", "综合得分", "score")]
+    cols += [Column(f"factor_{k}", label, "percent") for k, label in FACTOR_LABELS.items()]
+    cols += [Column("reason", "推荐理由"), Column("synthetic", "示例数据")]
     return cols
 
 
@@ -59,7 +59,8 @@ def target_rows(targets) -> list[dict]:
     for i, t in enumerate(targets, 1):
         row = {"rank": i, "company_name": t.company_name, "uscc": t.uscc or "", "province": t.province,
                "city": t.city, "node_name": t.node_name, "status": t.status, "score": t.score,
-               "reason": t.reason, "company_id": t.company_id, "node_id": t.node_id}
+               "reason": t.reason, "synthetic": t.synthetic, "company_id": t.company_id,
+               "node_id": t.node_id}
         row.update({f"factor_{k}": v for k, v in t.factors.items()})
         rows.append(row)
     return rows

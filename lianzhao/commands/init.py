@@ -1,6 +1,8 @@
 """`lianzhao init`: create the instance, seed the graph store, migrate the CRM, add demo data."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 DEMO_TARGETS_PER_CHAIN = 6
@@ -12,7 +14,7 @@ def _progress_bar(label: str):
 
     def progress(done: int, total: int) -> None:
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label=label, file=click.get_text_stream("stderr"))
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
             state["bar"].__enter__()
         state["bar"].update(done - state["done"])
         state["done"] = done
