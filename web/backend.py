@@ -25,7 +25,7 @@ class Backend:
         self._session_factory = session_factory
         self._chain_service = None
         self._crm_settings = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # chain_service opens the store under the same lock
 
     @property
     def store(self):

@@ -1,7 +1,9 @@
 """What every page shares: the navigation, template helpers and the /healthz probe."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, request, url_for
+import time
+
+from flask import Flask, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -46,6 +48,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["score"] = lambda v: f"{float(v or 0):.1f}"
     app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
     app.jinja_env.filters["role_label"] = role_label
+
+    def start_timer():
+        g.t0 = time.perf_counter()
+
+    # first of all before-request hooks, so login checks count in the server time too
+    app.before_request_funcs.setdefault(None, []).insert(0, start_timer)
+
+    @app.after_request
+    def server_timing(response):
+        """Server-Timing header: the app's own time per request (bench/web_bench.py reads it)."""
+        if "t0" in g:
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.t0) * 1000:.1f}"
+        return response
 
     @app.context_processor
     def layout_context():

@@ -126,3 +126,21 @@ def test_create_app_connects_to_nothing(tmp_path):
     app = create_app(cfg)  # no store opened, no database touched
     assert not (tmp_path / "inst" / "graph.sqlite3").exists()
     assert "chains" in app.blueprints
+
+
+def test_configured_store_and_database_open_lazily_on_first_request(env):
+    """No store or session factory passed in: the app opens the configured ones itself."""
+    from webdata import close_env, open_env
+
+    from web import create_app
+
+    close_env(env)  # the files stay; the app reopens them from the configured instance folder
+    app = create_app(env.cfg)
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["graph"]["ok"]
+    from conftest import login
+
+    assert login(client, "zhuanyuan").status_code == 302
+    assert "新能源汽车动力总成" in client.get("/chains/").get_data(as_text=True)
+    app.extensions["lianzhao"].close()
+    env.store = open_env(env.folder).store  # for the fixture's teardown

@@ -127,7 +127,7 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
     workflow = Workflow.from_settings(settings)
     targets = leads.allowed_transitions(lead, settings)
     moves = [{"stage": t, "reason": workflow.needs_reason(lead.stage, t),
-              "forward": _is_forward(lead.stage, t, settings) and t not in (workflow.paused, workflow.lost)}
+              "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings)}
              for t in targets]
     key = leads.key_project_status(lead, settings)
     can_edit = permissions.can_edit(actor, lead)
