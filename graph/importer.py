@@ -16,7 +16,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .identity import InvalidCreditCode, clean_uscc, company_id_for, normalize_name
 from .model import QUALIFICATIONS, Chain, ChainNode, Company, Supply, Zone
@@ -272,19 +271,28 @@ def parse_qualifications(text: str) -> tuple[str, ...]:
 
 # ---- structure lookups -------------------------------------------------------------------------
 class ZoneResolver:
-    """Zone by id or name (folded)."""
+    """Zone by id or name (folded); a unique name prefix also counts (「漷县」 -> 「漷县镇」)."""
 
     def __init__(self, zones: Iterable[Zone]):
         self.zones: dict[str, Zone] = {}
+        self.names: list[tuple[str, Zone]] = []
         for zone in zones:
             self.zones.setdefault(fold(zone.id), zone)
             self.zones.setdefault(fold(zone.name), zone)
+            self.names.append((fold(zone.name), zone))
 
     def resolve(self, text: str) -> Zone:
-        zone = self.zones.get(fold(text))
-        if zone is None:
-            raise ValueError(f"未知园区「{text}」")
-        return zone
+        key = fold(text)
+        zone = self.zones.get(key)
+        if zone is not None:
+            return zone
+        candidates = sorted({z.id: z for name, z in self.names if len(key) >= 2 and name.startswith(key)}.values(),
+                            key=lambda z: z.id)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise ValueError(f"园区「{text}」不明确（{'、'.join(z.name for z in candidates)}），请写全称或 id")
+        raise ValueError(f"未知园区「{text}」")
 
 
 class NodeResolver:

@@ -49,8 +49,9 @@ def store():
         ChainNode("xr.wear", "xr", "AR/VR/XR 可穿戴", "下游", 4, ("头显", "智能眼镜")),
     ])
     s.upsert_flows([Flow("devices.titanium", "devices.ortho")])
-    s.upsert_zones([Zone("huoxian", "漷县", "产业城镇", "通州区", ("medical",)),
-                    Zone("xianghe", "香河机器人小镇", "北三县", "香河县", (), is_local=False)])
+    s.upsert_zones([Zone("huoxian", "漷县镇", "产业城镇", "通州区", ("medical",)),
+                    Zone("xianghe", "香河机器人小镇", "北三县", "香河县", (), is_local=False),
+                    Zone("xiji", "西集镇", "产业城镇", "通州区"), Zone("xiji2", "西集第二园区", "产业城镇", "通州区")])
     yield s
     s.close()
 
@@ -160,7 +161,7 @@ def test_bad_cells_are_reported_per_row_and_nothing_is_written(store, tmp_path):
         firm_row(name="好公司", nodes="胰岛素"),
         firm_row(name="负数公司", revenue="-5", nodes="胰岛素"),
         firm_row(name="文字公司", capital="很多", employees="12.5", nodes="胰岛素"),
-        firm_row(name="园区公司", zone="火星园区", nodes="胰岛素"),
+        firm_row(name="园区公司", zone="火星园区；西集", nodes="胰岛素"),
         firm_row(name="资质公司", quals="专精特新；五星企业", nodes="胰岛素"),
         firm_row(name="环节公司", nodes="不存在的环节"),
         firm_row(name="歧义公司", nodes="研发服务"),
@@ -175,7 +176,7 @@ def test_bad_cells_are_reported_per_row_and_nothing_is_written(store, tmp_path):
     assert sorted(messages) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert "营业收入不能为负数" in messages[3]
     assert "注册资本「很多」不是有效数字" in messages[4] and "员工人数应为整数" in messages[4]
-    assert "未知园区「火星园区」" in messages[5]
+    assert "未知园区「火星园区；西集」" in messages[5]
     assert "未知资质「五星企业」" in messages[6]
     assert "未知产业链环节「不存在的环节」" in messages[7]
     assert "高端医疗器械" in messages[8] and "生物创新药" in messages[8] and "链名/环节名" in messages[8]
@@ -255,13 +256,25 @@ def test_is_local_rules(store, tmp_path):
     path = write_csv(tmp_path / "local.csv", HEAD, [
         firm_row(name="甲", district="通州区", is_local="否", nodes="胰岛素"),  # explicit wins
         firm_row(name="乙", district="朝阳区", nodes="胰岛素"),
-        firm_row(name="丙", zone="香河机器人小镇", nodes="胰岛素"),  # no 区县: zone decides
+        firm_row(name="丙", zone="香河", nodes="胰岛素"),  # no 区县: zone decides; unique prefix
         firm_row(name="丁", zone="huoxian", nodes="胰岛素"),
         firm_row(name="戊", is_local="Y", nodes="胰岛素"),
     ])
     assert run(store, path).ok
     local = {c.name: c.is_local for c in store.companies_on_nodes(["pharma.insulin"])}
     assert local == {"甲": False, "乙": False, "丙": False, "丁": True, "戊": True}
+
+
+def test_zone_names_ids_prefixes_and_ambiguity(store, tmp_path):
+    path = write_csv(tmp_path / "z.csv", HEAD, [
+        firm_row(name="甲", zone="漷县", nodes="胰岛素"), firm_row(name="乙", zone="XiJi", nodes="胰岛素"),
+        firm_row(name="丙", zone="西集", nodes="胰岛素")])
+    report = run(store, path)
+    assert [e.row for e in report.errors] == [4]
+    assert "不明确" in report.errors[0].message and "西集第二园区" in report.errors[0].message
+    run(store, path, partial=True)
+    assert store.company(company_id_for("甲")).zone_id == "huoxian"
+    assert store.company(company_id_for("乙")).zone_id == "xiji"
 
 
 def test_keyword_placement_and_failure(store, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 MAX_ERRORS_SHOWN = 50
+MIN_ROWS_FOR_BAR = 5000  # small files finish before a bar would be worth drawing
 
 
 def _progress_renderer(label: str):
@@ -19,7 +20,7 @@ def _progress_renderer(label: str):
     def progress(done: int, total: int) -> None:
         bar = state.get("bar")
         if bar is None:
-            if total <= 0:
+            if total < MIN_ROWS_FOR_BAR:
                 return
             bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
             bar.__enter__()
