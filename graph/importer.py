@@ -63,7 +63,7 @@ COMPANY_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("products", "主营产品", ("产品", "main_products"), example="人工关节；骨科植入物"),
     ColumnSpec("scope", "经营范围", ("business_scope",), example="医疗器械研发、生产、销售"),
     ColumnSpec("nodes", "产业链环节", ("环节", "产业链节点", "node", "node_ids", "chain_nodes"),
-               example="高端医疗器械/骨科植入器械"),
+               example="高端医疗器械/人工关节"),
 )
 
 RELATION_COLUMNS: tuple[ColumnSpec, ...] = (

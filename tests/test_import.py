@@ -486,3 +486,17 @@ def test_relation_party_shaped_like_a_code_falls_back_to_name(store, tmp_path):
     report = import_relations(store, rel)
     assert report.ok, report.errors
     assert store.supplies_of(USCC_A)[0].supplier_id == company_id_for(name)
+
+
+def test_cli_template_round_trips(cli_env, tmp_path):
+    from openpyxl import load_workbook
+
+    config, db = cli_env
+    out = tmp_path / "模板.xlsx"
+    result = invoke(config, "template", "companies", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(out).active
+    assert sheet["A1"].value == "统一社会信用代码" and sheet["B1"].value == "企业名称"
+    result = invoke(config, "template", "relations", "-o", str(tmp_path / "r.csv"))
+    assert result.exit_code == 0
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("供应方,采购方,产品,年交易额(万元)")

@@ -111,6 +111,24 @@ def register(main: click.Group) -> None:
         """导入企业（按统一社会信用代码或企业名称匹配已有企业并更新）。"""
         _run(obj, "companies", file, partial, rejects)
 
+    @import_group.command("template")
+    @click.argument("kind", type=click.Choice(["companies", "relations"]))
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="输出文件（.xlsx 或 .csv）")
+    def template_cmd(kind: str, output: Path):
+        """生成导入模板：中文表头加一行示例。"""
+        from graph import importer
+        from lianzhao.export import Column, format_for_path, write_table
+
+        specs = importer.COMPANY_COLUMNS if kind == "companies" else importer.RELATION_COLUMNS
+        fmt = format_for_path(output, "csv")
+        if fmt not in ("csv", "xlsx"):
+            _fail("模板文件应为 .xlsx 或 .csv")
+        columns = [Column(spec.key, spec.title) for spec in specs]
+        write_table([{spec.key: spec.example for spec in specs}], columns, fmt, output,
+                    sheet_name="企业" if kind == "companies" else "供应关系")
+        click.echo(f"已写入导入模板 {output}（第 2 行为示例，请替换）")
+
     @import_group.command("relations")
     @file_argument
     @partial_option
