@@ -1,6 +1,7 @@
 """Password hashing (werkzeug's scrypt/pbkdf2) and the configurable password policy."""
 from __future__ import annotations
 
+import secrets
 import string
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -50,3 +51,15 @@ def check_password(password: str, policy: SecurityPolicy, username: str = "") ->
     problems = password_problems(password, policy, username)
     if problems:
         raise ValidationError("密码不符合安全策略：" + "；".join(problems))
+
+
+def generate_password(length: int = 16) -> str:
+    """A random password that passes every policy (upper, lower, digit and symbol), for initial
+    and demo accounts; shown once by the caller, never stored in clear."""
+    symbols = "#%+-=@_"
+    alphabet = string.ascii_letters + string.digits + symbols
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (any(c.isupper() for c in pw) and any(c.islower() for c in pw)
+                and any(c.isdigit() for c in pw) and any(c in symbols for c in pw)):
+            return pw

@@ -2,8 +2,6 @@
 `lianzhao leads overdue`. They parse, call a crm service and print; no rules here."""
 from __future__ import annotations
 
-import secrets
-import string
 import sys
 
 import click
@@ -21,14 +19,10 @@ def _open(ctx: click.Context):
     return make_session_factory(engine), settings
 
 
-def random_password(length: int = 16) -> str:
-    """A random password that satisfies every composition policy (upper, lower, digit, symbol)."""
-    alphabet = string.ascii_letters + string.digits + "#%+-=@_"
-    while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.isupper() for c in pw) and any(c.islower() for c in pw)
-                and any(c.isdigit() for c in pw) and any(c in "#%+-=@_" for c in pw)):
-            return pw
+def random_password() -> str:
+    from crm.passwords import generate_password
+
+    return generate_password()
 
 
 def _fail(exc: Exception) -> None:

@@ -1,0 +1,56 @@
+"""Engine set-up, unit of work, and migrations that match the models on both databases."""
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
+
+from crm.db import current_revision, database_url, make_engine, make_session_factory, unit_of_work, upgrade
+from crm.models import Base, Team
+
+
+def test_migrations_from_empty_match_models(engine):
+    assert current_revision(engine) == "0002"
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    upgrade(engine)  # idempotent at head
+
+
+def test_default_url_is_sqlite_in_instance(tmp_path):
+    cfg = {"_base_dir": str(tmp_path), "instance": {"path": "inst"}}
+    assert database_url(cfg) == f"sqlite:///{tmp_path / 'inst' / 'crm.sqlite3'}"
+    cfg["database"] = {"url": "postgresql://u@h/db"}
+    assert database_url(cfg) == "postgresql://u@h/db"
+    assert make_engine(cfg).dialect.driver == "psycopg"  # plain postgresql:// gets psycopg 3
+
+
+def test_sqlite_has_foreign_keys_and_wal(tmp_path):
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_unit_of_work_commits_or_rolls_back(sf):
+    with unit_of_work(sf) as s:
+        s.add(Team(sector_id="medical", name="医药健康招商组"))
+    with pytest.raises(RuntimeError):
+        with unit_of_work(sf) as s:
+            s.add(Team(sector_id="nev", name="新能源智能汽车招商组"))
+            s.flush()
+            raise RuntimeError("中途失败")
+    with unit_of_work(sf) as s:
+        assert s.scalars(select(Team.sector_id)).all() == ["medical"]
+
+
+def test_foreign_keys_enforced(sf):
+    from sqlalchemy.exc import IntegrityError
+
+    from crm.models import User
+
+    with pytest.raises(IntegrityError):
+        with unit_of_work(sf) as s:
+            s.add(User(username="ghost", display_name="x", role="recruiter", team_id=999,
+                       password_hash="x", is_active=True, focus_chains=[], failed_logins=0))
