@@ -55,11 +55,12 @@ def check_password(password: str, policy: SecurityPolicy, username: str = "") ->
 
 def generate_password(length: int = 16) -> str:
     """A random password that passes every policy (upper, lower, digit and symbol), for initial
-    and demo accounts; shown once by the caller, never stored in clear."""
+    and demo accounts; shown once by the caller, never stored in clear. It starts with a letter so
+    it is not mistaken for a command-line option when pasted."""
     symbols = "#%+-=@_"
     alphabet = string.ascii_letters + string.digits + symbols
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.isupper() for c in pw) and any(c.islower() for c in pw)
+        if (pw[0].isalpha() and any(c.isupper() for c in pw) and any(c.islower() for c in pw)
                 and any(c.isdigit() for c in pw) and any(c in symbols for c in pw)):
             return pw
