@@ -404,13 +404,14 @@ class SupplySampler:
         """Draw the ties: outside firms supplying to and buying from local firms (以商招商) are common."""
         rng = random.Random(f"{self.seed}:supplies")
         node_by_id = self.structure.node_by_id
-        made: dict[str, set[tuple[str, str, str]]] = {}
+        current, seen = None, set()
         for (src, dst), wanted in sorted(self._per_edge(self.firms).items()):
+            if src != current:  # edges come grouped by source: only its keys can repeat
+                current, seen = src, set()
             pools = {k: self._pools.get(k, []) for k in ((src, True), (src, False), (dst, True), (dst, False))}
             if not (pools[(src, True)] or pools[(src, False)]) or not (pools[(dst, True)] or pools[(dst, False)]):
                 continue
             products = node_by_id[src].keywords or (node_by_id[src].name,)
-            seen = made.setdefault(src, set())
             got = tries = 0
             while got < wanted and tries < wanted * 4:
                 tries += 1
