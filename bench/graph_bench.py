@@ -421,7 +421,8 @@ def render(results: dict[int, dict], command: str, notes: str) -> str:
                            for s in sizes)
     parts = [
         START, SECTION_TITLE, "",
-        f"Command: `{command}` (`.venv/bin/python`, default 5 runs per median). Measured: {measured}. "
+        "Reproduce with `.venv/bin/python bench/graph_bench.py --sizes 10000 100000 1000000 --out "
+        f"docs/BENCHMARKS.md` (5 runs per median). Last written by `{command}`. Measured: {measured}. "
         "Each size ran in a fresh child process. Timed rows show wall-clock seconds with CPU seconds of "
         "the process in brackets: the 2-core machine was shared with other engineers' tests and "
         "benchmarks, so the wall clock carries noise the CPU time does not.", "",
@@ -467,13 +468,16 @@ def write_section(out: Path, section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="嵌入式图存储基准测试（10k/100k/1M 家合成企业）")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="企业数量")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000],
+                        help="企业数量（可为空：只用 --merge-from 合并已有结果）")
     parser.add_argument("--out", type=Path, help="写入结果的 Markdown 文件（只替换本节）")
     parser.add_argument("--runs", type=int, default=5, help="取中位数的重复次数")
     parser.add_argument("--seed", type=int, default=None, help="合成数据随机种子")
     parser.add_argument("--tmp", help="临时数据目录（默认系统临时目录）")
     parser.add_argument("--fresh", action="store_true", help="不保留 --out 中以前各规模的结果")
     parser.add_argument("--notes", default="", help="写在结果表前的一段说明")
+    parser.add_argument("--merge-from", type=Path, action="append", default=[],
+                        help="并入另一个 Markdown 文件中本节的结果（如后台单独运行的 1M 规模）")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed is None:
@@ -502,7 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/graph_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.out:
         previous = {} if args.fresh or not args.out.exists() else read_previous(args.out.read_text(encoding="utf-8"))
-        merged = {**previous, **results}
+        merged = dict(previous)
+        for other in args.merge_from:
+            merged.update(read_previous(other.read_text(encoding="utf-8")))
+        merged.update(results)
+        if not merged:
+            parser.error("没有可写入的结果")
         write_section(args.out, render(merged, command, args.notes))
         _say(f"结果已写入 {args.out}")
     else:
