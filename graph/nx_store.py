@@ -530,11 +530,18 @@ class NetworkxStore(GraphStore):
         batch: dict[str, tuple[Company, str]] = {}
 
         def validate():
-            nodes, zones = self._nodes, self._zones
+            nodes, zones, norm = self._nodes, self._zones, normalize_name
             for cid, c in raw.items():
-                _check_type(c, Company, "企业")
-                _check_id(cid, "企业")
-                node_ids = tuple(sorted(set(c.node_ids)))
+                if type(c) is not Company:
+                    _check_type(c, Company, "企业")
+                if type(cid) is not str or not cid.strip():
+                    _check_id(cid, "企业")
+                node_ids = c.node_ids
+                if type(node_ids) is not tuple or (
+                        len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:]))):
+                    node_ids = tuple(sorted(set(node_ids)))  # OPERATES_IN is a set: store it sorted
+                    fixed = dict(c.__dict__, node_ids=node_ids)
+                    c = _new_company(fixed[k] for k in _COMPANY_FIELDS)
                 for nid in node_ids:
                     if nid not in nodes:
                         raise GraphStoreError(f"企业「{c.name}」引用了不存在的产业链环节：{nid}")
@@ -547,10 +554,7 @@ class NetworkxStore(GraphStore):
                                      ("研发投入占比", c.rd_ratio)):
                     if value is not None and not math.isfinite(value):
                         raise GraphStoreError(f"企业「{c.name}」的{label}不是有效数字：{value}")
-                if node_ids != c.node_ids:
-                    c = _new_company(node_ids if k == "node_ids" else getattr(c, k)
-                                     for k in _COMPANY_FIELDS)
-                batch[cid] = (c, normalize_name(c.name))
+                batch[cid] = (c, norm(c.name))
 
         def sql(conn):
             insert = (f"INSERT OR REPLACE INTO companies ({', '.join(_C_COLUMNS)}) "
