@@ -62,6 +62,8 @@ class Structure:
     flows: tuple[Flow, ...]
     zones: tuple[Zone, ...]
     home: Home = Home()
+    # Folder the files came from (anchors.csv is looked up there).
+    source_dir: Path = field(default=SEED_DIR, compare=False)
     # chain id -> words the synthetic generator uses in firm names (optional `firm_words`).
     firm_words: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
@@ -169,6 +171,7 @@ def load_chain(path: Path, sector_ids: Iterable[str]) -> tuple[Chain, list[Chain
     if not isinstance(rows, list) or not rows:
         raise SeedError(f"{path}：没有 [[nodes]] 环节定义")
     raw: dict[str, dict] = {}
+    names: dict[str, str] = {}
     for i, row in enumerate(rows, 1):
         where = f"第{i}个环节"
         _unknown_fields(row, _NODE_FIELDS, path, where)
@@ -181,6 +184,10 @@ def load_chain(path: Path, sector_ids: Iterable[str]) -> tuple[Chain, list[Chain
         importance = row.get("importance", 3)
         if not isinstance(importance, int) or isinstance(importance, bool) or not 1 <= importance <= 5:
             raise SeedError(f"{path}：环节「{key}」的重要度应为 1 到 5 的整数，实际为 {importance!r}")
+        name = _text(row, "name", path, where)
+        if name in names:
+            raise SeedError(f"{path}：环节名称「{name}」重复（{names[name]} 与 {key}），同一条链内名称须唯一")
+        names[name] = key
         raw[key] = dict(row, stage=stage, importance=importance, where=where)
 
     nodes = []
@@ -282,7 +289,7 @@ def load_structure(seed_dir: str | Path | None = None) -> Structure:
             words[chain.id] = firm_words
     zones, home = load_zones(root / "zones.toml", sector_ids)
     return Structure(sectors=tuple(sectors), chains=tuple(chains), nodes=tuple(nodes),
-                     flows=tuple(flows), zones=tuple(zones), home=home, firm_words=words)
+                     flows=tuple(flows), zones=tuple(zones), home=home, source_dir=root, firm_words=words)
 
 
 # ---- anchor firms (real firms named in the policy) ---------------------------------------------
@@ -338,8 +345,11 @@ def resolve_nodes(cell: str, structure: Structure) -> tuple[str, ...]:
 
 
 def load_anchors(structure: Structure, path: str | Path | None = None) -> list[Company]:
-    """The real anchor firms of seed/anchors.csv (not synthetic), validated, in file order."""
-    path = Path(path) if path else SEED_DIR / "anchors.csv"
+    """The real anchor firms of anchors.csv (not synthetic), validated, in file order.
+
+    Default file: anchors.csv beside the structure's other seed files.
+    """
+    path = Path(path) if path else structure.source_dir / "anchors.csv"
     try:
         text = read_csv_text(path)
     except FileNotFoundError as exc:

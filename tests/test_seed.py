@@ -145,6 +145,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
     ("chains/nev.toml", 'importance = 5', 'importance = 9', "重要度应为 1 到 5"),
     ("chains/nev.toml", 'parent = "controllers"', 'parent = "nothing"', "上级环节「nothing」不存在"),
     ("chains/nev.toml", 'key = "motor"', 'key = "电机"', "只能用小写英文字母"),
+    ("chains/nev.toml", 'name = "分动器"', 'name = "域控制器"', "环节名称「域控制器」重复"),
     ("chains/nev.toml", 'name = "新能源智能汽车"', 'name = "新能源智能汽车', "种子文件格式错误"),
     ("chains/nev.toml", 'id = "nev"', 'id = "cars"', "应与文件名「nev」一致"),
     ("zones.toml", 'focus_sectors = ["medical"]', 'focus_sectors = ["pharma"]', "重点产业「pharma」"),
@@ -195,6 +196,12 @@ def test_anchor_firms(structure):
         assert node in match[0].node_ids and match[0].is_local and not match[0].synthetic
     assert all(c.district == structure.home.district for c in anchors)
     assert SEED_DIR.joinpath("anchors.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_anchors_come_from_the_structure_folder(seed_copy):
+    path = seed_copy / "anchors.csv"
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("甘李药业", "甲乙药业"), encoding="utf-8-sig")
+    assert any(c.name.startswith("甲乙药业") for c in load_anchors(load_structure(seed_copy)))
 
 
 def test_anchor_csv_errors_name_file_and_line(structure, tmp_path):
