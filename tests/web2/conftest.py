@@ -74,9 +74,10 @@ def csrf_token(client, path="/login") -> str:
 
 
 @pytest.fixture
-def as_user(client):
-    """as_user("jingli") logs the client in; client.token is then the page CSRF token."""
+def as_user(app):
+    """as_user("jingli") logs a fresh client in; client.token is then the page CSRF token."""
     def _login(username):
+        client = app.test_client()
         token = csrf_token(client)
         resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]

@@ -1,0 +1,55 @@
+"""收件箱: assignment and comment messages, overdue reminders, marking read (own messages only)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import post
+from crm.db import unit_of_work
+from crm.models import InboxMessage, Lead, utcnow
+from crm.services.users import get_by_username
+from sqlalchemy import select
+
+
+def test_assignment_and_comment_reach_the_recruiters_inbox(as_user, leads, env):
+    manager = as_user("jingli")
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan").id
+    post(manager, "/board/assign", {"lead_id": leads.pool, "assignee_id": rec, "reason": "请本周内联系"})
+    leader = as_user("lingdao")
+    post(leader, f"/leads/{leads.own}/comments", {"body": "这家企业要重点跟进"})
+
+    client = as_user("zhuanyuan")
+    html = client.get("/inbox/").get_data(as_text=True)
+    assert "2 条未读" in html
+    assert "李经理分派给您新线索「常州电机」" in html and "请本周内联系" in html
+    assert "王区长批注了线索「精控电驱科技」" in html and "这家企业要重点跟进" in html
+    with unit_of_work(env.session_factory) as s:
+        msg = s.scalars(select(InboxMessage).where(InboxMessage.user_id == rec,
+                                                   InboxMessage.kind == "assignment")).one()
+    resp = post(client, f"/inbox/{msg.id}/read")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/leads/{leads.pool}")
+    assert "1 条未读" in client.get("/inbox/").get_data(as_text=True)
+    post(client, "/inbox/read-all")
+    assert "条未读" not in client.get("/inbox/").get_data(as_text=True)
+
+
+def test_overdue_reminders_for_recruiter_and_manager(as_user, leads, env):
+    with unit_of_work(env.session_factory) as s:
+        lead = s.get(Lead, leads.key)
+        lead.assigned_at = lead.stage_changed_at = utcnow() - timedelta(days=8)
+    html = as_user("zhuanyuan").get("/inbox/").get_data(as_text=True)
+    assert "超期提醒" in html and "苏州功率芯片" in html and "首次联系已超期 5 天" in html
+    assert "精控电驱科技" not in html.split('data-testid="messages"')[0]
+
+
+def test_cannot_mark_someone_elses_message(as_user, leads, env):
+    with unit_of_work(env.session_factory) as s:
+        other = get_by_username(s, "zhuanyuan2").id
+        msg = InboxMessage(user_id=other, kind="comment", title="私人消息")
+        s.add(msg)
+        s.flush()
+        msg_id = msg.id
+    resp = post(as_user("zhuanyuan"), f"/inbox/{msg_id}/read")
+    assert resp.status_code == 404
+    with unit_of_work(env.session_factory) as s:
+        assert s.get(InboxMessage, msg_id).read_at is None
