@@ -32,7 +32,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 import networkx as nx
@@ -58,6 +58,20 @@ _COMPANY_FIELDS = tuple(f.name for f in fields(Company))
 _C_TUPLES = tuple(i for i, f in enumerate(fields(Company)) if str(f.type).startswith("tuple"))
 _C_BOOLS = tuple(i for i, f in enumerate(fields(Company)) if f.type in ("bool", bool))
 _C_COLUMNS = _COMPANY_FIELDS + ("norm_name",)
+
+
+def _sql_literal(value) -> str:
+    """SQL literal for a dataclass default (trusted constants only: DDL takes no parameters)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return "NULL" if value is None else str(int(value) if isinstance(value, bool) else value)
+    if isinstance(value, tuple):
+        value = _SEP.join(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# What rows written before a field existed hold for it: the field's default, encoded.
+_COLUMN_DEFAULTS = {f.name: _sql_literal(f.default) for f in fields(Company)
+                    if f.default is not MISSING}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -344,7 +358,8 @@ class NetworkxStore(GraphStore):
                 have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
                 for column in _C_COLUMNS:
                     if column not in have:  # names come from the dataclass, not from input
-                        conn.execute(f"ALTER TABLE companies ADD COLUMN {column}")
+                        conn.execute(f"ALTER TABLE companies ADD COLUMN {column} "
+                                     f"DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -701,7 +716,7 @@ class NetworkxStore(GraphStore):
 
     # ---- aggregation --------------------------------------------------------------------
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
-        wanted = frozenset(qualified)
+        wanted = frozenset([qualified] if isinstance(qualified, str) else qualified)
         with self._lock:
             self._sync()
             out: dict[str, NodeStats] = {}

@@ -198,3 +198,100 @@ def test_killed_writer_loses_nothing_committed(tmp_path):
         # and the reopened store takes writes again
         st.upsert_companies([Company("C1", "之后写入", node_ids=("n",))])
         assert st.company_count() == 1001
+
+
+def test_failure_mid_write_leaves_file_and_memory_unchanged(tmp_path, monkeypatch):
+    """An exception (or Ctrl-C) after some rows reached SQLite rolls the whole call back."""
+    import graph.nx_store as nx_store
+
+    path = tmp_path / "g.sqlite3"
+    st = NetworkxStore(path)
+    fill(st)
+    before, version = snapshot(st), st.version
+    real, written = nx_store._company_row, []
+
+    def flaky(c, norm):
+        written.append(c.id)
+        if len(written) == 30_000:  # past the first executemany chunk
+            raise KeyboardInterrupt
+        return real(c, norm)
+
+    monkeypatch.setattr(nx_store, "_company_row", flaky)
+    many = [Company(f"Z{i:06d}", f"批量{i}", is_local=True, revenue=1.0, node_ids=("md-2",))
+            for i in range(40_000)]
+    with pytest.raises(KeyboardInterrupt):
+        st.upsert_companies(many + [Company("L-a", "被改名", node_ids=("md-3",))])
+    assert len(written) == 30_000
+    assert snapshot(st) == before and st.version == version
+    monkeypatch.setattr(nx_store, "_company_row", real)
+    st.close()
+    with NetworkxStore(path) as again:
+        assert snapshot(again) == before and again.version == version
+        assert again.company("Z000000") is None
+
+
+def test_rejected_batch_never_reaches_the_file(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        before = snapshot(st)
+        with pytest.raises(GraphStoreError):
+            st.upsert_supplies([Supply("L-c", "O-y", "新品"), Supply("L-c", "ghost", "新品")])
+        with pytest.raises(GraphStoreError):
+            st.upsert_companies([Company("N-1", "新", node_ids=("md-1",)),
+                                 Company("N-2", "新2", zone_id="ghost")])
+    with NetworkxStore(path) as st:
+        assert snapshot(st) == before
+
+
+def test_old_file_without_new_columns_opens(tmp_path):
+    """Files written before a Company field existed get the column with the field's default."""
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        before = snapshot(st)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE companies DROP COLUMN norm_name")
+        conn.execute("ALTER TABLE companies DROP COLUMN scope")
+    conn.close()
+    with NetworkxStore(path) as st:
+        assert snapshot(st) == before  # scope was '' everywhere: the default comes back
+        assert st.match_companies([], ["三河扭矩科技"]) == {"三河扭矩科技": "O-y"}
+
+
+def test_qualified_may_be_a_single_name(store_file):
+    assert store_file.node_stats("上市")["md-2"].qualified_firms == 1
+    assert store_file.node_stats("上")["md-2"].qualified_firms == 0
+
+
+def test_threads_share_one_store(store_file):
+    """Web servers call one store from many threads: reads stay consistent during writes."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer():
+        try:
+            for i in range(200):
+                store_file.upsert_companies(
+                    [Company(f"T{i:04d}", f"线程{i}", is_local=True, revenue=1.0, node_ids=("md-3",))])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader():
+        try:
+            for _ in range(300):
+                stats = store_file.node_stats(QUALIFIED)["md-3"]
+                members = store_file.companies_on_nodes(["md-3"], local=True)
+                assert stats.local_firms <= len(store_file.companies_on_nodes(["md-3"], local=True))
+                assert len(members) >= 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store_file.node_stats(QUALIFIED)["md-3"].local_firms == 201
