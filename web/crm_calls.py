@@ -79,13 +79,47 @@ def create_lead_from_target(actor, company_id: str, node_id: str):
     return lead, lead_url(lead.id)
 
 
-# ---- target lists and leads: wired to crm.services.target_lists / leads as they land ---------
+# ---- target lists ------------------------------------------------------------------------
 
 def draft_lists_for(actor) -> list:
-    """Draft or returned lists the actor may add rows to (managers); empty for other roles."""
-    return []
+    """Draft or returned lists of the actor's team that a manager may add rows to."""
+    from crm import permissions
+    from crm.services import target_lists
+
+    if not permissions.can_manage_target_lists(actor):
+        return []
+    session = backend.db()
+    return [tl for tl in target_lists.list_lists(session, actor)
+            if tl.status in target_lists.EDITABLE_STATES and tl.team_id == actor.team_id]
 
 
-def list_target_lists(actor) -> list:
-    return []
+def target_row(target, chain_name: str) -> dict:
+    """A ranked target as the row dict the target-list service stores (score, factors, reason)."""
+    return {"company_id": target.company_id, "company_name": target.company_name, "uscc": target.uscc,
+            "chain_id": target.chain_id, "chain_name": chain_name, "node_id": target.node_id,
+            "node_name": target.node_name, "status": target.status, "score": round(target.score, 2),
+            "factors": {k: round(v, 4) for k, v in target.factors.items()}, "reason": target.reason}
 
+
+def ranked_rows(company_node_pairs) -> list[dict]:
+    """Look the (company_id, node_id) pairs up in the current ranking; unknown pairs are refused."""
+    from graph.service import NotFoundError
+
+    svc = backend.chain_service()
+    chains = {c.id: c.name for c in svc.chains()}
+    rows = []
+    for company_id, node_id in company_node_pairs:
+        detail = svc.node_detail(node_id, top=None)
+        target = next((t for t in detail.targets if t.company_id == company_id), None)
+        if target is None:
+            raise NotFoundError("该企业不在此环节的补链目标中，可能数据已更新，请刷新页面")
+        rows.append(target_row(target, chains.get(target.chain_id, target.chain_id)))
+    return rows
+
+
+def top_rows(chain_id: str | None, sector_id: str | None, count: int) -> list[dict]:
+    """The best `count` ranked targets of a chain (or a whole sector) as target-list rows."""
+    svc = backend.chain_service()
+    chains = {c.id: c.name for c in svc.chains()}
+    targets = svc.targets(chain_id, sector_id=None if chain_id else sector_id, top=count)
+    return [target_row(t, chains.get(t.chain_id, t.chain_id)) for t in targets]

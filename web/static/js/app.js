@@ -65,6 +65,12 @@
     if (t.hasAttribute && t.hasAttribute("data-autosubmit") && t.form) { t.form.submit(); }
   });
 
+  // Buttons with data-print open the browser's print dialog (print view of a list).
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    if (t.hasAttribute && t.hasAttribute("data-print")) { window.print(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     wireSectorChain(document.getElementById("filter-sector"), document.getElementById("filter-chain"));
   });

@@ -1,0 +1,35 @@
+"""XLSX of a target-company list, through lianzhao.export (formatted, formula-safe cells)."""
+from __future__ import annotations
+
+from graph.targets import FACTOR_LABELS
+from lianzhao.export import Column, table_bytes
+
+
+def list_title(tl, sector_name: str, chain_name: str | None) -> str:
+    scope = f"{sector_name}·{chain_name}" if chain_name else sector_name
+    if tl.status == "approved" and tl.approved_at:
+        state = f"第{tl.version_no}版，{tl.approved_at:%Y-%m-%d}批准"
+    else:
+        state = tl.status_label
+    return f"{tl.title}（{scope}，{state}）"
+
+
+def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]:
+    """(workbook bytes, download file name) for one list; rows in the list's order."""
+    columns = [Column("position", "序号", "int"), Column("company_name", "企业名称"),
+               Column("uscc", "统一社会信用代码"), Column("chain_name", "产业链"),
+               Column("node_name", "补链环节"), Column("gap_status", "环节状态"),
+               Column("score", "评分", "score")]
+    columns += [Column(f"f_{key}", label, "percent") for key, label in FACTOR_LABELS.items()]
+    columns += [Column("reason", "推荐理由"), Column("note", "批注")]
+    rows = []
+    for row in sorted(tl.rows, key=lambda r: r.position):
+        record = {c: getattr(row, c) for c in ("position", "company_name", "uscc", "chain_name", "node_name",
+                                                 "gap_status", "score", "reason", "note")}
+        for key in FACTOR_LABELS:
+            record[f"f_{key}"] = (row.factors or {}).get(key)
+        rows.append(record)
+    title = list_title(tl, sector_name, chain_name)
+    data = table_bytes(rows, columns, "xlsx", title=title, sheet_name="目标企业名录")
+    suffix = f"第{tl.version_no}版" if tl.status == "approved" else tl.status_label
+    return data, f"补链目标企业名录_{tl.id}_{suffix}.xlsx"

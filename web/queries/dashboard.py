@@ -1,0 +1,157 @@
+"""领导驾驶舱 aggregates: gaps filled vs open per sector and chain, leads by stage, key projects
+and their "四个一", overdue per team, investment signed and landed. Read-only; starts from
+`visible_leads(actor)` so a manager's dashboard covers what the manager may read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from crm.models import Lead, Team, utcnow
+from crm.services._common import Actor, current_actor
+from crm.services.leads import visible_leads
+from crm.services.overdue import overdue_condition
+from crm.settings import CrmSettings
+from crm.workflow import four_ones_missing
+from graph.model import MISSING, WEAK
+
+from .worklist import key_clause
+
+
+def milestone_stages(settings: CrmSettings) -> tuple[list[str], list[str]]:
+    """Stages that count as signed (签约 and later) and landed (落地 and later)."""
+    stages = list(settings.stages)
+    signed = stages.index("签约") if "签约" in stages else max(0, len(stages) - 3)
+    landed = stages.index("落地") if "落地" in stages else max(0, len(stages) - 2)
+    return stages[signed:], stages[landed:]
+
+
+@dataclass
+class ChainGaps:
+    chain_id: str
+    chain_name: str
+    sector_id: str
+    gaps: int  # 缺链 + 弱链 nodes
+    filled: int  # of which a lead has reached 落地
+    missing: int
+    weak: int
+
+    @property
+    def open(self) -> int:
+        return self.gaps - self.filled
+
+
+@dataclass
+class SectorGaps:
+    sector_id: str
+    name: str
+    chains: list[ChainGaps] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> int:
+        return sum(c.gaps for c in self.chains)
+
+    @property
+    def filled(self) -> int:
+        return sum(c.filled for c in self.chains)
+
+    @property
+    def open(self) -> int:
+        return self.gaps - self.filled
+
+
+@dataclass
+class KeyProject:
+    lead: Lead
+    missing: list[str]
+
+
+@dataclass
+class Money:
+    count: int
+    investment: float  # 万元
+
+
+@dataclass
+class Dashboard:
+    sectors: list[SectorGaps]
+    by_stage: list[tuple[str, int]]
+    key_projects: list[KeyProject]
+    key_total: int
+    key_ready: int
+    overdue_by_team: list[tuple[str, int]]
+    signed: Money
+    landed: Money
+    money_by_sector: list[tuple[str, float, float]]  # (sector name, signed 万元, landed 万元)
+
+
+def gap_coverage(chain_service, landed_nodes: set[str]) -> list[SectorGaps]:
+    names = {s.id: s.name for s in chain_service.sectors()}
+    sectors: dict[str, SectorGaps] = {}
+    for sector in chain_service.sectors():
+        sectors[sector.id] = SectorGaps(sector.id, sector.name)
+    for chain in chain_service.chains():
+        report = chain_service.gap_report(chain.id)
+        gap_nodes = [n for n in report.nodes if n.status in (MISSING, WEAK)]
+        row = ChainGaps(chain.id, chain.name, chain.sector_id, len(gap_nodes),
+                        sum(1 for n in gap_nodes if n.node_id in landed_nodes),
+                        sum(1 for n in gap_nodes if n.status == MISSING),
+                        sum(1 for n in gap_nodes if n.status == WEAK))
+        sectors.setdefault(chain.sector_id, SectorGaps(chain.sector_id, names.get(chain.sector_id, chain.sector_id)))
+        sectors[chain.sector_id].chains.append(row)
+    return [s for s in sectors.values() if s.chains]
+
+
+def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, *,
+          now: datetime | None = None, key_limit: int = 30, sector_id: str | None = None) -> Dashboard:
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    base = visible_leads(actor)
+    if sector_id:
+        base = base.where(Lead.sector_id == sector_id)
+    sub = base.order_by(None).subquery()
+    signed_stages, landed_stages = milestone_stages(settings)
+
+    counts = dict(session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
+    by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
+
+    landed_nodes = {n for (n,) in session.execute(
+        select(sub.c.node_id).where(sub.c.stage.in_(landed_stages), sub.c.node_id.is_not(None)).distinct())}
+    sectors = gap_coverage(chain_service, landed_nodes)
+    if sector_id:
+        sectors = [s for s in sectors if s.sector_id == sector_id]
+
+    key_q = base.where(key_clause(settings), Lead.stage.not_in([settings.lost_stage]))
+    key_total = session.scalar(select(func.count()).select_from(key_q.order_by(None).subquery())) or 0
+    key_leads = session.scalars(key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
+                                .order_by(Lead.investment.desc().nulls_last(), Lead.id)).all()
+    projects = [KeyProject(lead, four_ones_missing(lead, settings.four_ones)) for lead in key_leads]
+    key_ready = sum(1 for p in projects if not p.missing)
+    projects.sort(key=lambda p: (not p.missing, -(p.lead.investment or 0)))
+
+    late = base.where(overdue_condition(settings, now)).order_by(None).subquery()
+    team_names = {t.id: t.name for t in session.scalars(select(Team))}
+    overdue = [(team_names.get(team_id, "（未分组）"), n) for team_id, n in session.execute(
+        select(late.c.team_id, func.count()).group_by(late.c.team_id)).all()]
+    overdue.sort(key=lambda item: -item[1])
+
+    def money(stages) -> Money:
+        n, total = session.execute(select(func.count(), func.coalesce(func.sum(sub.c.investment), 0))
+                                   .where(sub.c.stage.in_(stages))).one()
+        return Money(int(n), float(total))
+
+    per_sector = {}
+    for sid, name, stage, total in session.execute(
+            select(sub.c.sector_id, func.max(sub.c.sector_name), sub.c.stage,
+                   func.coalesce(func.sum(sub.c.investment), 0))
+            .where(sub.c.stage.in_(signed_stages)).group_by(sub.c.sector_id, sub.c.stage)).all():
+        entry = per_sector.setdefault(sid, [name or sid or "（未填产业）", 0.0, 0.0])
+        entry[1] += float(total)
+        if stage in landed_stages:
+            entry[2] += float(total)
+    money_by_sector = sorted((tuple(v) for v in per_sector.values()), key=lambda v: -v[1])
+    return Dashboard(sectors, by_stage, projects[:key_limit], key_total, key_ready, overdue,
+                     money(signed_stages), money(landed_stages), money_by_sector)
