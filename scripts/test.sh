@@ -13,12 +13,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -x scripts/neo4j.sh ]; then
-  eval "$(bash scripts/neo4j.sh start)"
-fi
-if [ -x scripts/postgres.sh ]; then
-  eval "$(bash scripts/postgres.sh start)"
-fi
+# Each start script prints `export VAR=...` lines; a server that cannot start stops the run here
+# (the tests that need it would fail anyway, and CI must not skip them).
+start_server() {
+  local out
+  if ! out=$(bash "scripts/$1.sh" start); then
+    echo "错误：无法启动 $1（见上方日志）" >&2
+    exit 1
+  fi
+  eval "$out"
+}
+start_server neo4j
+start_server postgres
 
 set +e
 .venv/bin/python -m pytest "$@"
