@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, false, func, or_, select, true
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from graph.identity import InvalidCreditCode, clean_uscc, normalize_name
@@ -365,16 +365,20 @@ SORTS = {"updated": Lead.updated_at.desc(), "created": Lead.created_at.desc(),
          "company": Lead.name_key.asc()}
 
 
-def visible_leads(actor: Actor) -> Select:
-    """SELECT of the leads the actor may read (the permission rule as SQL)."""
-    query = select(Lead)
+def visibility(actor: Actor):
+    """WHERE clause of the leads the actor may read: permissions.can_read as SQL."""
     if actor.role == LEADER:
-        return query
+        return true()
     if actor.role == MANAGER:
-        return query.where(or_(Lead.team_id == actor.team_id, Lead.owner_id.is_(None)))
+        return or_(Lead.team_id == actor.team_id, Lead.owner_id.is_(None))
     if actor.role == RECRUITER:
-        return query.where(or_(Lead.owner_id == actor.id, Lead.owner_id.is_(None)))
-    return query.where(False)
+        return or_(Lead.owner_id == actor.id, Lead.owner_id.is_(None))
+    return false()
+
+
+def visible_leads(actor: Actor) -> Select:
+    """SELECT of the leads the actor may read."""
+    return select(Lead).where(visibility(actor))
 
 
 def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None, *, page: int = 1,
@@ -406,7 +410,7 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
     page = max(1, int(page))
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     order = SORTS.get(sort, SORTS["updated"])
-    items = session.scalars(query.options(selectinload(Lead.owner)).order_by(order, Lead.id.desc())
+    items = session.scalars(query.options(joinedload(Lead.owner)).order_by(order, Lead.id.desc())
                             .offset((page - 1) * per_page).limit(per_page)).all()
     return Page(list(items), total, page, per_page)
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import MANAGER, Lead, Team, User, utcnow
 from ..settings import CrmSettings
 from ._common import Actor, SystemActor, current_actor
-from .leads import visible_leads
+from .leads import visibility
 
 FIRST_CONTACT, FOLLOW_UP = "首次接触超期", "跟进超期"
 
@@ -26,8 +27,9 @@ class DueStatus:
     days_overdue: int = 0
 
 
-def due_status(lead: Lead, settings: CrmSettings, now: datetime | None = None) -> DueStatus:
-    """When the next contact is due for one lead, and whether it is late (pure)."""
+def due_status(lead: Any, settings: CrmSettings, now: datetime | None = None) -> DueStatus:
+    """When the next contact is due for one lead (a Lead or a row with the same date fields),
+    and whether it is late (pure)."""
     now = now or utcnow()
     if lead.owner_id is None or lead.stage not in settings.active_stages or lead.assigned_at is None:
         return DueStatus(None, None, False)
@@ -63,27 +65,50 @@ class OverdueItem:
 
 def overdue_leads(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
                   now: datetime | None = None, team_id: int | None = None,
-                  owner_id: int | None = None, limit: int | None = None) -> list[OverdueItem]:
+                  owner_id: int | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[OverdueItem]:
     """Overdue leads the actor may read (a manager: the team's; a recruiter: own; a leader: all),
-    most overdue first."""
+    most overdue first. Only the dates are read for every overdue lead; full leads (with owner
+    and team) are loaded for the `offset`/`limit` slice alone. `count_overdue` gives the total."""
     settings = settings or CrmSettings()
     now = now or utcnow()
+    ranked = _ranked(session, actor, settings, now, team_id, owner_id)
+    window = ranked[offset:offset + limit] if limit else ranked[offset:]
+    if not window:
+        return []
+    ids = [row.id for row, _ in window]
+    loaded = {lead.id: lead for lead in session.scalars(
+        select(Lead).where(Lead.id.in_(ids)).options(joinedload(Lead.owner), joinedload(Lead.team)))}
+    return [OverdueItem(loaded[row.id], status.reason, status.due_at, status.days_overdue)
+            for row, status in window if row.id in loaded]
+
+
+def count_overdue(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
+                  now: datetime | None = None, team_id: int | None = None,
+                  owner_id: int | None = None) -> int:
+    settings = settings or CrmSettings()
+    return len(_ranked(session, actor, settings, now or utcnow(), team_id, owner_id))
+
+
+def _ranked(session: Session, actor: Actor, settings: CrmSettings, now: datetime,
+            team_id: int | None, owner_id: int | None) -> list[tuple[Any, DueStatus]]:
     actor = current_actor(session, actor)
+    query = select(Lead.id, Lead.owner_id, Lead.stage, Lead.assigned_at, Lead.first_contact_at,
+                   Lead.last_contact_at, Lead.stage_changed_at).where(overdue_condition(settings, now))
     # The command line (SYSTEM) sees every team's list; real users see what they may read.
-    query = select(Lead) if isinstance(actor, SystemActor) else visible_leads(actor)
-    query = query.where(overdue_condition(settings, now)).options(
-        selectinload(Lead.owner), selectinload(Lead.team))
+    if not isinstance(actor, SystemActor):
+        query = query.where(visibility(actor))
     if team_id is not None:
         query = query.where(Lead.team_id == team_id)
     if owner_id is not None:
         query = query.where(Lead.owner_id == owner_id)
-    items = []
-    for lead in session.scalars(query):
-        status = due_status(lead, settings, now)
+    ranked = []
+    for row in session.execute(query):
+        status = due_status(row, settings, now)
         if status.overdue:
-            items.append(OverdueItem(lead, status.reason, status.due_at, status.days_overdue))
-    items.sort(key=lambda i: (i.due_at, i.lead.id))
-    return items[:limit] if limit else items
+            ranked.append((row, status))
+    ranked.sort(key=lambda item: (item[1].due_at, item[0].id))
+    return ranked
 
 
 @dataclass
