@@ -174,9 +174,15 @@ def run(firms: int, runs: int, threads: int) -> dict:
         firm = store.companies_on_nodes([gap.node_id], local=False)[0]
         from dataclasses import replace
 
+        svc.gap_report(biggest.id)
+        svc.chain_targets(biggest.id)
         store.upsert_companies([replace(firm, revenue=(firm.revenue or 0) + 1)])
+        t0 = time.perf_counter()
+        svc.gap_report(biggest.id)
+        svc.chain_targets(biggest.id)
+        in_process = (time.perf_counter() - t0) * 1000
         after_server, after_wall, _ = client.get(f"/chains/{biggest.id}")
-        rows["after_change"] = {"server": after_server, "wall": after_wall}
+        rows["after_change"] = {"server": after_server, "wall": after_wall, "in_process": in_process}
         store.close()
         rows["firms"] = firms
         rows["chains"] = len(chains)
@@ -217,9 +223,16 @@ def markdown(r: dict) -> str:
         row("sector overview", r["sector"]),
         "",
         f"All {r['chains']} chain-gap pages: warm p50 {r['graph_all_p50']:.1f} ms, worst p95 "
-        f"{r['graph_all_max_p95']:.1f} ms. After one company is written through the store (data "
-        f"version changes), the next chain-gap request recomputes: {r['after_change']['server']:.0f} ms "
-        "server time (the cache is dropped, never served stale).",
+        f"{r['graph_all_max_p95']:.1f} ms.",
+        "",
+        "Cache invalidation: after one company is written, the data version changes and the cached "
+        "analysis is dropped, never served stale. Written by the same process (as web imports will), "
+        f"the biggest chain's gap report and ranking recompute in {r['after_change']['in_process']:.0f} ms. "
+        "Written by ANOTHER process (the benchmark, like a `lianzhao import` next to a running server), "
+        "the server's embedded store first reloads the whole file, so the next chain-gap request took "
+        f"{r['after_change']['server']:.0f} ms server time. `lianzhao serve` pre-computes every chain's "
+        "analysis in a background thread at start, so the cold column is what the first visitor after "
+        "a data change sees, not after a restart.",
         "<!-- " + repr({k: v for k, v in r.items()}) + " -->",
         END,
     ]

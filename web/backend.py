@@ -66,6 +66,18 @@ class Backend:
             self._crm_settings = CrmSettings.from_config(self.cfg)
         return self._crm_settings
 
+    def warm_up(self) -> float:
+        """Compute every chain's gap report and ranking once (seconds taken), so the first
+        visitors after a start get cached pages. `lianzhao serve` runs it in a thread."""
+        import time
+
+        t0 = time.perf_counter()
+        svc = self.chain_service
+        for chain in svc.chains():
+            svc.gap_report(chain.id)
+            svc.chain_targets(chain.id)
+        return time.perf_counter() - t0
+
     def close(self) -> None:
         if self._owns_store and self._store is not None:
             self._store.close()

@@ -1,6 +1,8 @@
 """`lianzhao serve`: the web app under waitress, a production WSGI server."""
 from __future__ import annotations
 
+import threading
+
 import click
 
 
@@ -37,6 +39,14 @@ def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
         extra = {"trusted_proxy": web["trusted_proxy"], "trusted_proxy_count": 1,
                  "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
                  "clear_untrusted_proxy_headers": True}
+    def warm():
+        try:
+            seconds = app.extensions["lianzhao"].warm_up()
+            click.echo(f"产业链分析已预先计算（{seconds:.1f} 秒）。")
+        except Exception as exc:  # the pages compute on demand instead; say why once
+            click.echo(f"预先计算产业链分析失败（页面将按需计算）：{exc}", err=True)
+
+    threading.Thread(target=warm, name="lianzhao-warm-up", daemon=True).start()
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="LianZhao",
                        channel_timeout=int(web.get("channel_timeout", 120)), **extra)

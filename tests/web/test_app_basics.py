@@ -144,3 +144,10 @@ def test_configured_store_and_database_open_lazily_on_first_request(env):
     assert "新能源汽车动力总成" in client.get("/chains/").get_data(as_text=True)
     app.extensions["lianzhao"].close()
     env.store = open_env(env.folder).store  # for the fixture's teardown
+
+
+def test_warm_up_fills_the_analysis_cache(app):
+    backend = app.extensions["lianzhao"]
+    assert backend.warm_up() >= 0
+    svc = backend.chain_service
+    assert ("gaps", "nev_drive") in svc._cache and ("targets", "nev_drive") in svc._cache

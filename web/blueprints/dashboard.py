@@ -34,4 +34,24 @@ def index():
     return render_template("dashboard/index.html", d=data, settings=settings, sectors=sectors,
                            sector_id=sector_id, labels=settings.four_ones.labels,
                            signed_stages=queries.milestone_stages(settings)[0],
-                           landed_stages=queries.milestone_stages(settings)[1], now=utcnow())
+                           landed_stages=queries.milestone_stages(settings)[1], now=utcnow(),
+                           sector_rows=_sector_rows, chain_rows=_chain_rows, money_rows=_money_rows,
+                           wan=_wan)
+
+
+def _sector_rows(sectors):
+    return [(s.name, s.filled, s.open, s.gaps) for s in sectors]
+
+
+def _chain_rows(chains):
+    return [(c.chain_name, c.filled, c.open, c.gaps) for c in chains]
+
+
+def _money_rows(rows, index):
+    return [(row[0], row[index]) for row in rows]
+
+
+def _wan(value):
+    from graph.gaps import format_wan
+
+    return format_wan(float(value or 0))

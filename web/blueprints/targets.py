@@ -13,6 +13,7 @@ from graph.targets import FACTOR_LABELS
 
 from .. import backend
 from ..errors import wants_json
+from ..ranking import ranked_targets
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -57,7 +58,8 @@ def target_filters(svc) -> dict:
 def index():
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
+    rows = ranked_targets(svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"],
+                          status=f["status"], top=f["top"])
     chains = {c.id: c for c in svc.chains()}
     from ..crm_calls import draft_lists_for
 
