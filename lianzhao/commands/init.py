@@ -77,6 +77,7 @@ def seed_crm(cfg: dict, demo: bool) -> None:
     if not demo:
         return
     from crm import demo as crm_demo
+    from crm.settings import CrmSettings
 
     factory = db.make_session_factory(engine)
     with db.unit_of_work(factory) as session:
@@ -86,10 +87,10 @@ def seed_crm(cfg: dict, demo: bool) -> None:
         return
     rows = demo_target_rows(cfg)
     with db.unit_of_work(factory) as session:
-        crm_demo.create_demo_leads(session, rows)
+        crm_demo.create_demo_leads(session, rows, settings=CrmSettings.from_config(cfg))
     click.echo("\n演示账号（密码只显示这一次，请妥善保存）：")
     for username, role, password in accounts:
-        click.echo(f"  {role:<6}  用户名 {username:<12} 密码 {password}")
+        click.echo(f"  用户名 {username:<12} 密码 {password}   （{role}）")
 
 
 def register(main: click.Group) -> None:
