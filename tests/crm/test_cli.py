@@ -1,0 +1,53 @@
+"""`lianzhao db upgrade`, `lianzhao user add|list|disable|enable|reset-password` end to end."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from crm.db import make_session_factory, unit_of_work
+from crm.services import users
+from lianzhao.cli import main
+
+
+@pytest.fixture
+def run(engine, monkeypatch):
+    monkeypatch.setenv("LIANZHAO_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(main, list(args), input=input)
+    return invoke
+
+
+def test_user_commands(run, engine):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0 and "最新版本（0002）" in result.output
+    result = run("user", "add", "chen", "--name", "陈专员", "--role", "招商专员", "--sector", "medical",
+                 "--random-password")
+    assert result.exit_code == 0, result.output
+    password = re.search(r"：(\S+)$", result.output.strip().splitlines()[-1]).group(1)
+    sf = make_session_factory(engine)
+    with unit_of_work(sf) as s:
+        login = users.authenticate(s, "chen", password)
+        assert login.ok and login.must_change_password
+    result = run("user", "add", "wang", "--role", "区领导", input="Lingdao#2026x\nLingdao#2026x\n")
+    assert result.exit_code == 0 and "wang（区领导）" in result.output
+    result = run("user", "add", "li", "--role", "招商经理", input="Jingli#2026xx\nJingli#2026xx\n")
+    assert result.exit_code == 1 and "产业组" in result.output
+    result = run("user", "add", "weak", "--role", "leader", input="short\nshort\n")
+    assert result.exit_code == 1 and "安全策略" in result.output
+    result = run("user", "list")
+    assert "陈专员" in result.output and "医药健康招商组" in result.output and "共 2 个用户" in result.output
+    assert run("user", "disable", "chen").exit_code == 0
+    assert "停用" in run("user", "list").output
+    with unit_of_work(sf) as s:
+        assert not users.authenticate(s, "chen", password).ok
+    result = run("user", "disable", "nobody")
+    assert result.exit_code == 1 and "不存在" in result.output
+    assert run("user", "enable", "chen").exit_code == 0
+    result = run("user", "reset-password", "chen")
+    new = result.output.strip().rsplit("：", 1)[1]
+    assert new != password
+    with unit_of_work(sf) as s:
+        assert users.authenticate(s, "chen", new).ok
