@@ -394,18 +394,71 @@ class NetworkxStore(GraphStore):
                 self._apply_zones({r[0]: _from_json(Zone, r[1])
                                    for r in conn.execute("SELECT id, data FROM zones")})
                 cur = conn.execute(f"SELECT {', '.join(_C_COLUMNS)} FROM companies")
-                while rows := cur.fetchmany(_CHUNK):
-                    for row in rows:
-                        c, norm = _company_from_row(row)
-                        self._link(c, norm if norm is not None else normalize_name(c.name), 1)
-                cur = conn.execute("SELECT supplier, buyer, product, amount FROM supplies")
-                while rows := cur.fetchmany(_CHUNK):
-                    self._apply_supplies({(r[0], r[1], r[2]): Supply(*r) for r in rows})
+                self._load_companies(cur)
+                self._load_supplies(
+                    conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
             self._db_seen = conn.execute("PRAGMA data_version").fetchone()[0]
         finally:
             if own:
                 conn.execute("COMMIT")
         log.info("图存储已载入：%s 家企业，版本 %s", len(self._companies), self._version)
+
+    def _load_companies(self, cur: sqlite3.Cursor) -> None:
+        """_company_from_row + _link for every row, inlined: this loop runs a million times."""
+        new, cls, names, tuples, bools, sep = (object.__new__, Company, _COMPANY_FIELDS, _C_TUPLES,
+                                               _C_BOOLS, _SEP)
+        companies, norms, members, aggs = self._companies, self._norm, self._members, self._agg
+        by_uscc, index_name = self._by_uscc, self._index_name
+        local_count = 0
+        while rows := cur.fetchmany(_CHUNK):
+            for row in rows:
+                v = list(row)
+                for i in tuples:
+                    v[i] = tuple(v[i].split(sep)) if v[i] else ()
+                for i in bools:
+                    v[i] = bool(v[i])
+                c = new(cls)
+                c.__dict__.update(zip(names, v))
+                cid, norm = v[0], v[-1]
+                if norm is None:
+                    norm = normalize_name(c.name)
+                companies[cid] = c
+                norms[cid] = norm
+                if c.uscc:
+                    by_uscc[c.uscc] = cid
+                index_name(norm, cid)
+                if c.is_local:
+                    local_count += 1
+                    out, sig = _micro(c.revenue), frozenset(c.qualifications)
+                    for nid in c.node_ids:
+                        members[nid].add(cid)
+                        agg = aggs[nid]
+                        agg.local += 1
+                        agg.output += out
+                        agg.quals[sig] += 1
+                else:
+                    for nid in c.node_ids:
+                        members[nid].add(cid)
+                        aggs[nid].outside += 1
+        self._local_count += local_count
+
+    def _load_supplies(self, cur: sqlite3.Cursor) -> None:
+        """_apply_supplies for rows read at open, inlined (rows are unique by primary key)."""
+        new, cls, names = object.__new__, Supply, ("supplier_id", "buyer_id", "product", "amount")
+        sells, buys = self._sells, self._buys
+        while rows := cur.fetchmany(_CHUNK):
+            for row in rows:
+                s = new(cls)
+                s.__dict__.update(zip(names, row))
+                sup, buy, product = row[0], row[1], row[2]
+                out = sells.get(sup)
+                if out is None:
+                    out = sells[sup] = {}
+                out[buy, product] = s
+                into = buys.get(buy)
+                if into is None:
+                    into = buys[buy] = {}
+                into[sup, product] = s
 
     def _sync(self) -> None:
         """Reload when another connection (process) committed since we last looked."""
