@@ -330,3 +330,17 @@ def test_seed_store_fills_a_networkx_store(structure):
 
     again = seed_store(store, structure, n_synthetic=3000)  # same ids: idempotent, nothing doubled
     assert again == summary and store.company_count() == 3005
+
+
+def test_import_keyword_placement_finds_generated_nodes(structure, firms):
+    """Keywords must be distinctive: the importer's placer, given a synthetic firm's 主营产品 and
+    经营范围, lands on the nodes the firm was generated on (so import by keyword works)."""
+    from graph.importer import KeywordPlacer
+
+    placer = KeywordPlacer(structure.nodes)
+    sample = firms[:3000]
+    placed = [set(placer.place(f"{c.products}；{c.scope}")) for c in sample]
+    assert sum(bool(p & set(c.node_ids)) for p, c in zip(placed, sample)) > 0.98 * len(sample)
+    same_chain = sum({structure.node_by_id[n].chain_id for n in p} == {structure.node_by_id[c.node_ids[0]].chain_id}
+                     for p, c in zip(placed, sample))
+    assert same_chain > 0.9 * len(sample)
