@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import DateTime, Integer, and_, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import MANAGER, Lead, Team, User, utcnow
@@ -68,33 +70,33 @@ def overdue_leads(session: Session, actor: Actor, *, settings: CrmSettings | Non
                   owner_id: int | None = None, limit: int | None = None,
                   offset: int = 0) -> list[OverdueItem]:
     """Overdue leads the actor may read (a manager: the team's; a recruiter: own; a leader: all),
-    most overdue first. Only the dates are read for every overdue lead; full leads (with owner
-    and team) are loaded for the `offset`/`limit` slice alone. `count_overdue` gives the total."""
+    most overdue first, paged in SQL by `offset`/`limit` (`count_overdue` gives the total)."""
     settings = settings or CrmSettings()
     now = now or utcnow()
-    ranked = _ranked(session, actor, settings, now, team_id, owner_id)
-    window = ranked[offset:offset + limit] if limit else ranked[offset:]
-    if not window:
-        return []
-    ids = [row.id for row, _ in window]
-    loaded = {lead.id: lead for lead in session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).options(joinedload(Lead.owner), joinedload(Lead.team)))}
-    return [OverdueItem(loaded[row.id], status.reason, status.due_at, status.days_overdue)
-            for row, status in window if row.id in loaded]
+    query = _overdue_query(session, actor, settings, now, team_id, owner_id)
+    query = query.options(joinedload(Lead.owner), joinedload(Lead.team)).order_by(
+        due_expression(settings), Lead.id).offset(offset)
+    if limit:
+        query = query.limit(limit)
+    items = []
+    for lead in session.scalars(query):
+        status = due_status(lead, settings, now)
+        items.append(OverdueItem(lead, status.reason, status.due_at, status.days_overdue))
+    return items
 
 
 def count_overdue(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
                   now: datetime | None = None, team_id: int | None = None,
                   owner_id: int | None = None) -> int:
     settings = settings or CrmSettings()
-    return len(_ranked(session, actor, settings, now or utcnow(), team_id, owner_id))
+    query = _overdue_query(session, actor, settings, now or utcnow(), team_id, owner_id)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def _ranked(session: Session, actor: Actor, settings: CrmSettings, now: datetime,
-            team_id: int | None, owner_id: int | None) -> list[tuple[Any, DueStatus]]:
+def _overdue_query(session: Session, actor: Actor, settings: CrmSettings, now: datetime,
+                   team_id: int | None, owner_id: int | None):
     actor = current_actor(session, actor)
-    query = select(Lead.id, Lead.owner_id, Lead.stage, Lead.assigned_at, Lead.first_contact_at,
-                   Lead.last_contact_at, Lead.stage_changed_at).where(overdue_condition(settings, now))
+    query = select(Lead).where(overdue_condition(settings, now))
     # The command line (SYSTEM) sees every team's list; real users see what they may read.
     if not isinstance(actor, SystemActor):
         query = query.where(visibility(actor))
@@ -102,13 +104,50 @@ def _ranked(session: Session, actor: Actor, settings: CrmSettings, now: datetime
         query = query.where(Lead.team_id == team_id)
     if owner_id is not None:
         query = query.where(Lead.owner_id == owner_id)
-    ranked = []
-    for row in session.execute(query):
-        status = due_status(row, settings, now)
-        if status.overdue:
-            ranked.append((row, status))
-    ranked.sort(key=lambda item: (item[1].due_at, item[0].id))
-    return ranked
+    return query
+
+
+# --- the due date as SQL, for ordering in the database (GREATEST and day arithmetic differ) ---
+
+class _greatest(FunctionElement):
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(_greatest)
+def _greatest_default(element, compiler, **kw):
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw):
+    return f"MAX({compiler.process(element.clauses, **kw)})"
+
+
+class _plus_days(FunctionElement):
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(_plus_days)
+def _plus_days_default(element, compiler, **kw):
+    expr, days = list(element.clauses)
+    return f"({compiler.process(expr, **kw)} + make_interval(days => {compiler.process(days, **kw)}))"
+
+
+@compiles(_plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    expr, days = list(element.clauses)
+    return f"datetime({compiler.process(expr, **kw)}, {compiler.process(days, **kw)} || ' days')"
+
+
+def due_expression(settings: CrmSettings):
+    """When the next contact is due, as a SQL expression (same rule as `due_status`)."""
+    first = _plus_days(_greatest(Lead.assigned_at, Lead.stage_changed_at),
+                       literal(int(settings.first_contact_days), Integer))
+    follow = _plus_days(_greatest(Lead.last_contact_at, Lead.stage_changed_at),
+                        literal(int(settings.follow_up_days), Integer))
+    return case((Lead.first_contact_at.is_(None), first), else_=follow)
 
 
 @dataclass

@@ -151,6 +151,10 @@ def test_overdue_rules(sf, people):
         got = {i.lead.id: i.reason for i in items}
         assert got == {never.id: overdue.FIRST_CONTACT, noted.id: overdue.FIRST_CONTACT,
                        stale.id: overdue.FOLLOW_UP}
+        assert [i.due_at for i in items] == sorted(i.due_at for i in items)  # SQL order = rule
+        assert overdue.count_overdue(s, p["mgr"], settings=settings, now=now) == 3
+        page2 = overdue.overdue_leads(s, p["mgr"], settings=settings, now=now, limit=2, offset=1)
+        assert [i.lead.id for i in page2] == [i.lead.id for i in items[1:3]]
         first = next(i for i in items if i.lead.id == never.id)
         assert first.days_overdue == 40 - n
         assert {i.lead.id for i in overdue.overdue_leads(s, p["rec"], settings=settings, now=now)} == \
