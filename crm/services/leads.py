@@ -408,7 +408,7 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
         query = query.where(Lead.name_key.like(f"%{needle}%", escape="\\"))
     per_page = max(1, min(int(per_page), 200))
     page = max(1, int(page))
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = session.scalar(query.with_only_columns(func.count(Lead.id)).order_by(None)) or 0
     order = SORTS.get(sort, SORTS["updated"])
     items = session.scalars(query.options(joinedload(Lead.owner)).order_by(order, Lead.id.desc())
                             .offset((page - 1) * per_page).limit(per_page)).all()

@@ -90,7 +90,7 @@ def count_overdue(session: Session, actor: Actor, *, settings: CrmSettings | Non
                   owner_id: int | None = None) -> int:
     settings = settings or CrmSettings()
     query = _overdue_query(session, actor, settings, now or utcnow(), team_id, owner_id)
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return session.scalar(query.with_only_columns(func.count(Lead.id))) or 0
 
 
 def _overdue_query(session: Session, actor: Actor, settings: CrmSettings, now: datetime,
