@@ -1,0 +1,150 @@
+"""The day's work of each role in the browser: a manager assigns a pool lead; the recruiter finds
+it in the inbox, logs a visit, is refused 在谈 until the "四个一" are in place, then moves it on to
+签约; the leader sees it on the dashboard. Plus: a recruiter refused another team's lead by URL,
+and an import with bad rows that shows every row error and writes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = pytest.mark.browser
+
+BAD_CSV = ("企业名称,统一社会信用代码,省份,营业收入(万元),产业链环节\n"
+           "好企业甲,91110112MA0000102Y,天津市,5000,新能源汽车动力总成/电机控制器\n"
+           "坏企业乙,91350100M000100Y44,天津市,5000,新能源汽车动力总成/电机控制器\n"
+           ",,天津市,abc,新能源汽车动力总成/电机控制器\n")
+
+
+def flash(page) -> str:
+    return page.locator(".flashes").inner_text()
+
+
+def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
+    lead_id = web_env.seeded.pool_key
+
+    # 1. the manager assigns the pool lead from the team board
+    manager = new_page()
+    login(manager, "jingli")
+    manager.goto("/board/")
+    card = manager.locator(f"[data-testid=pool] [data-testid=card][data-lead-id='{lead_id}']")
+    assert "苏州功率芯片" in card.inner_text() and "重点项目" in card.inner_text()
+    screenshot(manager, "p2-board")
+    card.locator("summary", has_text="分派").click()
+    form = card.locator("[data-testid=assign-form]")
+    form.locator("select[name=assignee_id]").select_option(label="张专员（招商专员）")
+    form.locator("input[name=reason]").fill("熟悉功率半导体，请本周内联系")
+    form.locator("button[type=submit]").click()
+    assert "已将「苏州功率芯片」分派给张专员" in flash(manager)
+
+    # 2. the recruiter sees it in the inbox and opens it
+    rec = new_page()
+    login(rec, "zhuanyuan")
+    rec.goto("/inbox/")
+    message = rec.locator("[data-testid=message]", has_text="苏州功率芯片").first
+    assert "熟悉功率半导体" in message.inner_text()
+    screenshot(rec, "p2-inbox")
+    message.locator("[data-testid=open-message]").click()
+    rec.wait_for_url(f"**/leads/{lead_id}")
+    assert rec.locator("[data-testid=lead-company]").inner_text() == "苏州功率芯片"
+
+    # 3. logs a visit
+    form = rec.locator("[data-testid=activity-form] form")
+    form.locator("select[name=kind]").select_option("拜访")
+    form.locator("textarea[name=outcome]").fill("与企业董事长面谈，企业有意在西集建设电控产线")
+    form.locator("input[name=next_step]").fill("提交用地需求")
+    form.locator("button[type=submit]").click()
+    assert "已登记拜访" in flash(rec)
+    assert "企业有意在西集建设电控产线" in rec.locator("[data-testid=timeline]").inner_text()
+
+    # 4. 接洽 is fine; 在谈 is refused by the "四个一" gate, with what is missing
+    rec.locator("[data-testid='move-接洽']").click()
+    assert "已进入「接洽」阶段" in flash(rec)
+    rec.locator("[data-testid='move-在谈']").click()
+    refusal = rec.locator("[data-testid=gate-refusal]")
+    refusal.wait_for()
+    missing = refusal.locator("[data-testid=gate-missing]").inner_text()
+    for item in ("牵头区领导", "工作专班", "项目服务专员", "服务方案"):
+        assert item in missing
+    assert rec.locator("[data-testid=stage]").first.inner_text() == "接洽"
+    screenshot(rec, "p2-lead-gate-refused")
+
+    # 5. sets the four items (the form is open after a refusal)
+    four = rec.locator("[data-testid=four-ones-form]")
+    four.locator("select[name=sponsor_user_id]").select_option(label="王区长")
+    four.locator("input[name=task_force_department]").fill("区投资促进局")
+    four.locator("input[name=task_force_members]").fill("区发改委 李四、区规自分局 王五")
+    four.locator("select[name=case_officer_user_id]").select_option(label="张专员（招商专员）")
+    four.locator("textarea[name=needs]").fill("用地 60 亩，标准厂房 2 万平方米")
+    four.locator("textarea[name=policy_support]").fill("高精尖产业发展资金；首台套奖励")
+    four.locator("textarea[name=milestones]").fill("2027-03 签约\n2027-06 注册\n2027-12 开工")
+    four.locator("button[type=submit]").click()
+    assert "“四个一”已保存" in flash(rec)
+    assert rec.locator("[data-testid=four-ones-ready]").is_visible()
+
+    # 6. now 在谈, then 签约
+    rec.locator("[data-testid='move-在谈']").click()
+    assert "已进入「在谈」阶段" in flash(rec)
+    rec.locator("[data-testid='move-签约']").click()
+    assert "已进入「签约」阶段" in flash(rec)
+    assert rec.locator("[data-testid=stage]").first.inner_text() == "签约"
+    timeline = rec.locator("[data-testid=timeline]").inner_text()
+    assert "「在谈」→「签约」" in timeline and "分派给 张专员" in timeline
+    rec.set_viewport_size({"width": 1440, "height": 1500})
+    screenshot(rec, "p2-lead")
+    rec.set_viewport_size({"width": 1440, "height": 960})
+    rec.goto("/leads/")
+    assert "苏州功率芯片" in rec.locator("[data-testid=lead-table]").inner_text()
+    screenshot(rec, "p2-my-leads")
+
+    # 7. the leader sees it on the dashboard as a signed key project with its four items in place
+    leader = new_page()
+    login(leader, "lingdao")
+    leader.goto("/dashboard/")
+    row = leader.locator("[data-testid=key-project]", has_text="苏州功率芯片")
+    assert "签约" in row.inner_text() and "已落实" in row.inner_text() and "王区长" in row.inner_text()
+    assert leader.locator("[data-testid=kpi-signed]").inner_text() == "2.0亿元"
+    leader.set_viewport_size({"width": 1440, "height": 1400})
+    screenshot(leader, "p2-dashboard")
+    # and leaves an instruction the recruiter will find in the inbox
+    leader.goto(f"/leads/{lead_id}")
+    leader.locator("[data-testid=comments] textarea[name=body]").fill("请协调区规自分局尽快落实用地")
+    leader.locator("[data-testid=comments] button[type=submit]").click()
+    assert "批注已发布" in flash(leader)
+    rec.goto("/inbox/")
+    assert "请协调区规自分局尽快落实用地" in rec.locator("[data-testid=messages]").inner_text()
+
+
+def test_recruiter_is_refused_another_teams_lead_by_url(new_page, web_env):
+    page = new_page()
+    login(page, "zhuanyuan")
+    response = page.goto(f"/leads/{web_env.seeded.other_team}")
+    assert response.status == 403
+    assert "无权查看该线索" in page.locator("[data-testid=error-message]").inner_text()
+    assert "天津植入材料" not in page.content()
+    screenshot(page, "p2-refused-403")
+
+
+def test_import_with_bad_rows_shows_each_error_and_writes_nothing(new_page, web_env, tmp_path):
+    before = web_env.store.company_count()
+    path = tmp_path / "企业名单.csv"
+    path.write_text(BAD_CSV, encoding="utf-8-sig")
+    page = new_page()
+    login(page, "admin")
+    page.goto("/admin/import")
+    page.locator("select[name=kind]").select_option("companies")
+    page.locator("input[name=file]").set_input_files(str(path))
+    page.locator("[data-testid=import-form] button[type=submit]").click()
+    report = page.locator("[data-testid=import-report]")
+    report.wait_for()
+    assert "未写入任何数据" in report.inner_text()
+    errors = page.locator("[data-testid=row-error]").all_inner_texts()
+    assert len(errors) == 2
+    assert "第 3 行" in errors[0] and "校验位错误" in errors[0]
+    assert "第 4 行" in errors[1] and "企业名称不能为空" in errors[1] and "不是有效数字" in errors[1]
+    assert web_env.store.company_count() == before
+    screenshot(page, "p2-import-errors")
+    page.goto("/admin/users")
+    screenshot(page, "p2-admin-users")
+    page.goto("/admin/settings")
+    screenshot(page, "p2-admin-settings")
