@@ -25,7 +25,22 @@ login_manager.session_protection = "strong"
 
 SECRET_FILE = "secret_key"
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# vis-network's standalone build (web/static/vendor/, 10.1.5) injects its own CSS as <style>
+# elements; these are their SHA-256 hashes (and the empty element's), so the CSP can allow exactly
+# those blocks without 'unsafe-inline'. Re-collect them when updating the vendored file: the browser
+# test tests/e2e/test_chain_graph.py fails on any CSP violation and prints the hash it wanted.
+VIS_NETWORK_STYLE_HASHES = (
+    "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+    "sha256-4cgFR0//m8/eHo2G/esYsuZetUHlzCUWYM59sfgE9zY=",
+    "sha256-IY7YKNHjbzQ1NfAKrBZvBZohgXMtxrqB9PaqhAaT3vg=",
+    "sha256-OutIf5hnp68ctx4ThtV5J02g5HTJ5bbu/hkNfqVXWWo=",
+    "sha256-QE7TOEDW7YIlMzvUUnm8boDWeNBN7PBbaaYJjnp34WI=",
+    "sha256-QuPewnJYr+SnQiTnCNHFBw99ExTsz9f8w5320PimEPw=",
+    "sha256-gGUn/VMBXCeWm86qX/pOf+4ZDSbe0JcaXXb4rJjw1mA=",
+    "sha256-uepMTym1NwItBa/XV6ef6fQobLL0A0CNVDM5km5L+nQ=",
+)
+CSP = ("default-src 'self'; script-src 'self'; "
+       f"style-src 'self' {' '.join(repr(h) for h in VIS_NETWORK_STYLE_HASHES)}; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
        "form-action 'self'; frame-ancestors 'none'")
 

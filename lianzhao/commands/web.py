@@ -31,14 +31,21 @@ def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
     if threads < 1:
         raise click.BadParameter("线程数至少为 1", param_hint="--threads")
     app = create_app(cfg)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    click.echo(f"链招网页端已启动：http://{shown}:{port}/  （{threads} 个工作线程，按 Ctrl+C 停止）")
-    click.echo("请使用管理员分配的账号登录；演示环境的账号与密码由 `lianzhao init --demo` 输出。")
     extra = {}
     if web.get("trusted_proxy"):
         extra = {"trusted_proxy": web["trusted_proxy"], "trusted_proxy_count": 1,
                  "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
                  "clear_untrusted_proxy_headers": True}
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="LianZhao",
+                                        channel_timeout=int(web.get("channel_timeout", 120)), **extra)
+    except OSError as exc:
+        click.echo(f"错误：无法在 {host}:{port} 启动：{exc.strerror or exc}", err=True)
+        raise SystemExit(1) from exc
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"链招网页端已启动：http://{shown}:{port}/  （{threads} 个工作线程，按 Ctrl+C 停止）")
+    click.echo("请使用管理员分配的账号登录；演示环境的账号与密码由 `lianzhao init --demo` 输出。")
+
     def warm():
         try:
             seconds = app.extensions["lianzhao"].warm_up()
@@ -48,12 +55,9 @@ def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
 
     threading.Thread(target=warm, name="lianzhao-warm-up", daemon=True).start()
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="LianZhao",
-                       channel_timeout=int(web.get("channel_timeout", 120)), **extra)
-    except OSError as exc:
-        click.echo(f"错误：无法在 {host}:{port} 启动：{exc.strerror or exc}", err=True)
-        raise SystemExit(1) from exc
+        server.run()
     except KeyboardInterrupt:
         click.echo("已停止。")
     finally:
+        server.close()
         app.extensions["lianzhao"].close()

@@ -78,8 +78,9 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """new_page() opens a fresh browser context (own cookies); dialogs fail the test."""
-    contexts, dialogs = [], []
+    """new_page() opens a fresh browser context (own cookies); dialogs and Content-Security-Policy
+    violations (an inline script or style the CSP blocked) fail the test."""
+    contexts, dialogs, violations = [], [], []
 
     def _new():
         context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 960},
@@ -93,12 +94,15 @@ def new_page(browser, live_server):
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
+        page.on("console", lambda m: violations.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text else None)
         return page
 
     yield _new
     for context in contexts:
         context.close()
     assert not dialogs, f"页面弹出了对话框（可能是 XSS）：{dialogs}"
+    assert not violations, f"内容安全策略（CSP）拦截了内联脚本或样式：{violations[:3]}"
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:
