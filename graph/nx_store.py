@@ -192,6 +192,7 @@ class NetworkxStore(GraphStore):
         self._sectors: dict[str, Sector] = {}
         self._chains: dict[str, Chain] = {}
         self._nodes: dict[str, ChainNode] = {}
+        self._chain_nodes: dict[str, set[str]] = {}  # chain id -> its node ids
         self._zones: dict[str, Zone] = {}
         self._flows: set[tuple[str, str]] = set()
         self._companies: dict[str, Company] = {}
@@ -242,9 +243,11 @@ class NetworkxStore(GraphStore):
             if old is not None:
                 if old.chain_id != n.chain_id:
                     self._drop_edge(me, (CHAIN, old.chain_id), IN_CHAIN)
+                    self._chain_nodes[old.chain_id].discard(nid)
                 if old.parent_id and old.parent_id != n.parent_id:
                     self._drop_edge(me, (NODE, old.parent_id), PART_OF)
             self._nodes[nid] = n
+            self._chain_nodes.setdefault(n.chain_id, set()).add(nid)
             self._agg.setdefault(nid, _NodeAgg())
             self._members.setdefault(nid, set())
             self._vertex(NODE, n)
@@ -685,8 +688,8 @@ class NetworkxStore(GraphStore):
     def nodes(self, chain_id: str | None = None) -> list[ChainNode]:
         with self._lock:
             self._sync()
-            return [n for k, n in sorted(self._nodes.items())
-                    if chain_id is None or n.chain_id == chain_id]
+            ids = self._nodes if chain_id is None else self._chain_nodes.get(chain_id, ())
+            return [self._nodes[k] for k in sorted(ids)]
 
     def flows(self, chain_id: str | None = None) -> list[Flow]:
         with self._lock:
@@ -773,9 +776,8 @@ class NetworkxStore(GraphStore):
         with self._lock:
             self._sync()
             out: dict[str, NodeStats] = {}
-            for nid, node in sorted(self._nodes.items()):
-                if chain_id is not None and node.chain_id != chain_id:
-                    continue
+            ids = self._nodes if chain_id is None else self._chain_nodes.get(chain_id, ())
+            for nid in sorted(ids):
                 agg = self._agg[nid]
                 out[nid] = NodeStats(
                     node_id=nid,

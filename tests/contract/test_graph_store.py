@@ -114,6 +114,17 @@ def test_structure_upserts_are_idempotent_and_replace(full):
     assert full.zones()[0].focus == ("合成生物",)
 
 
+def test_node_moved_to_another_chain(full):
+    full.upsert_nodes([replace(NODES[3], chain_id="ev-drive")])  # md-3 临床服务 -> ev-drive
+    assert [n.id for n in full.nodes("med-dev")] == ["md-1", "md-1a", "md-2"]
+    assert [n.id for n in full.nodes("ev-drive")] == ["ev-1", "md-3"]
+    assert list(full.node_stats(QUALIFIED, "med-dev")) == ["md-1", "md-1a", "md-2"]
+    assert full.node_stats(QUALIFIED, "ev-drive")["md-3"].local_firms == 1
+    assert [(f.source_id, f.target_id) for f in full.flows("med-dev")] == [
+        ("md-1", "md-2"), ("md-1a", "md-2"), ("md-2", "md-3")]
+    assert full.flows("ev-drive") == []
+
+
 def test_node_parent_may_come_in_same_batch(store):
     store.upsert_sectors(SECTORS)
     store.upsert_chains(CHAINS)

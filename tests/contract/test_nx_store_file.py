@@ -295,3 +295,12 @@ def test_threads_share_one_store(store_file):
         t.join()
     assert errors == []
     assert store_file.node_stats(QUALIFIED)["md-3"].local_firms == 201
+
+
+def test_own_writes_do_not_trigger_reloads(store_file, monkeypatch):
+    """Reloading 1M firms takes seconds: only another connection's commit may cause it."""
+    calls = []
+    monkeypatch.setattr(store_file, "_load", lambda: calls.append(1))
+    store_file.upsert_companies([Company("N-1", "新公司", node_ids=("md-1",))])
+    store_file.company_count(), store_file.node_stats(QUALIFIED)
+    assert calls == []
