@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from web import create_app
-from webdata import PASSWORD, build_env, close_env, open_env
+from .webdata import PASSWORD, build_env, close_env, open_env
 
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

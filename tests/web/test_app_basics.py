@@ -1,8 +1,8 @@
 """App factory, login, security headers, CSRF, error pages and the health probe."""
 from __future__ import annotations
 
-from conftest import csrf_token, login
-from webdata import PASSWORD
+from .conftest import csrf_token, login
+from .webdata import PASSWORD
 
 
 def test_pages_need_login(client):

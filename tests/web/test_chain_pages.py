@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import csrf_token
-from webdata import CHAIN, MISSING_NODE, XSS_NAME
+from .conftest import csrf_token
+from .webdata import CHAIN, MISSING_NODE, XSS_NAME
 
 GRAPH_JSON = re.compile(r'<script type="application/json" id="graph-data">(.*?)</script>', re.S)
 

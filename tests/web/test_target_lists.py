@@ -6,8 +6,8 @@ import re
 
 from openpyxl import load_workbook
 
-from conftest import csrf_token, login
-from webdata import CHAIN, MISSING_NODE, XSS_NAME
+from .conftest import csrf_token, login
+from .webdata import CHAIN, MISSING_NODE, XSS_NAME
 
 LIST_URL = re.compile(r"/targets/lists/(\d+)$")
 

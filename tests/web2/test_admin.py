@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from conftest import csrf_token, post
+from .conftest import csrf_token, post
 from crm.db import unit_of_work
 from crm.models import AuditLog, User
 from crm.services.users import get_by_username

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from conftest import post
+from .conftest import post
 from crm.db import unit_of_work
 from crm.models import InboxMessage, Lead, utcnow
 from crm.services.users import get_by_username

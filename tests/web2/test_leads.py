@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import post
+from .conftest import post
 from crm.db import unit_of_work
 from crm.models import Lead, utcnow
 from crm.services.leads import create_lead
