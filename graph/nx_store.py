@@ -84,7 +84,15 @@ CREATE TABLE IF NOT EXISTS flows (source TEXT NOT NULL, target TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS companies (id TEXT PRIMARY KEY, {", ".join(_C_COLUMNS[1:])});
 CREATE TABLE IF NOT EXISTS supplies (supplier TEXT NOT NULL, buyer TEXT NOT NULL,
     product TEXT NOT NULL, amount REAL, PRIMARY KEY (supplier, buyer, product)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+    keys TEXT NOT NULL);
 """
+# The change log lets another process holding the file catch up by replaying what changed
+# instead of reloading everything. Old entries are pruned; a reader too far behind reloads.
+_LOG_KEEP = 1000  # versions kept
+_LOG_MAX_KEYS = 100_000  # a bigger write logs "reload": re-reading everything costs the same
+_LOG_KINDS = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies")
+_IN_CHUNK = 500  # ids per "WHERE id IN (...)" query
 
 
 class _NodeAgg:
@@ -140,6 +148,15 @@ def _company_from_row(row: tuple) -> tuple[Company, str]:
     for i in _C_BOOLS:
         values[i] = bool(values[i])
     return _new_company(values), values[-1]
+
+
+def _rows_by_id(conn: sqlite3.Connection, table: str, columns: str, ids) -> Iterable[tuple]:
+    """Rows of `table` whose id is in `ids`, read in chunks (table/columns are constants)."""
+    ids = list(ids)
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i:i + _IN_CHUNK]
+        yield from conn.execute(
+            f"SELECT {columns} FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def _to_json(obj) -> str:
@@ -474,14 +491,82 @@ class NetworkxStore(GraphStore):
         except sqlite3.Error as exc:
             raise GraphStoreUnavailable(f"图存储文件读取失败：{exc}") from exc
         if seen != self._db_seen:
-            log.info("图存储文件已被其他进程修改，重新载入")
-            self._load()
+            self._refresh()
 
-    def _write(self, validate, sql, apply) -> None:
+    def _refresh(self) -> None:
+        """Catch up with other connections' commits: replay the change log, else reload all."""
+        conn = self._conn
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")  # one snapshot for the log and the rows it points to
+        try:
+            meta = dict(conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('store_id', 'version')"))
+            target = int(meta["version"])
+            replayed = False
+            if meta["store_id"] == self._store_id:
+                try:
+                    with _no_gc():
+                        replayed = self._replay(conn, target)
+                except Exception:  # memory may be half-updated: rebuild it below
+                    log.exception("重放图存储变更日志失败，改为完整重新载入")
+            if replayed:
+                self._version = target
+                self._db_seen = conn.execute("PRAGMA data_version").fetchone()[0]
+            else:
+                log.info("图存储文件已被其他进程修改，重新载入")
+                self._load()
+        finally:
+            if own and conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _replay(self, conn: sqlite3.Connection, target: int) -> bool:
+        """Apply versions (ours, target] from the change log; False when it cannot (gap, clear,
+        big write), and then nothing has been touched.
+
+        Keys of all versions are merged and their rows read at their latest state: structure
+        first, then firms (which may name nodes added later), then supplies. Upserts are
+        idempotent, so the result equals the file's state at `target`.
+        """
+        if target == self._version:
+            return True
+        rows = conn.execute("SELECT version, kind, keys FROM changes WHERE version > ? "
+                            "ORDER BY version", (self._version,)).fetchall()
+        if [r[0] for r in rows] != list(range(self._version + 1, target + 1)):
+            return False
+        pending: dict[str, dict] = {kind: {} for kind in _LOG_KINDS}
+        for _, kind, keys in rows:
+            if kind not in pending:
+                return False
+            for key in json.loads(keys):
+                if kind == "supplies":
+                    pending[kind][tuple(key[:3])] = key[3]
+                elif kind == "flows":
+                    pending[kind][tuple(key)] = None
+                else:
+                    pending[kind][key] = None
+        for table, cls, apply in (("sectors", Sector, self._apply_sectors),
+                                  ("chains", Chain, self._apply_chains),
+                                  ("nodes", ChainNode, self._apply_nodes),
+                                  ("zones", Zone, self._apply_zones)):
+            apply({r[0]: _from_json(cls, r[1])
+                   for r in _rows_by_id(conn, table, "id, data", pending[table])})
+        self._apply_flows(set(pending["flows"]))
+        firms = {}
+        for row in _rows_by_id(conn, "companies", ", ".join(_C_COLUMNS), pending["companies"]):
+            c, norm = _company_from_row(row)
+            firms[c.id] = (c, norm if norm is not None else normalize_name(c.name))
+        self._apply_companies(firms)
+        self._apply_supplies({key: Supply(*key, amount)
+                              for key, amount in pending["supplies"].items()})
+        return True
+
+    def _write(self, validate, sql, apply, change) -> None:
         """One atomic write: validate against current state, commit to the file, then to memory.
 
-        `validate()` raises GraphStoreError on bad input; `sql(conn)` writes rows; `apply()` updates
-        memory and must not fail. Nothing changes anywhere unless all three succeed in order.
+        `validate()` raises GraphStoreError on bad input; `sql(conn)` writes rows; `change()` gives
+        (kind, keys) for the change log; `apply()` updates memory and must not fail. Nothing
+        changes anywhere unless all of them succeed in order.
         """
         with self._lock, _no_gc():
             if self._closed:
@@ -498,9 +583,16 @@ class NetworkxStore(GraphStore):
                 raise GraphStoreUnavailable(f"图存储文件正被占用，写入失败：{exc}") from exc
             try:
                 if conn.execute("PRAGMA data_version").fetchone()[0] != self._db_seen:
-                    self._load()
+                    self._refresh()
                 validate()
                 sql(conn)
+                kind, keys = change()
+                if len(keys) > _LOG_MAX_KEYS:
+                    kind, keys = "reload", []
+                conn.execute("INSERT OR REPLACE INTO changes VALUES (?, ?, ?)",
+                             (self._version + 1, kind, json.dumps(keys, ensure_ascii=False)))
+                conn.execute("DELETE FROM changes WHERE version <= ?",
+                             (self._version + 1 - _LOG_KEEP,))
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'version'",
                              (str(self._version + 1),))
                 conn.execute("COMMIT")
@@ -529,7 +621,7 @@ class NetworkxStore(GraphStore):
         self._write(validate,
                     lambda conn: conn.executemany("INSERT OR REPLACE INTO sectors VALUES (?, ?)",
                                                   [(s.id, _to_json(s)) for s in batch.values()]),
-                    lambda: self._apply_sectors(batch))
+                    lambda: self._apply_sectors(batch), lambda: ("sectors", list(batch)))
 
     def upsert_chains(self, chains: Iterable[Chain]) -> None:
         batch = _last_wins(chains, lambda c: c.id)
@@ -544,7 +636,7 @@ class NetworkxStore(GraphStore):
         self._write(validate,
                     lambda conn: conn.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?)",
                                                   [(c.id, _to_json(c)) for c in batch.values()]),
-                    lambda: self._apply_chains(batch))
+                    lambda: self._apply_chains(batch), lambda: ("chains", list(batch)))
 
     def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
         batch = _last_wins(nodes, lambda n: n.id)
@@ -565,7 +657,7 @@ class NetworkxStore(GraphStore):
         self._write(validate,
                     lambda conn: conn.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?)",
                                                   [(n.id, _to_json(n)) for n in batch.values()]),
-                    lambda: self._apply_nodes(batch))
+                    lambda: self._apply_nodes(batch), lambda: ("nodes", list(batch)))
 
     def upsert_flows(self, flows: Iterable[Flow]) -> None:
         batch = {(f.source_id, f.target_id) for f in flows}
@@ -581,7 +673,7 @@ class NetworkxStore(GraphStore):
         self._write(validate,
                     lambda conn: conn.executemany("INSERT OR IGNORE INTO flows VALUES (?, ?)",
                                                   sorted(batch)),
-                    lambda: self._apply_flows(batch))
+                    lambda: self._apply_flows(batch), lambda: ("flows", sorted(batch)))
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
         batch = _last_wins(zones, lambda z: z.id)
@@ -594,7 +686,7 @@ class NetworkxStore(GraphStore):
         self._write(validate,
                     lambda conn: conn.executemany("INSERT OR REPLACE INTO zones VALUES (?, ?)",
                                                   [(z.id, _to_json(z)) for z in batch.values()]),
-                    lambda: self._apply_zones(batch))
+                    lambda: self._apply_zones(batch), lambda: ("zones", list(batch)))
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
         raw = _last_wins(companies, lambda c: c.id)
@@ -634,7 +726,8 @@ class NetworkxStore(GraphStore):
             while chunk := [_company_row(c, norm) for _, (c, norm) in zip(range(_CHUNK), rows)]:
                 conn.executemany(insert, chunk)
 
-        self._write(validate, sql, lambda: self._apply_companies(batch))
+        self._write(validate, sql, lambda: self._apply_companies(batch),
+                    lambda: ("companies", list(batch)))
         return len(batch)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
@@ -658,15 +751,17 @@ class NetworkxStore(GraphStore):
                     lambda conn: conn.executemany(
                         "INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)",
                         [(k[0], k[1], k[2], s.amount) for k, s in batch.items()]),
-                    lambda: self._apply_supplies(batch))
+                    lambda: self._apply_supplies(batch),
+                    lambda: ("supplies", [[*key, s.amount] for key, s in batch.items()]))
         return len(batch)
 
     def clear(self) -> None:
         def sql(conn):
-            for table in ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies"):
+            for table in ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies",
+                          "changes"):
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, no user input
 
-        self._write(lambda: None, sql, self._reset_memory)
+        self._write(lambda: None, sql, self._reset_memory, lambda: ("clear", []))
 
     # ---- structure reads ----------------------------------------------------------------
     def sectors(self) -> list[Sector]:

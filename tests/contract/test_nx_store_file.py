@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.model import Chain, ChainNode, Company, Sector, Supply, Zone
+from graph.model import Chain, ChainNode, Company, Flow, Sector, Supply, Zone
 from graph.nx_store import NetworkxStore
 from graph.store import GraphStoreError, GraphStoreUnavailable
 
@@ -304,3 +304,57 @@ def test_own_writes_do_not_trigger_reloads(store_file, monkeypatch):
     store_file.upsert_companies([Company("N-1", "新公司", node_ids=("md-1",))])
     store_file.company_count(), store_file.node_stats(QUALIFIED)
     assert calls == []
+
+
+class _Loads:
+    """Counts full reloads of a store while letting them happen."""
+
+    def __init__(self, store, monkeypatch):
+        self.count, real = 0, store._load
+
+        def counting():
+            self.count += 1
+            real()
+
+        monkeypatch.setattr(store, "_load", counting)
+
+
+def test_other_writers_are_replayed_not_reloaded(tmp_path, monkeypatch):
+    path = tmp_path / "g.sqlite3"
+    web, cli = NetworkxStore(path), NetworkxStore(path)
+    loads = _Loads(web, monkeypatch)
+    fill(cli)
+    assert snapshot(web) == snapshot(cli)
+    # several versions at once, a firm naming a node that a later version adds,
+    # a firm moved and made non-local, a supply amount changed
+    from dataclasses import replace
+
+    cli.upsert_companies([replace(COMPANIES[0], node_ids=("md-3",), is_local=False)])
+    cli.upsert_nodes([ChainNode("md-9", "med-dev", "新环节", "下游")])
+    cli.upsert_companies([Company("N-9", "新企业𠮷", is_local=True, revenue=5.0, node_ids=("md-9",))])
+    cli.upsert_supplies([Supply("O-x", "L-a", "钛合金棒材", 1.5)])
+    cli.upsert_flows([Flow("md-3", "md-9")])
+    assert snapshot(web) == snapshot(cli)
+    assert web.node_stats(QUALIFIED) == cli.node_stats(QUALIFIED)
+    assert web.companies_on_nodes(["md-9"]) == cli.companies_on_nodes(["md-9"])
+    assert web.match_companies([], ["新企业𠮷"]) == {"新企业𠮷": "N-9"}
+    assert web.version == cli.version and web.data_version() == cli.data_version()
+    assert loads.count == 0
+    cli.clear()  # a clear cannot be replayed: full reload
+    assert web.company_count() == 0 and web.nodes() == [] and loads.count == 1
+    web.close(), cli.close()
+
+
+def test_reader_too_far_behind_reloads(tmp_path, monkeypatch):
+    import graph.nx_store as nx_store
+
+    monkeypatch.setattr(nx_store, "_LOG_KEEP", 2)
+    path = tmp_path / "g.sqlite3"
+    web, cli = NetworkxStore(path), NetworkxStore(path)
+    loads = _Loads(web, monkeypatch)
+    fill(cli)  # 7 versions, only the last 2 kept
+    assert snapshot(web) == snapshot(cli) and loads.count == 1
+    monkeypatch.setattr(nx_store, "_LOG_MAX_KEYS", 1)
+    cli.upsert_companies([Company("N-1", "甲", node_ids=("md-1",)), Company("N-2", "乙")])
+    assert web.companies(["N-1", "N-2"]) == cli.companies(["N-1", "N-2"]) and loads.count == 2
+    web.close(), cli.close()
