@@ -8,8 +8,9 @@
 # Only `export NEO4J_URI=...; export NEO4J_USER=...; export NEO4J_PASSWORD=...` goes to stdout;
 # progress and errors go to stderr, the server's own logs to $NEO4J_HOME/logs.
 # Environment: NEO4J_PORT (Bolt port, default 7687), NEO4J_HOME (instance folder, default
-# .neo4j/server-$NEO4J_PORT; wiped at every start), NEO4J_HEAP (default 512m), NEO4J_PAGECACHE
-# (default 256m), NEO4J_START_TIMEOUT (seconds, default 180).
+# .neo4j/server-$NEO4J_PORT; wiped at every start), NEO4J_HEAP (default 1g: one write call of 100k firms is one transaction), NEO4J_PAGECACHE
+# (default 256m), NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_KEEP_DATA=1 (start/stop keep
+# the instance's data and password instead of wiping them: restart tests).
 # Jars come from Maven Central only (neo4j/pom.xml + neo4j/settings.xml) into .neo4j/lib.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +21,7 @@ SETTINGS="$ROOT/neo4j/settings.xml"
 PORT_SET=${NEO4J_PORT:+1}${NEO4J_HOME:+1}
 PORT=${NEO4J_PORT:-7687}
 HOME_DIR=${NEO4J_HOME:-$BASE/server-$PORT}
-HEAP=${NEO4J_HEAP:-512m}
+HEAP=${NEO4J_HEAP:-1g}
 PAGECACHE=${NEO4J_PAGECACHE:-256m}
 TIMEOUT=${NEO4J_START_TIMEOUT:-180}
 MAIN=org.neo4j.server.CommunityEntryPoint
@@ -107,13 +108,18 @@ start() {
     die "端口 $PORT 已被其他程序占用：请设置 NEO4J_PORT 换一个端口"
   fi
   fetch_jars
-  rm -rf "$HOME_DIR"
-  write_conf
-  echo "$PORT" >"$HOME_DIR/port"
-  (umask 077; head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$HOME_DIR/password")
-  NEO4J_HOME="$HOME_DIR" NEO4J_CONF="$HOME_DIR/conf" java -cp "$LIB/*" org.neo4j.cli.AdminTool \
-    dbms set-initial-password "$(cat "$HOME_DIR/password")" >"$HOME_DIR/logs/admin.log" 2>&1 \
-    || { cat "$HOME_DIR/logs/admin.log" >&2; die "设置 Neo4j 初始密码失败"; }
+  if [ "${NEO4J_KEEP_DATA:-}" = 1 ] && [ -s "$HOME_DIR/password" ] && [ -d "$HOME_DIR/data" ]; then
+    say "保留原有数据重新启动（NEO4J_KEEP_DATA=1）"
+    write_conf
+  else
+    rm -rf "$HOME_DIR"
+    write_conf
+    echo "$PORT" >"$HOME_DIR/port"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$HOME_DIR/password")
+    NEO4J_HOME="$HOME_DIR" NEO4J_CONF="$HOME_DIR/conf" java -cp "$LIB/*" org.neo4j.cli.AdminTool \
+      dbms set-initial-password "$(cat "$HOME_DIR/password")" >"$HOME_DIR/logs/admin.log" 2>&1 \
+      || { cat "$HOME_DIR/logs/admin.log" >&2; die "设置 Neo4j 初始密码失败"; }
+  fi
   say "正在启动 Neo4j（端口 $PORT，目录 ${HOME_DIR#$ROOT/}）……"
   setsid java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
     -XX:+DisableExplicitGC -Djdk.nio.maxCachedBufferSize=1024 -Dio.netty.tryReflectionSetAccessible=true \
@@ -158,7 +164,7 @@ stop_one() {
     fi
   fi
   rm -f "$home/neo4j.pid"
-  rm -rf "$home/data"
+  [ "${NEO4J_KEEP_DATA:-}" = 1 ] || rm -rf "$home/data"
 }
 
 stop() {
