@@ -555,6 +555,26 @@ class Neo4jStore(GraphStore):
 
         return sorted(self._read(work), key=lambda t: (t.company_id, t.direction, t.local_id, t.product))
 
+    # ---- bulk reads for graph sync (beyond the contract) -----------------------------------
+    def company_ids(self) -> list[str]:
+        """Every company id, sorted (graph sync pages through them)."""
+        return sorted(self._read(lambda tx: [r["id"] for r in tx.run("MATCH (c:Company) RETURN c.id AS id")]))
+
+    def supplies_from(self, supplier_ids: Iterable[str]) -> list[Supply]:
+        """SUPPLIES edges whose supplier is one of these firms, sorted (graph sync)."""
+        ids = sorted(set(supplier_ids))
+
+        def work(tx):
+            return [Supply(r["s"], r["b"], r["p"], r["a"]) for r in tx.run("""
+                UNWIND $ids AS id
+                MATCH (a:Company {id: id})-[r:SUPPLIES]->(b:Company)
+                RETURN a.id AS s, b.id AS b, r.product AS p, r.amount AS a""", ids=ids)]
+
+        return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+
+    def supply_count(self) -> int:
+        return self._read(lambda tx: tx.run("MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n").single()["n"])
+
     # ---- aggregation --------------------------------------------------------------------
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
         wanted = sorted(set(qualified))
@@ -597,11 +617,8 @@ class Neo4jStore(GraphStore):
         try:
             # An auto-commit query, not execute_read: a health check must answer now, not retry.
             with self._session(neo4j.READ_ACCESS) as session:
-                r = session.run("""
-                    CALL { MATCH (c:Chain) RETURN count(c) AS chains }
-                    CALL { MATCH (n:ChainNode) RETURN count(n) AS nodes }
-                    CALL { MATCH (f:Company) RETURN count(f) AS firms }
-                    RETURN chains, nodes, firms""").single()
+                r = session.run("RETURN COUNT { (:Chain) } AS chains, COUNT { (:ChainNode) } AS nodes, "
+                                "COUNT { (:Company) } AS firms").single()
             return True, (f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
                           f"{r['nodes']} 个环节，{r['firms']} 家企业")
         except Exception as exc:  # health must never raise
