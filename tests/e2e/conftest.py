@@ -65,15 +65,28 @@ def live_server(web_env):
         yield server
 
 
+_SHARED: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """One Chromium for the whole run. Other suites import this fixture into their conftest,
+    which makes pytest hold a second session fixture; Playwright's sync API allows only one
+    instance per thread, so both share this one (reference-counted)."""
     _need_chromium()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    if _SHARED["users"] == 0:
+        playwright = sync_playwright().start()
+        _SHARED["playwright"] = playwright
+        _SHARED["browser"] = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                        headless=True)
+    _SHARED["users"] += 1
+    yield _SHARED["browser"]
+    _SHARED["users"] -= 1
+    if _SHARED["users"] == 0:
+        _SHARED.pop("browser").close()
+        _SHARED.pop("playwright").stop()
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def test_create_app_connects_to_nothing(tmp_path):
 
 def test_configured_store_and_database_open_lazily_on_first_request(env):
     """No store or session factory passed in: the app opens the configured ones itself."""
-    from webdata import close_env, open_env
+    from .webdata import close_env, open_env
 
     from web import create_app
 
@@ -138,7 +138,7 @@ def test_configured_store_and_database_open_lazily_on_first_request(env):
     app = create_app(env.cfg)
     client = app.test_client()
     assert client.get("/healthz").get_json()["graph"]["ok"]
-    from conftest import login
+    from .conftest import login
 
     assert login(client, "zhuanyuan").status_code == 302
     assert "新能源汽车动力总成" in client.get("/chains/").get_data(as_text=True)
