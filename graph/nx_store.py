@@ -354,6 +354,7 @@ class NetworkxStore(GraphStore):
 
     # ---- file -----------------------------------------------------------------------------
     def _open_file(self) -> None:
+        conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -374,7 +375,7 @@ class NetworkxStore(GraphStore):
                     conn.executemany("INSERT INTO meta VALUES (?, ?)",
                                      [("schema", str(SCHEMA_VERSION)), ("store_id", self._store_id),
                                       ("version", "0")])
-                # A field added to the Company model becomes a new (NULL) column of old files.
+                # A field added to the Company model becomes a new column (its default) of old files.
                 have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
                 for column in _C_COLUMNS:
                     if column not in have:  # names come from the dataclass, not from input
@@ -383,14 +384,22 @@ class NetworkxStore(GraphStore):
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
-                conn.close()
                 raise
-        except sqlite3.DatabaseError as exc:
-            raise GraphStoreUnavailable(f"无法打开图存储文件 {self.path}：{exc}") from exc
-        except OSError as exc:
-            raise GraphStoreUnavailable(f"无法创建图存储目录 {self.path.parent}：{exc}") from exc
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise GraphStoreUnavailable(f"无法打开图存储文件 {self.path}：{exc}") from exc
+            if isinstance(exc, OSError):
+                raise GraphStoreUnavailable(f"无法创建图存储目录 {self.path.parent}：{exc}") from exc
+            raise
         self._conn = conn
-        self._load()
+        try:
+            self._load()
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
 
     def _load(self) -> None:
         """(Re)build memory from the file. Runs inside one read transaction: a consistent snapshot."""
@@ -418,8 +427,15 @@ class NetworkxStore(GraphStore):
                 self._load_supplies(
                     conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
             self._db_seen = conn.execute("PRAGMA data_version").fetchone()[0]
+        except BaseException as exc:
+            # Half-loaded memory must never be taken for current: force a full load next call.
+            self._reset_memory()
+            self._store_id, self._db_seen = "", None
+            if isinstance(exc, sqlite3.Error):
+                raise GraphStoreUnavailable(f"图存储文件读取失败：{exc}") from exc
+            raise
         finally:
-            if own:
+            if own and conn.in_transaction:
                 conn.execute("COMMIT")
         log.info("图存储已载入：%s 家企业，版本 %s", len(self._companies), self._version)
 

@@ -358,3 +358,21 @@ def test_reader_too_far_behind_reloads(tmp_path, monkeypatch):
     cli.upsert_companies([Company("N-1", "甲", node_ids=("md-1",)), Company("N-2", "乙")])
     assert web.companies(["N-1", "N-2"]) == cli.companies(["N-1", "N-2"]) and loads.count == 2
     web.close(), cli.close()
+
+
+def test_interrupted_reload_is_redone_not_trusted(tmp_path, monkeypatch):
+    path = tmp_path / "g.sqlite3"
+    web, cli = NetworkxStore(path), NetworkxStore(path)
+    cli.clear()  # a clear in the log: the web store must reload everything
+    fill(cli)
+    real = web._load_companies
+
+    def interrupted(cur):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(web, "_load_companies", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        web.company_count()  # Ctrl-C in the middle of the reload
+    monkeypatch.setattr(web, "_load_companies", real)
+    assert snapshot(web) == snapshot(cli)
+    web.close(), cli.close()
