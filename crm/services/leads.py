@@ -184,6 +184,7 @@ def create_lead(session: Session, actor: Actor, data: Mapping[str, Any], *,
     values = _clean(session, data, settings, creating=True)
     if values.get("key_flag") and actor.role != MANAGER:
         raise PermissionDenied("只有招商经理可以标记重点项目")
+    _lock_company(session, values.get("name_key"), values.get("uscc"))
     holder = _holder_for(session, values, settings, now)
     if holder is not None:
         _raise_duplicate(holder)
@@ -205,6 +206,16 @@ def create_lead(session: Session, actor: Actor, data: Mapping[str, Any], *,
 
         _auto(session, actor, [lead.id], settings=settings, ip=ip, now=now)
     return lead
+
+
+def _lock_company(session: Session, name_key: str | None, uscc: str | None) -> None:
+    """On PostgreSQL, serialise registrations of the same firm until commit (transaction-level
+    advisory locks on its name key and credit code), so two simultaneous first registrations
+    cannot both pass the 首报首谈 check. SQLite allows one writer at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(k for k in (name_key and f"name:{name_key}", uscc and f"uscc:{uscc}") if k):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
 def _holder_for(session: Session, values: Mapping[str, Any], settings: CrmSettings,

@@ -238,3 +238,33 @@ def test_list_filters_and_pagination(sf, people):
         page = leads.list_leads(s, people["mgr"], leads.LeadFilter(key_only=True), sort="investment")
         assert [l.investment for l in page.items][:2] == [24000, 23000] and page.total == 15
         assert leads.list_leads(s, people["mgr"], leads.LeadFilter(text="100%_")).total == 0
+
+
+def test_simultaneous_first_registrations_only_one_wins(sf, engine, people):
+    """Two sessions register the same firm at the same moment: exactly one succeeds."""
+    import threading
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite 写事务串行执行（快照过期的第二个写入失败并回滚），不会重复首报")
+    s1, s2 = sf(), sf()
+    outcome = {}
+    try:
+        leads.create_lead(s1, people["rec"], {"company_name": "示例数据·并发首报公司"})  # holds the lock
+
+        def second():
+            try:
+                with s2.begin():
+                    leads.create_lead(s2, people["rec2"], {"company_name": "示例数据·并发首报 有限公司"})
+                outcome["second"] = "created"
+            except DuplicateLead as exc:
+                outcome["second"] = exc
+
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(0.5)
+        assert t.is_alive()  # waiting for the first registration to finish
+        s1.commit()
+        t.join(10)
+        assert isinstance(outcome["second"], DuplicateLead)
+    finally:
+        s1.close(), s2.close()
