@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text

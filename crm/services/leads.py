@@ -113,7 +113,10 @@ def _clean(session: Session, data: Mapping[str, Any], settings: CrmSettings,
             if uid in (None, ""):
                 out[name] = None
                 continue
-            user = session.get(User, int(uid))
+            try:
+                user = session.get(User, int(uid))
+            except (TypeError, ValueError):
+                user = None
             if user is None or not user.is_active:
                 problems.append(f"{label}须为有效用户")
             elif name == "sponsor_user_id" and user.role != LEADER:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import MANAGER, Lead, Team, User, utcnow
+from ..models import MANAGER, Lead, User, utcnow
 from ..settings import CrmSettings
 from ._common import Actor, SystemActor, current_actor
 from .leads import visibility

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from crm.db import current_revision, database_url, make_engine, make_session_factory, unit_of_work, upgrade
+from crm.db import current_revision, database_url, make_engine, unit_of_work, upgrade
 from crm.models import Base, Team
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from crm.db import unit_of_work
 from crm.errors import DuplicateLead, GateNotSatisfied, StaleEdit, ValidationError, WorkflowError
-from crm.models import AuditLog, Lead, StageChange, utcnow
+from crm.models import AuditLog, Lead, utcnow
 from crm.services import activities, audit, leads
 from crm.settings import CrmSettings
 
