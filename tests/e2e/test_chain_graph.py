@@ -64,6 +64,12 @@ def test_sector_overview_and_zone_filter(new_page):
     assert "缺链" in card.inner_text() and "覆盖率" in card.inner_text()
     screenshot(page, "sector-overview")
     page.goto(f"/chains/{CHAIN}")
+    # keyboard path: the gap table's node name opens the same side panel
+    page.wait_for_selector("#chain-graph[data-ready='1']")
+    page.locator("[data-testid=gap-table] [data-open-node]", has_text="功率半导体").focus()
+    page.keyboard.press("Enter")
+    page.locator("[data-testid=node-panel] h2", has_text="功率半导体").wait_for()
+    assert "苏州功率芯片" in page.inner_text("[data-testid=node-panel]")
     page.select_option("select[name=zone]", "taima")
     page.click("#graph-filters button[type=submit]")
     page.wait_for_selector("#chain-graph[data-ready='1']")

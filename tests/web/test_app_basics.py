@@ -151,3 +151,25 @@ def test_warm_up_fills_the_analysis_cache(app):
     assert backend.warm_up() >= 0
     svc = backend.chain_service
     assert ("gaps", "nev_drive") in svc._cache and ("targets", "nev_drive") in svc._cache
+
+
+def test_unexpected_error_gives_chinese_500_page(env):
+    from web import create_app
+
+    app = create_app(env.cfg, graph_store=env.store, session_factory=env.session_factory)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("internal detail that must not leak")
+
+    resp = app.test_client().get("/boom")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 500 and "系统出错" in html and "internal detail" not in html
+
+
+def test_permission_denied_is_a_chinese_403_page(as_user):
+    client = as_user("zhuanyuan")
+    token = csrf_token(client, "/targets/lists")
+    resp = client.post("/targets/lists/new", data={"sector": "nev", "csrf_token": token})
+    assert resp.status_code == 403
+    assert "无权访问" in resp.get_data(as_text=True) and "招商经理" in resp.get_data(as_text=True)

@@ -109,6 +109,8 @@ def test_company_page_escapes_names_and_shows_ties(as_user):
     assert "通州整车示例" in html and "向其供货" in html
     html = client.get("/companies/O1").get_data(as_text=True)
     assert "三河市" in html and "小巨人" in html and "电机控制器" in html
+    assert 'data-testid="company-scores"' in html and "83.3" in html  # its 补链 score with reasons
+    assert 'data-testid="company-scores"' not in client.get("/companies/L1").get_data(as_text=True)
     assert client.get("/companies/NOPE").status_code == 404
 
 

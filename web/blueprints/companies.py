@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from graph.targets import FACTOR_LABELS
+
 from .. import backend
 from ..crm_calls import lead_for_company
 
@@ -22,4 +24,9 @@ def show(company_id: str):
     detail = svc.company_detail(company_id)
     chains = {c.id: c for c in svc.chains()}
     lead = lead_for_company(current_user.orm, detail.company)
-    return render_template("companies/show.html", d=detail, c=detail.company, chains=chains, lead=lead)
+    scores = []
+    if not detail.company.is_local:  # where the firm ranks as a 补链 target (cached rankings)
+        for chain_id in sorted({n.chain_id for n in detail.nodes}):
+            scores.extend(t for t in svc.chain_targets(chain_id) if t.company_id == company_id)
+    return render_template("companies/show.html", d=detail, c=detail.company, chains=chains, lead=lead,
+                           scores=scores, factor_labels=FACTOR_LABELS)

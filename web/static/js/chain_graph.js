@@ -185,6 +185,15 @@
       }
     }
 
+    // The gap table's node names open the same panel (keyboard users, screen readers).
+    document.addEventListener("click", function (ev) {
+      var id = ev.target.getAttribute && ev.target.getAttribute("data-open-node");
+      if (!id) { return; }
+      network.selectNodes([id]);
+      openNode(id);
+      panel.scrollIntoView({ behavior: "smooth", block: "start" });
+    });
+
     network.once("afterDrawing", function () { container.setAttribute("data-ready", "1"); });
     window.LZGraph = { network: network, openNode: openNode };
   }
