@@ -865,6 +865,19 @@ class NetworkxStore(GraphStore):
             out += self._buys.get(company_id, {}).values()
             return sorted(out, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
 
+    def company_ids(self) -> list[str]:
+        """Every company id, sorted (bulk export, e.g. graph/sync.py copying to Neo4j)."""
+        with self._lock:
+            self._sync()
+            return sorted(self._companies)
+
+    def supplies_from(self, company_ids: Iterable[str]) -> list[Supply]:
+        """SUPPLIES edges whose supplier is one of `company_ids`, each once, sorted."""
+        with self._lock:
+            self._sync()
+            out = [s for cid in set(company_ids) for s in self._sells.get(cid, {}).values()]
+            return sorted(out, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+
     def local_ties(self, company_ids: Iterable[str]) -> list[Tie]:
         with self._lock:
             self._sync()

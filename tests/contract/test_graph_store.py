@@ -355,6 +355,37 @@ def test_node_stats_include_new_nodes(full):
 
 
 # ---- lifecycle ------------------------------------------------------------------------------
+def test_data_version_changes_on_every_write_only(store):
+    seen = [store.data_version()]
+
+    def changed() -> bool:
+        seen.append(store.data_version())
+        return seen[-1] != seen[-2]
+
+    store.upsert_sectors(SECTORS)
+    assert changed()
+    store.sectors(), store.node_stats(QUALIFIED), store.company_count()
+    assert not changed()
+    store.upsert_chains(CHAINS)
+    assert changed()
+    with pytest.raises(GraphStoreError):
+        store.upsert_nodes([ChainNode("bad", "ghost-chain", "坏", "上游")])
+    assert not changed()  # a rejected write changes nothing
+    store.upsert_nodes(NODES)
+    assert changed()
+    store.upsert_zones(ZONES)
+    assert changed()
+    store.upsert_companies(COMPANIES)
+    assert changed()
+    store.upsert_supplies(SUPPLIES)
+    assert changed()
+    store.upsert_companies(COMPANIES)  # same data again is still a write
+    assert changed()
+    store.clear()
+    assert changed()
+    assert len(set(seen)) == 9
+
+
 def test_clear_removes_everything(full):
     full.clear()
     assert full.sectors() == [] and full.chains() == [] and full.nodes() == []
