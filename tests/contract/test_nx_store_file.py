@@ -376,3 +376,10 @@ def test_interrupted_reload_is_redone_not_trusted(tmp_path, monkeypatch):
     monkeypatch.setattr(web, "_load_companies", real)
     assert snapshot(web) == snapshot(cli)
     web.close(), cli.close()
+
+
+def test_bulk_export_helpers(store_file):
+    assert store_file.company_ids() == sorted(c.id for c in COMPANIES)
+    assert store_file.supplies_from(["O-x", "ghost"]) == sorted(
+        [s for s in SUPPLIES if s.supplier_id == "O-x"], key=lambda s: (s.buyer_id, s.product))
+    assert store_file.supplies_from([]) == []
