@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-# This folder must not be a package (it would shadow the `neo4j` driver), so its helper module is
-# made importable here, before anything imports it.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from graph.neo4j_store import Neo4jStore
 from graph.nx_store import NetworkxStore
 from graph.store import GraphStoreUnavailable
-from neo4j_testkit import SpareServer  # noqa: E402
+from .neo4j_testkit import SpareServer
 
 HOW = '启动方法：eval "$(bash scripts/neo4j.sh start)"'
 

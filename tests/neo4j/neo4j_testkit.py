@@ -1,6 +1,6 @@
 """Helpers for the Neo4j tests: free ports and a second, disposable server run by scripts/neo4j.sh.
 
-(A uniquely named module rather than conftest.py: test modules import from it.)
+(A module of its own rather than conftest.py: test modules import from it.)
 """
 from __future__ import annotations
 

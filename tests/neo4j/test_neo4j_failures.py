@@ -14,7 +14,7 @@ from graph.model import Chain, ChainNode, Company, Sector
 from graph.neo4j_store import Neo4jStore
 from graph.store import GraphStoreError, GraphStoreUnavailable
 
-from .conftest import free_port
+from .neo4j_testkit import free_port
 
 SECTOR = Sector("s1", "智能装备")
 CHAIN = Chain("c1", "机器人", "s1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from neo4j_testkit import ROOT, free_port
+from .neo4j_testkit import ROOT, free_port
 from graph.neo4j_store import Neo4jStore
 from graph.nx_store import NetworkxStore
 from graph.sync import sync
