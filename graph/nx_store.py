@@ -89,8 +89,9 @@ CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY, kind TEXT NOT N
 """
 # The change log lets another process holding the file catch up by replaying what changed
 # instead of reloading everything. Old entries are pruned; a reader too far behind reloads.
-_LOG_KEEP = 1000  # versions kept
-_LOG_MAX_KEYS = 100_000  # a bigger write logs "reload": re-reading everything costs the same
+_LOG_KEEP = 1000  # versions kept at most
+_LOG_BYTES = 16 * 2**20  # and at most this much key text (older entries are pruned first)
+_LOG_MAX_KEYS = 50_000  # a bigger write logs "reload" (replaying it would cost about the same)
 _LOG_KINDS = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies")
 _IN_CHUNK = 500  # ids per "WHERE id IN (...)" query
 
@@ -609,6 +610,10 @@ class NetworkxStore(GraphStore):
                              (self._version + 1, kind, json.dumps(keys, ensure_ascii=False)))
                 conn.execute("DELETE FROM changes WHERE version <= ?",
                              (self._version + 1 - _LOG_KEEP,))
+                conn.execute(
+                    "DELETE FROM changes WHERE version < coalesce((SELECT min(version) FROM "
+                    "(SELECT version, sum(length(keys)) OVER (ORDER BY version DESC) AS total "
+                    "FROM changes) WHERE total <= ?), ?)", (_LOG_BYTES, self._version + 1))
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'version'",
                              (str(self._version + 1),))
                 conn.execute("COMMIT")

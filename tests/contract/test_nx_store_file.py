@@ -383,3 +383,20 @@ def test_bulk_export_helpers(store_file):
     assert store_file.supplies_from(["O-x", "ghost"]) == sorted(
         [s for s in SUPPLIES if s.supplier_id == "O-x"], key=lambda s: (s.buyer_id, s.product))
     assert store_file.supplies_from([]) == []
+
+
+def test_change_log_stays_small(tmp_path, monkeypatch):
+    import graph.nx_store as nx_store
+
+    monkeypatch.setattr(nx_store, "_LOG_BYTES", 200)
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        for i in range(5):
+            st.upsert_companies([Company(f"N-{i}", f"新{i}", node_ids=("md-1",))])
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM changes ORDER BY version")]
+        size = conn.execute("SELECT sum(length(keys)) FROM changes").fetchone()[0]
+    conn.close()
+    assert versions[-1] == 12 and versions == list(range(versions[0], 13))
+    assert size <= 200 and len(versions) >= 1
