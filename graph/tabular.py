@@ -46,11 +46,18 @@ def normalize_header(text: str) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
-    """BOM sniff (UTF-16, UTF-8), then strict UTF-8, then GB18030 — never plain GBK."""
+    """BOM sniff (UTF-16, UTF-8), NUL bytes (UTF-16 without BOM), strict UTF-8, then GB18030.
+
+    Never plain GBK: it cannot carry rare name characters such as 䶮 𠮷.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    head = data[:4096]
+    if b"\x00" in head:  # text CSV never holds NUL: UTF-16 saved without a BOM
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        return "utf-16-le" if odd >= even else "utf-16-be"
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -85,7 +92,10 @@ def read_table(path: str | os.PathLike) -> Table:
 
 def _read_csv(data: bytes) -> Table:
     encoding = detect_encoding(data)
-    text = data.decode(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:  # a BOM or NUL bytes promised UTF-16/8, the rest disagrees
+        raise TabularError(f"文件编码（{encoding}）与内容不符：第 {exc.start} 字节处无法解码") from exc
     if text.startswith("\ufeff"):  # UTF-16 with BOM decoded by "utf-16" keeps no BOM, but be safe
         text = text[1:]
     first_line = text.split("\n", 1)[0]

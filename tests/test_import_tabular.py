@@ -42,6 +42,14 @@ def test_every_encoding_keeps_rare_characters(tmp_path, encoding, bom, expected)
     assert table.row_numbers == [2, 3]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(tmp_path, codec):
+    path = tmp_path / "nobom.csv"
+    path.write_bytes(_csv_text([HEADER, *ROWS]).encode(codec))
+    table = read_table(path)
+    assert table.encoding == codec and table.rows == ROWS
+
+
 def test_gb18030_is_not_read_as_gbk():
     data = f"企业名称\n{RARE}\n".encode("gb18030")
     assert detect_encoding(data) == "gb18030"
@@ -53,6 +61,13 @@ def test_undecodable_file_is_a_chinese_error(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"\x81\x30\xff\xff\xfe" * 3)
     with pytest.raises(TabularError, match="无法识别文件编码"):
+        read_table(path)
+
+
+def test_truncated_utf16_is_a_chinese_error(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_bytes("企业名称\n甲".encode("utf-16") + b"\x00")
+    with pytest.raises(TabularError, match="无法解码"):
         read_table(path)
 
 
