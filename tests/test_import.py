@@ -500,3 +500,24 @@ def test_cli_template_round_trips(cli_env, tmp_path):
     result = invoke(config, "template", "relations", "-o", str(tmp_path / "r.csv"))
     assert result.exit_code == 0
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("供应方,采购方,产品,年交易额(万元)")
+
+
+def test_interrupt_during_validation_writes_nothing(tmp_path):
+    """Ctrl-C arrives as KeyboardInterrupt in the progress callback: the file store stays as it was."""
+    db = tmp_path / "graph.sqlite3"
+    with NetworkxStore(db) as s:
+        s.upsert_sectors([Sector("medical", "医药健康")])
+        s.upsert_chains([Chain("pharma", "生物创新药", "medical")])
+        s.upsert_nodes([ChainNode("pharma.insulin", "pharma", "胰岛素", "中游")])
+        rows = [firm_row(uscc=make_uscc(i), name=f"中断{i}公司", nodes="胰岛素") for i in range(4500)]
+        path = write_csv(tmp_path / "big.csv", HEAD, rows)
+
+        def interrupt(done, total):
+            if done >= 4000:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            run(s, path, progress=interrupt)
+        assert s.company_count() == 0
+    with NetworkxStore(db) as reopened:
+        assert reopened.company_count() == 0
