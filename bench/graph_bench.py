@@ -433,7 +433,6 @@ def render(results: dict[int, dict], command: str, notes: str) -> str:
         "Each size ran in a fresh child process. Timed rows show wall-clock seconds with CPU seconds of "
         "the process in brackets: the 2-core machine was shared with other engineers' tests and "
         "benchmarks, so the wall clock carries noise the CPU time does not.", "",
-        *([notes, ""] if notes else []),
         head, rule, *body, "",
         f"The store holds {results[sizes[0]]['chains']} chains and {results[sizes[0]]['nodes']} nodes "
         f"(seed/chains). Targets were ranked for the chain with the most firms ({chains}). Node statuses "
@@ -442,21 +441,35 @@ def render(results: dict[int, dict], command: str, notes: str) -> str:
         "stored firms and the one transactional write. Peak RSS is the child's high-water mark up to "
         "and including the targets step (the pandas floor runs after it).", "",
         "### Targets (issue 2)", "", *verdicts(results), "",
-        DATA_PREFIX + json.dumps({str(k): v for k, v in sorted(results.items())}, ensure_ascii=False) + " -->",
+        *(["### Why, and where the time goes", "", notes, ""] if notes else []),
+        # ">" escaped so that no text inside can close the comment
+        DATA_PREFIX + json.dumps({**{str(k): v for k, v in sorted(results.items())}, "notes": notes},
+                                 ensure_ascii=False).replace(">", "\\u003e") + " -->",
         END,
     ]
     return "\n".join(parts)
 
 
-def read_previous(text: str) -> dict[int, dict]:
+def _stored(text: str) -> dict:
+    """The JSON kept in the section's data comment ({} when absent or unreadable)."""
     start = text.find(DATA_PREFIX)
     if start < 0:
         return {}
     end = text.find(" -->", start)
     try:
-        return {int(k): v for k, v in json.loads(text[start + len(DATA_PREFIX):end]).items()}
+        return json.loads(text[start + len(DATA_PREFIX):end])
     except ValueError:
         return {}
+
+
+def read_previous(text: str) -> dict[int, dict]:
+    """Results per firm count stored in a section written earlier."""
+    return {int(k): v for k, v in _stored(text).items() if k.isdigit()}
+
+
+def read_notes(text: str) -> str:
+    notes = _stored(text).get("notes", "")
+    return notes if isinstance(notes, str) else ""
 
 
 def write_section(out: Path, section: str) -> None:
@@ -482,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="合成数据随机种子")
     parser.add_argument("--tmp", help="临时数据目录（默认系统临时目录）")
     parser.add_argument("--fresh", action="store_true", help="不保留 --out 中以前各规模的结果")
-    parser.add_argument("--notes", default="", help="写在结果表前的一段说明")
+    parser.add_argument("--notes", type=Path,
+                        help="Markdown 文件：分析说明（原因、热点），写在达标情况之后；不给则保留原有说明")
     parser.add_argument("--merge-from", type=Path, action="append", default=[],
                         help="并入另一个 Markdown 文件中本节的结果（如后台单独运行的 1M 规模）")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -519,10 +533,12 @@ def main(argv: list[str] | None = None) -> int:
         merged.update(results)
         if not merged:
             parser.error("没有可写入的结果")
-        write_section(args.out, render(merged, command, args.notes))
+        notes = args.notes.read_text(encoding="utf-8").strip() if args.notes else \
+            read_notes(args.out.read_text(encoding="utf-8")) if args.out.exists() else ""
+        write_section(args.out, render(merged, command, notes))
         _say(f"结果已写入 {args.out}")
     else:
-        print(render(results, command, args.notes))
+        print(render(results, command, args.notes.read_text(encoding="utf-8").strip() if args.notes else ""))
     return 0
 
 
