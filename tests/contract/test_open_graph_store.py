@@ -28,3 +28,13 @@ def test_unknown_backend_is_a_chinese_config_error(cfg):
     cfg["graph"]["backend"] = "janusgraph"
     with pytest.raises(ConfigError, match="未知的图存储后端「janusgraph」"):
         open_graph_store(cfg)
+
+
+def test_neo4j_backend_is_chosen_lazily(cfg):
+    """The neo4j branch reaches Neo4jStore.from_config: with no address it says so in Chinese."""
+    from graph.store import GraphStoreUnavailable
+
+    cfg["graph"]["backend"] = "neo4j"
+    cfg["neo4j"] = {"uri": "", "user": "neo4j", "password": ""}
+    with pytest.raises(GraphStoreUnavailable, match="Neo4j"):
+        open_graph_store(cfg)
