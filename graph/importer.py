@@ -423,57 +423,46 @@ class _Draft:
     zone_local: bool | None = None
 
 
-def import_companies(store: GraphStore, path: str | os.PathLike, *, district_cfg: dict | None = None,
-                     partial: bool = False, progress: Progress | None = None,
-                     today: _dt.date | None = None) -> ImportReport:
-    """Validate every row of a company file, then write all good rows in one store call.
+class _CompanyRowParser:
+    """Turns one row of cells into a _Draft, recording every problem of the row in `rows`."""
 
-    `district_cfg` is cfg["district"]: 是否本地 is derived from 区县 when empty. With
-    `partial=False` (default) nothing is written when any row is bad; with `partial=True` the
-    good rows are written and the bad ones come back in `report.rejected_rows`.
-    """
-    table, cols, report = _start(path, "companies", COMPANY_COLUMNS)
-    rows = _Rows(table, report)
-    home = fold((district_cfg or {}).get("district", ""))
-    zones = ZoneResolver(store.zones()) if "zone" in cols else None
-    resolver = NodeResolver(store.chains(), store.nodes()) if "nodes" in cols else None
-    placer: KeywordPlacer | None = None
-    first_uscc: dict[str, int] = {}
-    first_name: dict[str, int] = {}
-    drafts: list[_Draft] = []
-    total = len(table.rows)
+    def __init__(self, store: GraphStore, table: Table, cols: dict[str, int], rows: _Rows,
+                 home_district: str, today: _dt.date | None):
+        self.store, self.table, self.cols, self.rows = store, table, cols, rows
+        self.home = fold(home_district)
+        self.zones = ZoneResolver(store.zones()) if "zone" in cols else None
+        self.resolver = NodeResolver(store.chains(), store.nodes()) if "nodes" in cols else None
+        self.placer: KeywordPlacer | None = None  # built on the first row that needs it
+        self.first_uscc: dict[str, int] = {}
+        self.first_name: dict[str, int] = {}
+        self.parsers = (("founded", lambda text: parse_year(text, today=today)),
+                        ("qualifications", parse_qualifications), ("is_local", parse_bool))
 
-    def cell(cells: list[str], key: str) -> str:
-        position = cols.get(key)
+    def cell(self, cells: list[str], key: str) -> str:
+        position = self.cols.get(key)
         return cells[position] if position is not None else ""
 
-    for index, cells in enumerate(table.rows):
-        fail = lambda message: rows.fail(index, message)  # noqa: E731 - local shorthand
-        if index in table.overflow:
+    def parse(self, index: int, cells: list[str]) -> _Draft | None:
+        def fail(message: str) -> None:
+            self.rows.fail(index, message)
+
+        cell = self.cell
+        if index in self.table.overflow:
             fail("该行单元格多于表头（企业名称等单元格中可能有未加引号的逗号）")
         values: dict = {}
         name = cell(cells, "name")
-        if not name:
-            fail("企业名称不能为空")
-        else:
+        if name:
             values["name"] = name
-        uscc = None
-        try:
-            uscc = clean_uscc(cell(cells, "uscc"))
-        except InvalidCreditCode as exc:
-            fail(str(exc))
+        else:
+            fail("企业名称不能为空")
+        uscc = self._uscc(index, cell(cells, "uscc"), fail)
         if uscc:
             values["uscc"] = uscc
-            if uscc in first_uscc:
-                fail(f"统一社会信用代码与第 {table.row_numbers[first_uscc[uscc]]} 行重复：{uscc}")
-            else:
-                first_uscc[uscc] = index
         norm = normalize_name(name) if name else ""
         if norm:
-            if norm in first_name:
-                fail(f"企业名称与第 {table.row_numbers[first_name[norm]]} 行重复：{name}")
-            else:
-                first_name[norm] = index
+            first = self.first_name.setdefault(norm, index)
+            if first != index:
+                fail(f"企业名称与第 {self.table.row_numbers[first]} 行重复：{name}")
         for key in ("province", "city", "district", "products", "scope"):
             if cell(cells, key):
                 values[key] = cell(cells, key)
@@ -486,36 +475,67 @@ def import_companies(store: GraphStore, path: str | os.PathLike, *, district_cfg
             else:
                 if number is not None:
                     values[key] = number
-        for key, parser in (("founded", lambda t: parse_year(t, today=today)),
-                            ("qualifications", parse_qualifications), ("is_local", parse_bool)):
+        for key, parser in self.parsers:
             text = cell(cells, key)
-            if not text:
-                continue
-            try:
-                values[key] = parser(text)
-            except ValueError as exc:
-                fail(str(exc))
+            if text:
+                try:
+                    values[key] = parser(text)
+                except ValueError as exc:
+                    fail(str(exc))
         draft = _Draft(index, values, uscc, norm, None)
-        if cell(cells, "district") and home:
-            draft.local_from_district = fold(cell(cells, "district")) == home
-        if zones is not None and cell(cells, "zone"):
+        if cell(cells, "district") and self.home:
+            draft.local_from_district = fold(cell(cells, "district")) == self.home
+        if self.zones is not None and cell(cells, "zone"):
             try:
-                zone = zones.resolve(cell(cells, "zone"))
+                zone = self.zones.resolve(cell(cells, "zone"))
             except ValueError as exc:
                 fail(str(exc))
             else:
                 values["zone_id"] = zone.id
                 draft.zone_local = zone.is_local
-        if resolver is not None and cell(cells, "nodes"):
+        if self.resolver is not None and cell(cells, "nodes"):
             try:
-                draft.explicit_nodes = resolver.resolve_cell(cell(cells, "nodes"))
+                draft.explicit_nodes = self.resolver.resolve_cell(cell(cells, "nodes"))
             except ValueError as exc:
                 fail(str(exc))
-        elif not rows.bad(index):
-            if placer is None:
-                placer = KeywordPlacer(store.nodes())
-            draft.placed_nodes = placer.place(values.get("products", "") + " " + values.get("scope", ""))
-        if not rows.bad(index):
+        if self.rows.bad(index):
+            return None
+        if draft.explicit_nodes is None:
+            if self.placer is None:
+                self.placer = KeywordPlacer(self.store.nodes())
+            draft.placed_nodes = self.placer.place(values.get("products", "") + " " + values.get("scope", ""))
+        return draft
+
+    def _uscc(self, index: int, text: str, fail) -> str | None:
+        try:
+            uscc = clean_uscc(text)
+        except InvalidCreditCode as exc:
+            fail(str(exc))
+            return None
+        if uscc:
+            first = self.first_uscc.setdefault(uscc, index)
+            if first != index:
+                fail(f"统一社会信用代码与第 {self.table.row_numbers[first]} 行重复：{uscc}")
+        return uscc
+
+
+def import_companies(store: GraphStore, path: str | os.PathLike, *, district_cfg: dict | None = None,
+                     partial: bool = False, progress: Progress | None = None,
+                     today: _dt.date | None = None) -> ImportReport:
+    """Validate every row of a company file, then write all good rows in one store call.
+
+    `district_cfg` is cfg["district"]: 是否本地 is derived from 区县 when empty. With
+    `partial=False` (default) nothing is written when any row is bad; with `partial=True` the
+    good rows are written and the bad ones come back in `report.rejected_rows`.
+    """
+    table, cols, report = _start(path, "companies", COMPANY_COLUMNS)
+    rows = _Rows(table, report)
+    parser = _CompanyRowParser(store, table, cols, rows, (district_cfg or {}).get("district", ""), today)
+    drafts: list[_Draft] = []
+    total = len(table.rows)
+    for index, cells in enumerate(table.rows):
+        draft = parser.parse(index, cells)
+        if draft is not None:
             drafts.append(draft)
         _tick(progress, index + 1, total)
     if total == 0 and progress is not None:
