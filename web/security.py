@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, flash, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -93,6 +93,14 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        """Pages redirect to the login form; fetch() calls get a JSON 401 they can show."""
+        if _wants_json():
+            return jsonify(ok=False, error="登录已失效，请刷新页面后重新登录。"), 401
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
     @app.before_request
     def idle_logout():
         """Log out a user idle for longer than the configured minutes (等保 2.0)."""
@@ -104,6 +112,8 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
         if current_user.is_authenticated and last is not None and now - float(last) > limit:
             logout_user()
             session.clear()
+            if _wants_json():
+                return jsonify(ok=False, error="长时间未操作，已自动退出。请刷新页面后重新登录。"), 401
             flash("长时间未操作，已自动退出，请重新登录。", "warning")
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
         if current_user.is_authenticated:
@@ -122,3 +132,9 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _wants_json() -> bool:
+    from .errors import wants_json
+
+    return wants_json()

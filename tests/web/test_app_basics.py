@@ -173,3 +173,10 @@ def test_permission_denied_is_a_chinese_403_page(as_user):
     resp = client.post("/targets/lists/new", data={"sector": "nev", "csrf_token": token})
     assert resp.status_code == 403
     assert "无权访问" in resp.get_data(as_text=True) and "招商经理" in resp.get_data(as_text=True)
+
+
+def test_fetch_calls_get_json_401_when_not_logged_in(client):
+    resp = client.get("/chains/nodes/nev_drive.controller/panel", headers={"Accept": "application/json"})
+    assert resp.status_code == 401 and "重新登录" in resp.get_json()["error"]
+    resp = client.get("/chains/")
+    assert resp.status_code == 302 and "next=" in resp.headers["Location"]
