@@ -188,6 +188,12 @@ def render_xlsx(rows: Iterable[Any], columns: Sequence[Column], *, title: str | 
     for position, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(position)].width = min(width + 2, _MAX_XLSX_WIDTH)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    # Printed on A4 landscape, one page wide, the header repeated on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
     last = get_column_letter(max(len(columns), 1))
     sheet.auto_filter.ref = f"A{header_row}:{last}{max(row_number, header_row)}"
     buffer = io.BytesIO()
