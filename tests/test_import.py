@@ -521,3 +521,14 @@ def test_interrupt_during_validation_writes_nothing(tmp_path):
         assert s.company_count() == 0
     with NetworkxStore(db) as reopened:
         assert reopened.company_count() == 0
+
+
+def test_cli_unwritable_rejects_file_is_reported(cli_env, tmp_path):
+    config, db = cli_env
+    path = write_csv(tmp_path / "firms.csv", HEAD, [firm_row(name="甲", nodes="胰岛素"),
+                                                     firm_row(name="乙", revenue="x", nodes="胰岛素")])
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    result = invoke(config, "companies", str(path), "--partial", "--rejects", str(blocker / "r.csv"))
+    assert result.exit_code == 1
+    assert "正确的行已导入" in result.stderr and "已写入 1 家企业" in result.stdout

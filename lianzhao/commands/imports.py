@@ -81,7 +81,11 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
 
     if report.committed and report.rejected:
         keys, rows = report.reject_table()
-        write_table(rows, [Column(key, title) for key, title in keys], "csv", target)
+        try:
+            write_table(rows, [Column(key, title) for key, title in keys], "csv", target)
+        except OSError as exc:
+            click.echo(report.summary())
+            _fail(f"正确的行已导入，但无法写入错误行文件 {target}：{exc.strerror}")
         click.echo(f"已将 {report.rejected} 行错误数据（含「错误原因」列）写入 {target}", err=True)
     click.echo(report.summary())
     if not report.committed:
