@@ -30,8 +30,9 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     card = manager.locator(f"[data-testid=pool] [data-testid=card][data-lead-id='{lead_id}']")
     assert "苏州功率芯片" in card.inner_text() and "重点项目" in card.inner_text()
     screenshot(manager, "p2-board")
-    card.locator("summary", has_text="分派").click()
-    form = card.locator("[data-testid=assign-form]")
+    card.locator("[data-testid=assign-open]").click()
+    form = manager.locator("[data-testid=assign-form]")
+    assert form.locator("#assign-name").inner_text() == "苏州功率芯片"
     form.locator("select[name=assignee_id]").select_option(label="张专员（招商专员）")
     form.locator("input[name=reason]").fill("熟悉功率半导体，请本周内联系")
     form.locator("button[type=submit]").click()
@@ -95,7 +96,17 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     rec.set_viewport_size({"width": 1440, "height": 960})
     rec.goto("/leads/")
     assert "苏州功率芯片" in rec.locator("[data-testid=lead-table]").inner_text()
+    # quick logging from the list: one shared form opened for the row
+    row = rec.locator(f"[data-testid=lead-row][data-lead-id='{web_env.seeded.own}']")
+    row.locator("[data-testid=quick-log]").click()
+    quick = rec.locator("[data-testid=quick-log-form]")
+    assert quick.locator("#quick-log-name").inner_text() == "精控电驱科技"
+    quick.locator("select[name=kind]").select_option("电话")
+    quick.locator("input[name=outcome]").fill("约定下周面谈")
     screenshot(rec, "p2-my-leads")
+    quick.locator("button[type=submit]").click()
+    assert "已登记电话" in flash(rec)
+    assert rec.url.endswith("/leads/")  # back on the list
 
     # 7. the leader sees it on the dashboard as a signed key project with its four items in place
     leader = new_page()

@@ -123,3 +123,26 @@ def test_leader_sees_board_read_only(as_user, leads):
     html = as_user("lingdao").get("/board/").get_data(as_text=True)
     assert "天津植入材料" in html and "精控电驱科技" in html
     assert "批量操作" not in html and "改派" not in html
+
+
+def test_lead_page_has_assign_form_for_manager_only(as_user, leads, env):
+    html = as_user("jingli").get(f"/leads/{leads.pool}").get_data(as_text=True)
+    assert 'data-testid="lead-assign"' in html and "张专员" in html
+    resp = post(as_user("jingli"), "/board/assign",
+                {"lead_id": leads.pool, "assignee_id": _uid(env, "zhuanyuan"),
+                 "next": f"/leads/{leads.pool}"})
+    assert resp.headers["Location"].endswith(f"/leads/{leads.pool}")
+    assert 'data-testid="lead-assign"' not in as_user("zhuanyuan").get(f"/leads/{leads.own}").get_data(as_text=True)
+
+
+def test_manager_board_pool_excludes_other_teams_pool(as_user, env):
+    from crm.services.leads import create_lead
+    with unit_of_work(env.session_factory) as s:
+        from crm.services.users import create_user
+        from crm.services._common import SYSTEM
+        from tests.web.webdata import PASSWORD
+        med = create_user(s, SYSTEM, username="jingli2", display_name="孙经理", role="manager",
+                          password=PASSWORD, sector_id="medical")
+        create_lead(s, med, {"company_name": "医药池线索", "sector_id": "medical"})
+    html = as_user("jingli").get("/board/").get_data(as_text=True)
+    assert "医药池线索" not in html

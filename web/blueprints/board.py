@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from .. import backend
 from ..queries.worklist import WorkFilter, board
@@ -49,7 +50,7 @@ def index():
     f = WorkFilter(sector_id=request.args.get("sector") or None, owner_id=_int(request.args.get("owner")),
                    key_only=request.args.get("key") == "1",
                    text=(request.args.get("q") or "").strip()[:100] or None)
-    data = board(session, actor, f, settings, per_column=25)
+    data = board(session, actor, f, settings, per_column=20)
     members = _members(session, actor)
     from crm.services.leads import allowed_transitions
 
@@ -63,7 +64,7 @@ def index():
     return render_template("board/index.html", board=data, f=f, members=members, nexts=nexts,
                            settings=settings, sectors=backend.chain_service().sectors(),
                            bulk_actions=BULK_ACTIONS, editable=actor.role == "manager",
-                           here=request.full_path)
+                           here=request.full_path, lead_base=url_for("leads.index"), tok=generate_csrf())
 
 
 def _back():

@@ -82,7 +82,7 @@ def index():
     sectors = backend.chain_service().sectors()
     return render_template("leads/index.html", page=result, f=f, scopes=scopes, scope_labels=SCOPES,
                            settings=settings, nexts=nexts, sectors=sectors,
-                           today=_today(), args=request.args)
+                           today=_today(), args=request.args, lead_base=url_for("leads.index"))
 
 
 def _is_forward(current: str, target: str, settings) -> bool:
@@ -132,10 +132,13 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
     key = leads.key_project_status(lead, settings)
     can_edit = permissions.can_edit(actor, lead)
     people = users.list_users(session, actor, include_inactive=False) if can_edit else []
+    can_assign = permissions.can_assign(actor, lead)
+    assignees = [u for u in people if permissions.can_be_assignee(actor, u)] if can_assign else []
     return render_template(
         "leads/show.html", lead=lead, events=events, comments=comments, audit_page=audit_page,
         moves=moves, key=key, can_edit=can_edit, can_comment=permissions.can_comment(actor, lead),
         can_flag=permissions.can_flag_key(actor, lead), can_claim=permissions.can_claim(actor, lead),
+        can_assign=can_assign, assignees=assignees,
         leaders=[u for u in people if u.role == LEADER],
         officers=[u for u in people if u.role in ("recruiter", "manager")],
         labels=settings.four_ones.labels, gate_stage=settings.four_ones.gate_stage,

@@ -89,25 +89,46 @@ def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime)
     return query
 
 
+def _load(session: Session, ids: list[int]) -> dict[int, Lead]:
+    """Only the displayed leads become ORM objects (hydrating all of a scope is the slow part)."""
+    if not ids:
+        return {}
+    return {lead.id: lead for lead in session.scalars(
+        select(Lead).where(Lead.id.in_(ids)).options(selectinload(Lead.owner)))}
+
+
+def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Lead.id, next_due_column()).where(Lead.id.in_(ids))).all())
+
+
 def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
              page: int = 1, per_page: int = 50, now: datetime | None = None) -> WorkPage:
     """Leads in the order work gets done: active before closed, overdue first, then the
-    nearest next-step due date, then the most recently changed."""
+    nearest next-step due date, then the most recently changed. The pool has no response
+    clock: it is ordered by recommendation score, then newest."""
     now = now or utcnow()
     actor = current_actor(session, actor)
     query = _filtered(actor, f, settings, now)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     per_page = max(1, min(int(per_page), 200))
     page = max(1, min(int(page), max(1, math.ceil(total / per_page))))
-    due = next_due_column().label("next_due")
     late = case((overdue_clause(settings, now), 1), else_=0).label("late")
-    closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
-    rows = session.execute(
-        query.add_columns(due, late).options(selectinload(Lead.owner))
-        .order_by(closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    out = [Row(lead, next_due, bool(is_late), response_status(lead, settings, now))
-           for lead, next_due, is_late in rows]
+    if f.scope == "pool":
+        ordered = query.with_only_columns(Lead.id, late).order_by(
+            Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+    else:
+        due = next_due_column().label("next_due")
+        closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
+        ordered = query.with_only_columns(Lead.id, late).add_columns(due).order_by(
+            closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+    picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
+    ids = [row[0] for row in picked]
+    leads = _load(session, ids)
+    dues = {row[0]: row[2] for row in picked} if f.scope != "pool" else _dues(session, ids)
+    out = [Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
+           for i, row in zip(ids, picked)]
     return WorkPage(out, total, page, per_page)
 
 
@@ -126,9 +147,10 @@ class Board:
 
 
 def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
-          per_column: int = 25, now: datetime | None = None) -> Board:
+          per_column: int = 20, now: datetime | None = None) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
-    the shared pool. Managers see their team; others what they may read."""
+    the shared pool. Managers see their team; others what they may read. One ranked query
+    picks every column's cards; only the cards shown are loaded as objects."""
     now = now or utcnow()
     actor = current_actor(session, actor)
     scope = "team" if actor.role == MANAGER else "all"
@@ -136,33 +158,38 @@ def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, 
                       text=f.text)
     owned = _filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
     counts = _stage_counts(session, owned)
-    due = next_due_column().label("next_due")
-    late = case((overdue_clause(settings, now), 1), else_=0).label("late")
-    columns = []
-    for stage in settings.all_stages:
-        total = counts.get(stage, 0)
-        column = Column(stage, total)
-        if total:
-            rows = session.execute(
-                owned.where(Lead.stage == stage).add_columns(due, late)
-                .options(selectinload(Lead.owner))
-                .order_by(late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
-                .limit(per_column)).all()
-            column.rows = [Row(lead, d, bool(x), response_status(lead, settings, now)) for lead, d, x in rows]
-        columns.append(column)
+    inner = owned.with_only_columns(
+        Lead.id, Lead.stage, Lead.updated_at, next_due_column().label("next_due"),
+        case((overdue_clause(settings, now), 1), else_=0).label("late")).subquery()
+    rank = func.row_number().over(partition_by=inner.c.stage, order_by=(
+        inner.c.late.desc(), inner.c.next_due.asc().nulls_last(), inner.c.updated_at.desc(),
+        inner.c.id.desc())).label("rn")
+    ranked = select(inner.c.id, inner.c.stage, inner.c.next_due, inner.c.late, rank).subquery()
+    picked = session.execute(select(ranked.c.id, ranked.c.stage, ranked.c.next_due, ranked.c.late)
+                             .where(ranked.c.rn <= per_column).order_by(ranked.c.stage, ranked.c.rn)).all()
     late_q = owned.where(overdue_clause(settings, now))
     late_total = session.scalar(select(func.count()).select_from(late_q.order_by(None).subquery())) or 0
-    late_rows = session.execute(late_q.add_columns(due).options(selectinload(Lead.owner))
-                                .order_by(Lead.last_contact_at.asc().nulls_first(), Lead.id)
-                                .limit(per_column)).all()
-    overdue = Column("超期", late_total,
-                     [Row(lead, d, True, response_status(lead, settings, now)) for lead, d in late_rows])
+    late_ids = list(session.scalars(late_q.with_only_columns(Lead.id).order_by(
+        Lead.last_contact_at.asc().nulls_first(), Lead.assigned_at.asc(), Lead.id).limit(per_column)))
     pool_q = _filtered(actor, WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only,
                                          text=f.text), settings, now)
+    if actor.role == MANAGER:  # the pool this manager can hand out: the team's and team-less leads
+        pool_q = pool_q.where(or_(Lead.team_id == actor.team_id, Lead.team_id.is_(None)))
     pool_total = session.scalar(select(func.count()).select_from(pool_q.order_by(None).subquery())) or 0
-    pool_rows = session.scalars(pool_q.order_by(Lead.gap_score.desc().nulls_last(), Lead.id.desc())
-                                .limit(per_column)).all()
-    pool = Column("公共池", pool_total, [Row(lead, None, False, None) for lead in pool_rows])
+    pool_ids = list(session.scalars(pool_q.with_only_columns(Lead.id).order_by(
+        Lead.gap_score.desc().nulls_last(), Lead.id.desc()).limit(per_column)))
+    leads = _load(session, [row.id for row in picked] + late_ids + pool_ids)
+    dues = {row.id: row.next_due for row in picked}
+    dues.update(_dues(session, [i for i in late_ids if i not in dues]))
+    by_stage: dict[str, list[Row]] = {}
+    for row in picked:
+        lead = leads[row.id]
+        by_stage.setdefault(row.stage, []).append(
+            Row(lead, row.next_due, bool(row.late), response_status(lead, settings, now)))
+    columns = [Column(stage, counts.get(stage, 0), by_stage.get(stage, [])) for stage in settings.all_stages]
+    overdue = Column("超期", late_total, [Row(leads[i], dues.get(i), True,
+                                              response_status(leads[i], settings, now)) for i in late_ids])
+    pool = Column("公共池", pool_total, [Row(leads[i], None, False, None) for i in pool_ids])
     return Board(columns, overdue, pool)
 
 

@@ -28,3 +28,32 @@
   });
   update();
 })();
+
+/* One shared assign form, opened for the card clicked (without JS the link opens the lead page's
+   assign form). The company name is set with textContent. */
+(function () {
+  "use strict";
+  var panel = document.getElementById("assign-panel");
+  if (!panel) { return; }
+  var reason = panel.querySelector('input[name="reason"]');
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest ? ev.target.closest(".assign-open") : null;
+    if (!link) { return; }
+    ev.preventDefault();
+    panel.querySelector('input[name="lead_id"]').value = link.getAttribute("data-lead");
+    panel.querySelector('input[name="version"]').value = link.getAttribute("data-version");
+    document.getElementById("assign-name").textContent = link.getAttribute("data-name");
+    var owner = link.getAttribute("data-owner");
+    Array.prototype.forEach.call(panel.querySelectorAll('select[name="assignee_id"] option'), function (opt) {
+      opt.disabled = !!owner && opt.value === owner;
+    });
+    reason.required = !!owner;
+    reason.placeholder = owner ? "改派原因（必填）" : "分派说明（可选）";
+    panel.classList.remove("hidden");
+    panel.scrollIntoView({ block: "nearest" });
+    panel.querySelector("select").focus();
+  });
+  document.getElementById("assign-cancel").addEventListener("click", function () {
+    panel.classList.add("hidden");
+  });
+})();

@@ -1,0 +1,336 @@
+"""Benchmark of web part 2 (issue 6, item 9): 20k leads and 200k activities.
+
+    .venv/bin/python bench/web2_bench.py [--leads 20000] [--activities 200000] [--runs 30]
+                                         [--duration 20] [--out docs/BENCHMARKS.md]
+
+A script, not a test: timings depend on the machine and are recorded in docs/BENCHMARKS.md
+("Web (part 2)"), never asserted. Steps:
+
+1. a fresh instance folder: the seeded chain structure with a few synthetic firms, and a CRM
+   SQLite database filled by bench/crm_bench.py's generator (8 teams, 5 recruiters each, leads
+   at every stage, activities with next-step due dates);
+2. TWO worker processes (forked, each a waitress server with 4 threads) accept on ONE loopback
+   socket, so both cores serve;
+3. log in over HTTP as a recruiter, a manager and a leader (CSRF token from the page);
+4. server time (the app's Server-Timing header) of 我的线索, 公共池, 团队看板, a lead page, 收件箱
+   and 驾驶舱: one cold request, then --runs warm ones (median, p95);
+5. throughput of the lead list (我的线索, page 1) with `wrk` (Debian package) on 2 connections
+   per worker for --duration seconds; without wrk a bounded Python load loop is used instead.
+
+Targets: team board and my-leads pages <= 150 ms server time; the lead list >= 300 requests/s.
+Ctrl-C stops cleanly: the workers are terminated and the temporary folder removed; the Markdown
+file is touched only at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PASSWORD = "Bench#Password1"  # crm_bench.generate's users
+USER_AGENT = "lianzhao-web2-bench"
+START, END = "<!-- web2-bench:start -->", "<!-- web2-bench:end -->"
+TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def _cfg(folder: Path) -> dict:
+    from lianzhao.config import load_config
+
+    cfg = load_config(env={})
+    cfg["instance"] = {"path": str(folder)}
+    cfg["database"] = {"url": f"sqlite:///{folder / 'crm.sqlite3'}"}
+    cfg.setdefault("web", {})["secret_key"] = "bench-secret"
+    return cfg
+
+
+def prepare(folder: Path, n_leads: int, n_activities: int) -> dict:
+    import crm_bench
+    from crm.db import make_engine, make_session_factory, upgrade
+    from graph.nx_store import NetworkxStore
+    from seed.loader import seed_store
+
+    cfg = _cfg(folder)
+    store = NetworkxStore(folder / "graph.sqlite3")
+    seed_store(store, n_synthetic=2000)
+    store.close()
+    engine = make_engine(cfg)
+    upgrade(engine)
+    t0 = time.perf_counter()
+    crm_bench.generate(make_session_factory(engine), n_leads, n_activities)
+    engine.dispose()
+    print(f"  已生成 {n_leads:,} 条线索、{n_activities:,} 条跟进，用时 {time.perf_counter() - t0:.1f} 秒")
+    return cfg
+
+
+def worker(cfg: dict, sock: socket.socket, threads: int) -> None:
+    """A forked child: its own app (and GIL) on the shared listening socket."""
+    from waitress import serve
+
+    from web import create_app
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    app = create_app(cfg)
+    serve(app, sockets=[sock], threads=threads, ident="LianZhao-bench", _quiet=True)
+
+
+def start_workers(cfg: dict, n: int, threads: int) -> tuple[list[int], int]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    pids = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:  # child
+            try:
+                worker(cfg, sock, threads)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    sock.close()
+    return pids, port
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
+
+    def get(self, path: str) -> tuple[float, float, bytes]:
+        t0 = time.perf_counter()
+        with self.opener.open(self.base + path, timeout=120) as resp:
+            body = resp.read()
+            timing = resp.headers.get("Server-Timing", "")
+        wall = (time.perf_counter() - t0) * 1000
+        match = re.search(r"dur=([\d.]+)", timing)
+        return (float(match.group(1)) if match else float("nan")), wall, body
+
+    def login(self, username: str) -> None:
+        for attempt in range(60):
+            try:
+                _s, _w, body = self.get("/login")
+                break
+            except OSError:
+                time.sleep(0.5)
+        token = TOKEN.search(body.decode()).group(1)
+        data = urllib.parse.urlencode({"username": username, "password": PASSWORD,
+                                       "csrf_token": token}).encode()
+        with self.opener.open(self.base + "/login", data=data, timeout=60) as resp:
+            if "/login" in resp.geturl():
+                raise SystemExit(f"压测账号 {username} 登录失败")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def measure(client: Client, path: str, runs: int, must_contain: str | None = None) -> dict:
+    cold, cold_wall, body = client.get(path)
+    if must_contain and must_contain not in body.decode():
+        raise SystemExit(f"{path} 的内容不对（缺少「{must_contain}」）")
+    warm = [client.get(path)[:2] for _ in range(runs)]
+    servers = sorted(s for s, _ in warm)
+    walls = sorted(w for _, w in warm)
+    return {"path": path, "cold": cold, "p50": statistics.median(servers),
+            "p95": servers[int(0.95 * (len(servers) - 1))], "wall_p50": statistics.median(walls),
+            "kb": len(body) / 1024}
+
+
+def load_wrk(url: str, cookie: str, duration: int, connections: int) -> dict:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+                          "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+
+    def ms(m):
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 0.001, "ms": 1, "s": 1000}.get(unit, 1)
+
+    return {"tool": "wrk", "rps": rps, "p50": ms(p50), "p99": ms(p99), "requests": total,
+            "errors": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+
+
+def load_python(client: Client, path: str, duration: int) -> dict:
+    """Fallback without wrk: sequential keep-alive-less requests from this process (a floor)."""
+    end = time.perf_counter() + duration
+    n, lat = 0, []
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        client.get(path)
+        lat.append((time.perf_counter() - t0) * 1000)
+        n += 1
+    lat.sort()
+    return {"tool": "python", "rps": n / duration, "p50": statistics.median(lat),
+            "p99": lat[int(0.99 * (len(lat) - 1))], "requests": n, "errors": 0, "connections": 1}
+
+
+def run(args) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="lianzhao-web2-bench-"))
+    pids: list[int] = []
+    try:
+        print(f"准备 {args.leads:,} 条线索、{args.activities:,} 条跟进 …")
+        cfg = prepare(folder, args.leads, args.activities)
+        pids, port = start_workers(cfg, args.workers, args.threads)
+        base = f"http://127.0.0.1:{port}"
+        rec, mgr, leader = Client(base), Client(base), Client(base)
+        rec.login("rec_nev_0")
+        mgr.login("mgr_nev")
+        leader.login("leader")
+        print(f"{args.workers} 个工作进程（各 {args.threads} 线程）已启动，端口 {port}")
+
+        from crm.db import make_engine
+        from sqlalchemy import text
+
+        engine = make_engine(cfg)
+        with engine.connect() as conn:
+            own = conn.execute(text("SELECT count(*) FROM leads l JOIN users u ON u.id = l.owner_id "
+                                    "WHERE u.username = 'rec_nev_0'")).scalar()
+            team = conn.execute(text("SELECT count(*) FROM leads l JOIN teams t ON t.id = l.team_id "
+                                     "WHERE t.sector_id = 'nev'")).scalar()
+            lead_id = conn.execute(text("SELECT l.id FROM leads l JOIN users u ON u.id = l.owner_id "
+                                        "WHERE u.username = 'rec_nev_0' ORDER BY l.id LIMIT 1")).scalar()
+            acts = conn.execute(text("SELECT count(*) FROM activities WHERE lead_id = :i"), {"i": lead_id}).scalar()
+        engine.dispose()
+        r = {"leads": args.leads, "activities": args.activities, "own": own, "team": team,
+             "lead_acts": acts, "workers": args.workers, "threads": args.threads, "runs": args.runs}
+        pages = [
+            ("my_leads", rec, "/leads/", "我的线索"),
+            ("pool", rec, "/leads/?scope=pool", "公共池"),
+            ("board", mgr, "/board/", "团队看板"),
+            ("board_key", mgr, "/board/?key=1", "团队看板"),
+            ("team_list", mgr, "/leads/?scope=team", "本组线索"),
+            ("lead", rec, f"/leads/{lead_id}", "时间线"),
+            ("inbox", rec, "/inbox/", "收件箱"),
+            ("dashboard", leader, "/dashboard/", "领导驾驶舱"),
+        ]
+        for key, client, path, marker in pages:
+            r[key] = measure(client, path, args.runs, marker)
+            print(f"  {path:<22} 冷 {r[key]['cold']:7.1f} ms  热 p50 {r[key]['p50']:6.1f} ms  "
+                  f"p95 {r[key]['p95']:6.1f} ms  ({r[key]['kb']:.0f} KB)")
+        if shutil.which("wrk"):
+            r["load"] = load_wrk(base + "/leads/", rec.cookie_header(), args.duration, args.connections)
+        else:
+            r["load"] = load_python(rec, "/leads/", args.duration)
+        load = r["load"]
+        print(f"  吞吐（{load['tool']}，{load['connections']} 连接，{args.duration} 秒）：{load['rps']:.0f} 请求/秒，"
+              f"p50 {load['p50']:.1f} ms，p99 {load['p99']:.1f} ms，非 2xx {load['errors']}")
+        return r
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def markdown(r: dict, args) -> str:
+    def row(name, m, target="—"):
+        return (f"| {name} | `{m['path']}` | {m['cold']:.1f} | {m['p50']:.1f} | {m['p95']:.1f} | "
+                f"{m['wall_p50']:.1f} | {m['kb']:.0f} | {target} |")
+
+    load = r["load"]
+    board_ok = max(r["board"]["p95"], r["my_leads"]["p95"]) <= 150
+    rps_ok = load["rps"] >= 300 and load["errors"] == 0
+    lines = [
+        START,
+        "## Web (part 2)",
+        "",
+        f"Measured {dt.date.today().isoformat()} with `.venv/bin/python bench/web2_bench.py --leads {args.leads} "
+        f"--activities {args.activities} --runs {args.runs} --duration {args.duration}` on the machine above "
+        f"(Python {platform.python_version()}, SQLite). Data: {r['leads']:,} leads and {r['activities']:,} "
+        f"activities from bench/crm_bench.py's generator (8 teams × 5 recruiters); the recruiter measured owns "
+        f"{r['own']:,} leads, the manager's team has {r['team']:,}; the lead page shown has {r['lead_acts']} activities. "
+        f"{r['workers']} worker processes (waitress, {r['threads']} threads each) share one loopback socket. "
+        "Server time is the app's `Server-Timing` header (login, permission reload, queries, template); wall "
+        "time is the client's. Cold = first request of a fresh process.",
+        "",
+        "| page | path | cold ms | warm p50 ms | warm p95 ms | wall p50 ms | KB | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        row("我的线索 (recruiter)", r["my_leads"], "≤ 150 ms"),
+        row("公共池 (recruiter)", r["pool"]),
+        row("团队看板 (manager)", r["board"], "≤ 150 ms"),
+        row("团队看板, key projects only", r["board_key"]),
+        row("本组线索 list (manager)", r["team_list"]),
+        row("线索页 (timeline, 四个一, comments)", r["lead"]),
+        row("收件箱 (recruiter)", r["inbox"]),
+        row("领导驾驶舱 (leader, all leads)", r["dashboard"]),
+        "",
+        f"Lead list throughput (`/leads/` page 1, 50 rows, logged-in recruiter) with {load['tool']} "
+        f"({load['connections']} connections, {args.duration} s): **{load['rps']:.0f} requests/s**, "
+        f"latency p50 {load['p50']:.1f} ms, p99 {load['p99']:.1f} ms, {load['requests']:,} requests, "
+        f"{load['errors']} non-2xx. The load generator runs on the same 2 cores as the two workers.",
+        "",
+        ("- Target met: the team board and my-leads pages are within 150 ms server time (p95)."
+         if board_ok else
+         "- Target missed: the team board or my-leads page exceeds 150 ms server time (p95); see the table."),
+        (f"- Target met: the lead list is served at ≥ 300 requests/s by two workers ({load['rps']:.0f}/s)."
+         if rps_ok else
+         f"- Target missed: the lead list reached {load['rps']:.0f} requests/s (target 300) — on 2 cores the "
+         "load generator competes with the two workers; see the note below."),
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        _old, tail = rest.split(END, 1)
+        text = head + section.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="web part 2 benchmark (20k leads, 200k activities)")
+    parser.add_argument("--leads", type=int, default=20000)
+    parser.add_argument("--activities", type=int, default=200000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=None, help="update this Markdown file's section")
+    args = parser.parse_args()
+    try:
+        result = run(args)
+    except KeyboardInterrupt:
+        print("\n已中断，临时数据已删除。")
+        raise SystemExit(130)
+    section = markdown(result, args)
+    print(section)
+    if args.out:
+        write_docs(args.out, section)
+        print(f"已写入 {args.out}")
+
+
+if __name__ == "__main__":
+    main()
