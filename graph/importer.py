@@ -130,6 +130,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     written: int = 0
+    placed: int = 0  # firms placed on chain nodes by keyword
     committed: bool = False
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -160,6 +161,8 @@ class ImportReport:
         if not self.committed:
             return f"共 {self.total} 行，{self.rejected} 行有错误，未写入任何数据。"
         detail = f"新增 {self.created}，更新 {self.updated}" if self.kind == "companies" else ""
+        if self.placed:
+            detail += f"（{self.placed} 家按关键词归入产业链环节）"
         parts = [f"共 {self.total} 行，已写入 {self.written} {noun}"]
         if detail:
             parts.append(detail)
@@ -588,6 +591,7 @@ def _merge_with_stored(store: GraphStore, drafts: list[_Draft], rows: _Rows, tab
                 rows.fail(draft.index, "无法确定产业链环节：请填写「产业链环节」，或在主营产品/经营范围中写明产品")
                 continue
             values["node_ids"] = draft.placed_nodes
+            report.placed += 1
         ids[company_id] = draft.index
         if old:
             companies.append(dataclasses.replace(old, **values))

@@ -287,6 +287,7 @@ def test_keyword_placement_and_failure(store, tmp_path):
     assert [e.row for e in report.errors] == [4]
     assert "无法确定产业链环节" in report.errors[0].message
     report = run(store, path, partial=True)
+    assert report.placed == 2 and "2 家按关键词归入" in report.summary()
     assert store.company(company_id_for("甲")).node_ids == ("devices.ortho",)
     assert store.company(company_id_for("乙")).node_ids == ("xr.wear",)
 
