@@ -1,6 +1,7 @@
 """What every page shares: the navigation, template helpers and the /healthz probe."""
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Flask, current_app, g, jsonify, request, url_for
@@ -43,6 +44,22 @@ def role_label(role) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # Static files: cached by browsers for a year, and every URL carries the file's mtime (?v=),
+    # so a new release is fetched at once (vis-network is 650 KB; the 政务内网 can be slow).
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
+    versions: dict[str, int] = {}
+
+    @app.url_defaults
+    def static_version(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            name = values["filename"]
+            if name not in versions:
+                try:
+                    versions[name] = int(os.stat(os.path.join(app.static_folder, name)).st_mtime)
+                except OSError:
+                    versions[name] = 0
+            values["v"] = versions[name]
+
     app.jinja_env.filters["wan"] = lambda v: format_wan(float(v or 0))
     app.jinja_env.filters["pct"] = lambda v: f"{float(v or 0) * 100:.0f}%"
     app.jinja_env.filters["score"] = lambda v: f"{float(v or 0):.1f}"

@@ -180,3 +180,13 @@ def test_fetch_calls_get_json_401_when_not_logged_in(client):
     assert resp.status_code == 401 and "重新登录" in resp.get_json()["error"]
     resp = client.get("/chains/")
     assert resp.status_code == 302 and "next=" in resp.headers["Location"]
+
+
+def test_static_files_are_versioned_and_cached(client):
+    html = client.get("/login").get_data(as_text=True)
+    import re as _re
+
+    url = _re.search(r'href="(/static/css/app\.css\?v=\d+)"', html).group(1)
+    resp = client.get(url)
+    assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
+    assert client.get("/static/vendor/vis-network.min.js").status_code == 200
