@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -307,8 +308,13 @@ def run_child(n: int, args) -> dict:
     if args.tmp:
         command += ["--tmp", args.tmp]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        output = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)  # in case only we got it: the child removes its temp files
+        proc.wait()
+        raise
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"规模 {n:,} 的子进程失败（退出码 {proc.returncode}）")
@@ -509,7 +515,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("企业数量和重复次数必须为正整数")
     try:
         if args.child is not None:
-            print(json.dumps(run_size(args.child, args.runs, args.tmp, args.seed), ensure_ascii=False))
+            try:
+                print(json.dumps(run_size(args.child, args.runs, args.tmp, args.seed), ensure_ascii=False))
+            except KeyboardInterrupt:
+                return 130  # temp files are gone (TemporaryDirectory); the parent tells the user
             return 0
         results: dict[int, dict] = {}
         m = machine()
