@@ -402,11 +402,17 @@ class NetworkxStore(GraphStore):
             self._conn = None
             raise
 
-    def _load(self) -> None:
-        """(Re)build memory from the file. Runs inside one read transaction: a consistent snapshot."""
+    def _load(self, seen: int | None = None) -> None:
+        """(Re)build memory from the file. Runs inside one read transaction: a consistent snapshot.
+
+        `seen` is PRAGMA data_version read before that snapshot began (read here when None):
+        taken before, it can only be older than the data, which costs at most one extra catch-up.
+        """
         conn = self._conn
         self._reset_memory()
         own = not conn.in_transaction
+        if seen is None:
+            seen = conn.execute("PRAGMA data_version").fetchone()[0]
         if own:
             conn.execute("BEGIN")
         try:
@@ -427,7 +433,7 @@ class NetworkxStore(GraphStore):
                 self._load_companies(cur)
                 self._load_supplies(
                     conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
-            self._db_seen = conn.execute("PRAGMA data_version").fetchone()[0]
+            self._db_seen = seen
         except BaseException as exc:
             # Half-loaded memory must never be taken for current: force a full load next call.
             self._reset_memory()
@@ -514,6 +520,7 @@ class NetworkxStore(GraphStore):
         """Catch up with other connections' commits: replay the change log, else reload all."""
         conn = self._conn
         own = not conn.in_transaction
+        seen = conn.execute("PRAGMA data_version").fetchone()[0]  # before the snapshot: see _load
         if own:
             conn.execute("BEGIN")  # one snapshot for the log and the rows it points to
         try:
@@ -529,10 +536,10 @@ class NetworkxStore(GraphStore):
                     log.exception("重放图存储变更日志失败，改为完整重新载入")
             if replayed:
                 self._version = target
-                self._db_seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                self._db_seen = seen
             else:
                 log.info("图存储文件已被其他进程修改，重新载入")
-                self._load()
+                self._load(seen)
         finally:
             if own and conn.in_transaction:
                 conn.execute("COMMIT")

@@ -300,7 +300,7 @@ def test_threads_share_one_store(store_file):
 def test_own_writes_do_not_trigger_reloads(store_file, monkeypatch):
     """Reloading 1M firms takes seconds: only another connection's commit may cause it."""
     calls = []
-    monkeypatch.setattr(store_file, "_load", lambda: calls.append(1))
+    monkeypatch.setattr(store_file, "_load", lambda *args: calls.append(1))
     store_file.upsert_companies([Company("N-1", "新公司", node_ids=("md-1",))])
     store_file.company_count(), store_file.node_stats(QUALIFIED)
     assert calls == []
@@ -312,9 +312,9 @@ class _Loads:
     def __init__(self, store, monkeypatch):
         self.count, real = 0, store._load
 
-        def counting():
+        def counting(*args):
             self.count += 1
-            real()
+            real(*args)
 
         monkeypatch.setattr(store, "_load", counting)
 
