@@ -25,8 +25,7 @@ def _emit(rows, columns, fmt: str, output: str | None, title: str) -> None:
     if fmt == "xlsx" and not output:
         raise click.UsageError("xlsx 格式需要用 --output 指定输出文件")
     if output:
-        with open(output, "wb") as fh:
-            write_table(rows, columns, fmt, fh, title=title)
+        write_table(rows, columns, fmt, output, title=title)  # a path is written atomically
         click.echo(f"已写入 {output}（{len(rows)} 行）", err=True)
     else:
         write_table(rows, columns, fmt, sys.stdout.buffer, title=title)
