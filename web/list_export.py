@@ -33,3 +33,22 @@ def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]
     data = table_bytes(rows, columns, "xlsx", title=title, sheet_name="目标企业名录")
     suffix = f"第{tl.version_no}版" if tl.status == "approved" else tl.status_label
     return data, f"补链目标企业名录_{tl.id}_{suffix}.xlsx"
+
+
+def ranking_xlsx(targets, chain_names: dict[str, str], title: str) -> bytes:
+    """The ranked 补链 targets as shown on the page (same filters), formatted."""
+    columns = [Column("rank", "排名", "int"), Column("company_name", "企业名称"),
+               Column("uscc", "统一社会信用代码"), Column("place", "所在地"), Column("chain_name", "产业链"),
+               Column("node_name", "补链环节"), Column("status", "环节状态"), Column("score", "评分", "score")]
+    columns += [Column(f"f_{key}", label, "percent") for key, label in FACTOR_LABELS.items()]
+    columns += [Column("reason", "推荐理由")]
+    rows = []
+    for rank, t in enumerate(targets, start=1):
+        record = {"rank": rank, "company_name": t.company_name, "uscc": t.uscc,
+                  "place": t.province + (t.city if t.city and t.city != t.province else ""),
+                  "chain_name": chain_names.get(t.chain_id, t.chain_id), "node_name": t.node_name,
+                  "status": t.status, "score": round(t.score, 1), "reason": t.reason}
+        for key in FACTOR_LABELS:
+            record[f"f_{key}"] = t.factors.get(key)
+        rows.append(record)
+    return table_bytes(rows, columns, "xlsx", title=title, sheet_name="补链目标")

@@ -126,3 +126,19 @@ def test_target_list_page_filters_and_escapes(as_user):
     html = client.get("/targets/?sector=medical").get_data(as_text=True)
     assert "天津植入材料" in html and "精控电驱" not in html
     assert client.get("/targets/?status=强链").status_code == 400
+
+
+def test_ranking_export_keeps_filters(as_user):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = as_user("zhuanyuan")
+    html = client.get(f"/targets/?chain={CHAIN}&status=缺链").get_data(as_text=True)
+    assert "/targets/export.xlsx?" in html
+    resp = client.get(f"/targets/export.xlsx?chain={CHAIN}&status=缺链")
+    sheet = load_workbook(io.BytesIO(resp.data)).active
+    assert "新能源汽车动力总成" in sheet["A1"].value
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
+    assert len(rows) == 4 and all(r[6] == "缺链" for r in rows)
+    assert rows[0][1].startswith("精控电驱科技") and any(r[1].startswith(XSS_NAME) for r in rows)

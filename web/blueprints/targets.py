@@ -69,6 +69,26 @@ def index():
                            page_sizes=PAGE_SIZES, drafts=drafts)
 
 
+@bp.get("/export.xlsx")
+def export():
+    """The ranking with the page's filters as a formatted workbook."""
+    from datetime import date
+
+    from ..list_export import ranking_xlsx
+
+    svc = backend.chain_service()
+    f = target_filters(svc)
+    rows = ranked_targets(svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"],
+                          status=f["status"], top=f["top"])
+    names = {c.id: c.name for c in svc.chains()}
+    scope = names.get(f["chain"]) if f["chain"] else next(
+        (s.name for s in svc.sectors() if s.id == f["sector"]), "全部产业")
+    title = f"补链目标（{scope}，前{f['top']}家，{date.today():%Y-%m-%d}）"
+    data = ranking_xlsx(rows, names, title)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"补链目标_{date.today():%Y%m%d}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @bp.post("/lead")
 def create_lead():
     """Turn a ranked target into a lead (JSON from the graph panel, or a form)."""
