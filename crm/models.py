@@ -149,7 +149,12 @@ class Lead(Base):
         Index("ix_leads_company_id", "company_id"),
         Index("ix_leads_chain_stage", "chain_id", "stage"),
         Index("ix_leads_sector_stage", "sector_id", "stage"),
-        Index("ix_leads_stage_contact", "stage", "last_contact_at"),
+        # Covering indexes for the response-time rule (services.overdue): the whole district
+        # (by stage) and one team; the rule is then evaluated from the index alone.
+        Index("ix_leads_overdue_stage", "stage", "owner_id", "team_id", "first_contact_at",
+              "assigned_at", "last_contact_at", "stage_changed_at"),
+        Index("ix_leads_overdue_team", "team_id", "stage", "owner_id", "first_contact_at",
+              "assigned_at", "last_contact_at", "stage_changed_at"),
     )
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

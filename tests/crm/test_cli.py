@@ -22,7 +22,7 @@ def run(engine, monkeypatch):
 
 def test_user_commands(run, engine):
     result = run("db", "upgrade")
-    assert result.exit_code == 0 and "最新版本（0002）" in result.output
+    assert result.exit_code == 0 and "最新版本（0003）" in result.output
     result = run("user", "add", "chen", "--name", "陈专员", "--role", "招商专员", "--sector", "medical",
                  "--random-password")
     assert result.exit_code == 0, result.output

@@ -6,12 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from crm.db import current_revision, database_url, make_engine, unit_of_work, upgrade
+from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
 from crm.models import Base, Team
 
 
 def test_migrations_from_empty_match_models(engine):
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -54,3 +54,17 @@ def test_foreign_keys_enforced(sf):
         with unit_of_work(sf) as s:
             s.add(User(username="ghost", display_name="x", role="recruiter", team_id=999,
                        password_hash="x", is_active=True, focus_chains=[], failed_logins=0))
+
+
+def test_upgrade_from_previous_revision_keeps_data(tmp_path):
+    """A database made by an older release upgrades in place (here: 0002 -> head)."""
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO teams (sector_id, name) VALUES ('medical', '医药健康招商组')"))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM teams")).scalar() == "医药健康招商组"
+        names = {r[1] for r in conn.execute(text("PRAGMA index_list('leads')"))}
+        assert "ix_leads_overdue_team" in names and "ix_leads_stage_contact" not in names
