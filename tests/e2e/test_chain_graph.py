@@ -71,7 +71,8 @@ def test_sector_overview_and_zone_filter(new_page):
     page.locator("[data-testid=node-panel] h2", has_text="功率半导体").wait_for()
     assert "苏州功率芯片" in page.inner_text("[data-testid=node-panel]")
     page.select_option("select[name=zone]", "taima")
-    page.click("#graph-filters button[type=submit]")
+    with page.expect_navigation():
+        page.click("#graph-filters button[type=submit]")
     page.wait_for_selector("#chain-graph[data-ready='1']")
     assert "已按「台马科技板块」筛选" in page.inner_text("#graph-filters")
 

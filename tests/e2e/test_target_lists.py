@@ -14,8 +14,14 @@ pytestmark = pytest.mark.browser
 
 
 def _logout(page):
-    page.click(".usermenu button[type=submit]")
+    _submit(page, page.locator(".usermenu button[type=submit]"))
     page.wait_for_selector("input[name=username]")
+
+
+def _submit(page, locator):
+    """Click a button or link that loads a new page, and wait for that page (not the old one)."""
+    with page.expect_navigation():
+        locator.click()
 
 
 def test_manager_drafts_leader_returns_then_approves(new_page):
@@ -26,7 +32,7 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     form.locator("select[name=sector]").select_option("nev")
     form.locator("select[name=chain]").select_option(CHAIN)
     form.locator("input[name=title]").fill("2026年动力总成补链目标企业名录")
-    form.locator("button[type=submit]").click()
+    _submit(page, form.locator("button[type=submit]"))
     page.wait_for_selector("[data-testid=list-title]")
     list_url = page.url
     assert "草稿" in page.inner_text("[data-testid=list-status]")
@@ -36,7 +42,7 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     rows = page.locator("[data-testid=target-row]")
     for name in ("精控电驱科技", XSS_NAME):
         row = rows.filter(has_text=name).first
-        row.locator("form.add-to-list button").click()
+        _submit(page, row.locator("form.add-to-list button"))
         page.wait_for_selector(".flash-success")
     page.goto(list_url)
     table = page.locator("[data-testid=list-rows]")
@@ -46,18 +52,18 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     # reorder and annotate
     second = table.locator("[data-testid=list-row]").nth(1)
     moved = second.locator(".row-company").inner_text()
-    second.locator("button", has_text="上移").click()
+    _submit(page, second.locator("button", has_text="上移"))
     page.wait_for_selector("[data-testid=list-rows]")
     first = page.locator("[data-testid=list-row]").first
     assert first.locator(".row-company").inner_text() == moved
     first.locator("input[name=note]").fill("已与企业初步接触")
-    first.locator("button", has_text="保存").click()
+    _submit(page, first.locator("button", has_text="保存"))
     page.wait_for_selector(".flash-success")
     assert page.locator("[data-testid=list-row]").first.locator("input[name=note]").input_value() == "已与企业初步接触"
     screenshot(page, "target-list-draft")
 
     page.fill("textarea[name=comment]", "请领导审定")
-    page.click("[data-testid=submit-list]")
+    _submit(page, page.locator("[data-testid=submit-list]"))
     page.wait_for_selector(".flash-success")
     assert "待审批" in page.inner_text("[data-testid=list-status]")
     _logout(page)
@@ -65,11 +71,11 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     # the leader returns it with a comment
     login(page, "lingdao")
     page.goto("/targets/lists")
-    page.locator("table", has_text="待审批").get_by_role("link", name="2026年动力总成补链目标企业名录").click()
+    _submit(page, page.locator("table", has_text="待审批").get_by_role("link", name="2026年动力总成补链目标企业名录"))
     page.wait_for_selector("[data-testid=review-box]")
     screenshot(page, "target-list-review")
     page.locator("form[action$='/return'] textarea[name=comment]").fill("请补充功率半导体环节的企业")
-    page.click("[data-testid=return-list]")
+    _submit(page, page.locator("[data-testid=return-list]"))
     page.wait_for_selector(".flash-success")
     assert "已退回" in page.inner_text("[data-testid=list-status]")
     _logout(page)
@@ -79,17 +85,17 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     page.goto(list_url)
     assert "请补充功率半导体环节的企业" in page.inner_text("[data-testid=return-comment]")
     page.locator("form[action$='/add-top'] select[name=count]").select_option("5")
-    page.locator("form[action$='/add-top'] button").click()
+    _submit(page, page.locator("form[action$='/add-top'] button"))
     page.wait_for_selector(".flash-success")
     assert page.locator("[data-testid=list-row]").count() == 5
-    page.click("[data-testid=submit-list]")
+    _submit(page, page.locator("[data-testid=submit-list]"))
     page.wait_for_selector(".flash-success")
     _logout(page)
 
     # the leader approves and downloads the XLSX
     login(page, "lingdao")
     page.goto(list_url)
-    page.click("[data-testid=approve-list]")
+    _submit(page, page.locator("[data-testid=approve-list]"))
     page.wait_for_selector(".flash-success")
     assert "已批准" in page.inner_text("[data-testid=list-status]")
     assert "第 1 版" in page.inner_text("[data-testid=versions]")
