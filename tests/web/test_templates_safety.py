@@ -1,0 +1,39 @@
+"""Guards against the known XSS traps: no |safe, no Markup, no render_template_string (pyvis
+output must never be rendered as a template), no inline <script> with code, no inline style."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def _files(*patterns):
+    for pattern in patterns:
+        yield from WEB.rglob(pattern)
+
+
+def test_no_unescaping_anywhere_in_the_web_package():
+    for path in _files("*.html", "*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b", text), f"{path}: |safe"
+        assert "render_template_string" not in text, f"{path}: render_template_string"
+        assert "Markup(" not in text, f"{path}: Markup"
+        assert "autoescape false" not in text, f"{path}: autoescape off"
+
+
+def test_templates_have_no_inline_code_or_style():
+    for path in _files("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or 'type="application/json"' in tag, f"{path}: inline script {tag}"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"{path}: inline event handler"
+        assert not re.search(r"<style\b|\sstyle\s*=", text), f"{path}: inline style (blocked by the CSP)"
+
+
+def test_our_javascript_never_writes_html():
+    for path in _files("*.js"):
+        if "vendor" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text, path
