@@ -170,3 +170,8 @@ def test_admin_has_no_lead_list(as_user, leads):
     client = as_user("admin")
     assert client.get("/leads/").status_code == 403
     assert client.get(f"/leads/{leads.own}").status_code == 403
+
+
+def test_page_past_the_end_shows_the_last_page(as_user, leads):
+    html = as_user("zhuanyuan").get("/leads/?page=99").get_data(as_text=True)
+    assert "精控电驱科技" in html and "共 2 条" in html

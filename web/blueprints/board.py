@@ -50,7 +50,7 @@ def index():
     f = WorkFilter(sector_id=request.args.get("sector") or None, owner_id=_int(request.args.get("owner")),
                    key_only=request.args.get("key") == "1",
                    text=(request.args.get("q") or "").strip()[:100] or None)
-    data = board(session, actor, f, settings, per_column=20)
+    data = board(session, actor, f, settings, per_column=12)
     members = _members(session, actor)
     from crm.services.leads import allowed_transitions
 
@@ -64,7 +64,8 @@ def index():
     return render_template("board/index.html", board=data, f=f, members=members, nexts=nexts,
                            settings=settings, sectors=backend.chain_service().sectors(),
                            bulk_actions=BULK_ACTIONS, editable=actor.role == "manager",
-                           here=request.full_path, lead_base=url_for("leads.index"), tok=generate_csrf())
+                           here=request.full_path, lead_base=url_for("leads.index"), tok=generate_csrf(),
+                           key_min=settings.four_ones.key_investment_min)
 
 
 def _back():

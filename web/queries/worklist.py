@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from crm.models import MANAGER, Activity, Lead, utcnow
 from crm.services._common import Actor, current_actor
@@ -89,12 +89,17 @@ def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime)
     return query
 
 
+# Columns lists never show (JSON and long text): loaded only if something touches them.
+LIST_DEFERRED = (defer(Lead.task_force_members), defer(Lead.service_plan), defer(Lead.gap_reason),
+                 defer(Lead.notes), defer(Lead.stage_reason))
+
+
 def _load(session: Session, ids: list[int]) -> dict[int, Lead]:
     """Only the displayed leads become ORM objects (hydrating all of a scope is the slow part)."""
     if not ids:
         return {}
     return {lead.id: lead for lead in session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).options(selectinload(Lead.owner)))}
+        select(Lead).where(Lead.id.in_(ids)).options(selectinload(Lead.owner), *LIST_DEFERRED))}
 
 
 def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
@@ -111,22 +116,30 @@ def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSetting
     now = now or utcnow()
     actor = current_actor(session, actor)
     query = _filtered(actor, f, settings, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     per_page = max(1, min(int(per_page), 200))
-    page = max(1, min(int(page), max(1, math.ceil(total / per_page))))
+    page = max(1, int(page))
     late = case((overdue_clause(settings, now), 1), else_=0).label("late")
+    total_col = func.count().over().label("total")  # the total rides along: one scan, not two
     if f.scope == "pool":
-        ordered = query.with_only_columns(Lead.id, late).order_by(
+        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
             Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
     else:
         due = next_due_column().label("next_due")
         closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
-        ordered = query.with_only_columns(Lead.id, late).add_columns(due).order_by(
+        ordered = query.with_only_columns(Lead.id, late, total_col).add_columns(due).order_by(
             closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
     picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
+    if picked:
+        total = int(picked[0].total)
+    else:  # past the last page (or nothing at all): count, then show the last page
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        last = max(1, math.ceil(total / per_page))
+        if page > last and total:
+            page = last
+            picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
     ids = [row[0] for row in picked]
     leads = _load(session, ids)
-    dues = {row[0]: row[2] for row in picked} if f.scope != "pool" else _dues(session, ids)
+    dues = {row[0]: row[3] for row in picked} if f.scope != "pool" else _dues(session, ids)
     out = [Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
            for i, row in zip(ids, picked)]
     return WorkPage(out, total, page, per_page)
@@ -147,7 +160,7 @@ class Board:
 
 
 def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
-          per_column: int = 20, now: datetime | None = None) -> Board:
+          per_column: int = 12, now: datetime | None = None) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
     the shared pool. Managers see their team; others what they may read. One ranked query
     picks every column's cards; only the cards shown are loaded as objects."""
@@ -158,39 +171,44 @@ def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, 
                       text=f.text)
     owned = _filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
     counts = _stage_counts(session, owned)
-    inner = owned.with_only_columns(
-        Lead.id, Lead.stage, Lead.updated_at, next_due_column().label("next_due"),
-        case((overdue_clause(settings, now), 1), else_=0).label("late")).subquery()
-    rank = func.row_number().over(partition_by=inner.c.stage, order_by=(
-        inner.c.late.desc(), inner.c.next_due.asc().nulls_last(), inner.c.updated_at.desc(),
-        inner.c.id.desc())).label("rn")
-    ranked = select(inner.c.id, inner.c.stage, inner.c.next_due, inner.c.late, rank).subquery()
-    picked = session.execute(select(ranked.c.id, ranked.c.stage, ranked.c.next_due, ranked.c.late)
+    # Cards rank overdue first, then the longest without contact (index columns only: no
+    # per-lead subquery over the whole team); the next-step date is read for shown cards only.
+    rank = func.row_number().over(partition_by=Lead.stage, order_by=(
+        case((overdue_clause(settings, now), 1), else_=0).desc(),
+        Lead.last_contact_at.asc().nulls_first(), Lead.updated_at.desc(), Lead.id.desc())).label("rn")
+    ranked = owned.with_only_columns(Lead.id, Lead.stage, rank).subquery()
+    picked = session.execute(select(ranked.c.id, ranked.c.stage)
                              .where(ranked.c.rn <= per_column).order_by(ranked.c.stage, ranked.c.rn)).all()
-    late_q = owned.where(overdue_clause(settings, now))
-    late_total = session.scalar(select(func.count()).select_from(late_q.order_by(None).subquery())) or 0
-    late_ids = list(session.scalars(late_q.with_only_columns(Lead.id).order_by(
-        Lead.last_contact_at.asc().nulls_first(), Lead.assigned_at.asc(), Lead.id).limit(per_column)))
+    late_total, late_ids = _top(session, owned.where(overdue_clause(settings, now)), per_column,
+                                Lead.last_contact_at.asc().nulls_first(), Lead.assigned_at.asc(), Lead.id)
     pool_q = _filtered(actor, WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only,
                                          text=f.text), settings, now)
     if actor.role == MANAGER:  # the pool this manager can hand out: the team's and team-less leads
         pool_q = pool_q.where(or_(Lead.team_id == actor.team_id, Lead.team_id.is_(None)))
-    pool_total = session.scalar(select(func.count()).select_from(pool_q.order_by(None).subquery())) or 0
-    pool_ids = list(session.scalars(pool_q.with_only_columns(Lead.id).order_by(
-        Lead.gap_score.desc().nulls_last(), Lead.id.desc()).limit(per_column)))
+    pool_total, pool_ids = _top(session, pool_q, per_column, Lead.gap_score.desc().nulls_last(),
+                                Lead.id.desc())
     leads = _load(session, [row.id for row in picked] + late_ids + pool_ids)
-    dues = {row.id: row.next_due for row in picked}
-    dues.update(_dues(session, [i for i in late_ids if i not in dues]))
+    dues = _dues(session, list({row.id for row in picked} | set(late_ids)))
     by_stage: dict[str, list[Row]] = {}
     for row in picked:
         lead = leads[row.id]
+        status = response_status(lead, settings, now)
         by_stage.setdefault(row.stage, []).append(
-            Row(lead, row.next_due, bool(row.late), response_status(lead, settings, now)))
+            Row(lead, dues.get(row.id), bool(status and status.overdue), status))
     columns = [Column(stage, counts.get(stage, 0), by_stage.get(stage, [])) for stage in settings.all_stages]
     overdue = Column("超期", late_total, [Row(leads[i], dues.get(i), True,
                                               response_status(leads[i], settings, now)) for i in late_ids])
     pool = Column("公共池", pool_total, [Row(leads[i], None, False, None) for i in pool_ids])
     return Board(columns, overdue, pool)
+
+
+def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
+    """The first `limit` ids and the total in one pass (a window count instead of a second scan)."""
+    rows = session.execute(query.with_only_columns(Lead.id, func.count().over().label("total"))
+                           .order_by(*order).limit(limit)).all()
+    if not rows:
+        return 0, []
+    return int(rows[0].total), [row.id for row in rows]
 
 
 def _stage_counts(session: Session, query) -> dict[str, int]:
