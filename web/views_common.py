@@ -93,7 +93,12 @@ def init_app(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
         """Liveness for the load balancer: graph store and CRM database, no login needed."""
-        ok_graph, graph_msg = backend.backend().store.health()
+        from graph.store import GraphStoreError
+
+        try:
+            ok_graph, graph_msg = backend.backend().store.health()
+        except GraphStoreError as exc:  # the store could not even be opened
+            ok_graph, graph_msg = False, str(exc)
         try:
             session = backend.db()
             session.execute(text("SELECT 1"))

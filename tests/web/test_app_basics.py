@@ -190,3 +190,24 @@ def test_static_files_are_versioned_and_cached(client):
     resp = client.get(url)
     assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
     assert client.get("/static/vendor/vis-network.min.js").status_code == 200
+
+
+def test_unreachable_graph_store_gives_503_in_chinese(env):
+    """A real Neo4j backend pointed at a closed port: health says so, pages answer 503."""
+    from web import create_app
+
+    from .conftest import login
+
+    cfg = dict(env.cfg)
+    cfg["graph"] = {"backend": "neo4j"}
+    cfg["neo4j"] = {"uri": "bolt://127.0.0.1:1", "user": "neo4j", "password": "x", "database": "neo4j"}
+    app = create_app(cfg, session_factory=env.session_factory)
+    client = app.test_client()
+    resp = client.get("/healthz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["status"] == "error" and not body["graph"]["ok"] and body["db"]["ok"]
+    assert "Neo4j" in body["graph"]["message"]
+    login(client, "zhuanyuan")
+    resp = client.get("/chains/")
+    assert resp.status_code == 503 and "无法连接" in resp.get_data(as_text=True)
