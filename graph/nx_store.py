@@ -93,6 +93,11 @@ _LOG_KEEP = 1000  # versions kept at most
 _LOG_BYTES = 16 * 2**20  # and at most this much key text (older entries are pruned first)
 _LOG_MAX_KEYS = 50_000  # a bigger write logs "reload" (replaying it would cost about the same)
 _LOG_KINDS = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies")
+# After a full load, move every live object to the GC's permanent generation: otherwise the
+# first full collection after loading 1M firms rescans them all (measured 3.7 s CPU, a pause
+# that would land on some later web request) and every later full collection does again.
+# Process-wide, like any gc setting; garbage cycles alive at that moment are never collected.
+FREEZE_AFTER_LOAD = True
 _IN_CHUNK = 500  # ids per "WHERE id IN (...)" query
 
 
@@ -444,6 +449,8 @@ class NetworkxStore(GraphStore):
         finally:
             if own and conn.in_transaction:
                 conn.execute("COMMIT")
+        if FREEZE_AFTER_LOAD:
+            gc.freeze()
         log.info("图存储已载入：%s 家企业，版本 %s", len(self._companies), self._version)
 
     def _load_companies(self, cur: sqlite3.Cursor) -> None:
