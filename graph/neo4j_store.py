@@ -367,25 +367,34 @@ class Neo4jStore(GraphStore):
                 raise GraphStoreError(f"企业「{bad['name']}」引用了不存在的园区：{missing[0]}")
             for chunk in _chunks(rows):
                 ids = [r["id"] for r in chunk]
-                # Only firms that already exist have links to replace (a bulk import has none).
-                existing = [r["id"] for r in tx.run(
-                    "UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)]
-                if existing:
+                # Firms that already exist get their properties and links replaced; new firms are
+                # created outright (a bulk import is all new firms): the existence check runs in
+                # this transaction, so a retry repeats it, and the uniqueness constraint still
+                # guards against a concurrent writer creating the same id.
+                existing = {r["id"] for r in tx.run(
+                    "UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)}
+                old = [r for r in chunk if r["id"] in existing]
+                new = [r for r in chunk if r["id"] not in existing]
+                if old:
                     tx.run("""
                         UNWIND $ids AS id
                         MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
-                           ids=existing).consume()
-                tx.run("""
-                    UNWIND $rows AS row
-                    MERGE (c:Company {id: row.id}) SET c = row""", rows=chunk).consume()
-                tx.run("""
-                    UNWIND $rows AS row
-                    MATCH (c:Company {id: row.id})
-                    UNWIND row.node_ids AS nid
-                    MATCH (n:ChainNode {id: nid})
-                    CREATE (c)-[:OPERATES_IN]->(n)""",
-                       rows=[{"id": r["id"], "node_ids": r["node_ids"]} for r in chunk if r["node_ids"]]
-                       ).consume()
+                           ids=sorted(existing)).consume()
+                    tx.run("""
+                        UNWIND $rows AS row
+                        MATCH (c:Company {id: row.id}) SET c = row
+                        WITH c, row
+                        UNWIND row.node_ids AS nid
+                        MATCH (n:ChainNode {id: nid})
+                        CREATE (c)-[:OPERATES_IN]->(n)""", rows=old).consume()
+                if new:
+                    tx.run("""
+                        UNWIND $rows AS row
+                        CREATE (c:Company) SET c = row
+                        WITH c, row
+                        UNWIND row.node_ids AS nid
+                        MATCH (n:ChainNode {id: nid})
+                        CREATE (c)-[:OPERATES_IN]->(n)""", rows=new).consume()
                 zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
                 if zoned:
                     tx.run("""
