@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm.models import Lead, Team, utcnow
@@ -124,13 +124,23 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
     if sector_id:
         sectors = [s for s in sectors if s.sector_id == sector_id]
 
+    # Key projects, biggest first. Counting the ready ones: SQL drops those lacking a sponsor,
+    # a task-force department or a case officer; only the rest get the full (JSON) check.
     key_q = base.where(key_clause(settings), Lead.stage.not_in([settings.lost_stage]))
     key_total = session.scalar(select(func.count()).select_from(key_q.order_by(None).subquery())) or 0
-    key_leads = session.scalars(key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
-                                .order_by(Lead.investment.desc().nulls_last(), Lead.id)).all()
-    projects = [KeyProject(lead, four_ones_missing(lead, settings.four_ones)) for lead in key_leads]
-    key_ready = sum(1 for p in projects if not p.missing)
-    projects.sort(key=lambda p: (not p.missing, -(p.lead.investment or 0)))
+    filled = lambda col: and_(col.is_not(None), col != "")  # noqa: E731
+    candidates = key_q.where(
+        or_(Lead.sponsor_user_id.is_not(None), filled(Lead.sponsor_name)),
+        filled(Lead.task_force_department),
+        or_(Lead.case_officer_user_id.is_not(None), filled(Lead.case_officer_name)))
+    four_cols = (Lead.sponsor_user_id, Lead.sponsor_name, Lead.task_force_department,
+                 Lead.task_force_members, Lead.case_officer_user_id, Lead.case_officer_name,
+                 Lead.service_plan)
+    key_ready = sum(1 for row in session.execute(candidates.with_only_columns(*four_cols)).mappings()
+                    if not four_ones_missing(row, settings.four_ones))
+    shown = session.scalars(key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
+                            .order_by(Lead.investment.desc().nulls_last(), Lead.id).limit(key_limit)).all()
+    projects = [KeyProject(lead, four_ones_missing(lead, settings.four_ones)) for lead in shown]
 
     late = base.where(overdue_condition(settings, now)).order_by(None).subquery()
     team_names = {t.id: t.name for t in session.scalars(select(Team))}
@@ -153,5 +163,5 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
         if stage in landed_stages:
             entry[2] += float(total)
     money_by_sector = sorted((tuple(v) for v in per_sector.values()), key=lambda v: -v[1])
-    return Dashboard(sectors, by_stage, projects[:key_limit], key_total, key_ready, overdue,
+    return Dashboard(sectors, by_stage, projects, key_total, key_ready, overdue,
                      money(signed_stages), money(landed_stages), money_by_sector)
