@@ -50,6 +50,11 @@ SUPPLIES = [
 ]
 
 
+def is_chinese(text: str) -> bool:
+    """Error messages are for users: they must be Chinese sentences."""
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 4
+
+
 def replace(company: Company, **changes) -> Company:
     from dataclasses import replace as dc_replace
 
@@ -191,7 +196,7 @@ def test_company_validation_writes_nothing(full):
     bad_node = Company("N-1", "坏环节公司", node_ids=("ghost",))
     with pytest.raises(GraphStoreError) as info:
         full.upsert_companies([Company("N-0", "好公司", node_ids=("md-1",)), bad_node])
-    assert "ghost" in str(info.value)
+    assert "ghost" in str(info.value) and is_chinese(str(info.value))
     bad_zone = Company("N-2", "坏园区公司", zone_id="ghost-zone")
     with pytest.raises(GraphStoreError):
         full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",)), bad_zone])
@@ -251,7 +256,7 @@ def test_supplies_validation_is_atomic(full):
     before = full.supplies_of("L-c")
     with pytest.raises(GraphStoreError) as info:
         full.upsert_supplies([Supply("L-c", "O-y", "服务", 1.0), Supply("ghost-firm", "L-c", "x")])
-    assert "ghost-firm" in str(info.value)
+    assert "ghost-firm" in str(info.value) and is_chinese(str(info.value))
     assert full.supplies_of("L-c") == before == []
     assert full.supplies_of("O-y") == [Supply("O-x", "O-y", "精密件", 10.0)]
 
@@ -401,7 +406,7 @@ def test_health_reports_ok_in_chinese(full):
     ok, message = full.health()
     assert ok is True
     assert isinstance(message, str) and message
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in message)
+    assert is_chinese(message)
 
 
 def test_context_manager_closes(store):
