@@ -459,22 +459,25 @@ class Neo4jStore(GraphStore):
         return self._objects(Sector, "MATCH (n:Sector) RETURN n")
 
     def chains(self, sector_id: str | None = None) -> list[Chain]:
-        return self._objects(Chain, "MATCH (n:Chain) WHERE $sector IS NULL OR n.sector_id = $sector RETURN n",
-                             sector=sector_id)
+        if sector_id is None:
+            return self._objects(Chain, "MATCH (n:Chain) RETURN n")
+        return self._objects(Chain, "MATCH (n:Chain {sector_id: $sector}) RETURN n", sector=sector_id)
 
     def chain(self, chain_id: str) -> Chain | None:
         found = self._objects(Chain, "MATCH (n:Chain {id: $id}) RETURN n", id=chain_id)
         return found[0] if found else None
 
     def nodes(self, chain_id: str | None = None) -> list[ChainNode]:
-        return self._objects(ChainNode, "MATCH (n:ChainNode) WHERE $chain IS NULL OR n.chain_id = $chain "
-                             "RETURN n", chain=chain_id)
+        if chain_id is None:
+            return self._objects(ChainNode, "MATCH (n:ChainNode) RETURN n")
+        return self._objects(ChainNode, "MATCH (n:ChainNode {chain_id: $chain}) RETURN n", chain=chain_id)
 
     def flows(self, chain_id: str | None = None) -> list[Flow]:
         def work(tx):
+            where = "" if chain_id is None else "{chain_id: $chain}"
             return [Flow(r["s"], r["t"]) for r in tx.run(
-                "MATCH (a:ChainNode)-[:FEEDS]->(b:ChainNode) WHERE $chain IS NULL OR a.chain_id = $chain "
-                "RETURN a.id AS s, b.id AS t", chain=chain_id)]
+                f"MATCH (a:ChainNode {where})-[:FEEDS]->(b:ChainNode) RETURN a.id AS s, b.id AS t",
+                chain=chain_id)]
 
         return sorted(self._read(work), key=lambda f: (f.source_id, f.target_id))
 
@@ -588,10 +591,12 @@ class Neo4jStore(GraphStore):
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
         wanted = sorted(set(qualified))
 
+        # Two fixed query texts (all nodes / one chain's, by index); no data goes into the text.
+        match = "MATCH (n:ChainNode)" if chain_id is None else "MATCH (n:ChainNode {chain_id: $chain})"
+
         def work(tx):
             return [NodeStats(r["id"], r["local"], r["output"] / _MICRO, r["qualified"], r["outside"])
-                    for r in tx.run("""
-                MATCH (n:ChainNode) WHERE $chain IS NULL OR n.chain_id = $chain
+                    for r in tx.run(match + """
                 OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
                 WITH n.id AS id, c, c.is_local AS loc
                 RETURN id,
