@@ -21,7 +21,7 @@ COLORS = {
 }
 DIMMED = {"background": "#d5dae0", "border": "#aab4c0"}
 STAGE_LEVEL = {stage: i for i, stage in enumerate(STAGES)}
-MIN_SIZE, MAX_SIZE = 14, 40
+MIN_SIZE, MAX_SIZE = 10, 26
 
 
 def node_size(criticality: float) -> float:
@@ -53,7 +53,7 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None,
             level=STAGE_LEVEL.get(gap.stage, 1),
             color=color,
             borderWidth=3 if gap.status == MISSING and not dimmed else 1,
-            font={"size": 14, "color": "#1f2933", "face": "sans-serif"},
+            font={"size": 16, "color": "#1f2933", "face": "sans-serif", "strokeWidth": 3, "strokeColor": "#ffffff"},
             # Fields for our tooltip (rendered with textContent, never HTML):
             status=gap.status,
             stage=gap.stage,
@@ -75,8 +75,8 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None,
     hier = net.options.layout.hierarchical
     hier.direction = "LR"
     hier.sortMethod = "directed"
-    hier.levelSeparation = 320
-    hier.nodeSpacing = 95
+    hier.levelSeparation = 300
+    hier.nodeSpacing = 62
     hier.blockShifting = True
     hier.edgeMinimization = True
     net.options.layout.improvedLayout = True
