@@ -55,6 +55,12 @@ def test_missing_uri_in_config_is_explained():
     assert "NEO4J_URI" in str(info.value)
 
 
+def test_unknown_database_is_named(neo4j_env):
+    with pytest.raises(GraphStoreUnavailable) as info:
+        Neo4jStore(**dict(neo4j_env, database="nosuchdb"))
+    assert "nosuchdb" in str(info.value) and "NEO4J_DATABASE" in str(info.value)
+
+
 def test_wrong_password_is_about_credentials(spare_server):
     with pytest.raises(GraphStoreUnavailable) as info:
         Neo4jStore(spare_server.uri, "neo4j", "not-the-password")
