@@ -359,6 +359,7 @@ class LeadFilter:
     key_only: bool = False
     pool_only: bool = False
     mine_only: bool = False
+    overdue_only: bool = False  # past the response-time rule (services.overdue)
     text: str | None = None  # part of the company name
 
 
@@ -417,6 +418,10 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
         query = query.where(Lead.owner_id.is_(None))
     if f.mine_only:
         query = query.where(Lead.owner_id == actor.id)
+    if f.overdue_only:
+        from .overdue import overdue_condition
+
+        query = query.where(overdue_condition(settings, utcnow()))
     if f.text and f.text.strip():
         needle = normalize_name(f.text.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Lead.name_key.like(f"%{needle}%", escape="\\"))

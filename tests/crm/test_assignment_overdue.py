@@ -153,6 +153,8 @@ def test_overdue_rules(sf, people):
                        stale.id: overdue.FOLLOW_UP}
         assert [i.due_at for i in items] == sorted(i.due_at for i in items)  # SQL order = rule
         assert overdue.count_overdue(s, p["mgr"], settings=settings, now=now) == 3
+        flagged = leads.list_leads(s, p["mgr"], leads.LeadFilter(overdue_only=True), settings=settings)
+        assert {l.id for l in flagged.items} == {never.id, noted.id, stale.id}
         page2 = overdue.overdue_leads(s, p["mgr"], settings=settings, now=now, limit=2, offset=1)
         assert [i.lead.id for i in page2] == [i.lead.id for i in items[1:3]]
         first = next(i for i in items if i.lead.id == never.id)
