@@ -400,3 +400,10 @@ def test_change_log_stays_small(tmp_path, monkeypatch):
     conn.close()
     assert versions[-1] == 12 and versions == list(range(versions[0], 13))
     assert size <= 200 and len(versions) >= 1
+
+
+def test_unusable_folder_is_unavailable_in_chinese(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(GraphStoreUnavailable, match="无法创建图存储目录"):
+        NetworkxStore(blocker / "graph.sqlite3")
