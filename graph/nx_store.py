@@ -864,10 +864,9 @@ class NetworkxStore(GraphStore):
             found: set[str] = set()
             for nid in node_ids:
                 found.update(members.get(nid, ()))
-            hits = (companies[c] for c in sorted(found))
-            if local is None:
-                return list(hits)
-            return [c for c in hits if c.is_local == local]
+            if local is not None:  # filter before sorting: most firms on a node are outside
+                found = {c for c in found if companies[c].is_local == local}
+            return [companies[c] for c in sorted(found)]
 
     def company_count(self, local: bool | None = None) -> int:
         with self._lock:
