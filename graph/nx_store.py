@@ -367,30 +367,8 @@ class NetworkxStore(GraphStore):
                                    timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    conn.execute(statement)
-                meta = dict(conn.execute("SELECT key, value FROM meta"))
-                schema = int(meta.get("schema", SCHEMA_VERSION))
-                if schema > SCHEMA_VERSION:
-                    raise GraphStoreUnavailable(
-                        f"图存储文件 {self.path} 的格式版本为 {schema}，高于本程序支持的 "
-                        f"{SCHEMA_VERSION}，请升级程序")
-                if "store_id" not in meta:
-                    conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                     [("schema", str(SCHEMA_VERSION)), ("store_id", self._store_id),
-                                      ("version", "0")])
-                # A field added to the Company model becomes a new column (its default) of old files.
-                have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
-                for column in _C_COLUMNS:
-                    if column not in have:  # names come from the dataclass, not from input
-                        conn.execute(f"ALTER TABLE companies ADD COLUMN {column} "
-                                     f"DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            if not self._schema_ready(conn):
+                self._prepare_schema(conn)
         except BaseException as exc:
             if conn is not None:
                 conn.close()
@@ -405,6 +383,48 @@ class NetworkxStore(GraphStore):
         except BaseException:
             conn.close()
             self._conn = None
+            raise
+
+    def _check_schema(self, meta: dict) -> None:
+        schema = int(meta.get("schema", SCHEMA_VERSION))
+        if schema > SCHEMA_VERSION:
+            raise GraphStoreUnavailable(
+                f"图存储文件 {self.path} 的格式版本为 {schema}，高于本程序支持的 "
+                f"{SCHEMA_VERSION}，请升级程序")
+
+    def _schema_ready(self, conn: sqlite3.Connection) -> bool:
+        """Read-only check, so opening never waits for the write lock another process holds
+        (a long import) unless the file really needs creating or upgrading."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"meta", "sectors", "chains", "nodes", "zones", "flows", "companies", "supplies",
+                "changes"} <= tables:
+            return False
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        self._check_schema(meta)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
+        return "store_id" in meta and set(_C_COLUMNS) <= have
+
+    def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+        """Create the tables of a new file, or add what an older file lacks, in one transaction."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            self._check_schema(meta)
+            if "store_id" not in meta:
+                conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                 [("schema", str(SCHEMA_VERSION)), ("store_id", self._store_id),
+                                  ("version", "0")])
+            # A field added to the Company model becomes a new column (its default) of old files.
+            have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
+            for column in _C_COLUMNS:
+                if column not in have:  # names come from the dataclass, not from input
+                    conn.execute(f"ALTER TABLE companies ADD COLUMN {column} "
+                                 f"DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
             raise
 
     def _load(self, seen: int | None = None) -> None:

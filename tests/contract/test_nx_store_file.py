@@ -407,3 +407,23 @@ def test_unusable_folder_is_unavailable_in_chinese(tmp_path):
     blocker.write_text("x")
     with pytest.raises(GraphStoreUnavailable, match="无法创建图存储目录"):
         NetworkxStore(blocker / "graph.sqlite3")
+
+
+def test_open_does_not_wait_for_a_writer(tmp_path):
+    """A server starting while `lianzhao import` holds the write lock opens at once and sees
+    the last commit, not the import's uncommitted rows."""
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        before = snapshot(st)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO sectors VALUES ('x', '{}')")
+    try:
+        started = time.monotonic()
+        with NetworkxStore(path) as st:
+            assert snapshot(st) == before
+        assert time.monotonic() - started < 10  # the busy timeout is 30 s
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
