@@ -189,11 +189,17 @@ def load_python(client: Client, path: str, duration: int) -> dict:
 
 
 def run(args) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="lianzhao-web2-bench-"))
+    keep = args.data is not None
+    folder = args.data or Path(tempfile.mkdtemp(prefix="lianzhao-web2-bench-"))
     pids: list[int] = []
     try:
-        print(f"准备 {args.leads:,} 条线索、{args.activities:,} 条跟进 …")
-        cfg = prepare(folder, args.leads, args.activities)
+        if keep and (folder / "crm.sqlite3").exists():
+            print(f"使用已有数据：{folder}")
+            cfg = _cfg(folder)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            print(f"准备 {args.leads:,} 条线索、{args.activities:,} 条跟进 …")
+            cfg = prepare(folder, args.leads, args.activities)
         pids, port = start_workers(cfg, args.workers, args.threads)
         base = f"http://127.0.0.1:{port}"
         rec, mgr, leader = Client(base), Client(base), Client(base)
@@ -246,7 +252,8 @@ def run(args) -> dict:
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def markdown(r: dict, args) -> str:
@@ -319,6 +326,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", type=Path, default=None, help="update this Markdown file's section")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep the generated data in this folder and reuse it on the next run")
     args = parser.parse_args()
     try:
         result = run(args)

@@ -175,3 +175,18 @@ def test_admin_has_no_lead_list(as_user, leads):
 def test_page_past_the_end_shows_the_last_page(as_user, leads):
     html = as_user("zhuanyuan").get("/leads/?page=99").get_data(as_text=True)
     assert "精控电驱科技" in html and "共 2 条" in html
+
+
+def test_cached_list_follows_changes_made_by_others(as_user, leads, app, env):
+    rec = as_user("zhuanyuan")
+    assert "精控电驱科技" in rec.get("/leads/").get_data(as_text=True)
+    assert "精控电驱科技" in rec.get("/leads/").get_data(as_text=True)  # a cache hit
+    assert app.extensions["lianzhao.web2.list_cache"].hits >= 1
+    manager = as_user("jingli")
+    with unit_of_work(env.session_factory) as s:
+        mgr_id = get_by_username(s, "jingli").id
+    post(manager, "/board/assign", {"lead_id": leads.own, "assignee_id": mgr_id, "reason": "经理亲自跟进"})
+    assert "精控电驱科技" not in rec.get("/leads/").get_data(as_text=True)
+    post(manager, f"/leads/{leads.key}/stage", {"target": "接洽"})  # a lead still in scope changes
+    html = rec.get("/leads/").get_data(as_text=True)
+    assert "推进到「在谈」" in html

@@ -71,6 +71,21 @@ def index():
                    key_only=request.args.get("key") == "1",
                    overdue_only=request.args.get("overdue") == "1",
                    text=(request.args.get("q") or "").strip()[:100] or None)
+    # A repeat of the same list by the same session, with no lead in scope changed, is served
+    # from the render cache (pending flash messages always render afresh).
+    from flask import session as web_session
+
+    from ..queries.listcache import leads_version
+
+    cache = _list_cache()
+    key = None
+    if "_flashes" not in web_session:
+        key = (web_session.get("csrf_token"), actor.id, actor.role, actor.team_id, request.full_path,
+               id(settings))
+        version = leads_version(backend.db())
+        html = cache.get(key, version)
+        if html is not None:
+            return html
     result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1),
                       per_page=50)
     from crm.services.leads import allowed_transitions
@@ -80,9 +95,21 @@ def index():
         forward = [s for s in allowed_transitions(row.lead, settings) if s in settings.stages]
         nexts[row.lead.id] = forward[0] if forward and _is_forward(row.lead.stage, forward[0], settings) else None
     sectors = backend.chain_service().sectors()
-    return render_template("leads/index.html", page=result, f=f, scopes=scopes, scope_labels=SCOPES,
+    html = render_template("leads/index.html", page=result, f=f, scopes=scopes, scope_labels=SCOPES,
                            settings=settings, nexts=nexts, sectors=sectors,
                            today=_today(), args=request.args, lead_base=url_for("leads.index"))
+    if key is not None and "_flashes" not in web_session:
+        cache.put(key, version, html)
+    return html
+
+
+def _list_cache():
+    """The app's render cache for lead lists (one per app, shared by its threads)."""
+    from flask import current_app
+
+    from ..queries.listcache import RenderCache
+
+    return current_app.extensions.setdefault("lianzhao.web2.list_cache", RenderCache())
 
 
 def _is_forward(current: str, target: str, settings) -> bool:

@@ -1,0 +1,60 @@
+"""A small per-process cache of rendered list pages, keyed by who asks, what they ask, and the
+version of the rows in scope.
+
+Why: the lead list is the page people reload most. The version — latest `updated_at` and highest
+id over all leads — is two index look-ups, far less than ranking and rendering. Every lead write
+through the services sets `updated_at` to now (activities, assignments and stage moves included;
+the model's onupdate does it for any other ORM update), and a new lead has a new id, so any lead
+change anywhere makes every cached list stale. Things outside the lead rows (time passing the
+response deadlines, a renamed user) are bounded by a short time-to-live.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.models import Lead
+
+
+# Built once: constructing and caching-keying a statement per request costs more than running it.
+# Two scalar subqueries, not one SELECT with two aggregates: SQLite answers a lone max() from the
+# index, but scans the table for a pair.
+_VERSION = select(select(func.max(Lead.updated_at)).scalar_subquery(),
+                  select(func.max(Lead.id)).scalar_subquery())
+
+
+def leads_version(session: Session) -> tuple:
+    """(latest change, highest id) of all leads: two index look-ups."""
+    return tuple(session.execute(_VERSION).one())
+
+
+class RenderCache:
+    """Thread-safe LRU of (key, version) -> rendered text, entries live `ttl` seconds."""
+
+    def __init__(self, maxsize: int = 256, ttl: float = 60.0):
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key, version):
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[0] != version or time.monotonic() - entry[1] > self.ttl:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return entry[2]
+
+    def put(self, key, version, text: str) -> None:
+        with self._lock:
+            self._data[key] = (version, time.monotonic(), text)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
