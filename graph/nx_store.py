@@ -223,7 +223,7 @@ class NetworkxStore(GraphStore):
         self._members: dict[str, set[str]] = {}  # chain node id -> firms OPERATES_IN it
         self._sells: dict[str, dict[tuple[str, str], Supply]] = {}  # supplier -> (buyer, product)
         self._buys: dict[str, dict[tuple[str, str], Supply]] = {}  # buyer -> (supplier, product)
-        self._by_uscc: dict[str, str] = {}
+        self._by_uscc: dict[str, str | set[str]] = {}
         self._by_name: dict[str, str | set[str]] = {}
         self._agg: dict[str, _NodeAgg] = {}
         self._local_count = 0
@@ -288,23 +288,26 @@ class NetworkxStore(GraphStore):
             self._zones[zid] = z
             self._vertex(ZONE, z)
 
-    def _index_name(self, norm: str, cid: str) -> None:
-        cur = self._by_name.get(norm)
+    @staticmethod
+    def _index(index: dict, key: str, cid: str) -> None:
+        """Add to a key -> id index; a key shared by several firms maps to a set of ids."""
+        cur = index.get(key)
         if cur is None:
-            self._by_name[norm] = cid
+            index[key] = cid
         elif isinstance(cur, set):
             cur.add(cid)
         elif cur != cid:
-            self._by_name[norm] = {cur, cid}
+            index[key] = {cur, cid}
 
-    def _unindex_name(self, norm: str, cid: str) -> None:
-        cur = self._by_name.get(norm)
+    @staticmethod
+    def _unindex(index: dict, key: str, cid: str) -> None:
+        cur = index.get(key)
         if cur == cid:
-            del self._by_name[norm]
+            del index[key]
         elif isinstance(cur, set):
             cur.discard(cid)
             if len(cur) == 1:
-                self._by_name[norm] = next(iter(cur))
+                index[key] = next(iter(cur))
 
     def _link(self, c: Company, norm: str, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a firm's links, indexes and share of node aggregates."""
@@ -316,14 +319,14 @@ class NetworkxStore(GraphStore):
             for nid in c.node_ids:
                 members[nid].add(cid)
             if c.uscc:
-                self._by_uscc[c.uscc] = cid
-            self._index_name(norm, cid)
+                self._index(self._by_uscc, c.uscc, cid)
+            self._index(self._by_name, norm, cid)
         else:
             for nid in c.node_ids:
                 members[nid].discard(cid)
-            if c.uscc and self._by_uscc.get(c.uscc) == cid:
-                del self._by_uscc[c.uscc]
-            self._unindex_name(norm, cid)
+            if c.uscc:
+                self._unindex(self._by_uscc, c.uscc, cid)
+            self._unindex(self._by_name, norm, cid)
         if c.is_local:
             self._local_count += sign
             out = _micro(c.revenue) * sign
@@ -478,7 +481,7 @@ class NetworkxStore(GraphStore):
         new, cls, names, tuples, bools, sep = (object.__new__, Company, _COMPANY_FIELDS, _C_TUPLES,
                                                _C_BOOLS, _SEP)
         companies, norms, members, aggs = self._companies, self._norm, self._members, self._agg
-        by_uscc, index_name = self._by_uscc, self._index_name
+        by_uscc, by_name, index = self._by_uscc, self._by_name, self._index
         local_count = 0
         while rows := cur.fetchmany(_CHUNK):
             for row in rows:
@@ -495,8 +498,8 @@ class NetworkxStore(GraphStore):
                 companies[cid] = c
                 norms[cid] = norm
                 if c.uscc:
-                    by_uscc[c.uscc] = cid
-                index_name(norm, cid)
+                    index(by_uscc, c.uscc, cid)
+                index(by_name, norm, cid)
                 if c.is_local:
                     local_count += 1
                     out, sig = _micro(c.revenue), frozenset(c.qualifications)
@@ -868,13 +871,11 @@ class NetworkxStore(GraphStore):
         with self._lock:
             self._sync()
             out: dict[str, str] = {}
-            for code in usccs:
-                if code and code in self._by_uscc:
-                    out[code] = self._by_uscc[code]
-            for name in norm_names:
-                hit = self._by_name.get(name) if name else None
-                if hit is not None:
-                    out[name] = hit if isinstance(hit, str) else min(hit)
+            for keys, index in ((usccs, self._by_uscc), (norm_names, self._by_name)):
+                for key in keys:
+                    hit = index.get(key) if key else None
+                    if hit is not None:  # several firms on one key: the smallest id, like Neo4j
+                        out[key] = hit if isinstance(hit, str) else min(hit)
             return out
 
     def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:

@@ -226,6 +226,15 @@ def test_match_follows_renames(full):
     assert got == {new: "O-y"}
 
 
+def test_match_shared_keys_give_smallest_id(full):
+    twin = replace(OUT_Y, id="A-twin", uscc=LOCAL_A.uscc, name=LOCAL_B.name)
+    full.upsert_companies([twin])
+    key = normalize_name(LOCAL_B.name)
+    assert full.match_companies([LOCAL_A.uscc], [key]) == {LOCAL_A.uscc: "A-twin", key: "A-twin"}
+    full.upsert_companies([replace(twin, uscc=None, name="另一家公司")])
+    assert full.match_companies([LOCAL_A.uscc], [key]) == {LOCAL_A.uscc: "L-a", key: "L-b"}
+
+
 def test_companies_on_nodes_with_local_filter(full):
     ids = lambda cs: [c.id for c in cs]  # noqa: E731
     assert ids(full.companies_on_nodes(["md-1", "md-2"])) == ["L-a", "L-b", "O-x"]
