@@ -190,3 +190,15 @@ def test_cached_list_follows_changes_made_by_others(as_user, leads, app, env):
     post(manager, f"/leads/{leads.key}/stage", {"target": "接洽"})  # a lead still in scope changes
     html = rec.get("/leads/").get_data(as_text=True)
     assert "推进到「在谈」" in html
+
+
+def test_owner_returns_lead_to_pool_with_reason(as_user, leads, env):
+    client = as_user("zhuanyuan")
+    resp = post(client, f"/leads/{leads.own}/release", {"reason": ""}, follow_redirects=True)
+    assert "退回线索池须填写原因" in resp.get_data(as_text=True)
+    resp = post(client, f"/leads/{leads.own}/release", {"reason": "不在本人分工范围"}, follow_redirects=True)
+    assert "已退回公共池" in resp.get_data(as_text=True)
+    with unit_of_work(env.session_factory) as s:
+        assert s.get(Lead, leads.own).owner_id is None
+    html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert "退回公共池（原负责人：张专员）" in html and "不在本人分工范围" in html

@@ -166,6 +166,7 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         moves=moves, key=key, can_edit=can_edit, can_comment=permissions.can_comment(actor, lead),
         can_flag=permissions.can_flag_key(actor, lead), can_claim=permissions.can_claim(actor, lead),
         can_assign=can_assign, assignees=assignees,
+        can_release=lead.owner_id is not None and (can_assign or lead.owner_id == actor.id),
         leaders=[u for u in people if u.role == LEADER],
         officers=[u for u in people if u.role in ("recruiter", "manager")],
         labels=settings.four_ones.labels, gate_stage=settings.four_ones.gate_stage,
@@ -344,3 +345,22 @@ def claim(lead_id: int):
     flash(f"已认领「{lead.company_name}」，请在 {backend.crm_settings().first_contact_days} 天内首次联系。",
           "success")
     return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/release")
+def release(lead_id: int):
+    """The owner gives a lead back to the pool (or the manager takes it back), with a reason."""
+    from crm.errors import StaleEdit, ValidationError
+    from crm.services import assignment
+
+    try:
+        with backend.unit_of_work() as session:
+            lead = assignment.release_to_pool(session, current_user.orm, lead_id,
+                                              request.form.get("reason", ""), ip=request.remote_addr)
+    except (ValidationError, StaleEdit) as exc:
+        flash(f"未退回：{exc}", "error")
+        return _back(lead_id)
+    flash(f"「{lead.company_name}」已退回公共池。", "success")
+    if _safe_next(request.form.get("next")):
+        return _back(lead_id)
+    return redirect(url_for("leads.index"))
