@@ -117,6 +117,11 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     assert leader.locator("[data-testid=kpi-signed]").inner_text() == "2.0亿元"
     leader.set_viewport_size({"width": 1440, "height": 1400})
     screenshot(leader, "p2-dashboard")
+    leader.emulate_media(media="print")  # the printed page: no navigation, bars keep their numbers
+    assert not leader.locator(".topbar").is_visible()
+    assert leader.locator("svg.chart text.val").count() > 0
+    screenshot(leader, "p2-dashboard-print")
+    leader.emulate_media(media="screen")
     # and leaves an instruction the recruiter will find in the inbox
     leader.goto(f"/leads/{lead_id}")
     leader.locator("[data-testid=comments] textarea[name=body]").fill("请协调区规自分局尽快落实用地")
