@@ -37,13 +37,16 @@ _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 20_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
-_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta"})
+_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local"})
 _CONSTRAINTS = [("Sector", "id"), ("Chain", "id"), ("ChainNode", "id"), ("Company", "id"),
                 ("Zone", "id"), ("Meta", "key")]
 _INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"),
             ("Chain", "sector_id")]
 # Bolt only: bolt:// for one server, neo4j:// for routing to a cluster; +s / +ssc add TLS.
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+# Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
+# so counting them reads node labels, not properties.
+_SCHEMA = 2
 _TUPLE_FIELDS = {"sources", "keywords", "focus_sectors", "focus", "qualifications", "node_ids"}
 _COMPANY_EXTRA = ("norm_name", "revenue_micro")  # stored for queries, not part of Company
 
@@ -219,9 +222,13 @@ class Neo4jStore(GraphStore):
             for statement in statements:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(120)").consume()
-            session.execute_write(lambda tx: tx.run(
-                "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0"
-            ).consume())
+            schema = session.execute_write(lambda tx: tx.run(
+                "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "
+                "m.schema = $schema RETURN coalesce(m.schema, 1) AS schema", schema=_SCHEMA).single()["schema"])
+            if schema < 2:  # schema 1 had no :Local label; local firms are counted by it now
+                session.execute_write(lambda tx: tx.run(
+                    "MATCH (c:Company {is_local: true}) SET c:Local WITH count(*) AS n "
+                    "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1").consume())
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
@@ -383,6 +390,8 @@ class Neo4jStore(GraphStore):
                     tx.run("""
                         UNWIND $rows AS row
                         MATCH (c:Company {id: row.id}) SET c = row
+                        REMOVE c:Local
+                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
                         WITH c, row
                         UNWIND row.node_ids AS nid
                         MATCH (n:ChainNode {id: nid})
@@ -391,6 +400,7 @@ class Neo4jStore(GraphStore):
                     tx.run("""
                         UNWIND $rows AS row
                         CREATE (c:Company) SET c = row
+                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
                         WITH c, row
                         UNWIND row.node_ids AS nid
                         MATCH (n:ChainNode {id: nid})
@@ -528,15 +538,16 @@ class Neo4jStore(GraphStore):
         return self._companies("""
             UNWIND $ids AS nid
             MATCH (n:Company)-[:OPERATES_IN]->(:ChainNode {id: nid})
-            WHERE $local IS NULL OR n.is_local = $local
+            WHERE $local IS NULL OR n:Local = $local
             RETURN DISTINCT n""", ids=ids, local=local)
 
     def company_count(self, local: bool | None = None) -> int:
         def work(tx):
-            if local is None:  # answered from the count store
+            if local is None:  # both answered from the count store
                 return tx.run("MATCH (c:Company) RETURN count(c) AS n").single()["n"]
-            return tx.run("MATCH (c:Company) WHERE c.is_local = $local RETURN count(c) AS n",
-                          local=local).single()["n"]
+            r = tx.run("MATCH (c:Company) WITH count(c) AS total "
+                       "MATCH (l:Local) RETURN total, count(l) AS local").single()
+            return r["local"] if local else r["total"] - r["local"]
 
         return self._read(work)
 
@@ -556,12 +567,12 @@ class Neo4jStore(GraphStore):
             return [Tie(r["cid"], r["lid"], r["name"], r["dir"], r["p"], r["a"], tuple(r["q"] or ()))
                     for r in tx.run("""
                 UNWIND $ids AS cid
-                MATCH (c:Company {id: cid})-[r:SUPPLIES]->(l:Company {is_local: true})
+                MATCH (c:Company {id: cid})-[r:SUPPLIES]->(l:Local)
                 RETURN cid, l.id AS lid, l.name AS name, 'supplies' AS dir, r.product AS p,
                        r.amount AS a, l.qualifications AS q
                 UNION ALL
                 UNWIND $ids AS cid
-                MATCH (c:Company {id: cid})<-[r:SUPPLIES]-(l:Company {is_local: true})
+                MATCH (c:Company {id: cid})<-[r:SUPPLIES]-(l:Local)
                 RETURN cid, l.id AS lid, l.name AS name, 'buys' AS dir, r.product AS p,
                        r.amount AS a, l.qualifications AS q""", ids=ids)]
 
@@ -598,12 +609,12 @@ class Neo4jStore(GraphStore):
             return [NodeStats(r["id"], r["local"], r["output"] / _MICRO, r["qualified"], r["outside"])
                     for r in tx.run(match + """
                 OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
-                WITH n.id AS id, c, c.is_local AS loc
+                WITH n.id AS id, c, c:Local AS loc
                 RETURN id,
                   count(CASE WHEN loc THEN 1 END) AS local,
                   sum(CASE WHEN loc THEN c.revenue_micro ELSE 0 END) AS output,
-                  count(CASE WHEN loc AND any(q IN c.qualifications WHERE q IN $wanted) THEN 1 END)
-                    AS qualified,
+                  count(CASE WHEN loc THEN CASE WHEN any(q IN c.qualifications WHERE q IN $wanted)
+                    THEN 1 END END) AS qualified,
                   count(CASE WHEN c IS NOT NULL AND NOT loc THEN 1 END) AS outside""",
                     chain=chain_id, wanted=wanted)]
 
