@@ -17,6 +17,7 @@ Why this shape:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -61,26 +62,29 @@ def _micro(revenue: float | None) -> int:
     return round(revenue * _MICRO) if revenue else 0
 
 
-def _props(obj, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _props(obj) -> dict[str, Any]:
     """A dataclass as Neo4j properties: tuples become lists, None is left out (Neo4j has no null)."""
     out = {}
-    for f in fields(obj):
-        if f.name in skip:
-            continue
-        value = getattr(obj, f.name)
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
         if value is None:
             continue
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+        out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
 def _from_props(cls, props: dict[str, Any]):
     """Rebuild a model object; absent properties take the dataclass default."""
     kwargs = {}
-    for f in fields(cls):
-        if f.name in props:
-            value = props[f.name]
-            kwargs[f.name] = tuple(value) if f.name in _TUPLE_FIELDS else value
+    for name in _field_names(cls):
+        if name in props:
+            value = props[name]
+            kwargs[name] = tuple(value) if name in _TUPLE_FIELDS else value
     return cls(**kwargs)
 
 
@@ -177,6 +181,12 @@ class Neo4jStore(GraphStore):
             return GraphStoreUnavailable(f"与 {where}的连接中断，本次操作已取消，未写入任何数据；请检查服务器状态后重试")
         if isinstance(exc, nx_exc.ClientError) and "DatabaseNotFound" in (exc.code or ""):
             return GraphStoreUnavailable(f"{where}不存在：请检查 [neo4j] database 或 NEO4J_DATABASE")
+        code = getattr(exc, "code", None) or ""
+        if "ConstraintValidationFailed" in code:
+            return GraphStoreError(f"{where}写入冲突：另一个进程同时写入了相同编号的数据，本次未写入任何数据，请重试")
+        if "MemoryPoolOutOfMemoryError" in code or "TransactionMemoryLimit" in code:
+            return GraphStoreError(f"{where}单次写入的数据超过了事务内存上限，未写入任何数据：请分批写入，"
+                                   f"或增大服务器堆内存 / dbms.memory.transaction.total.max")
         if isinstance(exc, nx_exc.Neo4jError):
             return GraphStoreError(f"{where}执行失败，未写入任何数据：{exc.message or exc}")
         if isinstance(exc, nx_exc.DriverError):
