@@ -164,3 +164,25 @@ def test_import_with_bad_rows_shows_each_error_and_writes_nothing(new_page, web_
     screenshot(page, "p2-admin-users")
     page.goto("/admin/settings")
     screenshot(page, "p2-admin-settings")
+
+
+def test_manager_bulk_moves_a_column_after_confirming_in_page(new_page, web_env):
+    page = new_page()
+    login(page, "jingli")
+    page.goto("/board/")
+    column = page.locator("[data-testid='column-线索']")
+    names = column.locator(".kcard-name").all_inner_texts()
+    assert names, "the 线索 column should have cards"
+    column.locator("input.pick-all").check()
+    assert page.locator("#bulk-count").inner_text() == f"已选 {len(names)} 条"
+    bulk = page.locator("[data-testid=bulk-form]")
+    bulk.locator("select[name=action]").select_option("move")
+    bulk.locator("select[name=target]").select_option("接洽")
+    bulk.locator("[data-testid=bulk-submit]").click()
+    confirm = page.locator("[data-testid=bulk-confirm]")
+    assert f"确定对 {len(names)} 条线索执行「变更阶段」" in confirm.inner_text()
+    screenshot(page, "p2-board-bulk")
+    confirm.locator("[data-testid=bulk-confirm-go]").click()
+    assert f"已处理 {len(names)} 条线索" in page.locator(".flashes").inner_text()
+    moved = page.locator("[data-testid='column-接洽'] .kcard-name").all_inner_texts()
+    assert set(names) <= set(moved)

@@ -1,12 +1,20 @@
-/* 团队看板: tick a whole column, count the ticked cards, confirm bulk actions. No inline script (CSP). */
+/* 团队看板: tick a whole column, count the ticked cards, confirm bulk actions in the page
+   (no window.confirm: the page asks and the user confirms with a second button). No inline
+   script (CSP); every text is set with textContent. */
 (function () {
   "use strict";
   var form = document.getElementById("bulk-form");
   if (!form) { return; }
   var counter = document.getElementById("bulk-count");
+  var ask = document.getElementById("bulk-confirm");
+  var askText = document.getElementById("bulk-confirm-text");
 
   function picked() { return document.querySelectorAll('input.pick[form="bulk-form"]:checked'); }
-  function update() { if (counter) { counter.textContent = "已选 " + picked().length + " 条"; } }
+  function reset() { form.removeAttribute("data-confirmed"); if (ask) { ask.classList.add("hidden"); } }
+  function update() {
+    if (counter) { counter.textContent = "已选 " + picked().length + " 条"; }
+    reset();
+  }
 
   document.addEventListener("change", function (ev) {
     var t = ev.target;
@@ -17,15 +25,36 @@
       });
     }
     if (t.classList && (t.classList.contains("pick") || t.classList.contains("pick-all"))) { update(); }
+    if (t.form === form) { reset(); }
   });
 
   form.addEventListener("submit", function (ev) {
+    if (form.getAttribute("data-confirmed") === "1") { return; }
+    ev.preventDefault();
     var n = picked().length;
     var action = form.querySelector('select[name="action"]');
     var label = action && action.selectedIndex > 0 ? action.options[action.selectedIndex].text : "";
-    if (n === 0) { ev.preventDefault(); window.alert("请先勾选线索。"); return; }
-    if (!window.confirm("确定对 " + n + " 条线索执行「" + label + "」？")) { ev.preventDefault(); }
+    ask.classList.remove("hidden");
+    var go = document.getElementById("bulk-confirm-go");
+    if (n === 0) {
+      askText.textContent = "请先勾选线索。";
+      go.classList.add("hidden");
+      return;
+    }
+    if (!label) {
+      askText.textContent = "请选择批量操作。";
+      go.classList.add("hidden");
+      return;
+    }
+    askText.textContent = "确定对 " + n + " 条线索执行「" + label + "」？全部成功才会保存，任何一条不符合规则都不会改动。";
+    go.classList.remove("hidden");
   });
+
+  document.getElementById("bulk-confirm-go").addEventListener("click", function () {
+    form.setAttribute("data-confirmed", "1");
+    form.requestSubmit ? form.requestSubmit() : form.submit();
+  });
+  document.getElementById("bulk-confirm-cancel").addEventListener("click", reset);
   update();
 })();
 
