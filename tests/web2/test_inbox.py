@@ -53,3 +53,11 @@ def test_cannot_mark_someone_elses_message(as_user, leads, env):
     assert resp.status_code == 404
     with unit_of_work(env.session_factory) as s:
         assert s.get(InboxMessage, msg_id).read_at is None
+
+
+def test_manager_sees_leads_returned_to_the_pool(as_user, leads):
+    post(as_user("zhuanyuan"), f"/leads/{leads.own}/release", {"reason": "企业已迁往外省"})
+    html = as_user("jingli").get("/inbox/").get_data(as_text=True)
+    assert "近期退回公共池" in html and "精控电驱科技" in html and "企业已迁往外省" in html
+    assert "原负责人：张专员" in html
+    assert "近期退回公共池" not in as_user("zhuanyuan2").get("/inbox/").get_data(as_text=True)

@@ -48,9 +48,14 @@ def index():
         reminder_total = len(items)
         now = utcnow()
         reminders = [(item, response_status(item.lead, settings, now)) for item in items[:REMINDER_LIMIT]]
+    returns = []
+    if actor.role == "manager":
+        from ..queries.returns import recent_returns
+
+        returns = recent_returns(session, actor)
     return render_template("inbox/index.html", messages=messages, unread=unread, unread_only=unread_only,
                            reminders=reminders, reminder_total=reminder_total, kinds=KIND_LABELS,
-                           link=_link)
+                           link=_link, returns=returns)
 
 
 @bp.post("/<int:message_id>/read")
