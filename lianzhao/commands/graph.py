@@ -96,11 +96,10 @@ def register(main: click.Group) -> None:
             chain = svc.find_chain(chain_ref)
             report = svc.gap_report(chain.id)
             rows = [asdict(g) for g in report.nodes]
-            if fmt == "table" and not output:
-                s = report.summary
-                click.echo(f"{chain.name} 产业链缺口分析：缺链{s['缺链']:.0f}个，弱链{s['弱链']:.0f}个，"
-                           f"强链{s['强链']:.0f}个，本地覆盖率{s['coverage']:.0%}\n")
-            _emit(rows, gap_columns(), fmt, output, f"{chain.name}产业链缺口分析")
+            s = report.summary
+            title = (f"{chain.name}产业链缺口分析：缺链{s['缺链']:.0f}个，弱链{s['弱链']:.0f}个，"
+                     f"强链{s['强链']:.0f}个，本地覆盖率{s['coverage']:.0%}")
+            _emit(rows, gap_columns(), fmt, output, title)
             if fmt == "table" and not output and report.extensions:
                 click.echo("\n延链方向（强链相邻的未覆盖环节）：")
                 for e in report.extensions[:8]:
@@ -122,6 +121,5 @@ def register(main: click.Group) -> None:
             if not targets:
                 click.echo(f"{chain.name}：没有可推荐的补链目标企业（无缺链/弱链环节或无外地候选企业）。")
                 return
-            if fmt == "table" and not output:
-                click.echo(f"{chain.name} 补链目标企业（前{len(targets)}家；标注“示例数据”的为合成数据）\n")
-            _emit(target_rows(targets), target_columns(), fmt, output, f"{chain.name}补链目标企业")
+            title = f"{chain.name}补链目标企业（前{len(targets)}家；标注“示例数据”的为合成数据）"
+            _emit(target_rows(targets), target_columns(), fmt, output, title)

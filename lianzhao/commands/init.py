@@ -59,10 +59,12 @@ def demo_target_rows(cfg: dict) -> list[dict]:
     rows = []
     with open_graph_store(cfg) as store:
         svc = ChainService(store, cfg)
+        sector_names = {s.id: s.name for s in svc.sectors()}
         for chain in svc.chains():
             for t in svc.targets(chain.id, top=DEMO_TARGETS_PER_CHAIN):
                 rows.append({"company_id": t.company_id, "company_name": t.company_name, "uscc": t.uscc,
-                             "sector_id": chain.sector_id, "chain_id": chain.id, "chain_name": chain.name,
+                             "sector_id": chain.sector_id, "sector_name": sector_names.get(chain.sector_id, ""),
+                             "chain_id": chain.id, "chain_name": chain.name,
                              "node_id": t.node_id, "node_name": t.node_name, "status": t.status,
                              "score": t.score, "reason": t.reason})
     return rows
