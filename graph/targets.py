@@ -147,17 +147,21 @@ def geography_factor(company: Company, d: District) -> tuple[float, str]:
 
 def zone_fit_factor(company: Company, sector_id: str, zones: Sequence[Zone]) -> tuple[float, str]:
     """A local zone whose focus is the sector; a focus phrase in the firm's products fits best."""
-    text_blob = f"{company.products}{company.scope}"
-    best, best_zone = 0.0, None
-    for zone in zones:
-        if not zone.is_local or sector_id not in zone.focus_sectors:
-            continue
-        score = 1.0 if any(f and f in text_blob for f in zone.focus) else 0.7
-        if score > best:
-            best, best_zone = score, zone
-    if best_zone is None:
+    return _zone_fit(company, _focus_zones(sector_id, zones))
+
+
+def _focus_zones(sector_id: str, zones: Sequence[Zone]) -> list[Zone]:
+    return [z for z in zones if z.is_local and sector_id in z.focus_sectors]
+
+
+def _zone_fit(company: Company, focus_zones: Sequence[Zone]) -> tuple[float, str]:
+    if not focus_zones:
         return 0.0, ""
-    return best, f"契合{best_zone.name}产业定位"
+    text_blob = f"{company.products}{company.scope}"
+    best_zone = next((z for z in focus_zones if any(f and f in text_blob for f in z.focus)), None)
+    if best_zone is not None:
+        return 1.0, f"契合{best_zone.name}产业定位"
+    return 0.7, f"契合{focus_zones[0].name}产业定位"
 
 
 # ---- ranking ------------------------------------------------------------------------------
@@ -177,28 +181,32 @@ def rank_targets(
     Ties in score are broken by company id so that every backend gives the same order.
     """
     gap_by_node = {g.node_id: g for g in gaps if g.status in _STATUS_BASE}
+    gap_parts = {node_id: gap_factor(g) for node_id, g in gap_by_node.items()}
     ties_by_company: dict[str, list[Tie]] = defaultdict(list)
     for tie in ties:
         ties_by_company[tie.company_id].append(tie)
-    wsum = sum(weights.as_dict().values()) or 1.0
+    focus_zones = _focus_zones(sector_id, zones)
+    wdict = weights.as_dict()
+    wsum = sum(wdict.values()) or 1.0
     rows = []
     for company in candidates:
         if company.is_local:
             continue
-        options = [gap_by_node[n] for n in company.node_ids if n in gap_by_node]
+        options = [n for n in company.node_ids if n in gap_by_node]
         if not options:
             continue
-        gap = max(options, key=lambda g: (gap_factor(g)[0], g.node_id))
+        node_id = max(options, key=lambda n: (gap_parts[n][0], n))
+        gap = gap_by_node[node_id]
         parts = {
-            "gap": gap_factor(gap),
+            "gap": gap_parts[node_id],
             "strength": strength_factor(company, weights),
-            "ties": ties_factor(sorted(ties_by_company.get(company.id, []),
+            "ties": ties_factor(sorted(ties_by_company.get(company.id, ()),
                                        key=lambda t: (t.direction, t.local_id, t.product))),
             "geography": geography_factor(company, district),
-            "zone_fit": zone_fit_factor(company, sector_id, zones),
+            "zone_fit": _zone_fit(company, focus_zones),
         }
         factors = {k: v for k, (v, _) in parts.items()}
-        score = round(100 * sum(weights.as_dict()[k] * v for k, v in factors.items()) / wsum, 1)
+        score = round(100 * sum(wdict[k] * v for k, v in factors.items()) / wsum, 1)
         reason = "；".join(text for _, text in parts.values() if text)
         rows.append(Target(
             company_id=company.id, company_name=company.display_name, uscc=company.uscc,
