@@ -250,7 +250,8 @@ def run(args) -> dict:
                                         "WHERE u.username = 'rec_nev_0' ORDER BY l.id LIMIT 1")).scalar()
             acts = conn.execute(text("SELECT count(*) FROM activities WHERE lead_id = :i"), {"i": lead_id}).scalar()
         engine.dispose()
-        r = {"leads": args.leads, "activities": args.activities, "own": own, "team": team,
+        r = {"load_before": os.getloadavg()[0], "leads": args.leads, "activities": args.activities,
+             "own": own, "team": team,
              "lead_acts": acts, "workers": args.workers, "threads": args.threads, "runs": args.runs}
         pages = [
             ("my_leads", rec, "/leads/", "我的线索"),
@@ -276,6 +277,7 @@ def run(args) -> dict:
             print(f"  不走缓存：{u['rps']:.0f} 请求/秒，p50 {u['p50']:.1f} ms，非 2xx {u['errors']}")
         else:
             r["load"] = load_python(rec, "/leads/", args.duration)
+        r["load_after"] = os.getloadavg()[0]
         load = r["load"]
         print(f"  吞吐（{load['tool']}，{load['connections']} 连接，{args.duration} 秒）：{load['rps']:.0f} 请求/秒，"
               f"p50 {load['p50']:.1f} ms，p99 {load['p99']:.1f} ms，非 2xx {load['errors']}")
@@ -312,7 +314,8 @@ def markdown(r: dict, args) -> str:
         f"{r['own']:,} leads, the manager's team has {r['team']:,}; the lead page shown has {r['lead_acts']} activities. "
         f"{r['workers']} worker processes (waitress, {r['threads']} threads each) share one loopback socket. "
         "Server time is the app's `Server-Timing` header (login, permission reload, queries, template); wall "
-        "time is the client's. Cold = first request of a fresh process.",
+        "time is the client's. Cold = first request of a fresh process. 1-minute load average of the "
+        f"machine (other engineers' jobs included): {r['load_before']:.1f} before, {r['load_after']:.1f} after.",
         "",
         "| page | path | cold ms | warm p50 ms | warm p95 ms | wall p50 ms | KB | target |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -50,7 +50,7 @@ def index():
     f = WorkFilter(sector_id=request.args.get("sector") or None, owner_id=_int(request.args.get("owner")),
                    key_only=request.args.get("key") == "1",
                    text=(request.args.get("q") or "").strip()[:100] or None)
-    data = board(session, actor, f, settings, per_column=12)
+    data = board(session, actor, f, settings, per_column=10)
     members = _members(session, actor)
     from crm.services.leads import allowed_transitions
 

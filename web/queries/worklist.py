@@ -132,7 +132,8 @@ def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSetting
     if picked:
         total = int(picked[0].total)
     else:  # past the last page (or nothing at all): count, then show the last page
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        total = session.scalar(select(func.count()).select_from(
+            query.order_by(None).with_only_columns(Lead.id).subquery())) or 0
         last = max(1, math.ceil(total / per_page))
         if page > last and total:
             page = last
@@ -160,7 +161,7 @@ class Board:
 
 
 def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
-          per_column: int = 12, now: datetime | None = None) -> Board:
+          per_column: int = 10, now: datetime | None = None) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
     the shared pool. Managers see their team; others what they may read. One ranked query
     picks every column's cards; only the cards shown are loaded as objects."""
@@ -212,6 +213,6 @@ def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
 
 
 def _stage_counts(session: Session, query) -> dict[str, int]:
-    sub = query.order_by(None).subquery()
+    sub = query.order_by(None).with_only_columns(Lead.stage).subquery()
     return {stage: n for stage, n in session.execute(
         select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()}
