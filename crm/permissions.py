@@ -1,7 +1,8 @@
 """Who may do what to a lead, as pure functions of (user, lead). Services call these on every object.
 
-- 招商专员 (recruiter): reads and edits own leads and the pool (leads without an owner).
-- 招商经理 (manager): reads and edits the team's leads and the pool; assigns within the team.
+- 招商专员 (recruiter): reads and edits own leads and the team's pool (leads without an owner of
+  the recruiter's team, or of no team): the pool a recruiter may claim from.
+- 招商经理 (manager): reads and edits the team's leads and the team's pool; assigns within the team.
 - 区领导 (leader): reads every lead and comments; edits none.
 - 系统管理员 (admin): users and settings only; no access to leads (三权分立: the system
   administrator does not handle business data).
@@ -23,15 +24,20 @@ def in_pool(lead: Any) -> bool:
     return lead.owner_id is None
 
 
+def in_team_pool(user: Any, lead: Any) -> bool:
+    """A pool lead of the user's own team, or one no team holds yet: the pool the user works."""
+    return in_pool(lead) and (lead.team_id is None or lead.team_id == user.team_id)
+
+
 def can_read(user: Any, lead: Any) -> bool:
     if not _active(user):
         return False
     if user.role == LEADER:
         return True
     if user.role == MANAGER:
-        return in_pool(lead) or (user.team_id is not None and lead.team_id == user.team_id)
+        return in_team_pool(user, lead) or (user.team_id is not None and lead.team_id == user.team_id)
     if user.role == RECRUITER:
-        return in_pool(lead) or lead.owner_id == user.id
+        return in_team_pool(user, lead) or lead.owner_id == user.id
     return False
 
 
@@ -57,8 +63,7 @@ def can_assign(user: Any, lead: Any) -> bool:
 
 def can_claim(user: Any, lead: Any) -> bool:
     """A recruiter may take a pool lead of their own team (or one without a team)."""
-    return (_active(user) and user.role == RECRUITER and in_pool(lead)
-            and (lead.team_id is None or lead.team_id == user.team_id))
+    return _active(user) and user.role == RECRUITER and in_team_pool(user, lead)
 
 
 def can_flag_key(user: Any, lead: Any) -> bool:

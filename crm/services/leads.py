@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, true
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -385,10 +385,18 @@ def visibility(actor: Actor):
     if actor.role == LEADER:
         return true()
     if actor.role == MANAGER:
-        return or_(Lead.team_id == actor.team_id, Lead.owner_id.is_(None))
+        return or_(Lead.team_id == actor.team_id, team_pool(actor))
     if actor.role == RECRUITER:
-        return or_(Lead.owner_id == actor.id, Lead.owner_id.is_(None))
+        return or_(Lead.owner_id == actor.id, team_pool(actor))
     return false()
+
+
+def team_pool(actor: Actor):
+    """WHERE clause of the pool an actor works: no owner, and the actor's team or no team
+    (permissions.in_team_pool as SQL; the pool a recruiter may claim from)."""
+    team = Lead.team_id.is_(None) if actor.team_id is None else or_(
+        Lead.team_id == actor.team_id, Lead.team_id.is_(None))
+    return and_(Lead.owner_id.is_(None), team)
 
 
 def visible_leads(actor: Actor) -> Select:

@@ -22,16 +22,19 @@ teammate = NS(owner_id=12, team_id=MED)      # another medical recruiter's lead
 other_team = NS(owner_id=50, team_id=ELEC)   # an electronics recruiter's lead
 pool_med = NS(owner_id=None, team_id=MED)
 pool_elec = NS(owner_id=None, team_id=ELEC)
+pool_none = NS(owner_id=None, team_id=None)   # a pool lead no team holds yet
 inactive_owner = NS(owner_id=11, team_id=MED)
 
 CASES = {
     # user, lead: (read, edit, comment, assign)
     ("rec", "own"): (1, 1, 1, 0), ("rec", "teammate"): (0, 0, 0, 0),
     ("rec", "other_team"): (0, 0, 0, 0), ("rec", "pool_med"): (1, 1, 1, 0),
-    ("rec", "pool_elec"): (1, 1, 1, 0),
+    # Another team's pool is not this recruiter's pool: not listed, not opened (it could not
+    # be claimed anyway); a pool lead of no team is everyone's.
+    ("rec", "pool_elec"): (0, 0, 0, 0), ("rec", "pool_none"): (1, 1, 1, 0),
     ("mgr", "own"): (1, 1, 1, 1), ("mgr", "teammate"): (1, 1, 1, 1),
     ("mgr", "other_team"): (0, 0, 0, 0), ("mgr", "pool_med"): (1, 1, 1, 1),
-    ("mgr", "pool_elec"): (1, 1, 1, 0),
+    ("mgr", "pool_elec"): (0, 0, 0, 0), ("mgr", "pool_none"): (1, 1, 1, 1),
     ("leader", "own"): (1, 0, 1, 0), ("leader", "other_team"): (1, 0, 1, 0),
     ("leader", "pool_elec"): (1, 0, 1, 0),
     ("admin", "own"): (0, 0, 0, 0), ("admin", "pool_med"): (0, 0, 0, 0),
@@ -92,7 +95,8 @@ def test_services_enforce_permissions_on_every_object(sf, people):
     assert [can(p["rec"], act(x.id)) for x in (own_lead, mate_lead, elec_lead)] == [1, 0, 0]
     assert [can(p["mgr"], read(x.id)) for x in (own_lead, mate_lead, elec_lead, pool_lead)] == [1, 1, 0, 1]
     assert [can(p["mgr"], edit(x.id)) for x in (own_lead, mate_lead, elec_lead)] == [1, 1, 0]
-    assert [can(p["mgr_e"], read(x.id)) for x in (own_lead, elec_lead)] == [0, 1]
+    assert [can(p["mgr_e"], read(x.id)) for x in (own_lead, elec_lead, pool_lead)] == [0, 1, 0]
+    assert [can(p["rec_e"], read(x.id)) for x in (pool_lead, elec_lead)] == [0, 1]
     assert [can(p["leader"], read(x.id)) for x in (own_lead, mate_lead, elec_lead, pool_lead)] == [1, 1, 1, 1]
     assert [can(p["leader"], edit(x.id)) for x in (own_lead, elec_lead)] == [0, 0]
     assert can(p["leader"], note(elec_lead.id)) and not can(p["leader"], act(elec_lead.id))
@@ -105,7 +109,11 @@ def test_services_enforce_permissions_on_every_object(sf, people):
         names = lambda a: {l.id for l in leads.list_leads(s, a, per_page=50).items}
         assert names(p["rec"]) == {own_lead.id, pool_lead.id}
         assert names(p["mgr"]) == {own_lead.id, mate_lead.id, pool_lead.id}
-        assert names(p["mgr_e"]) == {elec_lead.id, pool_lead.id}
+        assert names(p["mgr_e"]) == {elec_lead.id}  # the medical team's pool is not theirs
+        assert names(p["rec_e"]) == {elec_lead.id}
+        pool_only = leads.LeadFilter(pool_only=True)
+        assert {l.id for l in leads.list_leads(s, p["rec_e"], pool_only).items} == set()
+        assert {l.id for l in leads.list_leads(s, p["leader"], pool_only).items} == {pool_lead.id}
         assert names(p["leader"]) == {own_lead.id, mate_lead.id, elec_lead.id, pool_lead.id}
         assert names(p["admin"]) == set()
     with unit_of_work(sf) as s:
