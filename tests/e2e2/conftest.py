@@ -6,10 +6,12 @@ through the CRM services: a key project in the nev team's pool and another team'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from crm.db import unit_of_work
+from crm.models import utcnow
 from crm.services.leads import create_lead
 from crm.services.users import get_by_username
 from tests.e2e.conftest import browser, live_server, login, new_page, screenshot  # noqa: F401
@@ -38,6 +40,10 @@ def web_env(tmp_path_factory):
         pool_key = create_lead(s, mgr, {**base, "company_name": "苏州功率芯片", "investment": 20000,
                                         "land_mu": 60, "zone": "西集镇"}).id
         own = create_lead(s, rec, {**base, "company_name": "精控电驱科技", "investment": 3000}).id
+        # registered and assigned ten days ago, never contacted: overdue everywhere it shows
+        create_lead(s, rec, {**base, "company_name": "包头稀土磁材", "node_id": "nev_drive.magnet",
+                             "node_name": "稀土永磁材料", "gap_status": "弱链", "investment": 8000},
+                    now=utcnow() - timedelta(days=10))
         other = create_lead(s, rec2, {"company_name": "天津植入材料", "sector_id": "medical",
                                       "sector_name": "医药健康", "chain_id": "med_device",
                                       "chain_name": "高端医疗器械", "node_id": "med_device.implant",

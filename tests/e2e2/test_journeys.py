@@ -44,6 +44,8 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     rec.goto("/inbox/")
     message = rec.locator("[data-testid=message]", has_text="苏州功率芯片").first
     assert "熟悉功率半导体" in message.inner_text()
+    reminder = rec.locator("[data-testid=reminder]", has_text="包头稀土磁材")
+    assert "首次联系已超期 7 天" in reminder.inner_text()
     screenshot(rec, "p2-inbox")
     message.locator("[data-testid=open-message]").click()
     rec.wait_for_url(f"**/leads/{lead_id}")

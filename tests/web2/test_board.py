@@ -146,3 +146,11 @@ def test_manager_board_pool_excludes_other_teams_pool(as_user, env):
         create_lead(s, med, {"company_name": "医药池线索", "sector_id": "medical"})
     html = as_user("jingli").get("/board/").get_data(as_text=True)
     assert "医药池线索" not in html
+
+
+def test_bulk_acts_once_on_a_lead_ticked_twice(as_user, leads, env):
+    client = as_user("jingli")
+    resp = post(client, "/board/bulk", {"action": "move", "target": "接洽", "lead_ids": [leads.own, leads.own]},
+                follow_redirects=True)
+    assert "已处理 1 条线索" in resp.get_data(as_text=True)
+    assert _lead(env, leads.own).stage == "接洽"

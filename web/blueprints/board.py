@@ -103,7 +103,8 @@ def bulk():
     from crm.services import assignment, leads
 
     action = request.form.get("action", "")
-    ids = [i for i in (_int(v) for v in request.form.getlist("lead_ids")) if i is not None]
+    # A lead may be ticked twice (its stage column and 超期): each is acted on once, in order.
+    ids = list(dict.fromkeys(i for i in (_int(v) for v in request.form.getlist("lead_ids")) if i is not None))
     if action not in BULK_ACTIONS:
         flash("请选择批量操作。", "error")
         return _back()

@@ -9,7 +9,17 @@
   var ask = document.getElementById("bulk-confirm");
   var askText = document.getElementById("bulk-confirm-text");
 
-  function picked() { return document.querySelectorAll('input.pick[form="bulk-form"]:checked'); }
+  /** Ticked leads, each once (a lead can show twice: in its stage column and in 超期). */
+  function picked() {
+    var seen = {};
+    Array.prototype.forEach.call(document.querySelectorAll('input.pick[form="bulk-form"]:checked'), function (box) {
+      seen[box.value] = true;
+    });
+    return Object.keys(seen);
+  }
+  function tick(value, on) {
+    document.querySelectorAll('input.pick[value="' + CSS.escape(value) + '"]').forEach(function (box) { box.checked = on; });
+  }
   function reset() { form.removeAttribute("data-confirmed"); if (ask) { ask.classList.add("hidden"); } }
   function update() {
     if (counter) { counter.textContent = "已选 " + picked().length + " 条"; }
@@ -21,9 +31,10 @@
     if (t.classList && t.classList.contains("pick-all")) {
       var column = t.getAttribute("data-column");
       document.querySelectorAll('input.pick[data-column="' + CSS.escape(column) + '"]').forEach(function (box) {
-        box.checked = t.checked;
+        tick(box.value, t.checked);
       });
     }
+    if (t.classList && t.classList.contains("pick")) { tick(t.value, t.checked); }
     if (t.classList && (t.classList.contains("pick") || t.classList.contains("pick-all"))) { update(); }
     if (t.form === form) { reset(); }
   });
