@@ -48,7 +48,7 @@ def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
                  outcome: str | None = None, next_step: str | None = None,
                  due_date: date | str | None = None, settings: CrmSettings | None = None,
                  ip: str | None = None, now: datetime | None = None) -> Activity:
-    """Record an activity on a lead the actor may edit."""
+    """Record an activity on a lead the actor may edit; its outcome (结果) is required."""
     settings = settings or CrmSettings()
     now = now or utcnow()
     actor = current_actor(session, actor)
@@ -60,12 +60,15 @@ def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
     day = _as_date(occurred_on, "活动日期") or now.date()
     if day > now.date():
         raise ValidationError("活动日期不能晚于今天；计划中的事项请写在“下一步”并填写截止日期")
+    outcome = _text(outcome, "活动结果")
+    if outcome is None:  # an empty form is not a visit: say what happened
+        raise ValidationError("请填写活动结果：谈了什么、企业的态度或答复")
     due = _as_date(due_date, "下一步截止日期")
     if due is not None and due < day:
         raise ValidationError("下一步截止日期不能早于活动日期")
     activity = Activity(lead_id=lead.id, kind=kind, occurred_on=day,
                         participants=_text(participants, "参与人员", 1000),
-                        outcome=_text(outcome, "活动结果"), next_step=_text(next_step, "下一步"),
+                        outcome=outcome, next_step=_text(next_step, "下一步"),
                         due_date=due, created_by_id=actor.id, created_at=now)
     session.add(activity)
     if kind in settings.contact_kinds:

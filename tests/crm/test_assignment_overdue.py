@@ -136,12 +136,12 @@ def test_overdue_rules(sf, people):
                                   now=now - timedelta(days=n - 1))
         stale = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·久未跟进"}, now=past)
         activities.add_activity(s, p["rec2"], stale.id, kind="拜访",
-                                occurred_on=(now - timedelta(days=m + 2)).date(), now=now)
+                                occurred_on=(now - timedelta(days=m + 2)).date(), outcome="企业有意向", now=now)
         kept = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·持续跟进"}, now=past)
         activities.add_activity(s, p["rec2"], kept.id, kind="电话",
-                                occurred_on=(now - timedelta(days=m - 2)).date(), now=now)
+                                occurred_on=(now - timedelta(days=m - 2)).date(), outcome="约定考察", now=now)
         noted = leads.create_lead(s, p["rec"], {"company_name": "示例数据·只有备注"}, now=past)
-        activities.add_activity(s, p["rec"], noted.id, kind="备注", now=now)
+        activities.add_activity(s, p["rec"], noted.id, kind="备注", outcome="内部记录", now=now)
         paused = leads.create_lead(s, p["rec"], {"company_name": "示例数据·已搁置"}, now=past)
         leads.transition(s, p["rec"], paused.id, "搁置", "企业暂缓", now=past)
         pool = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·池中"}, now=past)
@@ -171,7 +171,7 @@ def test_overdue_rules(sf, people):
     # Resuming a paused lead restarts the clock; a contact clears a first-contact delay.
     with unit_of_work(sf) as s:
         leads.transition(s, p["rec"], paused.id, "线索", now=now)
-        activities.add_activity(s, p["rec"], never.id, kind="电话", now=now)
+        activities.add_activity(s, p["rec"], never.id, kind="电话", outcome="首次电话联系", now=now)
     with unit_of_work(sf) as s:
         ids = {i.lead.id for i in overdue.overdue_leads(s, p["mgr"], settings=settings, now=now)}
         assert ids == {noted.id, stale.id}

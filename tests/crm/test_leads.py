@@ -194,6 +194,10 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
             activities.add_activity(s, people["rec"], lead.id, kind="拜访",
                                     occurred_on=today + timedelta(days=1))
     with unit_of_work(sf) as s:
+        with pytest.raises(ValidationError, match="活动结果"):  # an empty form is no visit
+            activities.add_activity(s, people["rec"], lead.id, kind="拜访", outcome="  ")
+    with unit_of_work(sf) as s:
+        assert activities.list_activities(s, people["rec"], lead.id) == []
         activities.add_activity(s, people["rec"], lead.id, kind="备注", outcome="内部记录")
     with unit_of_work(sf) as s:
         assert s.get(Lead, lead.id).first_contact_at is None  # 备注 is not contact
@@ -201,7 +205,8 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
                                 occurred_on=(today - timedelta(days=5)).isoformat(),
                                 participants="张三、企业副总", outcome="有意向", next_step="报送用地需求",
                                 due_date=today + timedelta(days=7))
-        activities.add_activity(s, people["rec"], lead.id, kind="电话", occurred_on=today - timedelta(days=2))
+        activities.add_activity(s, people["rec"], lead.id, kind="电话", occurred_on=today - timedelta(days=2),
+                                outcome="确认考察时间")
     with unit_of_work(sf) as s:
         l = s.get(Lead, lead.id)
         assert l.first_contact_at.date() == today - timedelta(days=5)

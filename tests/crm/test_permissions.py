@@ -86,7 +86,7 @@ def test_services_enforce_permissions_on_every_object(sf, people):
     read = lambda lid: (lambda s, a: leads.get_lead(s, a, lid))
     edit = lambda lid: (lambda s, a: leads.update_lead(s, a, lid, {"notes": f"by {a.id}"}))
     move = lambda lid: (lambda s, a: leads.transition(s, a, lid, "搁置", "测试"))
-    act = lambda lid: (lambda s, a: activities.add_activity(s, a, lid, kind="电话"))
+    act = lambda lid: (lambda s, a: activities.add_activity(s, a, lid, kind="电话", outcome="约定下周面谈"))
     note = lambda lid: (lambda s, a: activities.add_comment(s, a, lid, "请抓紧推进"))
 
     p = people
