@@ -30,3 +30,35 @@ def test_empty_activity_form_is_refused_and_says_why(as_user, leads, env):
     with unit_of_work(env.session_factory) as s:
         assert s.scalar(select(func.count()).select_from(Activity)
                         .where(Activity.lead_id == leads.own)) == 0
+
+
+def test_inbox_reminders_load_one_page_of_overdue_leads(as_user, leads, env, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from crm.db import unit_of_work
+    from crm.models import Lead, utcnow
+    from crm.services.leads import create_lead
+    from crm.services.users import get_by_username
+    from web.blueprints import inbox as inbox_bp
+
+    monkeypatch.setattr(inbox_bp, "REMINDER_LIMIT", 5)
+    late = utcnow() - timedelta(days=10)
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan")
+        for i in range(8):
+            lead = create_lead(s, rec, {"company_name": f"示例数据·超期企业{i}"})
+            lead.assigned_at = lead.stage_changed_at = late - timedelta(days=i)
+    client = as_user("zhuanyuan")
+    loaded = []
+    listener = lambda target, context: loaded.append(target.id)
+    event.listen(Lead, "load", listener)
+    try:
+        html = client.get("/inbox/").get_data(as_text=True)
+    finally:
+        event.remove(Lead, "load", listener)
+    assert html.count('data-testid="reminder"') == 5
+    assert "查看全部 8 条超期线索" in html
+    assert "示例数据·超期企业7" in html  # the most overdue come first
+    assert len(set(loaded)) <= 5, "the inbox loaded every overdue lead to show five"

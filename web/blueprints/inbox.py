@@ -2,7 +2,7 @@
 lists, comments) and reminders of overdue leads, both from the CRM services."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import backend
@@ -30,6 +30,26 @@ def _link(message) -> str | None:
     return None
 
 
+@bp.app_context_processor
+def unread_badge():
+    """`inbox_unread()` for the top nav's 收件箱 badge: one count on the (user, read_at) index,
+    made only when a page asks for it, and at most once per request."""
+    def inbox_unread() -> int:
+        if "inbox_unread" not in g:
+            g.inbox_unread = 0
+            if current_user.is_authenticated:
+                from crm.errors import CrmError
+                from crm.services import inbox
+
+                try:
+                    g.inbox_unread = inbox.unread_count(backend.db(), current_user.orm)
+                except CrmError:  # a user disabled mid-session: no badge, the page decides the rest
+                    g.inbox_unread = 0
+        return g.inbox_unread
+
+    return {"inbox_unread": inbox_unread}
+
+
 @bp.get("/")
 def index():
     from crm.models import utcnow
@@ -40,14 +60,17 @@ def index():
     settings = backend.crm_settings()
     unread_only = request.args.get("unread") == "1"
     messages = inbox.list_messages(session, actor, unread_only=unread_only, limit=200)
-    unread = inbox.unread_count(session, actor)
+    unread = g.inbox_unread = inbox.unread_count(session, actor)  # the nav badge reuses it
     reminders, reminder_total = [], 0
     if actor.role in ("recruiter", "manager"):
         kwargs = {"owner_id": actor.id} if actor.role == "recruiter" else {"team_id": actor.team_id}
-        items = overdue.overdue_leads(session, actor, settings=settings, **kwargs)
-        reminder_total = len(items)
         now = utcnow()
-        reminders = [(item, response_status(item.lead, settings, now)) for item in items[:REMINDER_LIMIT]]
+        # The most overdue page from SQL, and the total by a count: never every overdue lead.
+        items = overdue.overdue_leads(session, actor, settings=settings, now=now, limit=REMINDER_LIMIT,
+                                      **kwargs)
+        reminder_total = (len(items) if len(items) < REMINDER_LIMIT else
+                          overdue.count_overdue(session, actor, settings=settings, now=now, **kwargs))
+        reminders = [(item, response_status(item.lead, settings, now)) for item in items]
     returns = []
     if actor.role == "manager":
         from ..queries.returns import recent_returns
