@@ -25,6 +25,10 @@ login_manager.session_protection = "strong"
 
 SECRET_FILE = "secret_key"
 
+# What an account that must change its password may still open.
+PASSWORD_CHANGE_EXEMPT = frozenset({"static", "healthz", "auth.change_password", "auth.logout",
+                                    "auth.login", None})
+
 # vis-network's standalone build (web/static/vendor/, 10.1.5) injects its own CSS as <style>
 # elements; these are their SHA-256 hashes (and the empty element's), so the CSP can allow exactly
 # those blocks without 'unsafe-inline'. Re-collect them when updating the vendored file: the browser
@@ -120,6 +124,19 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
             session.permanent = True
             session["last_seen"] = now
         return None
+
+    @app.before_request
+    def require_password_change():
+        """A new or reset account (must_change_password) may open only 修改密码, logout and
+        static files until it has set its own password."""
+        if request.endpoint in PASSWORD_CHANGE_EXEMPT or not current_user.is_authenticated:
+            return None
+        if not getattr(current_user.orm, "must_change_password", False):
+            return None
+        if _wants_json():
+            return jsonify(ok=False, error="请先修改密码后再继续操作。"), 403
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("auth.change_password", next=target.rstrip("?") if target else None))
 
     @app.after_request
     def security_headers(response):

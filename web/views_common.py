@@ -13,18 +13,18 @@ from graph.model import MISSING, STRONG, WEAK
 
 from . import backend
 
-# Top navigation: (label, endpoint). An item shows only once its endpoint exists, so the areas
-# of web part 2 (线索/看板/收件箱/驾驶舱/管理) appear as soon as their blueprints are registered.
-# The third field is the endpoint prefix that marks the item as the current one.
+# Top navigation: (label, endpoint, prefix, area). An item shows only once its endpoint exists
+# and the user's role may open its area (web.access), so nobody is offered a page that answers 403.
+# The prefix is the endpoint prefix that marks the item as the current one.
 NAV = [
-    ("产业链图谱", "chains.index", "chains."),
-    ("补链目标", "targets.index", "targets.index"),
-    ("目标名录", "targets.lists", "targets.list"),
-    ("线索", "leads.index", "leads."),
-    ("看板", "board.index", "board."),
-    ("收件箱", "inbox.index", "inbox."),
-    ("驾驶舱", "dashboard.index", "dashboard."),
-    ("管理", "admin.index", "admin."),
+    ("产业链图谱", "chains.index", "chains.", "chains"),
+    ("补链目标", "targets.index", "targets.index", "targets"),
+    ("目标名录", "targets.lists", "targets.list", "lists"),
+    ("线索", "leads.index", "leads.", "leads"),
+    ("看板", "board.index", "board.", "board"),
+    ("收件箱", "inbox.index", "inbox.", "inbox"),
+    ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
+    ("管理", "admin.index", "admin.", "admin"),
 ]
 
 STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong"}
@@ -66,6 +66,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
     app.jinja_env.filters["role_label"] = role_label
 
+    from .localtime import format_local, zone_from_config
+
+    def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """Stored UTC shown on the district's clock ([web] timezone): `{{ x.created_at | localtime }}`."""
+        return format_local(value, zone_from_config(backend.cfg()), fmt)
+
+    app.jinja_env.filters["localtime"] = localtime
+
     def start_timer():
         g.t0 = time.perf_counter()
 
@@ -81,11 +89,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def layout_context():
+        from .access import may_open
+
         items = []
         if current_user.is_authenticated:
             here = request.endpoint or ""
-            for label, endpoint, prefix in NAV:
-                if endpoint in current_app.view_functions:
+            actor = current_user.orm
+            for label, endpoint, prefix, area in NAV:
+                if endpoint in current_app.view_functions and may_open(actor, area):
                     items.append({"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)})
         return {"nav_items": items, "site_name": "链招", "district_name":
                 backend.cfg().get("district", {}).get("name", "")}

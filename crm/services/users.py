@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,7 +89,7 @@ def create_user(session: Session, actor: Actor, *, username: str, display_name: 
     team = None
     if role in (RECRUITER, MANAGER):
         if not sector_id:
-            raise ValidationError(f"{ROLE_LABELS[role]}须指定所属产业组（sector）")
+            raise ValidationError(f"{ROLE_LABELS[role]}须指定所属产业组")
         team = ensure_team(session, sector_id)
     elif sector_id:
         team = ensure_team(session, sector_id)
@@ -202,7 +202,7 @@ def update_user(session: Session, actor: Actor, user_id: int, *, display_name: s
     if sector_id is not None:
         user.team = ensure_team(session, sector_id) if sector_id else None
     if user.role in (RECRUITER, MANAGER) and user.team is None:
-        raise ValidationError(f"{ROLE_LABELS[user.role]}须指定所属产业组（sector）")
+        raise ValidationError(f"{ROLE_LABELS[user.role]}须指定所属产业组")
     if focus_chains is not None:
         user.focus_chains = list(focus_chains)
     session.flush()
@@ -220,13 +220,17 @@ class LoginResult:
     user: User | None
     message: str  # Chinese, for the login page
     must_change_password: bool = False
+    first_login: bool = False  # the account had never logged in (a new account, not a reset)
 
 
 def authenticate(session: Session, username: str, password: str, *,
                  settings: CrmSettings | None = None, ip: str | None = None,
-                 now: datetime | None = None) -> LoginResult:
+                 now: datetime | None = None, tz: tzinfo | None = None) -> LoginResult:
     """Check a login. After `lockout_failures` wrong passwords the account is locked for
-    `lockout_minutes`; the message never tells whether the user name exists."""
+    `lockout_minutes`; the message never tells whether the user name exists.
+
+    `tz` is the district's time zone ([web] timezone): the lockout message names the unlock
+    time as the user's clock shows it (times are stored as naive UTC)."""
     settings = settings or CrmSettings()
     policy = settings.security
     now = now or utcnow()
@@ -240,8 +244,9 @@ def authenticate(session: Session, username: str, password: str, *,
         return LoginResult(False, None, generic)
     if user.locked_until is not None and user.locked_until > now:
         audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "账号锁定中"}, ip)
+        until = user.locked_until.replace(tzinfo=timezone.utc).astimezone(tz or timezone.utc)
         return LoginResult(False, None,
-                           f"登录失败次数过多，账号已锁定，请于 {user.locked_until:%H:%M}（UTC）后重试或联系管理员")
+                           f"登录失败次数过多，账号已锁定，请于 {until:%H:%M} 后重试或联系管理员")
     if not verify_password(user.password_hash, password):
         user.failed_logins = (user.failed_logins or 0) + 1
         reason = "密码错误"
@@ -257,7 +262,9 @@ def authenticate(session: Session, username: str, password: str, *,
     if not user.is_active:
         audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "账号已停用"}, ip)
         return LoginResult(False, None, "账号已停用，请联系系统管理员")
+    first_login = user.last_login_at is None
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     session.flush()
     audit.record(session, user, audit.LOGIN, "user", user.id, None, None, ip)
-    return LoginResult(True, user, "登录成功", must_change_password=user.must_change_password)
+    return LoginResult(True, user, "登录成功", must_change_password=user.must_change_password,
+                       first_login=first_login)

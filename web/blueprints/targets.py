@@ -346,5 +346,8 @@ def list_print(list_id: int):
     sector_name, chain_name = _scope_names(svc, tl)
     from datetime import datetime
 
+    from ..localtime import zone_from_config
+
+    now = datetime.now(zone_from_config(backend.cfg()))
     return render_template("lists/print.html", tl=tl, sector_name=sector_name, chain_name=chain_name,
-                           factor_labels=FACTOR_LABELS, now=datetime.now().strftime("%Y-%m-%d %H:%M"))
+                           factor_labels=FACTOR_LABELS, now=now.strftime("%Y-%m-%d %H:%M"))

@@ -1,0 +1,40 @@
+"""Which areas of the web app a user may open: one place the navigation (and views) ask.
+
+Where crm.permissions has a rule it is used; the rest mirrors the areas' own checks, so a
+menu never offers a page that answers 403.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from crm import permissions
+from crm.models import ADMIN, LEADER, MANAGER, RECRUITER
+
+_BUSINESS = (RECRUITER, MANAGER, LEADER)  # 三权分立: the administrator handles no business data
+
+
+def _role(user: Any) -> str:
+    return str(getattr(user, "role", "") or "")
+
+
+AREAS = {
+    "chains": lambda u: True,
+    "targets": lambda u: True,
+    "lists": permissions.can_read_target_lists,
+    "leads": lambda u: _role(u) in _BUSINESS,
+    "inbox": lambda u: _role(u) in _BUSINESS,
+    "board": lambda u: _role(u) in (MANAGER, LEADER),
+    "dashboard": lambda u: _role(u) in (MANAGER, LEADER),
+    "admin": permissions.can_manage_users,
+}
+
+
+def may_open(user: Any, area: str) -> bool:
+    """True if the user's role may open the area (an unknown area: no)."""
+    rule = AREAS.get(area)
+    return bool(user is not None and getattr(user, "is_active", False) and rule and rule(user))
+
+
+def may_create_lead(user: Any) -> bool:
+    """Whether 转为线索 buttons are shown (the service refuses the others with 403)."""
+    return permissions.can_create_lead(user)
