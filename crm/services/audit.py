@@ -130,6 +130,9 @@ BASE_LABELS = {
 }
 USER_ID_FIELDS = frozenset({"owner_id", "sponsor_user_id", "case_officer_user_id", "created_by_id",
                             "approved_by_id", "from_user_id", "to_user_id", "by_user_id"})
+# Codes that say nothing to a reader next to the name the same entry carries: shown only alone.
+SHOWN_ONLY_WITHOUT = {"chain_id": "chain_name", "node_id": "node_name", "company_id": "company_name",
+                      "sector_name": "sector_id"}
 PLAN_PARTS = (("needs", "需求"), ("policy_support", "政策支持"), ("milestones", "里程碑"))
 EMPTY = "空"
 
@@ -280,7 +283,10 @@ def describe(session: Session, entries: Iterable[AuditLog], *,
 def _changes(entry: AuditLog, names: _Names, labels: Mapping[str, str]) -> list[str]:
     before, after = entry.before or {}, entry.after or {}
     out = []
-    for key in list(after) + [k for k in before if k not in after]:
+    keys = list(after) + [k for k in before if k not in after]
+    for key in keys:
+        if SHOWN_ONLY_WITHOUT.get(key) in keys:
+            continue
         label = labels.get(key, key)
         old = names.value(key, before.get(key)) if key in before else None
         new = names.value(key, after.get(key)) if key in after else None

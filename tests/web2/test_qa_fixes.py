@@ -62,3 +62,36 @@ def test_inbox_reminders_load_one_page_of_overdue_leads(as_user, leads, env, mon
     assert "查看全部 8 条超期线索" in html
     assert "示例数据·超期企业7" in html  # the most overdue come first
     assert len(set(loaded)) <= 5, "the inbox loaded every overdue lead to show five"
+
+
+def _lead_version(env, lead_id):
+    from crm.db import unit_of_work
+    from crm.models import Lead
+
+    with unit_of_work(env.session_factory) as s:
+        return s.get(Lead, lead_id).version
+
+
+def test_lead_audit_record_is_readable_for_leaders(as_user, leads, env):
+    import re
+
+    from crm.db import unit_of_work
+    from crm.services.users import get_by_username
+
+    with unit_of_work(env.session_factory) as s:
+        leader = get_by_username(s, "lingdao").id
+    client = as_user("zhuanyuan")
+    post(client, f"/leads/{leads.key}/four-ones", {
+        "version": _lead_version(env, leads.key), "sponsor_user_id": leader,
+        "task_force_department": "区投资促进局", "task_force_members": "李四、王五",
+        "needs": "用地 50 亩", "policy_support": "", "milestones": "2027-03 签约\n2027-06 注册"})
+    post(client, f"/leads/{leads.key}/stage", {"target": "接洽", "version": _lead_version(env, leads.key)})
+    html = as_user("lingdao").get(f"/leads/{leads.key}").get_data(as_text=True)
+    section = html.split('data-testid="audit"')[1].split("</section>")[0]
+    text = re.sub(r"<[^>]+>", " ", section)
+    assert "张专员" in text and "zhuanyuan" not in text  # display names, not user names
+    assert f"牵头区领导：空 → 王区长" in text and "→ 2" not in text
+    assert "服务方案：空 → 需求：用地 50 亩；里程碑：2027-03 签约、2027-06 注册" in text
+    assert "产业：新能源智能汽车" in text and "nev" not in text
+    assert "阶段：线索 → 接洽" in text and "阶段原因" not in text  # no "空 → 空"
+    assert "needs" not in text and "{" not in text and "[" not in text

@@ -149,8 +149,9 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
     events = timeline.merge(session, acts, changes, assignment.assignment_history(session, actor, lead_id))
     try:
         audit_page = audit.list_entries(session, actor, entity="lead", entity_id=lead_id, per_page=100)
+        audit_lines = audit.describe(session, audit_page.items, sectors=_sector_names())
     except PermissionDenied:
-        audit_page = None
+        audit_page, audit_lines = None, []
     workflow = Workflow.from_settings(settings)
     targets = leads.allowed_transitions(lead, settings)
     moves = [{"stage": t, "reason": workflow.needs_reason(lead.stage, t),
@@ -172,24 +173,13 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         labels=settings.four_ones.labels, gate_stage=settings.four_ones.gate_stage,
         key_min=settings.four_ones.key_investment_min, settings=settings, gate=gate,
         response=response_status(lead, settings, _now()), today=_today(),
-        audit_labels=audit.ACTION_LABELS, field_labels=_field_labels(),
+        audit_lines=audit_lines,
     ), status
 
 
-def _field_labels() -> dict[str, str]:
-    """Chinese names of lead fields for the audit history."""
-    from crm.services import leads
-
-    labels = {k: v[0] for k, v in leads.TEXT_FIELDS.items()}
-    labels.update(leads.NUMBER_FIELDS)
-    labels.update(leads.USER_FIELDS)
-    labels.update({"uscc": "统一社会信用代码", "channel": "招商渠道", "priority": "优先级",
-                   "key_flag": "重点项目", "task_force_members": "工作专班成员",
-                   "service_plan": "服务方案", "stage": "阶段", "stage_reason": "阶段原因",
-                   "owner_id": "负责人", "team_id": "所属组", "comment": "批注", "kind": "类型",
-                   "occurred_on": "日期", "outcome": "结果", "next_step": "下一步",
-                   "due_date": "截止日期", "participants": "参与人员", "lead_id": "线索"})
-    return labels
+def _sector_names() -> dict[str, str]:
+    """Sector id -> name, for the readable audit history."""
+    return {s.id: s.name for s in backend.chain_service().sectors()}
 
 
 def _now():
