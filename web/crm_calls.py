@@ -74,9 +74,38 @@ def create_lead_from_target(actor, company_id: str, node_id: str):
     }
     from flask import request
 
-    with backend.unit_of_work() as session:
-        lead = leads.create_lead(session, actor, data, settings=settings, ip=request.remote_addr)
+    from crm.errors import DuplicateLead
+
+    try:
+        with backend.unit_of_work() as session:
+            lead = leads.create_lead(session, actor, data, settings=settings, ip=request.remote_addr)
+    except DuplicateLead as exc:
+        _reword_own_duplicate(exc, actor)
+        raise
     return lead, lead_url(lead.id)
+
+
+def _reword_own_duplicate(exc, actor) -> None:
+    """The 409 must not name the user to themself in the third person."""
+    from crm.models import Lead
+
+    holder = backend.db().get(Lead, exc.lead_id)
+    if holder is not None and holder.registered_by_id == actor.id:
+        exc.args = (f"您已登记该企业为线索（线索编号 {exc.lead_id}），"
+                    f"首报首谈保护期至{exc.protected_until:%Y-%m-%d}，无须重复登记",)
+
+
+def held_companies(actor, targets) -> dict:
+    """company_id -> HeldBy for the ranked targets (or companies) on a page, in one query."""
+    from crm.services.lead_holders import CompanyRef, holders_for_companies
+
+    refs = {}
+    for t in targets:
+        cid = getattr(t, "company_id", None) or getattr(t, "id", None)
+        name = getattr(t, "company_name", None) or getattr(t, "display_name", None)
+        refs.setdefault(cid, CompanyRef(cid, name, getattr(t, "uscc", None)))
+    return holders_for_companies(backend.db(), actor, refs.values(),
+                                 lost_stage=backend.crm_settings().lost_stage)
 
 
 # ---- target lists ------------------------------------------------------------------------

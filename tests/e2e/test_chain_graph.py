@@ -78,7 +78,8 @@ def test_sector_overview_and_zone_filter(new_page):
 
 
 def test_first_report_protection_is_explained_in_the_panel(new_page):
-    """Another user trying the firm the recruiter registered sees who holds it (首报首谈)."""
+    """Another user sees who holds the firm the recruiter registered (首报首谈) instead of a
+    转为线索 button that would only end in a refusal."""
     page = new_page()
     login(page, "jingli")
     page.goto(f"/chains/{CHAIN}")
@@ -86,10 +87,9 @@ def test_first_report_protection_is_explained_in_the_panel(new_page):
     first = page.locator("[data-testid=node-panel] [data-testid=panel-target]").first
     first.wait_for()
     assert "精控电驱科技" in first.inner_text()
-    first.locator("button", has_text="转为线索").click()
-    err = first.locator(".panel-msg.err")
-    err.wait_for()
-    assert "首报" in err.inner_text() and "张专员" in err.inner_text()
+    held = first.locator("[data-testid=held-lead]")
+    assert "已登记线索（持有人：张专员" in held.inner_text()
+    assert first.locator("button", has_text="转为线索").count() == 0
     page.goto("/companies/O1")
     assert "线索编号" in page.inner_text("[data-testid=company-lead]")
     screenshot(page, "company")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from graph.gaps import format_wan
 from graph.targets import FACTOR_LABELS
@@ -88,6 +88,12 @@ def node_panel(node_id: str):
     zones = {z.id: z.name for z in svc.zones()}
     firms = [c for c in detail.local_firms if zone is None or c.zone_id == zone.id]
     gap = detail.gap
+    from ..access import may_create_lead
+    from ..crm_calls import held_companies
+
+    actor = current_user.orm
+    can_lead = may_create_lead(actor)
+    held = held_companies(actor, detail.targets) if can_lead else {}
     return jsonify(
         node={
             "id": gap.node_id, "name": gap.name, "stage": gap.stage, "status": gap.status,
@@ -111,7 +117,8 @@ def node_panel(node_id: str):
             "node_id": t.node_id, "qualifications": list(t.qualifications),
             "factors": [{"label": FACTOR_LABELS.get(k, k), "value": round(v, 2)} for k, v in t.factors.items()],
             "url": url_for("companies.show", company_id=t.company_id),
+            "held": held[t.company_id].text if t.company_id in held else None,
         } for t in detail.targets],
         targets_url=url_for("targets.index", chain=gap.chain_id, node=gap.node_id),
-        lead_url=url_for("targets.create_lead"),
+        lead_url=url_for("targets.create_lead") if can_lead else None,
     )

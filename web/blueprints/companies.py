@@ -28,5 +28,8 @@ def show(company_id: str):
     if not detail.company.is_local:  # where the firm ranks as a 补链 target (cached rankings)
         for chain_id in sorted({n.chain_id for n in detail.nodes}):
             scores.extend(t for t in svc.chain_targets(chain_id) if t.company_id == company_id)
+    from ..access import may_create_lead
+
     return render_template("companies/show.html", d=detail, c=detail.company, chains=chains, lead=lead,
-                           scores=scores, factor_labels=FACTOR_LABELS)
+                           scores=scores, factor_labels=FACTOR_LABELS,
+                           can_create_lead=may_create_lead(current_user.orm))

@@ -63,10 +63,16 @@ def index():
     chains = {c.id: c for c in svc.chains()}
     from ..crm_calls import draft_lists_for
 
-    drafts = draft_lists_for(current_user.orm)
+    from ..access import may_create_lead
+    from ..crm_calls import held_companies, lead_url
+
+    actor = current_user.orm
+    drafts = draft_lists_for(actor)
+    can_lead = may_create_lead(actor)
     return render_template("targets/index.html", rows=rows, f=f, sectors=svc.sectors(),
                            all_chains=svc.chains(), chains=chains, factor_labels=FACTOR_LABELS,
-                           page_sizes=PAGE_SIZES, drafts=drafts)
+                           page_sizes=PAGE_SIZES, drafts=drafts, can_create_lead=can_lead,
+                           held=held_companies(actor, rows) if can_lead else {}, lead_link=lead_url)
 
 
 @bp.get("/export.xlsx")

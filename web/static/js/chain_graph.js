@@ -156,6 +156,13 @@
           f.appendChild(el("span", pct(x.value)));
         });
         li.appendChild(f);
+        if (t.held) {  // already registered as a lead (首报首谈): say who holds it
+          var held = el("div", t.held, "held-lead small");
+          held.setAttribute("data-testid", "held-lead");
+          li.appendChild(held);
+          return li;
+        }
+        if (!d.lead_url) { return li; }  // the role may not create leads
         var btn = el("button", "转为线索", "button small primary");
         btn.type = "button";
         var msg = el("div", null, "panel-msg");

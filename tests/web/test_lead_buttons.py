@@ -1,0 +1,65 @@
+"""转为线索 only for roles that may create leads; firms already held show who holds them."""
+from __future__ import annotations
+
+from .conftest import csrf_token
+from .webdata import MISSING_NODE
+
+BUTTON = '>转为线索</button>'
+
+
+def _post_lead(client, company_id="O1", node_id=MISSING_NODE):
+    token = csrf_token(client, "/chains/")
+    return client.post("/targets/lead", json={"company_id": company_id, "node_id": node_id},
+                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def test_roles_that_cannot_create_leads_see_no_button(as_user, client):
+    for username in ("lingdao", "admin"):
+        as_user(username)
+        assert BUTTON not in client.get("/targets/").get_data(as_text=True), username
+        assert BUTTON not in client.get("/companies/O1").get_data(as_text=True), username
+        panel = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
+        assert panel["lead_url"] is None, username
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
+    as_user("zhuanyuan")
+    assert BUTTON in client.get("/targets/").get_data(as_text=True)
+    assert client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()["lead_url"]
+
+
+def test_held_firm_shows_holder_instead_of_button(as_user, client):
+    as_user("zhuanyuan")
+    assert _post_lead(client).status_code == 200
+    html = client.get(f"/targets/?chain=nev_drive&node={MISSING_NODE}").get_data(as_text=True)
+    assert "已登记线索（持有人：您本人）" in html
+    panel = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
+    by_id = {t["company_id"]: t for t in panel["targets"]}
+    assert by_id["O1"]["held"] == "已登记线索（持有人：您本人）" and by_id["O2"]["held"] is None
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
+    as_user("jingli")
+    html = client.get(f"/targets/?chain=nev_drive&node={MISSING_NODE}").get_data(as_text=True)
+    assert "已登记线索（持有人：张专员（招商专员））" in html
+    # one button fewer than targets: O1 is held
+    panel = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
+    assert {t["company_id"]: t["held"] for t in panel["targets"]}["O1"].startswith("已登记线索（持有人：张专员")
+
+
+def test_duplicate_of_own_lead_is_worded_in_second_person(as_user, client):
+    as_user("zhuanyuan")
+    assert _post_lead(client).status_code == 200
+    resp = _post_lead(client)
+    error = resp.get_json()["error"]
+    assert resp.status_code == 409 and error.startswith("您已登记该企业为线索") and "张专员" not in error
+
+
+def test_holder_lookup_gives_lead_id_only_to_readers(as_user, client, env):
+    from crm.services.lead_holders import CompanyRef, holders_for_companies
+    from crm.services.users import get_by_username
+
+    as_user("zhuanyuan")
+    lead_id = _post_lead(client).get_json()["lead_id"]
+    refs = [CompanyRef("O1", "精控电驱科技"), CompanyRef("O2"), CompanyRef("X9", "精控电驱科技（示例数据）")]
+    with env.session_factory() as s:
+        own = holders_for_companies(s, get_by_username(s, "zhuanyuan"), refs)
+        other = holders_for_companies(s, get_by_username(s, "zhuanyuan2"), refs)
+    assert set(own) == {"O1", "X9"} and own["O1"].lead_id == lead_id and own["O1"].is_self
+    assert other["O1"].lead_id is None and not other["O1"].is_self and "张专员" in other["O1"].text
