@@ -140,4 +140,4 @@ def test_server_stopped_mid_work(spare_server):
 def _writing_firms(store: Neo4jStore) -> bool:
     with store._driver.session(database="system") as session:
         queries = [r["q"] for r in session.run("SHOW TRANSACTIONS YIELD currentQuery AS q")]
-    return any("MERGE (c:Company" in (q or "") for q in queries)
+    return any("UNWIND $rows AS row" in (q or "") and "c:Company" in q for q in queries)
