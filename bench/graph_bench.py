@@ -379,6 +379,8 @@ def _load(r: dict) -> str:
 def _cell(r: dict, key: str, timed: bool) -> str:
     if key == "load":
         return _load(r)
+    if key == "floor_ratio" and r.get("floor_ratio") is not None:
+        return f"{r['floor_ratio']:.2f}× ({r['floor_ratio_cpu']:.2f}×)"
     if not timed:
         return _fmt(r.get(key))
     return f"{_fmt(r.get(key + '_s'))} ({_fmt(r.get(key + '_cpu'))})"
@@ -414,7 +416,14 @@ def verdicts(results: dict[int, dict]) -> list[str]:
         ratio = r.get("floor_ratio")
         if ratio is None:
             continue
-        verdict = "**met**" if ratio <= FLOOR_FACTOR else "**missed**"
+        cpu_ratio = r["floor_ratio_cpu"]
+        if ratio <= FLOOR_FACTOR and cpu_ratio <= FLOOR_FACTOR:
+            verdict = "**met**"
+        elif ratio > FLOOR_FACTOR and cpu_ratio > FLOOR_FACTOR:
+            verdict = "**missed**"
+        else:
+            verdict = ("**met on the wall clock, missed in CPU time**" if ratio <= FLOOR_FACTOR
+                       else "**missed on the wall clock, met in CPU time**")
         lines.append(f"- {_label(size)} gap analysis within {FLOOR_FACTOR:g}× the pandas floor: {verdict} "
                      f"({ratio:.2f}× wall, {r['floor_ratio_cpu']:.2f}× CPU: {r['gaps_s'] * 1000:.1f} ms "
                      f"against {r['floor_s'] * 1000:.1f} ms).")
