@@ -159,7 +159,7 @@ def _build(raw_rows: list[list[str]], encoding: str) -> Table:
     while start < len(raw_rows) and not any((c or "").strip() for c in raw_rows[start]):
         start += 1
     if start >= len(raw_rows):
-        raise TabularError("文件是空的：没有表头行")
+        raise TabularError("文件是空的（没有表头行）")
     headers = [(h or "").strip() for h in raw_rows[start]]
     while headers and not headers[-1]:
         headers.pop()

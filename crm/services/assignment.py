@@ -64,7 +64,9 @@ def assign_lead(session: Session, actor: Actor, lead_id: int, assignee_id: int,
         raise ValidationError(f"该线索已由{assignee.display_name}负责")
     reason = (reason or "").strip() or None
     if lead.owner_id is not None and not reason:
-        raise ValidationError("改派线索须填写原因")
+        err = ValidationError("改派线索须填写原因")
+        err.reassignment = True  # views say 未改派 (not 未分派) for this refusal
+        raise err
     return _give(session, actor, lead, assignee, reason, now, ip)
 
 

@@ -131,3 +131,12 @@ def test_localtime_filter_shows_beijing_time(app):
         assert f(datetime(2026, 3, 1, 23, 30)) == "2026-03-02 07:30"
         assert f(datetime(2026, 3, 1, 23, 30), "%Y-%m-%d") == "2026-03-02"
         assert f(None) == ""
+
+
+def test_missing_team_message_has_no_english(env):
+    from crm.errors import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        with unit_of_work(env.session_factory) as s:
+            create_user(s, SYSTEM, username="ohne", display_name="x", role="recruiter", password=PASSWORD)
+    assert str(info.value) == "招商专员须指定所属产业组"

@@ -63,3 +63,37 @@ def test_holder_lookup_gives_lead_id_only_to_readers(as_user, client, env):
         other = holders_for_companies(s, get_by_username(s, "zhuanyuan2"), refs)
     assert set(own) == {"O1", "X9"} and own["O1"].lead_id == lead_id and own["O1"].is_self
     assert other["O1"].lead_id is None and not other["O1"].is_self and "张专员" in other["O1"].text
+
+
+def test_score_is_explained_in_plain_chinese(as_user):
+    html = as_user("zhuanyuan").get("/targets/").get_data(as_text=True)
+    assert "[targets]" not in html and "配置文件" not in html
+    assert "满分 100 分" in html and "缺口程度 35%" in html
+
+
+def test_reassignment_without_reason_says_not_reassigned(as_user, client, env):
+    from crm.services.users import get_by_username
+
+    as_user("zhuanyuan")
+    lead_id = _post_lead(client).get_json()["lead_id"]
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
+    as_user("jingli")
+    with env.session_factory() as s:
+        jingli = get_by_username(s, "jingli").id
+    resp = client.post("/board/assign", data={"lead_id": lead_id, "assignee_id": jingli, "reason": "",
+                                              "csrf_token": csrf_token(client, "/chains/")},
+                       follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "未改派：改派线索须填写原因" in html and "未分派：" not in html
+
+
+def test_empty_file_error_has_one_colon(tmp_path):
+    import pytest
+
+    from graph.tabular import TabularError, read_table
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(TabularError) as info:
+        read_table(empty)
+    assert "文件是空的" in str(info.value) and "：" not in str(info.value)

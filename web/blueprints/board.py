@@ -90,7 +90,7 @@ def assign():
                                           ip=request.remote_addr)
             who = lead.owner.display_name if lead.owner else ""
     except (ValidationError, StaleEdit) as exc:
-        flash(f"未分派：{exc}", "error")
+        flash(f"{'未改派' if getattr(exc, 'reassignment', False) else '未分派'}：{exc}", "error")
         return _back()
     flash(f"已将「{lead.company_name}」分派给{who}，对方会在收件箱中收到通知。", "success")
     return _back()

@@ -72,7 +72,18 @@ def index():
     return render_template("targets/index.html", rows=rows, f=f, sectors=svc.sectors(),
                            all_chains=svc.chains(), chains=chains, factor_labels=FACTOR_LABELS,
                            page_sizes=PAGE_SIZES, drafts=drafts, can_create_lead=can_lead,
-                           held=held_companies(actor, rows) if can_lead else {}, lead_link=lead_url)
+                           held=held_companies(actor, rows) if can_lead else {}, lead_link=lead_url,
+                           weight_text=_weight_text(backend.cfg()))
+
+
+def _weight_text(cfg: dict) -> str:
+    """The factor weights of [targets] as shares a reader understands: 缺口程度 35%、…"""
+    t = cfg.get("targets", {})
+    weights = {key: float(t.get(f"weight_{key}", 0) or 0) for key in FACTOR_LABELS}
+    total = sum(weights.values())
+    if total <= 0:
+        return ""
+    return "、".join(f"{FACTOR_LABELS[k]} {w / total:.0%}" for k, w in weights.items() if w > 0)
 
 
 @bp.get("/export.xlsx")
