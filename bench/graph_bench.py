@@ -430,7 +430,8 @@ def verdicts(results: dict[int, dict]) -> list[str]:
     return lines
 
 
-def render(results: dict[int, dict], command: str, notes: str) -> str:
+def render(results: dict[int, dict], command: str, notes: str, notes_written: str = "") -> str:
+    """The whole marked section. `notes_written` dates the analysis, which a later run may outdate."""
     sizes = sorted(results)
     head = "| | " + " | ".join(_label(s) for s in sizes) + " |"
     rule = "|---|" + "---:|" * len(sizes)
@@ -456,9 +457,11 @@ def render(results: dict[int, dict], command: str, notes: str) -> str:
         "stored firms and the one transactional write. Peak RSS is the child's high-water mark up to "
         "and including the targets step (the pandas floor runs after it).", "",
         "### Targets (issue 2)", "", *verdicts(results), "",
-        *(["### Why, and where the time goes", "", notes, ""] if notes else []),
+        *([f"### Why, and where the time goes (analysis written {notes_written})", "", notes, ""]
+          if notes else []),
         # ">" escaped so that no text inside can close the comment
-        DATA_PREFIX + json.dumps({**{str(k): v for k, v in sorted(results.items())}, "notes": notes},
+        DATA_PREFIX + json.dumps({**{str(k): v for k, v in sorted(results.items())}, "notes": notes,
+                                  "notes_written": notes_written},
                                  ensure_ascii=False).replace(">", "\\u003e") + " -->",
         END,
     ]
@@ -482,9 +485,11 @@ def read_previous(text: str) -> dict[int, dict]:
     return {int(k): v for k, v in _stored(text).items() if k.isdigit()}
 
 
-def read_notes(text: str) -> str:
-    notes = _stored(text).get("notes", "")
-    return notes if isinstance(notes, str) else ""
+def read_notes(text: str) -> tuple[str, str]:
+    """(notes, when they were written) kept in a section written earlier."""
+    data = _stored(text)
+    notes, written = data.get("notes", ""), data.get("notes_written", "")
+    return (notes, written) if isinstance(notes, str) and isinstance(written, str) else ("", "")
 
 
 def write_section(out: Path, section: str) -> None:
@@ -522,6 +527,11 @@ def main(argv: list[str] | None = None) -> int:
         args.seed = DEFAULT_SEED
     if any(n <= 0 for n in args.sizes) or args.runs <= 0:
         parser.error("企业数量和重复次数必须为正整数")
+    for path in [*args.merge_from, *([args.notes] if args.notes else [])]:
+        if not path.is_file():
+            parser.error(f"找不到文件：{path}")
+    if not args.sizes and not args.out and args.child is None:
+        parser.error("请用 --sizes 指定企业数量，或用 --out 与 --merge-from 合并已有结果")
     try:
         if args.child is not None:
             try:
@@ -551,12 +561,16 @@ def main(argv: list[str] | None = None) -> int:
         merged.update(results)
         if not merged:
             parser.error("没有可写入的结果")
-        notes = args.notes.read_text(encoding="utf-8").strip() if args.notes else \
-            read_notes(args.out.read_text(encoding="utf-8")) if args.out.exists() else ""
-        write_section(args.out, render(merged, command, notes))
+        if args.notes:
+            notes = args.notes.read_text(encoding="utf-8").strip()
+            written = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        else:
+            notes, written = read_notes(args.out.read_text(encoding="utf-8")) if args.out.exists() else ("", "")
+        write_section(args.out, render(merged, command, notes, written))
         _say(f"结果已写入 {args.out}")
-    else:
-        print(render(results, command, args.notes.read_text(encoding="utf-8").strip() if args.notes else ""))
+    elif results:
+        notes = args.notes.read_text(encoding="utf-8").strip() if args.notes else ""
+        print(render(results, command, notes, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
     return 0
 
 
