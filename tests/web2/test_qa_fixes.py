@@ -95,3 +95,29 @@ def test_lead_audit_record_is_readable_for_leaders(as_user, leads, env):
     assert "产业：新能源智能汽车" in text and "nev" not in text
     assert "阶段：线索 → 接洽" in text and "阶段原因" not in text  # no "空 → 空"
     assert "needs" not in text and "{" not in text and "[" not in text
+
+
+def test_top_nav_shows_unread_inbox_count_on_every_page(as_user, leads, env):
+    from sqlalchemy import event
+
+    from crm.db import unit_of_work
+    from crm.models import InboxMessage
+    from crm.services.users import get_by_username
+
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan").id
+        s.add_all([InboxMessage(user_id=rec, kind="comment", title=f"消息{i}") for i in range(3)])
+    client = as_user("zhuanyuan")
+    engine = env.session_factory.kw["bind"]
+    counts = []
+    listener = lambda conn, cursor, sql, *a: counts.append(sql) if "inbox_messages" in sql else None
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert 'data-testid="inbox-unread"' in html and ">3</span>" in html.split("mainnav")[1]
+    assert len(counts) == 1  # one count per page
+    assert 'data-testid="inbox-unread"' in client.get("/chains/").get_data(as_text=True)
+    post(client, "/inbox/read-all")
+    assert 'data-testid="inbox-unread"' not in client.get("/board/").get_data(as_text=True)
