@@ -97,3 +97,23 @@ def test_empty_file_error_has_one_colon(tmp_path):
     with pytest.raises(TabularError) as info:
         read_table(empty)
     assert "文件是空的" in str(info.value) and "：" not in str(info.value)
+
+
+def _chain_select(html: str) -> str:
+    import re
+
+    return re.search(r'<select name="chain" id="filter-chain".*?</select>', html, re.S).group(0)
+
+
+def test_chain_dropdowns_are_grouped_by_sector_in_plan_order(as_user):
+    import re
+
+    client = as_user("jingli")
+    for path in ("/targets/", "/targets/lists", "/chains/nev_drive"):
+        select = _chain_select(client.get(path).get_data(as_text=True))
+        groups = re.findall(r'<optgroup label="([^"]+)"', select)
+        # 医药健康 is the plan's 战略引擎, so it comes before the 支柱产业 新能源智能汽车
+        assert groups == ["医药健康", "新能源智能汽车"], path
+        med = select.index('label="医药健康"')
+        assert med < select.index("高端医疗器械") < select.index('label="新能源智能汽车"') \
+            < select.index("新能源汽车动力总成"), path

@@ -50,6 +50,11 @@
         opt.disabled = !show;
         if (show && opt.value && firstVisible === null) { firstVisible = opt; }
       });
+      // groups (one per 产业) of another sector are hidden with their options
+      Array.prototype.forEach.call(chainSel.querySelectorAll("optgroup"), function (grp) {
+        var s = grp.getAttribute("data-sector");
+        grp.hidden = !!(sector && s && s !== sector);
+      });
       var current = chainSel.options[chainSel.selectedIndex];
       if (current && current.disabled) {
         chainSel.value = chainSel.querySelector('option[value=""]') ? "" : (firstVisible ? firstVisible.value : "");
