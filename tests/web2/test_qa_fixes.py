@@ -121,3 +121,16 @@ def test_top_nav_shows_unread_inbox_count_on_every_page(as_user, leads, env):
     assert 'data-testid="inbox-unread"' in client.get("/chains/").get_data(as_text=True)
     post(client, "/inbox/read-all")
     assert 'data-testid="inbox-unread"' not in client.get("/board/").get_data(as_text=True)
+
+
+def test_money_chart_labels_bars_with_sector_names(as_user, leads, env):
+    from crm.db import unit_of_work
+    from crm.models import Lead
+
+    with unit_of_work(env.session_factory) as s:
+        lead = s.get(Lead, leads.other)  # medical, registered without a sector name
+        assert lead.sector_name is None
+        lead.stage, lead.investment = "签约", 3000
+    html = as_user("lingdao").get("/dashboard/").get_data(as_text=True)
+    chart = html.split('data-testid="money-by-sector"')[1].split("</section>")[0]
+    assert "医药健康" in chart and "medical" not in chart

@@ -153,12 +153,15 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
                                    .where(sub.c.stage.in_(stages))).one()
         return Money(int(n), float(total))
 
+    # Bars are labelled with the graph's sector names: a lead's own sector_name may be empty
+    # (registered by hand or imported) and its id ("medical") means nothing to a reader.
+    sector_names = {s.id: s.name for s in chain_service.sectors()}
     per_sector = {}
     for sid, name, stage, total in session.execute(
             select(sub.c.sector_id, func.max(sub.c.sector_name), sub.c.stage,
                    func.coalesce(func.sum(sub.c.investment), 0))
             .where(sub.c.stage.in_(signed_stages)).group_by(sub.c.sector_id, sub.c.stage)).all():
-        entry = per_sector.setdefault(sid, [name or sid or "（未填产业）", 0.0, 0.0])
+        entry = per_sector.setdefault(sid, [sector_names.get(sid) or name or sid or "（未填产业）", 0.0, 0.0])
         entry[1] += float(total)
         if stage in landed_stages:
             entry[2] += float(total)
