@@ -134,3 +134,32 @@ def test_money_chart_labels_bars_with_sector_names(as_user, leads, env):
     html = as_user("lingdao").get("/dashboard/").get_data(as_text=True)
     chart = html.split('data-testid="money-by-sector"')[1].split("</section>")[0]
     assert "医药健康" in chart and "medical" not in chart
+
+
+def test_admin_audit_log_page_filters_and_pages(as_user, leads, env, monkeypatch):
+    import re
+
+    from crm.db import unit_of_work
+    from crm.services.users import get_by_username
+    from web.blueprints import admin as admin_bp
+
+    client = as_user("zhuanyuan")
+    post(client, f"/leads/{leads.own}/stage", {"target": "接洽", "version": _lead_version(env, leads.own)})
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan").id
+    admin = as_user("admin")
+    html = admin.get("/admin/audit").get_data(as_text=True)
+    assert "审计日志" in html and "登录" in html and "阶段：线索 → 接洽" in html
+    html = admin.get(f"/admin/audit?user={rec}&action=transition").get_data(as_text=True)
+    rows = re.findall(r'data-testid="audit-row"', html)
+    assert len(rows) == 1 and "张专员" in html and "阶段：线索 → 接洽" in html
+    resp = admin.get("/admin/audit?start=2026-05-02&end=2026-05-01")
+    assert resp.status_code == 400 and "截止日期不能早于起始日期" in resp.get_data(as_text=True)
+    assert "没有符合条件的记录" in admin.get("/admin/audit?end=2001-01-01").get_data(as_text=True)
+    monkeypatch.setattr(admin_bp, "AUDIT_PER_PAGE", 2)
+    html = admin.get(f"/admin/audit?user={rec}").get_data(as_text=True)
+    assert len(re.findall(r'data-testid="audit-row"', html)) == 2 and "下一页" in html
+    assert f"user={rec}" in html.split('class="pager"')[1]  # the filter rides along
+    # Only the system administrator reviews the log here.
+    assert as_user("lingdao").get("/admin/audit").status_code == 403
+    assert client.get("/admin/audit").status_code == 403
