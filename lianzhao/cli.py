@@ -9,7 +9,12 @@ import sys
 
 import click
 
+from . import click_zh
 from .config import ConfigError, load_config
+
+# click's own words (usage, errors, help headings) in Chinese. Installed before the commands are
+# defined, since click names path types ("file", "directory") when a command is built.
+click_zh.install()
 
 
 class AppContext:
@@ -62,3 +67,4 @@ def _register() -> None:
 
 
 _register()
+click_zh.localise_metavars(main)
