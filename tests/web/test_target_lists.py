@@ -75,8 +75,19 @@ def test_full_review_cycle(client, as_user):
           {"note": "已约拜访", "version": _version(client, list_id)})
     assert dict((r[1], r[2]) for r in rows())[first[1]] == "已约拜访"
     last = rows()[-1]
-    _post(client, f"/targets/lists/{list_id}/rows/{last[0]}/remove", {"version": _version(client, list_id)})
+    # 移除 asks first: without the confirmation nothing is removed and the page shows the question
+    resp = _post(client, f"/targets/lists/{list_id}/rows/{last[0]}/remove", {"version": _version(client, list_id)})
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert len(rows()) == 5 and 'data-testid="confirm-remove"' in page and "确认移除" in page
+    _post(client, f"/targets/lists/{list_id}/rows/{last[0]}/remove",
+          {"version": _version(client, list_id), "confirm": "1"})
     assert len(rows()) == 4
+    # the first row cannot move up, the last cannot move down
+    page = client.get(f"/targets/lists/{list_id}").get_data(as_text=True)
+    buttons = re.findall(r'<button type="submit" class="button small"( disabled)?>(上移|下移)</button>', page)
+    assert buttons[0] == (" disabled", "上移") and buttons[1] == ("", "下移")
+    assert buttons[-2] == ("", "上移") and buttons[-1] == (" disabled", "下移")
+    assert all(d == "" for d, _ in buttons[2:-2])
     # a stale form (old version) is refused, nothing changes
     resp = _post(client, f"/targets/lists/{list_id}/rows/{first[0]}/note", {"note": "x", "version": "1"})
     assert resp.status_code == 302
@@ -117,7 +128,7 @@ def test_full_review_cycle(client, as_user):
 
     # approved lists are frozen; a revision starts a new draft, version 1 stays readable
     _switch(client, "jingli")
-    resp = _post(client, f"/targets/lists/{list_id}/rows/{first[0]}/remove")
+    resp = _post(client, f"/targets/lists/{list_id}/rows/{first[0]}/remove", {"confirm": "1"})
     assert "不能修改" in client.get(resp.headers["Location"]).get_data(as_text=True)
     resp = _post(client, f"/targets/lists/{list_id}/new-version")
     new_id = int(LIST_URL.search(resp.headers["Location"]).group(1))

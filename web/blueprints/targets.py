@@ -231,6 +231,7 @@ def list_show(list_id: int):
         can_new_version=permissions.can_manage_target_lists(actor) and tl.status == "approved",
         sector_name=sector_name, chain_name=chain_name, factor_labels=FACTOR_LABELS,
         targets_url=url_for("targets.index", sector=tl.sector_id, chain=tl.chain_id or None),
+        confirm_remove=request.args.get("remove", type=int) if can_edit else None,
     )
 
 
@@ -279,6 +280,8 @@ def list_add_top(list_id: int):
 def list_remove(list_id: int, row_id: int):
     from crm.services import target_lists
 
+    if request.form.get("confirm") != "1":  # two steps: the page asks first (no inline script)
+        return redirect(url_for("targets.list_show", list_id=list_id, remove=row_id, _anchor=f"row-{row_id}"))
     return _list_action(list_id, lambda s: target_lists.remove_rows(
         s, current_user.orm, list_id, [row_id], expected_version=_version(), ip=request.remote_addr),
         "已从名录中移除。")
