@@ -163,3 +163,13 @@ def test_admin_audit_log_page_filters_and_pages(as_user, leads, env, monkeypatch
     # Only the system administrator reviews the log here.
     assert as_user("lingdao").get("/admin/audit").status_code == 403
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_activity_forms_mark_the_outcome_required(as_user, leads):
+    import re
+
+    client = as_user("zhuanyuan")
+    page = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert re.search(r'<textarea name="outcome"[^>]*\brequired\b', page) and "结果（必填）" in page
+    listing = client.get("/leads/").get_data(as_text=True)
+    assert re.search(r'<input type="text" name="outcome"[^>]*\brequired\b', listing)
