@@ -73,7 +73,25 @@ def index():
                            all_chains=svc.chains(), chains=chains, factor_labels=FACTOR_LABELS,
                            page_sizes=PAGE_SIZES, drafts=drafts, can_create_lead=can_lead,
                            held=held_companies(actor, rows) if can_lead else {}, lead_link=lead_url,
-                           weight_text=_weight_text(backend.cfg()))
+                           weight_text=_weight_text(backend.cfg()), filter_text=_filter_text(svc, f),
+                           printed_at=_local_now())
+
+
+def _filter_text(svc, f: dict) -> str:
+    """The page's filters in words, for the print header: 产业：…；产业链：…；环节：…；状态：…；前 N 家."""
+    sector = next((s.name for s in svc.sectors() if s.id == f["sector"]), "全部产业")
+    chain = next((c.name for c in svc.chains() if c.id == f["chain"]), "全部产业链")
+    node = next((n.name for n in f["nodes"] if n.node_id == f["node"]), "全部缺口环节")
+    status = f["status"] or "缺链和弱链"
+    return f"产业：{sector}；产业链：{chain}；环节：{node}；状态：{status}；显示：前 {f['top']} 家"
+
+
+def _local_now() -> str:
+    from datetime import datetime
+
+    from ..localtime import zone_from_config
+
+    return datetime.now(zone_from_config(backend.cfg())).strftime("%Y-%m-%d %H:%M")
 
 
 def _weight_text(cfg: dict) -> str:
