@@ -22,6 +22,8 @@ COLORS = {
 DIMMED = {"background": "#d5dae0", "border": "#aab4c0"}
 STAGE_LEVEL = {stage: i for i, stage in enumerate(STAGES)}
 MIN_SIZE, MAX_SIZE = 10, 26
+# Vertical distance between dots of one stage: the largest dot (52 px) plus its label below it.
+NODE_SPACING = 80
 
 
 def node_size(criticality: float) -> float:
@@ -75,8 +77,9 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None,
     hier = net.options.layout.hierarchical
     hier.direction = "LR"
     hier.sortMethod = "directed"
-    hier.levelSeparation = 300
-    hier.nodeSpacing = 62
+    hier.levelSeparation = 300  # a minimum: the page widens it to fill the canvas (chain_graph.js)
+    hier.nodeSpacing = NODE_SPACING
+    hier.treeSpacing = NODE_SPACING  # nodes without flows sit next to the others, not far below
     hier.blockShifting = True
     hier.edgeMinimization = True
     net.options.layout.improvedLayout = True

@@ -93,3 +93,30 @@ def test_first_report_protection_is_explained_in_the_panel(new_page):
     page.goto("/companies/O1")
     assert "线索编号" in page.inner_text("[data-testid=company-lead]")
     screenshot(page, "company")
+
+
+@pytest.mark.parametrize("width", [1366, 1920])
+def test_graph_fills_the_canvas_width_and_labels_do_not_touch(new_page, width):
+    """The stages are spread over the canvas (not a narrow strip in the middle) and the dots of
+    one stage are far enough apart for the label under each (QA: labels sat between dots)."""
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 1000})
+    login(page, "zhuanyuan")
+    page.goto(f"/chains/{CHAIN}")
+    page.wait_for_selector("#chain-graph[data-ready='1']")
+    page.wait_for_timeout(300)
+    extent = page.evaluate("""() => {
+        const net = window.LZGraph.network, pos = net.getPositions();
+        const xs = Object.values(pos).map(p => net.canvasToDOM(p).x);
+        const byX = {};
+        Object.values(pos).forEach(p => { (byX[Math.round(p.x)] = byX[Math.round(p.x)] || []).push(p.y); });
+        let gap = Infinity;
+        Object.values(byX).forEach(ys => { ys.sort((a, b) => a - b);
+            for (let i = 1; i < ys.length; i++) gap = Math.min(gap, ys[i] - ys[i - 1]); });
+        return {span: Math.max(...xs) - Math.min(...xs), width: document.getElementById("chain-graph").clientWidth,
+                gap: gap};
+    }""")
+    assert extent["span"] > 0.6 * extent["width"], extent
+    assert extent["gap"] >= 80, extent  # canvas units: the nodeSpacing between dots of a stage
+    if width == 1920:
+        screenshot(page, "chain-graph-wide")

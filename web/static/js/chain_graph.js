@@ -20,6 +20,24 @@
     return v >= 10000 ? (v / 10000).toFixed(1) + "亿元" : Math.round(v) + "万元";
   }
 
+  /* The stages run left to right and the dots of a stage top to bottom; vis-network then scales
+   * the drawing to fit. A tall chain in a wide canvas would leave most of the width empty, so the
+   * distance between stages grows until the drawing has the canvas's proportions. */
+  function widenLevels(options, nodeList, container) {
+    var hier = options.layout && options.layout.hierarchical;
+    if (!hier || !container.clientWidth || !container.clientHeight) { return; }
+    var perLevel = {};
+    nodeList.forEach(function (n) { perLevel[n.level] = (perLevel[n.level] || 0) + 1; });
+    var levels = Object.keys(perLevel).length;
+    if (levels < 2) { return; }
+    var tallest = Math.max.apply(null, Object.keys(perLevel).map(function (k) { return perLevel[k]; }));
+    var height = Math.max(tallest, 4) * (hier.nodeSpacing || 80);
+    // vis never zooms in past 1:1 when fitting, so a short chain needs at least the canvas width
+    var width = Math.max(height * container.clientWidth / container.clientHeight, container.clientWidth - 40);
+    var labelRoom = 220;  // the widest labels stick out left and right of the outer stages
+    hier.levelSeparation = Math.max(hier.levelSeparation || 300, Math.round((width - labelRoom) / (levels - 1)));
+  }
+
   function init() {
     var dataBlock = document.getElementById("graph-data");
     var container = document.getElementById("chain-graph");
@@ -34,7 +52,16 @@
     var edges = new window.vis.DataSet(data.edges);
     var options = data.options || {};
     options.configure = { enabled: false };
+    widenLevels(options, data.nodes, container);
     var network = new window.vis.Network(container, { nodes: nodes, edges: edges }, options);
+    // Fit the whole chain into the canvas once laid out, and again when the window changes size.
+    network.once("stabilizationIterationsDone", function () { network.fit(); });
+    network.once("afterDrawing", function () { network.fit(); });
+    var resizeTimer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () { network.fit(); }, 150);
+    });
 
     function showTooltip(id, pointer) {
       var n = byId[id];
