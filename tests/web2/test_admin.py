@@ -152,3 +152,25 @@ def test_good_import_is_written(as_user, env):
 def test_import_rejects_other_file_types(as_user):
     resp = _upload(as_user("admin"), "companies", "x", name="firms.xls")
     assert resp.status_code == 400 and "只支持 CSV 或 XLSX" in resp.get_data(as_text=True)
+
+
+def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["企业名称", "统一社会信用代码", "营业收入(万元)", "产业链环节"])
+    sheet.append(["表格好企业", uscc(103), 100, "新能源汽车动力总成/电机控制器"])
+    sheet.append(["表格坏企业", "123", 100, "新能源汽车动力总成/不存在的环节"])
+    data = io.BytesIO()
+    book.save(data)
+    before = env.store.company_count()
+    resp = post(as_user("admin"), "/admin/import",
+                {"kind": "companies", "file": (io.BytesIO(data.getvalue()), "企业.xlsx")},
+                content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "未写入任何数据" in html
+    errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
+    assert [row for row, _ in errors] == ["3"]
+    assert "信用代码" in errors[0][1] and "不存在的环节" in errors[0][1]
+    assert env.store.company_count() == before
