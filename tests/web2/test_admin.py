@@ -174,3 +174,14 @@ def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
     assert [row for row, _ in errors] == ["3"]
     assert "信用代码" in errors[0][1] and "不存在的环节" in errors[0][1]
     assert env.store.company_count() == before
+
+
+def test_relations_import_names_unknown_firms_per_row(as_user, env):
+    text = ("供应方,采购方,产品,年交易额(万元)\n"
+            f"{uscc(11)},{uscc(1)},控制器,1200\n"
+            "不存在的供应商,通州整车示例,电池,300\n")
+    resp = _upload(as_user("admin"), "relations", text, name="供应关系.csv")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "未写入任何数据" in html
+    errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
+    assert [row for row, _ in errors] == ["3"] and "不存在的供应商" in errors[0][1]
