@@ -91,8 +91,10 @@ def _reword_own_duplicate(exc, actor) -> None:
 
     holder = backend.db().get(Lead, exc.lead_id)
     if holder is not None and holder.registered_by_id == actor.id:
-        exc.args = (f"您已登记该企业为线索（线索编号 {exc.lead_id}），"
-                    f"首报首谈保护期至{exc.protected_until:%Y-%m-%d}，无须重复登记",)
+        from .localtime import format_local, zone_from_config
+
+        until = format_local(exc.protected_until, zone_from_config(backend.cfg()), "%Y-%m-%d")
+        exc.args = (f"您已登记该企业为线索（线索编号 {exc.lead_id}），首报首谈保护期至{until}，无须重复登记",)
 
 
 def held_companies(actor, targets) -> dict:
