@@ -160,6 +160,7 @@ class AuditLine:
     entity: str
     entity_id: str | None
     changes: list[str] = field(default_factory=list)
+    subject: str | None = None  # the user's display name when the entry is about a user
 
 
 ENTITY_LABELS = {"lead": "线索", "activity": "跟进", "user": "用户", "target_list": "目标名录",
@@ -276,7 +277,8 @@ def describe(session: Session, entries: Iterable[AuditLog], *,
         lines.append(AuditLine(
             id=entry.id, at=entry.at, actor=who or entry.actor_name or "系统", ip=entry.ip,
             action=ACTION_LABELS.get(entry.action, entry.action), entity=entry.entity,
-            entity_id=entry.entity_id, changes=changes))
+            entity_id=entry.entity_id, changes=changes,
+            subject=users.get(_as_int(entry.entity_id)) if entry.entity == "user" else None))
     return lines
 
 

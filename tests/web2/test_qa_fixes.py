@@ -150,6 +150,7 @@ def test_admin_audit_log_page_filters_and_pages(as_user, leads, env, monkeypatch
     admin = as_user("admin")
     html = admin.get("/admin/audit").get_data(as_text=True)
     assert "审计日志" in html and "登录" in html and "阶段：线索 → 接洽" in html
+    assert "用户 张专员" in html  # a login names the user, not a number
     html = admin.get(f"/admin/audit?user={rec}&action=transition").get_data(as_text=True)
     rows = re.findall(r'data-testid="audit-row"', html)
     assert len(rows) == 1 and "张专员" in html and "阶段：线索 → 接洽" in html
