@@ -92,7 +92,8 @@ def init_app(app: Flask) -> None:
         from .access import may_open
 
         items = []
-        if current_user.is_authenticated:
+        # no menu until a new or reset account has set its own password (it could open nothing)
+        if current_user.is_authenticated and not getattr(current_user.orm, "must_change_password", False):
             here = request.endpoint or ""
             actor = current_user.orm
             for label, endpoint, prefix, area in NAV:

@@ -38,6 +38,7 @@ def test_new_account_is_sent_to_change_password_with_first_login_wording(env, cl
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "首次登录" in html and "由管理员重置" not in html
     assert 'data-testid="must-change"' in html
+    assert "补链目标</a>" not in html  # no menu of pages it cannot open yet
 
 
 def test_reset_account_gets_reset_wording(env, client):
