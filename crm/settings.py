@@ -6,6 +6,9 @@ so a config without these sections still works.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from lianzhao.config import ConfigError
@@ -55,8 +58,13 @@ class CrmSettings:
     follow_up_days: int = 14
     protection_days: int = 90
     auto_assign: str = "off"  # off | sector | chain
+    timezone: str = "Asia/Shanghai"  # the district's clock ([web] timezone): what "today" means
     four_ones: FourOnes = field(default_factory=FourOnes)
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+
+    def local_today(self, now_utc: datetime) -> date:
+        """The district's calendar date at `now_utc` (naive UTC, as the CRM stores times)."""
+        return now_utc.replace(tzinfo=dt_timezone.utc).astimezone(ZoneInfo(self.timezone)).date()
 
     @property
     def active_stages(self) -> tuple[str, ...]:
@@ -97,6 +105,7 @@ class CrmSettings:
                 follow_up_days=int(crm.get("follow_up_days", 14)),
                 protection_days=int(crm.get("protection_days", 90)),
                 auto_assign=str(crm.get("auto_assign", "off")),
+                timezone=str(cfg.get("web", {}).get("timezone") or "Asia/Shanghai"),
                 four_ones=four,
                 security=security,
             )

@@ -57,8 +57,9 @@ def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
         raise PermissionDenied("您无权在该线索上登记跟进活动")
     if kind not in settings.activity_kinds:
         raise ValidationError(f"活动类型须为：{'、'.join(settings.activity_kinds)}")
-    day = _as_date(occurred_on, "活动日期") or now.date()
-    if day > now.date():
+    today = settings.local_today(now)
+    day = _as_date(occurred_on, "活动日期") or today
+    if day > today:
         raise ValidationError("活动日期不能晚于今天；计划中的事项请写在“下一步”并填写截止日期")
     outcome = _text(outcome, "活动结果")
     if outcome is None:  # an empty form is not a visit: say what happened

@@ -185,7 +185,7 @@ def test_audit_log_is_append_only(sf, engine, people):
 def test_activity_updates_contact_dates_and_validates(sf, people):
     with unit_of_work(sf) as s:
         lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·活动公司"})
-    today = utcnow().date()
+    today = CrmSettings().local_today(utcnow())  # the district's date, as the service uses
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="活动类型"):
             activities.add_activity(s, people["rec"], lead.id, kind="宴请")
