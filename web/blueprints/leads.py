@@ -122,9 +122,10 @@ def _is_forward(current: str, target: str, settings) -> bool:
 
 
 def _today():
+    """The district's calendar day (the same day the activity service checks against)."""
     from crm.models import utcnow
 
-    return utcnow().date()
+    return backend.crm_settings().local_today(utcnow())
 
 
 @bp.get("/<int:lead_id>")
