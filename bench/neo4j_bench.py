@@ -165,6 +165,22 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
 
 
+def warm_up(n: int, cfg: dict) -> None:
+    """Untimed: write and analyse `n` firms once so the server's JIT and query caches are warm, as
+    on a long-running production server; then clear."""
+    uri = os.environ["NEO4J_URI"]
+    structure = load_structure()
+    firms = list(synthetic.generate_companies(structure, n, seed=1))
+    with Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
+                    os.environ.get("NEO4J_DATABASE", "neo4j")) as neo:
+        say(f"== 预热 Neo4j（{n:,} 家企业，不计时）")
+        neo.clear()
+        write_all(neo, structure, firms, [], None, "预热")
+        for chain in neo.chains():
+            ChainService(neo, cfg).chain_targets(chain.id)
+        neo.clear()
+
+
 def run_size(n: int, cfg: dict, runs: int) -> dict:
     uri = os.environ["NEO4J_URI"]
     pid = server_pid(uri)
@@ -220,7 +236,7 @@ def fmt_s(wall: float, cpu: float) -> str:
     return f"{wall:.2f} ({cpu:.2f})"
 
 
-def render(results: list[dict], command: str) -> str:
+def render(results: list[dict], command: str, warmup: int) -> str:
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -228,7 +244,8 @@ def render(results: list[dict], command: str) -> str:
              f"Reproduce with `{command}` after `eval \"$(bash scripts/neo4j.sh start)\"`. "
              f"Measured {now} at {head} on {machine()}; Neo4j 5.26 Community from scripts/neo4j.sh "
              f"(heap {os.environ.get('NEO4J_HEAP', '1g')}, page cache {os.environ.get('NEO4J_PAGECACHE', '256m')}, "
-             "same machine, Bolt over loopback), embedded = NetworkxStore on a SQLite file. "
+             "same machine, Bolt over loopback, warmed up by an untimed load of "
+             f"{warmup:,} firms), embedded = NetworkxStore on a SQLite file. "
              "Writes in batches of 5,000 (one transaction each), as `lianzhao init` and `graph sync` do. "
              "Times are wall seconds with CPU seconds in brackets (client process + Neo4j server process): "
              "the 2-core machine was shared with other engineers' tests and benchmarks, so wall time "
@@ -277,18 +294,21 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per median of the analysis timings")
     parser.add_argument("--out", type=Path, help="Markdown file whose Neo4j section is replaced")
+    parser.add_argument("--warmup", type=int, default=20_000, help="firms written once, untimed, first")
     args = parser.parse_args()
     if not os.environ.get("NEO4J_URI"):
         say('错误：未设置 NEO4J_URI。请先运行 eval "$(bash scripts/neo4j.sh start)"')
         return 2
     cfg = load_config()
     try:
+        if args.warmup:
+            warm_up(args.warmup, cfg)
         results = [run_size(n, cfg, args.runs) for n in args.sizes]
     except KeyboardInterrupt:
         say("\n已中断，未写入结果。")
         return 130
     command = "python bench/neo4j_bench.py --sizes " + " ".join(map(str, args.sizes))
-    section = render(results, command)
+    section = render(results, command, args.warmup)
     print(section)
     if args.out:
         write_section(args.out, section)

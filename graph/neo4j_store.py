@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _MICRO = 1_000_000  # local output is summed as integer micro-万元, like the embedded store
 _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
-_CLEAR_CHUNK = 20_000
+_CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
 _LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local"})
@@ -455,17 +455,32 @@ class Neo4jStore(GraphStore):
         return len(rows)
 
     def clear(self) -> None:
-        """Remove everything but the Meta node. Small graphs go in one transaction; big ones in
-        chunks of _CLEAR_CHUNK nodes (each chunk atomic, the whole idempotent: rerun to finish)."""
-        def count(tx):
-            return tx.run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n").single()["n"]
+        """Remove everything but the Meta node. A small graph goes in one transaction; a big one
+        in bounded chunks, relationships first (a chain node of a big graph has hundreds of
+        thousands), so no transaction outgrows the server's memory. Each chunk is atomic and the
+        whole is idempotent: after an interruption, clear() again finishes it."""
+        def size(tx):
+            return tx.run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n").single()["n"] + \
+                tx.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"]
 
-        def delete_chunk(tx):
+        def delete_all(tx):
+            tx.run("MATCH (n) WHERE NOT n:Meta DETACH DELETE n").consume()
+
+        def delete_relationships(tx):
+            return tx.run("MATCH ()-[r]->() WITH r LIMIT $limit DELETE r RETURN count(*) AS n",
+                          limit=_CLEAR_CHUNK).single()["n"]
+
+        def delete_nodes(tx):
             return tx.run("MATCH (n) WHERE NOT n:Meta WITH n LIMIT $limit DETACH DELETE n "
                           "RETURN count(*) AS n", limit=_CLEAR_CHUNK).single()["n"]
 
-        while self._read(count):
-            self._write(delete_chunk)
+        if self._read(size) <= _CLEAR_CHUNK:
+            self._write(delete_all)
+            return
+        while self._write(delete_relationships):
+            pass
+        while self._write(delete_nodes):
+            pass
         self._write(lambda tx: None)  # bump the version even when already empty
 
     # ---- structure reads ----------------------------------------------------------------
