@@ -1,0 +1,63 @@
+"""Neo4jStore behaviour beyond the shared contract: versions, chunked clear, layout migration,
+bulk reads for sync. Against the real server."""
+from __future__ import annotations
+
+import pytest
+
+from graph import neo4j_store
+from graph.neo4j_store import Neo4jStore
+from graph.store import GraphStoreError
+from seed.loader import load_structure, seed_store
+
+pytestmark = pytest.mark.neo4j
+
+QUALIFIED = ["专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主"]
+
+
+@pytest.fixture
+def seeded(neo):
+    seed_store(neo, load_structure(), n_synthetic=300)
+    return neo
+
+
+def test_data_version_moves_with_writes_only(seeded):
+    first = seeded.data_version()
+    seeded.node_stats(QUALIFIED)
+    seeded.companies_on_nodes([n.id for n in seeded.nodes()][:5])
+    assert seeded.data_version() == first
+    firm = seeded.company(seeded.company_ids()[0])
+    seeded.upsert_companies([firm])
+    second = seeded.data_version()
+    assert second != first and second.split(":")[0] == first.split(":")[0]
+    with pytest.raises(GraphStoreError):
+        seeded.upsert_companies([firm.__class__("X", "坏", node_ids=("ghost",))])
+    assert seeded.data_version() == second  # a rejected write changes nothing, not even the version
+
+
+def test_chunked_clear_empties_a_graph_bigger_than_a_chunk(seeded, monkeypatch):
+    monkeypatch.setattr(neo4j_store, "_CLEAR_CHUNK", 100)
+    before = seeded.data_version()
+    seeded.clear()
+    assert seeded.company_count() == 0 and seeded.nodes() == [] and seeded.sectors() == []
+    assert seeded.data_version() != before
+
+
+def test_layout_1_database_is_relabelled_on_connect(seeded, neo4j_env):
+    expected = seeded.node_stats(QUALIFIED)
+    locals_ = seeded.company_count(local=True)
+    assert locals_ > 0
+    with seeded._driver.session() as session:  # make it look like a database written by layout 1
+        session.run("MATCH (c:Local) REMOVE c:Local").consume()
+        session.run("MATCH (m:Meta) REMOVE m.schema").consume()
+    with Neo4jStore(**neo4j_env) as reopened:
+        assert reopened.company_count(local=True) == locals_
+        assert reopened.node_stats(QUALIFIED) == expected
+
+
+def test_bulk_reads_for_sync(seeded):
+    ids = seeded.company_ids()
+    assert ids == sorted(ids) and len(ids) == seeded.company_count()
+    edges = seeded.supplies_from(ids)
+    assert len(edges) == seeded.supply_count() > 0
+    some = edges[0].supplier_id
+    assert [e for e in seeded.supplies_of(some) if e.supplier_id == some] == seeded.supplies_from([some])
