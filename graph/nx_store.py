@@ -668,54 +668,47 @@ class NetworkxStore(GraphStore):
                 raise
 
     # ---- writes ---------------------------------------------------------------------------
-    def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
-        batch = _last_wins(sectors, lambda s: s.id)
+    def _upsert_entities(self, items: Iterable, cls: type, what: str, table: str, apply,
+                         check=None) -> None:
+        """Sectors, chains, nodes, zones: validate the batch, write JSON rows, then apply in memory.
+
+        `table` is one of this module's fixed table names, never data."""
+        batch = _last_wins(items, lambda x: x.id)
 
         def validate():
-            for s in batch.values():
-                _check_type(s, Sector, "产业")
-                _check_id(s.id, "产业")
+            for item in batch.values():
+                _check_type(item, cls, what)
+                _check_id(item.id, what)
+                if check:
+                    check(item, batch)
 
         self._write(validate,
-                    lambda conn: conn.executemany("INSERT OR REPLACE INTO sectors VALUES (?, ?)",
-                                                  [(s.id, _to_json(s)) for s in batch.values()]),
-                    lambda: self._apply_sectors(batch), lambda: ("sectors", list(batch)))
+                    lambda conn: conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
+                                                  [(x.id, _to_json(x)) for x in batch.values()]),
+                    lambda: apply(batch), lambda: (table, list(batch)))
+
+    def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
+        self._upsert_entities(sectors, Sector, "产业", "sectors", self._apply_sectors)
 
     def upsert_chains(self, chains: Iterable[Chain]) -> None:
-        batch = _last_wins(chains, lambda c: c.id)
+        def check(c: Chain, _batch) -> None:
+            if c.sector_id not in self._sectors:
+                raise GraphStoreError(f"产业链「{c.name}」引用了不存在的产业：{c.sector_id}")
 
-        def validate():
-            for c in batch.values():
-                _check_type(c, Chain, "产业链")
-                _check_id(c.id, "产业链")
-                if c.sector_id not in self._sectors:
-                    raise GraphStoreError(f"产业链「{c.name}」引用了不存在的产业：{c.sector_id}")
-
-        self._write(validate,
-                    lambda conn: conn.executemany("INSERT OR REPLACE INTO chains VALUES (?, ?)",
-                                                  [(c.id, _to_json(c)) for c in batch.values()]),
-                    lambda: self._apply_chains(batch), lambda: ("chains", list(batch)))
+        self._upsert_entities(chains, Chain, "产业链", "chains", self._apply_chains, check)
 
     def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
-        batch = _last_wins(nodes, lambda n: n.id)
+        def check(n: ChainNode, batch) -> None:
+            if n.chain_id not in self._chains:
+                raise GraphStoreError(f"环节「{n.name}」引用了不存在的产业链：{n.chain_id}")
+            if n.stage not in STAGES:
+                raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
+            if n.parent_id and n.parent_id not in self._nodes and n.parent_id not in batch:
+                raise GraphStoreError(f"环节「{n.name}」的上级环节不存在：{n.parent_id}")
+            if n.parent_id == n.id:
+                raise GraphStoreError(f"环节「{n.name}」不能以自身为上级环节")
 
-        def validate():
-            for n in batch.values():
-                _check_type(n, ChainNode, "产业链环节")
-                _check_id(n.id, "产业链环节")
-                if n.chain_id not in self._chains:
-                    raise GraphStoreError(f"环节「{n.name}」引用了不存在的产业链：{n.chain_id}")
-                if n.stage not in STAGES:
-                    raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
-                if n.parent_id and n.parent_id not in self._nodes and n.parent_id not in batch:
-                    raise GraphStoreError(f"环节「{n.name}」的上级环节不存在：{n.parent_id}")
-                if n.parent_id == n.id:
-                    raise GraphStoreError(f"环节「{n.name}」不能以自身为上级环节")
-
-        self._write(validate,
-                    lambda conn: conn.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?)",
-                                                  [(n.id, _to_json(n)) for n in batch.values()]),
-                    lambda: self._apply_nodes(batch), lambda: ("nodes", list(batch)))
+        self._upsert_entities(nodes, ChainNode, "产业链环节", "nodes", self._apply_nodes, check)
 
     def upsert_flows(self, flows: Iterable[Flow]) -> None:
         batch = {(f.source_id, f.target_id) for f in flows}
@@ -734,17 +727,7 @@ class NetworkxStore(GraphStore):
                     lambda: self._apply_flows(batch), lambda: ("flows", sorted(batch)))
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
-        batch = _last_wins(zones, lambda z: z.id)
-
-        def validate():
-            for z in batch.values():
-                _check_type(z, Zone, "园区")
-                _check_id(z.id, "园区")
-
-        self._write(validate,
-                    lambda conn: conn.executemany("INSERT OR REPLACE INTO zones VALUES (?, ?)",
-                                                  [(z.id, _to_json(z)) for z in batch.values()]),
-                    lambda: self._apply_zones(batch), lambda: ("zones", list(batch)))
+        self._upsert_entities(zones, Zone, "园区", "zones", self._apply_zones)
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
         raw = _last_wins(companies, lambda c: c.id)
