@@ -225,15 +225,21 @@ def _pick(rand, items, cum):
 
 
 def _firm_name_key(index: int, seed: int) -> str:
-    """A 字号 unique for every index of one run: 2 characters first, then 3 (bijective scramble)."""
+    """A 字号 unique for every index of one run: 2 characters first, then 3, then 4 (bijective
+    scrambles), so even a million firms get distinct names and import without renaming."""
     n1, n2, n3 = len(_FIRST), len(_SECOND), len(_THIRD)
     two = n1 * n2
     if index < two:
         k = (index * 7919 + seed) % two
         return _FIRST[k // n2] + _SECOND[k % n2]
     space = two * n3
-    k = ((index - two) * 104729 + seed) % space
-    return _FIRST[k // (n2 * n3)] + _SECOND[(k // n3) % n2] + _THIRD[k % n3]
+    if index < two + space:
+        k = ((index - two) * 104729 + seed) % space
+        return _FIRST[k // (n2 * n3)] + _SECOND[(k // n3) % n2] + _THIRD[k % n3]
+    four = space * n2
+    k = ((index - two - space) * 1299709 + seed) % four
+    return (_FIRST[k // (n2 * n3 * n2)] + _SECOND[(k // (n3 * n2)) % n2]
+            + _THIRD[(k // n2) % n3] + _SECOND[k % n2])
 
 
 def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share: float = DEFAULT_LOCAL_SHARE,
