@@ -100,12 +100,27 @@ def classify(stats: NodeStats, t: GapThresholds) -> tuple[str, str]:
 
 
 def downstream_counts(node_ids: Iterable[str], flows: Iterable[Flow]) -> dict[str, int]:
-    """How many nodes lie downstream of each node along FEEDS edges (its descendants)."""
+    """How many nodes lie downstream of each node along FEEDS edges (its descendants).
+
+    One pass in reverse topological order (each node's set is the union of its successors');
+    a cyclic chain, which the seed loader refuses, falls back to a search per node.
+    """
     graph = nx.DiGraph()
     graph.add_nodes_from(node_ids)
     graph.add_edges_from((f.source_id, f.target_id) for f in flows
                          if f.source_id in graph and f.target_id in graph)
-    return {n: len(nx.descendants(graph, n)) for n in graph.nodes}
+    try:
+        order = list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        return {n: len(nx.descendants(graph, n)) for n in graph.nodes}
+    below: dict[str, set[str]] = {}
+    for node in reversed(order):
+        acc: set[str] = set()
+        for child in graph.successors(node):
+            acc.add(child)
+            acc |= below[child]
+        below[node] = acc
+    return {n: len(below[n]) for n in graph.nodes}
 
 
 def criticality(importance: int, downstream_share: float, t: GapThresholds) -> float:

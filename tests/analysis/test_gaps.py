@@ -88,3 +88,8 @@ def test_summary_counts_and_coverage():
 def test_thresholds_from_config():
     t = GapThresholds.from_config({"gaps": {"missing_below": 2, "qualified": ["上市"], "unknown": 1}})
     assert t.missing_below == 2 and t.qualified == ("上市",)
+
+
+def test_downstream_counts_tolerate_a_cycle():
+    flows = [Flow("a", "b"), Flow("b", "a"), Flow("b", "c")]
+    assert downstream_counts(["a", "b", "c"], flows) == {"a": 2, "b": 2, "c": 0}
