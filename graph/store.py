@@ -102,6 +102,14 @@ class GraphStore(ABC):
         """Supply relations between each given (outside) firm and local firms, both directions,
         sorted by (company_id, direction, local_id, product)."""
 
+    @abstractmethod
+    def company_ids(self) -> list[str]:
+        """Every company id, sorted (bulk export: graph sync pages through them)."""
+
+    @abstractmethod
+    def supplies_from(self, supplier_ids: Iterable[str]) -> list[Supply]:
+        """SUPPLIES edges whose supplier is one of these firms, each once, sorted."""
+
     # ---- aggregation --------------------------------------------------------------------
     @abstractmethod
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:

@@ -3,15 +3,13 @@
 The target is cleared, then filled in batches: structure first, then firms, then supply edges,
 each batch one transaction of the target. Every write is an idempotent upsert keyed by id, so an
 interrupted sync (Ctrl-C, lost connection) is completed by running it again; until then the
-target holds whole batches only. Reads use the contract plus two optional bulk methods a backend
-may offer for speed (`company_ids()`, `supplies_from(ids)`; Neo4jStore has both).
+target holds whole batches only. Reads page through `company_ids()` and `supplies_from(ids)`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .model import Supply
 from .store import GraphStore, GraphStoreError
 
 BATCH = 5_000
@@ -28,32 +26,6 @@ class SyncSummary:
     supplies: int
 
 
-def company_ids(store: GraphStore) -> list[str]:
-    """Every company id of a store, sorted."""
-    bulk = getattr(store, "company_ids", None)
-    if bulk is not None:
-        return list(bulk())
-    known = getattr(store, "_companies", None)  # NetworkxStore keeps its firms in a dict by id
-    if isinstance(known, dict):
-        return sorted(known)
-    ids = sorted(c.id for c in store.companies_on_nodes([n.id for n in store.nodes()]))
-    if len(ids) != store.company_count():
-        raise GraphStoreError("源图存储无法列出全部企业（有企业未关联任何产业链环节），无法同步")
-    return ids
-
-
-def supplies_from(store: GraphStore, ids: Sequence[str]) -> list[Supply]:
-    """The supply edges whose supplier is one of `ids` (each edge once)."""
-    bulk = getattr(store, "supplies_from", None)
-    if bulk is not None:
-        return list(bulk(ids))
-    wanted = set(ids)
-    out: list[Supply] = []
-    for cid in ids:
-        out.extend(s for s in store.supplies_of(cid) if s.supplier_id == cid and cid in wanted)
-    return out
-
-
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -67,7 +39,7 @@ def sync(source: GraphStore, target: GraphStore,
     """
     sectors, chains, nodes = source.sectors(), source.chains(), source.nodes()
     flows, zones = source.flows(), source.zones()
-    ids = company_ids(source)
+    ids = source.company_ids()
     total = len(ids)
 
     target.clear()
@@ -87,7 +59,7 @@ def sync(source: GraphStore, target: GraphStore,
 
     supplies = 0
     for chunk in _chunks(ids, batch_size):
-        edges = supplies_from(source, chunk)
+        edges = source.supplies_from(chunk)
         if edges:
             supplies += target.upsert_supplies(edges)
 

@@ -254,6 +254,17 @@ def test_supplies_of_both_directions_sorted(full):
     assert full.supplies_of("ghost") == []
 
 
+def test_bulk_reads_for_sync(full, store):
+    assert full.company_ids() == sorted(c.id for c in COMPANIES)
+    suppliers = sorted({s.supplier_id for s in SUPPLIES})
+    assert full.supplies_from(suppliers + ["ghost"]) == sorted(
+        SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+    only = suppliers[:1]
+    assert all(s.supplier_id in only for s in full.supplies_from(only))
+    full.clear()
+    assert full.company_ids() == [] and full.supplies_from(suppliers) == []
+
+
 def test_supplies_upsert_replaces_by_key(full):
     assert full.upsert_supplies([Supply("O-x", "L-a", "钛合金棒材", 9999.0)]) == 1
     deals = [s for s in full.supplies_of("L-a") if s.product == "钛合金棒材"]
