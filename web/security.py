@@ -61,13 +61,20 @@ def secret_key(cfg: dict[str, Any], folder: str) -> str:
     path = Path(folder) / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return path.read_text(encoding="ascii").strip()
+        key = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key)
+        pass
+    else:
+        if len(key) < 32:  # an emptied or truncated file would make sessions forgeable
+            raise RuntimeError(f"会话密钥文件 {path} 内容无效（少于 32 个字符），请删除该文件后重启以重新生成。")
+        if path.stat().st_mode & 0o077:  # copied or restored with loose permissions
+            os.chmod(path, 0o600)
         return key
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    return key
 
 
 def idle_minutes(cfg: dict[str, Any]) -> int:

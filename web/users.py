@@ -2,8 +2,15 @@
 
 The row is loaded once per request in that request's CRM session, so services receive the
 real ORM object (`current_user.orm`) as their actor and check permissions on it.
+
+The id kept in the signed session cookie carries a stamp of the password hash, so a password
+change or an administrator's reset ends every other session of that account (a copied cookie
+stops working); the view that changes the password signs its own session in again.
 """
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from flask_login import UserMixin
 
@@ -16,7 +23,7 @@ class WebUser(UserMixin):
         self.orm = orm
 
     def get_id(self) -> str:
-        return str(self.orm.id)
+        return f"{self.orm.id}:{password_stamp(self.orm)}"
 
     @property
     def is_active(self) -> bool:
@@ -47,12 +54,20 @@ class WebUser(UserMixin):
         return self.orm.team.name if self.orm.team is not None else None
 
 
+def password_stamp(orm) -> str:
+    """A short digest of the password hash: changes whenever the password does."""
+    return hashlib.sha256((orm.password_hash or "").encode("utf-8")).hexdigest()[:20]
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     from crm.services.users import load_for_login_session
 
+    raw_id, _, stamp = str(user_id).partition(":")
     try:
-        orm = load_for_login_session(backend.db(), int(user_id))
+        orm = load_for_login_session(backend.db(), int(raw_id))
     except (TypeError, ValueError):
         return None
-    return WebUser(orm) if orm is not None else None
+    if orm is None or not hmac.compare_digest(stamp, password_stamp(orm)):
+        return None  # disabled, deleted, or the password changed since this session signed in
+    return WebUser(orm)

@@ -118,6 +118,10 @@ def init_app(app: Flask) -> None:
         except Exception as exc:  # the probe reports, it must not raise
             ok_db, db_msg = False, f"数据库不可用：{type(exc).__name__}"
         ok = ok_graph and ok_db
+        if not (current_user.is_authenticated and getattr(current_user.orm, "role", None) == "admin"):
+            # no login needed, so no file paths, server addresses or error texts for anyone else
+            graph_msg = "产业链图存储正常" if ok_graph else "产业链图存储不可用"
+            db_msg = "数据库连接正常" if ok_db else "数据库不可用"
         body = {"status": "ok" if ok else "error",
                 "graph": {"ok": ok_graph, "message": graph_msg},
                 "db": {"ok": ok_db, "message": db_msg}}

@@ -142,3 +142,20 @@ def test_missing_team_message_has_no_english(env):
         with unit_of_work(env.session_factory) as s:
             create_user(s, SYSTEM, username="ohne", display_name="x", role="recruiter", password=PASSWORD)
     assert str(info.value) == "招商专员须指定所属产业组"
+
+
+def test_password_change_ends_the_other_sessions_but_keeps_this_one(app, env):
+    """A copied session cookie stops working once the password changes (own change or reset)."""
+    mine, other = app.test_client(), app.test_client()
+    assert login(mine, "zhuanyuan").status_code == 302
+    assert login(other, "zhuanyuan").status_code == 302
+    assert other.get("/chains/").status_code == 200
+    assert _change(mine).status_code == 302
+    assert mine.get("/chains/").status_code == 200  # the changing browser stays signed in
+    resp = other.get("/chains/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    # an administrator's reset ends the sessions of that account too
+    with unit_of_work(env.session_factory) as s:
+        reset_password(s, get_by_username(s, "admin"), get_by_username(s, "zhuanyuan").id, "Ganz#Neu2026x")
+    resp = mine.get("/chains/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]

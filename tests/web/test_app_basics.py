@@ -106,6 +106,17 @@ def test_healthz_reports_store_and_db(client):
     assert "产业链" in body["graph"]["message"]
 
 
+def test_healthz_details_only_for_the_administrator(client, env):
+    """Anonymous callers learn up/down, not the store's file path or sizes; the admin sees both."""
+    from .conftest import login
+
+    anonymous = client.get("/healthz").get_data(as_text=True)
+    assert str(env.store.path) not in anonymous and "家企业" not in anonymous
+    login(client, "admin")
+    detail = client.get("/healthz").get_json()["graph"]["message"]
+    assert "家企业" in detail
+
+
 def test_secret_key_is_generated_once_in_instance(tmp_path):
     from web.security import secret_key
 
@@ -114,6 +125,23 @@ def test_secret_key_is_generated_once_in_instance(tmp_path):
     assert len(first) >= 32 and first == secret_key(cfg, str(tmp_path))
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert secret_key({"web": {"secret_key": "from-env"}}, str(tmp_path)) == "from-env"
+
+
+def test_secret_key_file_with_loose_permissions_is_tightened_and_an_empty_one_refused(tmp_path):
+    import os
+
+    import pytest
+
+    from web.security import secret_key
+
+    path = tmp_path / "secret_key"
+    path.write_text("k" * 64, encoding="ascii")
+    os.chmod(path, 0o644)
+    assert secret_key({"web": {}}, str(tmp_path)) == "k" * 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.write_text("\n", encoding="ascii")
+    with pytest.raises(RuntimeError, match="会话密钥文件"):
+        secret_key({"web": {}}, str(tmp_path))
 
 
 def test_create_app_connects_to_nothing(tmp_path):
@@ -207,7 +235,10 @@ def test_unreachable_graph_store_gives_503_in_chinese(env):
     assert resp.status_code == 503
     body = resp.get_json()
     assert body["status"] == "error" and not body["graph"]["ok"] and body["db"]["ok"]
-    assert "Neo4j" in body["graph"]["message"]
+    assert "bolt://" not in resp.get_data(as_text=True)  # no server address for anonymous callers
+    login(client, "admin")
+    assert "Neo4j" in client.get("/healthz").get_json()["graph"]["message"]
+    client = app.test_client()
     login(client, "zhuanyuan")
     resp = client.get("/chains/")
     assert resp.status_code == 503 and "无法连接" in resp.get_data(as_text=True)

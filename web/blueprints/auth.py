@@ -20,8 +20,12 @@ MUST_CHANGE_MESSAGE = "请先修改密码后再继续使用。"
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative '//'."""
-    if not target:
+    """Only a path on this site: no scheme, no host, no protocol-relative '//'.
+
+    Backslashes and control characters are refused too: browsers read a backslash or a tab
+    after the first slash as a second slash (a host).
+    """
+    if not target or "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -94,6 +98,9 @@ def change_password():
                 errors.append(str(exc))
             else:
                 current_user.orm.must_change_password = False  # this request's copy of the row
+                # the new password ends every other session; this one signs in afresh
+                login_user(WebUser(current_user.orm))
+                session["last_seen"] = time.time()
                 flash("密码已修改。下次登录请使用新密码。", "success")
                 return redirect(next_url or url_for("index"))
     policy = backend.crm_settings().security
