@@ -108,10 +108,30 @@ def _read_csv(data: bytes) -> Table:
     return _build(raw_rows, encoding)
 
 
+# A workbook larger than this once unpacked is refused before openpyxl reads it: a small upload
+# must not unpack into gigabytes (zip bomb). A million-row sheet unpacks to well under this.
+MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
+
+
+def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
+    import zipfile
+
+    limit = MAX_XLSX_UNPACKED if limit is None else limit
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：文件已损坏或不是 Excel 格式") from exc
+    if unpacked > limit:
+        raise TabularError(f"XLSX 工作簿 {path.name} 解压后超过 {limit // (1024 * 1024)} MB，"
+                           "拒绝读取（文件异常或过大，请拆分后导入或改用 CSV）")
+
+
 def _read_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook  # heavy import, only when a workbook arrives
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_unpacked_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -123,7 +143,10 @@ def _read_xlsx(path: Path) -> Table:
         # Trust no stored dimension: some writers omit it (openpyxl then parses the sheet twice)
         # or get it wrong (rows would be cut). Rows come back ragged; _build pads them.
         sheet.reset_dimensions()
-        raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        try:
+            raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        except Exception as exc:  # the sheet's XML is parsed only here (read-only mode)
+            raise TabularError(f"无法读取 XLSX 工作簿 {path.name}：工作表内容已损坏（{type(exc).__name__}）") from exc
         table = _build(raw_rows, "xlsx")
         table.sheet = sheet.title
         if len(workbook.worksheets) > 1:

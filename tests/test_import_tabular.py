@@ -143,3 +143,47 @@ def test_empty_file(tmp_path):
 def test_header_folding():
     assert normalize_header("注册资本（万元）") == normalize_header("注册资本 (万元)") == "注册资本(万元)"
     assert normalize_header("Registered_Capital") == "registeredcapital"
+
+
+def _small_workbook(path):
+    workbook = Workbook()
+    workbook.active.append(["企业名称"])
+    workbook.active.append(["甲公司"])
+    workbook.save(path)
+
+
+def test_xlsx_that_unpacks_past_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    """A zip bomb: a small file whose members unpack to far more than the limit."""
+    import zipfile
+
+    import graph.tabular as tabular
+
+    path = tmp_path / "bomb.xlsx"
+    _small_workbook(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/padding.bin", b"\0" * (4 * 1024 * 1024))
+    assert path.stat().st_size < 200 * 1024
+    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED", 1024 * 1024)
+    with pytest.raises(TabularError, match="解压后超过 1 MB"):
+        read_table(path)
+    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED", 64 * 1024 * 1024)
+    assert read_table(path).rows == [["甲公司"]]
+
+
+def test_xlsx_with_xml_entities_is_refused(tmp_path):
+    """Entity expansion (billion laughs) in a sheet: defusedxml makes openpyxl refuse it."""
+    import zipfile
+
+    path = tmp_path / "laughs.xlsx"
+    _small_workbook(path)
+    rebuilt = tmp_path / "laughs2.xlsx"
+    bomb = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "哈哈哈哈哈哈哈哈">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, bomb.encode("utf-8") if info.filename == "xl/worksheets/sheet1.xml" else data)
+    with pytest.raises(TabularError, match="XLSX"):
+        read_table(rebuilt)
