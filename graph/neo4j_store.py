@@ -27,13 +27,13 @@ from typing import Any
 import neo4j
 from neo4j import exceptions as nx_exc
 
+from .backend_checks import MICRO, check_finite, check_id, check_type, last_wins, micro
 from .identity import normalize_name
 from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
 
-_MICRO = 1_000_000  # local output is summed as integer micro-万元, like the embedded store
 _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
@@ -56,10 +56,6 @@ MERGE (m:Meta {key: 'meta'})
   ON CREATE SET m.store_id = randomUUID(), m.version = 0
 SET m.version = m.version + 1
 """
-
-
-def _micro(revenue: float | None) -> int:
-    return round(revenue * _MICRO) if revenue else 0
 
 
 @functools.cache
@@ -91,28 +87,6 @@ def _from_props(cls, props: dict[str, Any]):
 def _chunks(rows: list, size: int = _CHUNK):
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
-
-
-def _last_wins(items: Iterable, key) -> dict:
-    out: dict = {}
-    for item in items:
-        out[key(item)] = item
-    return out
-
-
-def _check_type(item, cls, what: str) -> None:
-    if not isinstance(item, cls):
-        raise GraphStoreError(f"{what}数据类型错误：应为 {cls.__name__}，实际为 {type(item).__name__}")
-
-
-def _check_id(value, what: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise GraphStoreError(f"{what}的编号不能为空")
-
-
-def _check_finite(name: str, label: str, value) -> None:
-    if value is not None and not math.isfinite(value):
-        raise GraphStoreError(f"企业「{name}」的{label}不是有效数字：{value}")
 
 
 def _missing(tx, label: str, ids: list[str]) -> list[str]:
@@ -242,10 +216,10 @@ class Neo4jStore(GraphStore):
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
-        batch = _last_wins(sectors, lambda s: getattr(s, "id", None))
+        batch = last_wins(sectors, lambda s: getattr(s, "id", None))
         for s in batch.values():
-            _check_type(s, Sector, "产业")
-            _check_id(s.id, "产业")
+            check_type(s, Sector, "产业")
+            check_id(s.id, "产业")
         rows = [_props(s) for s in batch.values()]
 
         def work(tx):
@@ -255,10 +229,10 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_chains(self, chains: Iterable[Chain]) -> None:
-        batch = _last_wins(chains, lambda c: getattr(c, "id", None))
+        batch = last_wins(chains, lambda c: getattr(c, "id", None))
         for c in batch.values():
-            _check_type(c, Chain, "产业链")
-            _check_id(c.id, "产业链")
+            check_type(c, Chain, "产业链")
+            check_id(c.id, "产业链")
         rows = [_props(c) for c in batch.values()]
 
         def work(tx):
@@ -279,10 +253,10 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
-        batch = _last_wins(nodes, lambda n: getattr(n, "id", None))
+        batch = last_wins(nodes, lambda n: getattr(n, "id", None))
         for n in batch.values():
-            _check_type(n, ChainNode, "产业链环节")
-            _check_id(n.id, "产业链环节")
+            check_type(n, ChainNode, "产业链环节")
+            check_id(n.id, "产业链环节")
             if n.stage not in STAGES:
                 raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
             if n.parent_id == n.id:
@@ -336,10 +310,10 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
-        batch = _last_wins(zones, lambda z: getattr(z, "id", None))
+        batch = last_wins(zones, lambda z: getattr(z, "id", None))
         for z in batch.values():
-            _check_type(z, Zone, "园区")
-            _check_id(z.id, "园区")
+            check_type(z, Zone, "园区")
+            check_id(z.id, "园区")
         rows = [_props(z) for z in batch.values()]
 
         def work(tx):
@@ -349,25 +323,25 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
-        batch = _last_wins(companies, lambda c: getattr(c, "id", None))
+        batch = last_wins(companies, lambda c: getattr(c, "id", None))
         rows = []
         node_ids: set[str] = set()
         zone_ids: set[str] = set()
         for cid, c in batch.items():
-            _check_type(c, Company, "企业")
-            _check_id(cid, "企业")
+            check_type(c, Company, "企业")
+            check_id(cid, "企业")
             for q in c.qualifications:
                 if not isinstance(q, str) or not q:
                     raise GraphStoreError(f"企业「{c.name}」的资质名称无效：{q!r}")
-            _check_finite(c.name, "营业收入", c.revenue)
-            _check_finite(c.name, "注册资本", c.registered_capital)
-            _check_finite(c.name, "研发投入占比", c.rd_ratio)
+            check_finite(c.name, "营业收入", c.revenue)
+            check_finite(c.name, "注册资本", c.registered_capital)
+            check_finite(c.name, "研发投入占比", c.rd_ratio)
             # Empty strings and lists are left out (read back as the dataclass defaults): fewer
             # property records per firm is the cheapest speed-up of a bulk import.
             props = {k: v for k, v in _props(c).items() if v != "" and v != []}
             props["node_ids"] = sorted(set(c.node_ids))
             props["norm_name"] = normalize_name(c.name)
-            props["revenue_micro"] = _micro(c.revenue)
+            props["revenue_micro"] = micro(c.revenue)
             rows.append(props)
             node_ids.update(props["node_ids"])
             if c.zone_id:
@@ -426,11 +400,11 @@ class Neo4jStore(GraphStore):
         return len(rows)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
-        batch = _last_wins(supplies, lambda s: (getattr(s, "supplier_id", None), getattr(s, "buyer_id", None),
+        batch = last_wins(supplies, lambda s: (getattr(s, "supplier_id", None), getattr(s, "buyer_id", None),
                                                 getattr(s, "product", None) or ""))
         rows = []
         for (sup, buy, product), s in batch.items():
-            _check_type(s, Supply, "供货关系")
+            check_type(s, Supply, "供货关系")
             if sup == buy:
                 raise GraphStoreError(f"企业 {sup} 不能向自身供货")
             if s.amount is not None and not math.isfinite(s.amount):
@@ -631,7 +605,7 @@ class Neo4jStore(GraphStore):
         match = "MATCH (n:ChainNode)" if chain_id is None else "MATCH (n:ChainNode {chain_id: $chain})"
 
         def work(tx):
-            return [NodeStats(r["id"], r["local"], r["output"] / _MICRO, r["qualified"], r["outside"])
+            return [NodeStats(r["id"], r["local"], r["output"] / MICRO, r["qualified"], r["outside"])
                     for r in tx.run(match + """
                 OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
                 WITH n.id AS id, c, c:Local AS loc

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from .backend_checks import MICRO, check_id, check_type, last_wins, micro
 from .identity import normalize_name
 from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
@@ -48,7 +49,6 @@ SECTOR, CHAIN, NODE, ZONE = "Sector", "Chain", "ChainNode", "Zone"
 IN_SECTOR, IN_CHAIN, PART_OF, FEEDS = "IN_SECTOR", "IN_CHAIN", "PART_OF", "FEEDS"
 
 _SEP = "\x1f"  # joins tuple fields of a company row (unit separator; rejected inside values)
-_MICRO = 1_000_000  # output sums are kept as integer micro-万元
 _CHUNK = 20_000
 _TUPLE_FIELDS = {Chain: ("sources",), ChainNode: ("keywords",), Zone: ("focus_sectors", "focus"),
                  Sector: ()}
@@ -126,10 +126,6 @@ def _no_gc():
             gc.enable()
 
 
-def _micro(revenue: float | None) -> int:
-    return round(revenue * _MICRO) if revenue else 0
-
-
 def _new_company(values) -> Company:
     """Build a frozen Company without the dataclass __init__ (3x faster when loading 1M rows)."""
     obj = object.__new__(Company)
@@ -174,24 +170,6 @@ def _from_json(cls, text: str):
     for name in _TUPLE_FIELDS[cls]:
         data[name] = tuple(data[name])
     return cls(**data)
-
-
-def _last_wins(items: Iterable, key) -> dict:
-    """Batch as an ordered dict keyed by id: a later duplicate replaces an earlier one."""
-    out: dict = {}
-    for item in items:
-        out[key(item)] = item
-    return out
-
-
-def _check_type(item, cls, what: str) -> None:
-    if not isinstance(item, cls):
-        raise GraphStoreError(f"{what}数据类型错误：应为 {cls.__name__}，实际为 {type(item).__name__}")
-
-
-def _check_id(value, what: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise GraphStoreError(f"{what}的编号不能为空")
 
 
 class NetworkxStore(GraphStore):
@@ -329,7 +307,7 @@ class NetworkxStore(GraphStore):
             self._unindex(self._by_name, norm, cid)
         if c.is_local:
             self._local_count += sign
-            out = _micro(c.revenue) * sign
+            out = micro(c.revenue) * sign
             sig = frozenset(c.qualifications)
             for nid in c.node_ids:
                 agg = aggs[nid]
@@ -502,7 +480,7 @@ class NetworkxStore(GraphStore):
                 index(by_name, norm, cid)
                 if c.is_local:
                     local_count += 1
-                    out, sig = _micro(c.revenue), frozenset(c.qualifications)
+                    out, sig = micro(c.revenue), frozenset(c.qualifications)
                     for nid in c.node_ids:
                         members[nid].add(cid)
                         agg = aggs[nid]
@@ -673,12 +651,12 @@ class NetworkxStore(GraphStore):
         """Sectors, chains, nodes, zones: validate the batch, write JSON rows, then apply in memory.
 
         `table` is one of this module's fixed table names, never data."""
-        batch = _last_wins(items, lambda x: x.id)
+        batch = last_wins(items, lambda x: x.id)
 
         def validate():
             for item in batch.values():
-                _check_type(item, cls, what)
-                _check_id(item.id, what)
+                check_type(item, cls, what)
+                check_id(item.id, what)
                 if check:
                     check(item, batch)
 
@@ -730,16 +708,16 @@ class NetworkxStore(GraphStore):
         self._upsert_entities(zones, Zone, "园区", "zones", self._apply_zones)
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
-        raw = _last_wins(companies, lambda c: c.id)
+        raw = last_wins(companies, lambda c: c.id)
         batch: dict[str, tuple[Company, str]] = {}
 
         def validate():
             nodes, zones, norm = self._nodes, self._zones, normalize_name
             for cid, c in raw.items():
                 if type(c) is not Company:
-                    _check_type(c, Company, "企业")
+                    check_type(c, Company, "企业")
                 if type(cid) is not str or not cid.strip():
-                    _check_id(cid, "企业")
+                    check_id(cid, "企业")
                 node_ids = c.node_ids
                 if type(node_ids) is not tuple or (
                         len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:]))):
@@ -779,7 +757,7 @@ class NetworkxStore(GraphStore):
 
         def validate():
             for s in batch.values():
-                _check_type(s, Supply, "供货关系")
+                check_type(s, Supply, "供货关系")
                 for cid in (s.supplier_id, s.buyer_id):
                     if cid not in self._companies:
                         raise GraphStoreError(f"供货关系引用了不存在的企业：{cid}，未写入任何供货关系")
@@ -928,7 +906,7 @@ class NetworkxStore(GraphStore):
                 out[nid] = NodeStats(
                     node_id=nid,
                     local_firms=agg.local,
-                    local_output=agg.output / _MICRO,
+                    local_output=agg.output / MICRO,
                     qualified_firms=sum(n for sig, n in agg.quals.items() if sig & wanted),
                     outside_firms=agg.outside,
                 )
