@@ -157,3 +157,16 @@ def test_security_headers_on_pages_and_errors(client):
     cookies = client.get("/login").headers.getlist("Set-Cookie")
     session_cookie = next(c for c in cookies if c.startswith("lianzhao_session="))
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
+
+
+def test_target_list_writes_only_by_its_team_manager_and_approval_only_by_a_leader(as_user):
+    manager = as_user("jingli")
+    resp = post(manager, "/targets/lists/new", {"sector": "nev", "chain": "nev_drive", "title": "越权测试名录"})
+    list_id = int(re.search(r"/targets/lists/(\d+)", resp.headers["Location"]).group(1))
+    for username in ("zhuanyuan", "zhuanyuan2", "lingdao", "admin"):
+        client = as_user(username)
+        for action in ("add-top", "submit", "new-version"):
+            resp = post(client, f"/targets/lists/{list_id}/{action}", {"n": "5"})
+            assert resp.status_code in (403, 404), (username, action, resp.status_code)
+    assert as_user("admin").get(f"/targets/lists/{list_id}").status_code == 403
+    assert post(manager, f"/targets/lists/{list_id}/approve").status_code == 403
