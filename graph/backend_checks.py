@@ -35,3 +35,12 @@ def check_id(value, what: str) -> None:
 def check_finite(name: str, label: str, value) -> None:
     if value is not None and not math.isfinite(value):
         raise GraphStoreError(f"企业「{name}」的{label}不是有效数字：{value}")
+
+
+def checked_batch(items: Iterable, cls: type, what: str) -> dict:
+    """A write batch keyed by id (last duplicate wins), every item of `cls` with a non-empty id."""
+    batch = last_wins(items, lambda x: getattr(x, "id", None))
+    for item in batch.values():
+        check_type(item, cls, what)
+        check_id(item.id, what)
+    return batch

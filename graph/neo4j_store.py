@@ -27,7 +27,7 @@ from typing import Any
 import neo4j
 from neo4j import exceptions as nx_exc
 
-from .backend_checks import MICRO, check_finite, check_id, check_type, last_wins, micro
+from .backend_checks import MICRO, check_finite, check_id, check_type, checked_batch, last_wins, micro
 from .identity import normalize_name
 from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
@@ -216,10 +216,7 @@ class Neo4jStore(GraphStore):
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
-        batch = last_wins(sectors, lambda s: getattr(s, "id", None))
-        for s in batch.values():
-            check_type(s, Sector, "产业")
-            check_id(s.id, "产业")
+        batch = checked_batch(sectors, Sector, "产业")
         rows = [_props(s) for s in batch.values()]
 
         def work(tx):
@@ -229,10 +226,7 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_chains(self, chains: Iterable[Chain]) -> None:
-        batch = last_wins(chains, lambda c: getattr(c, "id", None))
-        for c in batch.values():
-            check_type(c, Chain, "产业链")
-            check_id(c.id, "产业链")
+        batch = checked_batch(chains, Chain, "产业链")
         rows = [_props(c) for c in batch.values()]
 
         def work(tx):
@@ -253,10 +247,8 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
-        batch = last_wins(nodes, lambda n: getattr(n, "id", None))
+        batch = checked_batch(nodes, ChainNode, "产业链环节")
         for n in batch.values():
-            check_type(n, ChainNode, "产业链环节")
-            check_id(n.id, "产业链环节")
             if n.stage not in STAGES:
                 raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
             if n.parent_id == n.id:
@@ -310,10 +302,7 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
-        batch = last_wins(zones, lambda z: getattr(z, "id", None))
-        for z in batch.values():
-            check_type(z, Zone, "园区")
-            check_id(z.id, "园区")
+        batch = checked_batch(zones, Zone, "园区")
         rows = [_props(z) for z in batch.values()]
 
         def work(tx):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from .backend_checks import MICRO, check_id, check_type, last_wins, micro
+from .backend_checks import MICRO, check_id, check_type, checked_batch, last_wins, micro
 from .identity import normalize_name
 from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
@@ -651,13 +651,12 @@ class NetworkxStore(GraphStore):
         """Sectors, chains, nodes, zones: validate the batch, write JSON rows, then apply in memory.
 
         `table` is one of this module's fixed table names, never data."""
-        batch = last_wins(items, lambda x: x.id)
+        batch = last_wins(items, lambda x: getattr(x, "id", None))
 
         def validate():
-            for item in batch.values():
-                check_type(item, cls, what)
-                check_id(item.id, what)
-                if check:
+            checked_batch(batch.values(), cls, what)
+            if check:
+                for item in batch.values():
                     check(item, batch)
 
         self._write(validate,
