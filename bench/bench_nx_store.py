@@ -6,6 +6,7 @@ For each firm count: bulk upsert (memory, file), reopen from the file, node_stat
 companies_on_nodes, local_ties, match_companies, and resident memory. Results go to
 docs/BENCHMARKS.md by hand (the machine's numbers vary).
 """
+
 from __future__ import annotations
 
 import gc
@@ -29,8 +30,11 @@ CHAINS, NODES_PER_CHAIN = 30, 20
 def structure():
     sectors = [Sector(f"s{i}", f"产业{i}") for i in range(10)]
     chains = [Chain(f"c{i}", f"产业链{i}", f"s{i % 10}") for i in range(CHAINS)]
-    nodes = [ChainNode(f"c{i}-n{j}", f"c{i}", f"环节{j}", ("上游", "中游", "下游")[j % 3])
-             for i in range(CHAINS) for j in range(NODES_PER_CHAIN)]
+    nodes = [
+        ChainNode(f"c{i}-n{j}", f"c{i}", f"环节{j}", ("上游", "中游", "下游")[j % 3])
+        for i in range(CHAINS)
+        for j in range(NODES_PER_CHAIN)
+    ]
     return sectors, chains, nodes
 
 
@@ -38,10 +42,28 @@ def firms(n: int, node_ids: list[str], rng: random.Random) -> list[Company]:
     out = []
     for i in range(n):
         quals = tuple(rng.sample(QUALIFICATIONS, rng.choice((0, 0, 0, 1, 2))))
-        out.append(Company(
-            f"F{i:08d}", f"示例企业䶮{i}有限公司", None, "北京市", "北京市", "通州区",
-            rng.random() < 0.1, None, round(rng.uniform(100, 100000), 2), 1000.0, 50, 2010, quals,
-            "主营产品", "", None, True, tuple(rng.sample(node_ids, rng.choice((1, 1, 2, 3))))))
+        out.append(
+            Company(
+                f"F{i:08d}",
+                f"示例企业䶮{i}有限公司",
+                None,
+                "北京市",
+                "北京市",
+                "通州区",
+                rng.random() < 0.1,
+                None,
+                round(rng.uniform(100, 100000), 2),
+                1000.0,
+                50,
+                2010,
+                quals,
+                "主营产品",
+                "",
+                None,
+                True,
+                tuple(rng.sample(node_ids, rng.choice((1, 1, 2, 3)))),
+            )
+        )
     return out
 
 
@@ -49,8 +71,10 @@ def timed(label: str, fn, *args):
     """Wall and CPU seconds: on a shared machine the CPU figure is the stable one."""
     t0, c0 = time.perf_counter(), time.process_time()
     result = fn(*args)
-    print(f"  {label:<42} {time.perf_counter() - t0:8.2f} s wall {time.process_time() - c0:8.2f} s cpu",
-          flush=True)
+    print(
+        f"  {label:<42} {time.perf_counter() - t0:8.2f} s wall {time.process_time() - c0:8.2f} s cpu",
+        flush=True,
+    )
     return result
 
 
@@ -59,8 +83,10 @@ def run(n: int) -> None:
     sectors, chains, nodes = structure()
     node_ids = [x.id for x in nodes]
     companies = firms(n, node_ids, rng)
-    supplies = [Supply(companies[rng.randrange(n)].id, companies[rng.randrange(n)].id, "零部件",
-                       100.0) for _ in range(n)]
+    supplies = [
+        Supply(companies[rng.randrange(n)].id, companies[rng.randrange(n)].id, "零部件", 100.0)
+        for _ in range(n)
+    ]
     supplies = [s for s in supplies if s.supplier_id != s.buyer_id]
     print(f"{n:,} firms, {len(nodes)} nodes, {len(supplies):,} supplies")
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,18 +95,17 @@ def run(n: int) -> None:
             st.upsert_sectors(sectors), st.upsert_chains(chains), st.upsert_nodes(nodes)
             timed(f"upsert_companies ({label})", st.upsert_companies, companies)
             timed(f"upsert_supplies ({label})", st.upsert_supplies, supplies)
-            timed(f"re-upsert 10% of firms ({label})", st.upsert_companies,
-                  companies[: n // 10])
+            timed(f"re-upsert 10% of firms ({label})", st.upsert_companies, companies[: n // 10])
             st.close()
         size = sum(p.stat().st_size for p in Path(tmp).iterdir())
         print(f"  {'file size':<42} {size / 2**20:8.1f} MiB")
         st = timed("reopen (load file into memory)", NetworkxStore, path)
         timed("first full GC after loading (one-off)", gc.collect)
         timed("node_stats (all nodes)", st.node_stats, ["专精特新", "小巨人"])
-        timed("node_stats x100 (one chain)",
-              lambda: [st.node_stats(["上市"], "c1") for _ in range(100)])
-        timed("companies_on_nodes (one chain, local)", st.companies_on_nodes,
-              node_ids[:NODES_PER_CHAIN], True)
+        timed("node_stats x100 (one chain)", lambda: [st.node_stats(["上市"], "c1") for _ in range(100)])
+        timed(
+            "companies_on_nodes (one chain, local)", st.companies_on_nodes, node_ids[:NODES_PER_CHAIN], True
+        )
         outside = [c.id for c in companies[:1000]]
         timed("local_ties (1000 firms)", st.local_ties, outside)
         names = [normalize_name(c.name) for c in companies[:10000]]

@@ -10,6 +10,7 @@ Both are measured through the real services (permission filter, count, page, eag
 Data is generated in a throw-away SQLite file / PostgreSQL schema, with progress shown; Ctrl-C
 stops cleanly (the data is thrown away in any case).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 from sqlalchemy import insert, text
@@ -33,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade  # noqa: E402
 from crm.models import Activity, Lead, Team, User, utcnow  # noqa: E402
-from crm.services import leads as lead_svc, overdue  # noqa: E402
+from crm.services import leads as lead_svc  # noqa: E402
+from crm.services import overdue
 from crm.settings import CrmSettings  # noqa: E402
 
 SECTORS = ["medical", "equipment", "electronics", "nev", "urban", "lowcarbon", "digital", "crossover"]
@@ -62,24 +65,58 @@ def generate(sf, n_leads: int, n_activities: int, seed: int = 7) -> dict:
             team = Team(sector_id=sector, name=f"{sector} 招商组")
             s.add(team)
             s.flush()
-            mgr = User(username=f"mgr_{sector}", display_name=f"经理{sector}", role="manager", team_id=team.id,
-                       password_hash=pw, is_active=True, focus_chains=[], failed_logins=0)
+            mgr = User(
+                username=f"mgr_{sector}",
+                display_name=f"经理{sector}",
+                role="manager",
+                team_id=team.id,
+                password_hash=pw,
+                is_active=True,
+                focus_chains=[],
+                failed_logins=0,
+            )
             s.add(mgr)
-            recs = [User(username=f"rec_{sector}_{i}", display_name=f"专员{sector}{i}", role="recruiter",
-                         team_id=team.id, password_hash=pw, is_active=True, focus_chains=[], failed_logins=0)
-                    for i in range(RECRUITERS_PER_TEAM)]
+            recs = [
+                User(
+                    username=f"rec_{sector}_{i}",
+                    display_name=f"专员{sector}{i}",
+                    role="recruiter",
+                    team_id=team.id,
+                    password_hash=pw,
+                    is_active=True,
+                    focus_chains=[],
+                    failed_logins=0,
+                )
+                for i in range(RECRUITERS_PER_TEAM)
+            ]
             s.add_all(recs)
             s.flush()
             actors["managers"][sector] = mgr.id
             actors["recruiters"][sector] = [r.id for r in recs]
             actors.setdefault("teams", {})[sector] = team.id
-        leader = User(username="leader", display_name="区领导", role="leader", password_hash=pw,
-                      is_active=True, focus_chains=[], failed_logins=0)
+        leader = User(
+            username="leader",
+            display_name="区领导",
+            role="leader",
+            password_hash=pw,
+            is_active=True,
+            focus_chains=[],
+            failed_logins=0,
+        )
         s.add(leader)
         s.flush()
         actors["leader"] = leader.id
 
-    stage_weights = {"线索": 30, "接洽": 25, "在谈": 15, "签约": 8, "落地": 5, "投产": 4, "搁置": 8, "流失": 5}
+    stage_weights = {
+        "线索": 30,
+        "接洽": 25,
+        "在谈": 15,
+        "签约": 8,
+        "落地": 5,
+        "投产": 4,
+        "搁置": 8,
+        "流失": 5,
+    }
     stages, weights = list(stage_weights), list(stage_weights.values())
     lead_rows = []
     for i in range(n_leads):
@@ -88,23 +125,39 @@ def generate(sf, n_leads: int, n_activities: int, seed: int = 7) -> dict:
         pooled = rng.random() < 0.15
         owner = None if pooled else rng.choice(actors["recruiters"][sector])
         stage = rng.choices(stages, weights)[0]
-        lead_rows.append({
-            "company_name": f"示例数据·基准企业{i:05d}有限公司", "name_key": f"示例数据·基准企业{i:05d}",
-            "uscc": None, "company_id": f"B{i:05d}", "sector_id": sector,
-            "chain_id": f"{sector}-{rng.randrange(CHAINS_PER_SECTOR)}", "node_id": f"node-{rng.randrange(40)}",
-            "channel": rng.choice(settings.channels), "priority": rng.choice(settings.priorities),
-            "investment": rng.choice([None, rng.uniform(100, 50000)]), "key_flag": rng.random() < 0.03,
-            "task_force_members": [], "service_plan": {}, "stage": "线索" if pooled else stage,
-            "stage_changed_at": created + timedelta(days=rng.uniform(0, (now - created).days or 1) * 0.5),
-            "team_id": actors["teams"][sector], "owner_id": owner, "assigned_at": None if pooled else created,
-            "first_contact_at": None, "last_contact_at": None, "registered_by_id": owner,
-            "protected_until": created + timedelta(days=settings.protection_days),
-            "created_at": created, "updated_at": created, "version": 1,
-        })
+        lead_rows.append(
+            {
+                "company_name": f"示例数据·基准企业{i:05d}有限公司",
+                "name_key": f"示例数据·基准企业{i:05d}",
+                "uscc": None,
+                "company_id": f"B{i:05d}",
+                "sector_id": sector,
+                "chain_id": f"{sector}-{rng.randrange(CHAINS_PER_SECTOR)}",
+                "node_id": f"node-{rng.randrange(40)}",
+                "channel": rng.choice(settings.channels),
+                "priority": rng.choice(settings.priorities),
+                "investment": rng.choice([None, rng.uniform(100, 50000)]),
+                "key_flag": rng.random() < 0.03,
+                "task_force_members": [],
+                "service_plan": {},
+                "stage": "线索" if pooled else stage,
+                "stage_changed_at": created + timedelta(days=rng.uniform(0, (now - created).days or 1) * 0.5),
+                "team_id": actors["teams"][sector],
+                "owner_id": owner,
+                "assigned_at": None if pooled else created,
+                "first_contact_at": None,
+                "last_contact_at": None,
+                "registered_by_id": owner,
+                "protected_until": created + timedelta(days=settings.protection_days),
+                "created_at": created,
+                "updated_at": created,
+                "version": 1,
+            }
+        )
     with unit_of_work(sf) as s:
         batch = 2000
         for start in range(0, n_leads, batch):
-            s.execute(insert(Lead), lead_rows[start:start + batch])
+            s.execute(insert(Lead), lead_rows[start : start + batch])
             progress("线索", min(start + batch, n_leads), n_leads)
         ids = list(s.scalars(text("SELECT id FROM leads ORDER BY id")))
     owned = [(lid, row) for lid, row in zip(ids, lead_rows) if row["owner_id"] is not None]
@@ -119,9 +172,19 @@ def generate(sf, n_leads: int, n_activities: int, seed: int = 7) -> dict:
             created = row["created_at"]
             day = (created + timedelta(days=rng.uniform(0, max(1, (now - created).days)))).date()
             kind = rng.choice(kinds)
-            buf.append({"lead_id": lid, "kind": kind, "occurred_on": day, "participants": "专员、企业负责人",
-                        "outcome": "沟通投资意向", "next_step": "报送需求", "due_date": day + timedelta(days=7),
-                        "created_by_id": row["owner_id"], "created_at": now})
+            buf.append(
+                {
+                    "lead_id": lid,
+                    "kind": kind,
+                    "occurred_on": day,
+                    "participants": "专员、企业负责人",
+                    "outcome": "沟通投资意向",
+                    "next_step": "报送需求",
+                    "due_date": day + timedelta(days=7),
+                    "created_by_id": row["owner_id"],
+                    "created_at": now,
+                }
+            )
             if kind in contact:
                 at = datetime.combine(day, dtime.min)
                 first[lid] = min(first.get(lid, at), at)
@@ -132,8 +195,10 @@ def generate(sf, n_leads: int, n_activities: int, seed: int = 7) -> dict:
                 progress("跟进活动", n + 1, n_activities)
         updates = [{"i": lid, "f": first[lid], "l": last[lid]} for lid in first]
         for start in range(0, len(updates), 5000):
-            s.execute(text("UPDATE leads SET first_contact_at = :f, last_contact_at = :l WHERE id = :i"),
-                      updates[start:start + 5000])
+            s.execute(
+                text("UPDATE leads SET first_contact_at = :f, last_contact_at = :l WHERE id = :i"),
+                updates[start : start + 5000],
+            )
     # Fresh statistics (and, on PostgreSQL, the visibility map for index-only scans), as
     # autovacuum would give a live database.
     engine = sf.kw["bind"]
@@ -166,27 +231,47 @@ def measure(sf, actors, repeat: int) -> list[tuple[str, float, float, str]]:
         scenarios = [
             ("经理：在谈阶段，第 1 页", mgr, F(stages=["在谈"]), 1, "updated"),
             ("经理：全部线索，第 5 页", mgr, F(), 5, "updated"),
-            ("经理：按产业链+优先级，按投资额排序", mgr, F(chain_id="medical-1", priority="高"), 1, "investment"),
+            (
+                "经理：按产业链+优先级，按投资额排序",
+                mgr,
+                F(chain_id="medical-1", priority="高"),
+                1,
+                "investment",
+            ),
             ("经理：企业名称包含“基准企业01”", mgr, F(text="基准企业01"), 1, "updated"),
             ("专员：我的线索，第 1 页", rec, F(mine_only=True), 1, "updated"),
             ("区领导：重点项目，第 1 页", leader, F(key_only=True), 1, "updated"),
-            ("区领导：某产业链+阶段，第 2 页", leader, F(chain_id="nev-2", stages=["接洽", "在谈"]), 2, "updated"),
+            (
+                "区领导：某产业链+阶段，第 2 页",
+                leader,
+                F(chain_id="nev-2", stages=["接洽", "在谈"]),
+                2,
+                "updated",
+            ),
         ]
         for label, actor, flt, page, sort in scenarios:
-            med, worst, cpu, res = timed(lambda: (lead_svc.list_leads(s, actor, flt, page=page, per_page=20,
-                                                                      sort=sort), s.expunge_all())[0], repeat)
+            med, worst, cpu, res = timed(
+                lambda: (
+                    lead_svc.list_leads(s, actor, flt, page=page, per_page=20, sort=sort),
+                    s.expunge_all(),
+                )[0],
+                repeat,
+            )
             out.append((f"线索列表 · {label}", med, worst, cpu, f"共 {res.total} 条"))
         settings = CrmSettings()
+
         def overdue_page(actor, limit):
             items = overdue.overdue_leads(s, actor, settings=settings, limit=limit)
             total = overdue.count_overdue(s, actor, settings=settings)
             s.expunge_all()
             return items, total
 
-        for label, actor, limit in (("经理（本组），第 1 页 50 条 + 总数", mgr, 50),
-                                    ("经理（本组），全部", mgr, None),
-                                    ("专员（本人），全部", rec, None),
-                                    ("区领导（全区），第 1 页 100 条 + 总数", leader, 100)):
+        for label, actor, limit in (
+            ("经理（本组），第 1 页 50 条 + 总数", mgr, 50),
+            ("经理（本组），全部", mgr, None),
+            ("专员（本人），全部", rec, None),
+            ("区领导（全区），第 1 页 100 条 + 总数", leader, 100),
+        ):
             med, worst, cpu, (items, total) = timed(lambda: overdue_page(actor, limit), repeat)
             out.append((f"超期列表 · {label}", med, worst, cpu, f"显示 {len(items)} / 超期 {total} 条"))
     return out
@@ -201,13 +286,16 @@ def run_backend(name: str, engine, n_leads: int, n_activities: int, repeat: int)
     gen = time.perf_counter() - t0
     results = measure(sf, actors, repeat)
     for label, med, worst, cpu, note in results:
-        print(f"  {label:<40} 中位数 {med:7.2f} ms  最大 {worst:7.2f} ms  CPU {cpu:7.2f} ms  ({note})",
-              file=sys.stderr)
+        print(
+            f"  {label:<40} 中位数 {med:7.2f} ms  最大 {worst:7.2f} ms  CPU {cpu:7.2f} ms  ({note})",
+            file=sys.stderr,
+        )
     return gen, results, os.getloadavg()[0]
 
 
 NOTES = [
-    "Reading the figures:", "",
+    "Reading the figures:",
+    "",
     "- The machine is shared with other engineers' builds and benchmarks (see the load average); "
     "wall times are inflated by waiting for a core. On SQLite all work is in this process, so the "
     "CPU column is the cost of the query itself; on PostgreSQL the server's share is only in the wall time.",
@@ -219,31 +307,47 @@ NOTES = [
     "evaluated from the index alone. Loading all 790 overdue leads of a team at once costs ~55 ms CPU "
     "of ORM work.",
     "- The name search (`LIKE '%…%'` on the normalised name) scans the visible leads for the count; "
-    "it is the slowest list query.", "",
+    "it is the slowest list query.",
+    "",
 ]
 
 
 def write_docs(sections: dict[str, tuple[float, list]], n_leads: int, n_activities: int, repeat: int) -> None:
     path = ROOT / "docs" / "BENCHMARKS.md"
-    lines = ["## CRM", "",
-             f"`bench/crm_bench.py`: {n_leads:,} leads and {n_activities:,} activities (8 sector teams, "
-             f"41 users; 15% of leads in the pool), measured through the services (permission filter, "
-             f"count, one page of 20 with owners loaded; overdue rule in SQL). Median and worst of "
-             f"{repeat} runs after one warm-up. Machine: {platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}. Run {datetime.now():%Y-%m-%d}.", "",
-             "Targets: filtered, paginated lead list ≤ 20 ms median; overdue list ≤ 100 ms.", ""]
+    lines = [
+        "## CRM",
+        "",
+        f"`bench/crm_bench.py`: {n_leads:,} leads and {n_activities:,} activities (8 sector teams, "
+        f"41 users; 15% of leads in the pool), measured through the services (permission filter, "
+        f"count, one page of 20 with owners loaded; overdue rule in SQL). Median and worst of "
+        f"{repeat} runs after one warm-up. Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}. Run {datetime.now():%Y-%m-%d}.",
+        "",
+        "Targets: filtered, paginated lead list ≤ 20 ms median; overdue list ≤ 100 ms.",
+        "",
+    ]
     for backend, (gen, results, load) in sections.items():
-        lines += [f"### {backend}", "", f"Data generation: {gen:.1f} s. Load average during the run: {load:.1f} "
-                  f"(the machine is shared; CPU ms is this process's own time).", "",
-                  "| query | median ms | worst ms | median CPU ms | rows |", "| --- | ---: | ---: | ---: | --- |"]
-        lines += [f"| {label} | {med:.2f} | {worst:.2f} | {cpu:.2f} | {note} |"
-                  for label, med, worst, cpu, note in results]
+        lines += [
+            f"### {backend}",
+            "",
+            f"Data generation: {gen:.1f} s. Load average during the run: {load:.1f} "
+            f"(the machine is shared; CPU ms is this process's own time).",
+            "",
+            "| query | median ms | worst ms | median CPU ms | rows |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        lines += [
+            f"| {label} | {med:.2f} | {worst:.2f} | {cpu:.2f} | {note} |"
+            for label, med, worst, cpu, note in results
+        ]
         lines.append("")
     lines += NOTES
     section = "\n".join(lines).rstrip() + "\n"
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     pattern = re.compile(r"^## CRM\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: section + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + section
+    new = (
+        pattern.sub(lambda _: section + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + section
+    )
     path.write_text(new, encoding="utf-8")
     print(f"已写入 {path} 的 “CRM” 一节", file=sys.stderr)
 
@@ -274,15 +378,19 @@ def main() -> None:
                 engine = make_engine(url=f"{args.pg_url}{sep}options=-csearch_path%3D{schema}")
                 with engine.connect() as conn:
                     version = conn.execute(text("SHOW server_version")).scalar()
-                sections[f"PostgreSQL {version}"] = run_backend("PostgreSQL", engine, args.leads,
-                                                                args.activities, args.repeat)
+                sections[f"PostgreSQL {version}"] = run_backend(
+                    "PostgreSQL", engine, args.leads, args.activities, args.repeat
+                )
                 engine.dispose()
             finally:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
         else:
-            print("未设置 LIANZHAO_TEST_PG_URL，跳过 PostgreSQL（eval \"$(scripts/postgres.sh start)\"）", file=sys.stderr)
+            print(
+                '未设置 LIANZHAO_TEST_PG_URL，跳过 PostgreSQL（eval "$(scripts/postgres.sh start)"）',
+                file=sys.stderr,
+            )
     except KeyboardInterrupt:
         print("\n已中断，测试数据已丢弃", file=sys.stderr)
         sys.exit(130)

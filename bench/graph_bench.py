@@ -23,6 +23,7 @@ the Markdown file is replaced; results of sizes not re-run this time are kept (t
 JSON in a comment inside the section). Ctrl-C stops cleanly: the partial CSV is removed, the
 temporary store is deleted and the Markdown file is not touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,17 +48,39 @@ if str(ROOT) not in sys.path:
 START, END = "<!-- graph-bench:start -->", "<!-- graph-bench:end -->"
 DATA_PREFIX = "<!-- graph-bench:data "
 SECTION_TITLE = "## Embedded graph store (issue 2)"
-COMPANY_HEADER = ["统一社会信用代码", "企业名称", "省份", "城市", "区县", "是否本地", "所属园区", "注册资本(万元)",
-                  "营业收入(万元)", "员工人数", "成立年份", "资质", "主营产品", "经营范围", "产业链环节"]
+COMPANY_HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "省份",
+    "城市",
+    "区县",
+    "是否本地",
+    "所属园区",
+    "注册资本(万元)",
+    "营业收入(万元)",
+    "员工人数",
+    "成立年份",
+    "资质",
+    "主营产品",
+    "经营范围",
+    "产业链环节",
+]
 RELATION_HEADER = ["供应方", "采购方", "产品", "年交易额(万元)"]
 PROGRESS_STEP = 10_000
 
 # Targets of issue 2 on a 2-core machine: size -> metric -> (limit, unit, label).
 TARGETS = {
-    100_000: {"import_s": (20, "s", "import"), "gaps_s": (1, "s", "gap analysis, all chains"),
-              "targets_s": (0.5, "s", "targets of one chain"), "peak_rss_mb": (1536, "MB", "peak memory")},
-    1_000_000: {"import_s": (200, "s", "import"), "gaps_s": (5, "s", "gap analysis, all chains"),
-                "peak_rss_mb": (6144, "MB", "peak memory")},
+    100_000: {
+        "import_s": (20, "s", "import"),
+        "gaps_s": (1, "s", "gap analysis, all chains"),
+        "targets_s": (0.5, "s", "targets of one chain"),
+        "peak_rss_mb": (1536, "MB", "peak memory"),
+    },
+    1_000_000: {
+        "import_s": (200, "s", "import"),
+        "gaps_s": (5, "s", "gap analysis, all chains"),
+        "peak_rss_mb": (6144, "MB", "peak memory"),
+    },
 }
 FLOOR_FACTOR = 3.0
 
@@ -163,11 +186,32 @@ def write_dataset(structure, n: int, folder: Path, seed: int) -> tuple[Path, Pat
                 sampler.add(c)
                 name = _unique_name(c.name, taken)
                 renamed += name != c.name
-                nodes = "；".join(f"{chain_name[node_by_id[x].chain_id]}/{node_by_id[x].name}"
-                                 for x in c.node_ids) if i % 2 == 0 else ""
-                out.writerow([c.uscc, name, c.province, c.city, c.district, "是" if c.is_local else "否",
-                              zone_name.get(c.zone_id, ""), c.registered_capital, c.revenue, c.employees,
-                              c.founded, "；".join(c.qualifications), c.products, c.scope, nodes])
+                nodes = (
+                    "；".join(
+                        f"{chain_name[node_by_id[x].chain_id]}/{node_by_id[x].name}" for x in c.node_ids
+                    )
+                    if i % 2 == 0
+                    else ""
+                )
+                out.writerow(
+                    [
+                        c.uscc,
+                        name,
+                        c.province,
+                        c.city,
+                        c.district,
+                        "是" if c.is_local else "否",
+                        zone_name.get(c.zone_id, ""),
+                        c.registered_capital,
+                        c.revenue,
+                        c.employees,
+                        c.founded,
+                        "；".join(c.qualifications),
+                        c.products,
+                        c.scope,
+                        nodes,
+                    ]
+                )
                 show(i + 1, n)
         taken.clear()
         part.rename(companies)
@@ -204,18 +248,26 @@ def pandas_floor(store, qualified, runs: int) -> tuple[float, float, int]:
             local.append(c.is_local)
             revenue.append(c.revenue or 0.0)
             qual.append(q)
-    df = pd.DataFrame({"node_id": pd.Categorical(node_ids), "is_local": np.array(local, dtype=bool),
-                       "revenue": np.array(revenue, dtype=float), "qualified": np.array(qual, dtype=bool)})
+    df = pd.DataFrame(
+        {
+            "node_id": pd.Categorical(node_ids),
+            "is_local": np.array(local, dtype=bool),
+            "revenue": np.array(revenue, dtype=float),
+            "qualified": np.array(qual, dtype=bool),
+        }
+    )
     del node_ids, local, revenue, qual
 
     def group_by():
         is_local = df["is_local"]
-        parts = pd.DataFrame({
-            "local_firms": is_local,
-            "local_output": df["revenue"].where(is_local, 0.0),
-            "qualified_firms": is_local & df["qualified"],
-            "outside_firms": ~is_local,
-        })
+        parts = pd.DataFrame(
+            {
+                "local_firms": is_local,
+                "local_output": df["revenue"].where(is_local, 0.0),
+                "qualified_firms": is_local & df["qualified"],
+                "outside_firms": ~is_local,
+            }
+        )
         return parts.groupby(df["node_id"], observed=True).sum()
 
     wall, cpu, result = _median_time(group_by, runs)
@@ -254,17 +306,22 @@ def run_size(n: int, runs: int, tmp_root: str | None, seed: int) -> dict:
         store = NetworkxStore(path)
         seed_store(store, structure, n_synthetic=0, anchors=False)  # what `lianzhao init` writes first
         with Timer() as t:
-            report = import_companies(store, companies_csv, district_cfg=cfg.get("district", {}),
-                                      progress=_progress("导入企业"))
+            report = import_companies(
+                store, companies_csv, district_cfg=cfg.get("district", {}), progress=_progress("导入企业")
+            )
         record("import", t)
         if not report.committed:
-            raise SystemExit(f"企业导入失败：{report.summary()} 前几条错误：{[str(e) for e in report.errors[:5]]}")
+            raise SystemExit(
+                f"企业导入失败：{report.summary()} 前几条错误：{[str(e) for e in report.errors[:5]]}"
+            )
         result["import_rows_per_s"] = n / t.wall if t.wall else 0.0
         with Timer() as t:
             rel = import_relations(store, relations_csv, progress=_progress("导入供应关系"))
         record("relations", t)
         if not rel.committed:
-            raise SystemExit(f"供应关系导入失败：{rel.summary()} 前几条错误：{[str(e) for e in rel.errors[:5]]}")
+            raise SystemExit(
+                f"供应关系导入失败：{rel.summary()} 前几条错误：{[str(e) for e in rel.errors[:5]]}"
+            )
         result["import_peak_rss_mb"] = _peak_mb()
         store.close()
         del store, report, rel
@@ -278,7 +335,8 @@ def run_size(n: int, runs: int, tmp_root: str | None, seed: int) -> dict:
         result["local_firms"] = store.company_count(local=True)
 
         result["gaps_s"], result["gaps_cpu"], reports = _median_time(
-            lambda: ChainService(store, cfg).all_gap_reports(), runs)
+            lambda: ChainService(store, cfg).all_gap_reports(), runs
+        )
         result["chains"] = len(reports)
         result["nodes"] = sum(len(r.nodes) for r in reports)
         result["gap_counts"] = {k: int(sum(r.summary[k] for r in reports)) for k in ("缺链", "弱链", "强链")}
@@ -287,7 +345,8 @@ def run_size(n: int, runs: int, tmp_root: str | None, seed: int) -> dict:
         largest = max(sorted(firms_per_chain), key=firms_per_chain.get)
         result["targets_chain"] = largest
         result["targets_s"], result["targets_cpu"], targets = _median_time(
-            lambda: ChainService(store, cfg).chain_targets(largest), runs)
+            lambda: ChainService(store, cfg).chain_targets(largest), runs
+        )
         result["targets_rows"] = len(targets)
         result["peak_rss_mb"] = _peak_mb()
 
@@ -303,8 +362,16 @@ def run_size(n: int, runs: int, tmp_root: str | None, seed: int) -> dict:
 # ---- parent: one child per size, then the report -------------------------------------------------
 def run_child(n: int, args) -> dict:
     """Run one size in a fresh interpreter; its peak RSS comes from wait4 (this child only)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", str(n), "--runs", str(args.runs),
-               "--seed", str(args.seed)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        str(n),
+        "--runs",
+        str(args.runs),
+        "--seed",
+        str(args.seed),
+    ]
     if args.tmp:
         command += ["--tmp", args.tmp]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -320,17 +387,27 @@ def run_child(n: int, args) -> dict:
         raise SystemExit(f"规模 {n:,} 的子进程失败（退出码 {proc.returncode}）")
     result = json.loads(output.strip().splitlines()[-1])
     result["process_peak_rss_mb"] = usage.ru_maxrss / 1024
-    result["measured"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result["measured"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     result["git"] = git_state()
     return result
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(int(mem) / 2**20, 1),
-            "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(int(mem) / 2**20, 1),
+        "python": platform.python_version(),
+    }
 
 
 def git_state() -> str:
@@ -338,13 +415,21 @@ def git_state() -> str:
         return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = [line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "--", "graph", "seed").splitlines()]
+    dirty = [
+        line.split(maxsplit=1)[-1]
+        for line in git("status", "--porcelain", "--", "graph", "seed").splitlines()
+    ]
     return commit + (f" (uncommitted changes in {', '.join(dirty)})" if dirty else "")
 
 
 def _label(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else \
-        f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    return (
+        f"{n // 1_000_000}M"
+        if n >= 1_000_000 and n % 1_000_000 == 0
+        else f"{n // 1000}k"
+        if n % 1000 == 0
+        else str(n)
+    )
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -359,15 +444,23 @@ def _fmt(value, digits: int = 2) -> str:
 
 # (key, title, timed): timed rows show wall seconds and, in brackets, CPU seconds.
 ROWS = [
-    ("firms", "Firms (synthetic)", False), ("supplies", "Supply relations", False),
+    ("firms", "Firms (synthetic)", False),
+    ("supplies", "Supply relations", False),
     ("renamed", "Generated names made unique", False),
-    ("csv_mb", "CSV files, MB", False), ("generate", "Generate CSVs, s", True),
-    ("import", "**Import companies, s**", True), ("import_rows_per_s", "Import rate, rows/s (wall)", False),
-    ("relations", "Import relations, s", True), ("store_mb", "Store file, MB", False),
-    ("reopen", "Re-open store, s", True), ("gaps", "**Gap analysis, all chains, s** (median)", True),
-    ("targets", "**Targets, largest chain, s** (median)", True), ("targets_rows", "Target rows ranked", False),
-    ("peak_rss_mb", "**Peak RSS, MB**", False), ("rss_after_reopen_mb", "RSS after re-open, MB", False),
-    ("floor", "pandas floor (group-by), s (median)", True), ("floor_ratio", "**Gap analysis / floor**", False),
+    ("csv_mb", "CSV files, MB", False),
+    ("generate", "Generate CSVs, s", True),
+    ("import", "**Import companies, s**", True),
+    ("import_rows_per_s", "Import rate, rows/s (wall)", False),
+    ("relations", "Import relations, s", True),
+    ("store_mb", "Store file, MB", False),
+    ("reopen", "Re-open store, s", True),
+    ("gaps", "**Gap analysis, all chains, s** (median)", True),
+    ("targets", "**Targets, largest chain, s** (median)", True),
+    ("targets_rows", "Target rows ranked", False),
+    ("peak_rss_mb", "**Peak RSS, MB**", False),
+    ("rss_after_reopen_mb", "RSS after re-open, MB", False),
+    ("floor", "pandas floor (group-by), s (median)", True),
+    ("floor_ratio", "**Gap analysis / floor**", False),
     ("load", "Load average (1 min), start → end", False),
 ]
 
@@ -406,9 +499,11 @@ def verdicts(results: dict[int, dict]) -> list[str]:
             if value <= limit:
                 verdict = "**met**"
             elif cpu_ok:
-                verdict = ("**missed on the wall clock, within the limit in CPU time**: the machine was shared "
-                           f"(1-minute load average {_load(r)} on {os.cpu_count()} cores during the run), "
-                           "so this needs confirming on an idle machine")
+                verdict = (
+                    "**missed on the wall clock, within the limit in CPU time**: the machine was shared "
+                    f"(1-minute load average {_load(r)} on {os.cpu_count()} cores during the run), "
+                    "so this needs confirming on an idle machine"
+                )
             else:
                 verdict = "**missed**"
             lines.append(f"- {_label(size)} {label} ≤ {_fmt(limit)} {unit}: {verdict} ({shown}).")
@@ -422,11 +517,16 @@ def verdicts(results: dict[int, dict]) -> list[str]:
         elif ratio > FLOOR_FACTOR and cpu_ratio > FLOOR_FACTOR:
             verdict = "**missed**"
         else:
-            verdict = ("**met on the wall clock, missed in CPU time**" if ratio <= FLOOR_FACTOR
-                       else "**missed on the wall clock, met in CPU time**")
-        lines.append(f"- {_label(size)} gap analysis within {FLOOR_FACTOR:g}× the pandas floor: {verdict} "
-                     f"({ratio:.2f}× wall, {r['floor_ratio_cpu']:.2f}× CPU: {r['gaps_s'] * 1000:.1f} ms "
-                     f"against {r['floor_s'] * 1000:.1f} ms).")
+            verdict = (
+                "**met on the wall clock, missed in CPU time**"
+                if ratio <= FLOOR_FACTOR
+                else "**missed on the wall clock, met in CPU time**"
+            )
+        lines.append(
+            f"- {_label(size)} gap analysis within {FLOOR_FACTOR:g}× the pandas floor: {verdict} "
+            f"({ratio:.2f}× wall, {r['floor_ratio_cpu']:.2f}× CPU: {r['gaps_s'] * 1000:.1f} ms "
+            f"against {r['floor_s'] * 1000:.1f} ms)."
+        )
     return lines
 
 
@@ -435,34 +535,58 @@ def render(results: dict[int, dict], command: str, notes: str, notes_written: st
     sizes = sorted(results)
     head = "| | " + " | ".join(_label(s) for s in sizes) + " |"
     rule = "|---|" + "---:|" * len(sizes)
-    body = [f"| {title} | " + " | ".join(_cell(results[s], key, timed) for s in sizes) + " |"
-            for key, title, timed in ROWS]
-    measured = "; ".join(f"{_label(s)} on {results[s].get('measured', '?')} at {results[s].get('git', '?')}"
-                         for s in sizes)
+    body = [
+        f"| {title} | " + " | ".join(_cell(results[s], key, timed) for s in sizes) + " |"
+        for key, title, timed in ROWS
+    ]
+    measured = "; ".join(
+        f"{_label(s)} on {results[s].get('measured', '?')} at {results[s].get('git', '?')}" for s in sizes
+    )
     chains = ", ".join(sorted({results[s]["targets_chain"] for s in sizes}))
-    gap_counts = "; ".join(f"{_label(s)}: " + " / ".join(f"{k} {v}" for k, v in results[s]["gap_counts"].items())
-                           for s in sizes)
+    gap_counts = "; ".join(
+        f"{_label(s)}: " + " / ".join(f"{k} {v}" for k, v in results[s]["gap_counts"].items()) for s in sizes
+    )
     parts = [
-        START, SECTION_TITLE, "",
+        START,
+        SECTION_TITLE,
+        "",
         "Reproduce with `.venv/bin/python bench/graph_bench.py --sizes 10000 100000 1000000 --out "
         f"docs/BENCHMARKS.md` (5 runs per median). Last written by `{command}`. Measured: {measured}. "
         "Each size ran in a fresh child process. Timed rows show wall-clock seconds with CPU seconds of "
         "the process in brackets: the 2-core machine was shared with other engineers' tests and "
-        "benchmarks, so the wall clock carries noise the CPU time does not.", "",
-        head, rule, *body, "",
+        "benchmarks, so the wall clock carries noise the CPU time does not.",
+        "",
+        head,
+        rule,
+        *body,
+        "",
         f"The store holds {results[sizes[0]]['chains']} chains and {results[sizes[0]]['nodes']} nodes "
         f"(seed/chains). Targets were ranked for the chain with the most firms ({chains}). Node statuses "
         f"(缺链 / 弱链 / 强链) — {gap_counts}. Import: half the rows name their 产业链环节, half are placed by "
         "keyword; the time covers reading the CSV, validating every row, placement, matching against "
         "stored firms and the one transactional write. Peak RSS is the child's high-water mark up to "
-        "and including the targets step (the pandas floor runs after it).", "",
-        "### Targets (issue 2)", "", *verdicts(results), "",
-        *([f"### Why, and where the time goes (analysis written {notes_written})", "", notes, ""]
-          if notes else []),
+        "and including the targets step (the pandas floor runs after it).",
+        "",
+        "### Targets (issue 2)",
+        "",
+        *verdicts(results),
+        "",
+        *(
+            [f"### Why, and where the time goes (analysis written {notes_written})", "", notes, ""]
+            if notes
+            else []
+        ),
         # ">" escaped so that no text inside can close the comment
-        DATA_PREFIX + json.dumps({**{str(k): v for k, v in sorted(results.items())}, "notes": notes,
-                                  "notes_written": notes_written},
-                                 ensure_ascii=False).replace(">", "\\u003e") + " -->",
+        DATA_PREFIX
+        + json.dumps(
+            {
+                **{str(k): v for k, v in sorted(results.items())},
+                "notes": notes,
+                "notes_written": notes_written,
+            },
+            ensure_ascii=False,
+        ).replace(">", "\\u003e")
+        + " -->",
         END,
     ]
     return "\n".join(parts)
@@ -475,7 +599,7 @@ def _stored(text: str) -> dict:
         return {}
     end = text.find(" -->", start)
     try:
-        return json.loads(text[start + len(DATA_PREFIX):end])
+        return json.loads(text[start + len(DATA_PREFIX) : end])
     except ValueError:
         return {}
 
@@ -508,17 +632,30 @@ def write_section(out: Path, section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="嵌入式图存储基准测试（10k/100k/1M 家合成企业）")
-    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000],
-                        help="企业数量（可为空：只用 --merge-from 合并已有结果）")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[10_000, 100_000],
+        help="企业数量（可为空：只用 --merge-from 合并已有结果）",
+    )
     parser.add_argument("--out", type=Path, help="写入结果的 Markdown 文件（只替换本节）")
     parser.add_argument("--runs", type=int, default=5, help="取中位数的重复次数")
     parser.add_argument("--seed", type=int, default=None, help="合成数据随机种子")
     parser.add_argument("--tmp", help="临时数据目录（默认系统临时目录）")
     parser.add_argument("--fresh", action="store_true", help="不保留 --out 中以前各规模的结果")
-    parser.add_argument("--notes", type=Path,
-                        help="Markdown 文件：分析说明（原因、热点），写在达标情况之后；不给则保留原有说明")
-    parser.add_argument("--merge-from", type=Path, action="append", default=[],
-                        help="并入另一个 Markdown 文件中本节的结果（如后台单独运行的 1M 规模）")
+    parser.add_argument(
+        "--notes",
+        type=Path,
+        help="Markdown 文件：分析说明（原因、热点），写在达标情况之后；不给则保留原有说明",
+    )
+    parser.add_argument(
+        "--merge-from",
+        type=Path,
+        action="append",
+        default=[],
+        help="并入另一个 Markdown 文件中本节的结果（如后台单独运行的 1M 规模）",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed is None:
@@ -546,15 +683,19 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"== {n:,} 家企业：启动子进程 ==")
             results[n] = run_child(n, args)
             r = results[n]
-            _say(f"   导入 {r['import_s']:.1f} s，重新打开 {r['reopen_s']:.1f} s，缺口分析 {r['gaps_s'] * 1000:.1f} ms，"
-                 f"招商目标 {r['targets_s'] * 1000:.1f} ms，峰值内存 {r['peak_rss_mb']:,.0f} MB，"
-                 f"pandas 基线 {r['floor_s'] * 1000:.1f} ms")
+            _say(
+                f"   导入 {r['import_s']:.1f} s，重新打开 {r['reopen_s']:.1f} s，缺口分析 {r['gaps_s'] * 1000:.1f} ms，"
+                f"招商目标 {r['targets_s'] * 1000:.1f} ms，峰值内存 {r['peak_rss_mb']:,.0f} MB，"
+                f"pandas 基线 {r['floor_s'] * 1000:.1f} ms"
+            )
     except KeyboardInterrupt:
         _say("\n已中断：临时数据已删除，结果文件未修改。")
         return 130
     command = "python bench/graph_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.out:
-        previous = {} if args.fresh or not args.out.exists() else read_previous(args.out.read_text(encoding="utf-8"))
+        previous = (
+            {} if args.fresh or not args.out.exists() else read_previous(args.out.read_text(encoding="utf-8"))
+        )
         merged = dict(previous)
         for other in args.merge_from:
             merged.update(read_previous(other.read_text(encoding="utf-8")))
@@ -563,14 +704,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("没有可写入的结果")
         if args.notes:
             notes = args.notes.read_text(encoding="utf-8").strip()
-            written = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            written = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         else:
-            notes, written = read_notes(args.out.read_text(encoding="utf-8")) if args.out.exists() else ("", "")
+            notes, written = (
+                read_notes(args.out.read_text(encoding="utf-8")) if args.out.exists() else ("", "")
+            )
         write_section(args.out, render(merged, command, notes, written))
         _say(f"结果已写入 {args.out}")
     elif results:
         notes = args.notes.read_text(encoding="utf-8").strip() if args.notes else ""
-        print(render(results, command, notes, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+        print(
+            render(results, command, notes, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ update), and reports peak resident memory. With --xlsx also a workbook of the fi
 CPU seconds are printed beside wall time because the shared 2-core machine is often busy.
 Results go to docs/BENCHMARKS.md by hand (the machine's numbers vary).
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,29 @@ from graph.importer import import_companies  # noqa: E402
 from graph.nx_store import NetworkxStore  # noqa: E402
 from seed.loader import load_structure  # noqa: E402
 
-HEADER = ["统一社会信用代码", "企业名称", "省份", "城市", "区县", "营业收入(万元)", "员工人数", "成立年份", "资质",
-          "主营产品", "经营范围", "产业链环节"]
+HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "省份",
+    "城市",
+    "区县",
+    "营业收入(万元)",
+    "员工人数",
+    "成立年份",
+    "资质",
+    "主营产品",
+    "经营范围",
+    "产业链环节",
+]
 SCOPE = "技术开发、技术咨询、技术服务；销售{kw}、机械设备、电子产品；货物进出口、技术进出口；{kw}的生产与研发"
-PLACES = [("北京市", "北京市", "通州区"), ("北京市", "北京市", "朝阳区"), ("天津市", "天津市", "滨海新区"),
-          ("河北省", "廊坊市", "三河市"), ("江苏省", "苏州市", "工业园区"), ("广东省", "深圳市", "南山区")]
+PLACES = [
+    ("北京市", "北京市", "通州区"),
+    ("北京市", "北京市", "朝阳区"),
+    ("天津市", "天津市", "滨海新区"),
+    ("河北省", "廊坊市", "三河市"),
+    ("江苏省", "苏州市", "工业园区"),
+    ("广东省", "深圳市", "南山区"),
+]
 
 
 def rows(structure, n: int, rng: random.Random):
@@ -43,10 +62,20 @@ def rows(structure, n: int, rng: random.Random):
         first = f"9111{i:013d}"
         province, city, district = rng.choice(PLACES)
         explicit = f"{chains[node.chain_id]}/{node.name}" if i % 2 else ""
-        yield [first + uscc_check_char(first), f"示例{i}号{keyword}科技有限公司", province, city, district,
-               f"{rng.randint(100, 500000):,}", str(rng.randint(5, 8000)), str(rng.randint(1990, 2024)),
-               rng.choice(["", "", "高新技术企业", "专精特新；高新技术企业"]), f"{keyword}及配套产品",
-               SCOPE.format(kw=keyword), explicit]
+        yield [
+            first + uscc_check_char(first),
+            f"示例{i}号{keyword}科技有限公司",
+            province,
+            city,
+            district,
+            f"{rng.randint(100, 500000):,}",
+            str(rng.randint(5, 8000)),
+            str(rng.randint(1990, 2024)),
+            rng.choice(["", "", "高新技术企业", "专精特新；高新技术企业"]),
+            f"{keyword}及配套产品",
+            SCOPE.format(kw=keyword),
+            explicit,
+        ]
 
 
 def write_csv(path: Path, structure, n: int) -> None:
@@ -78,8 +107,10 @@ def timed_import(store, path: Path, district: dict, label: str) -> float:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(file=sys.stderr)
     assert report.ok, report.errors[:5]
-    print(f"  {label}: {elapsed:.1f} s wall, {cpu:.1f} s CPU ({report.total / cpu:,.0f} rows per CPU s)"
-          f" — {report.summary()}")
+    print(
+        f"  {label}: {elapsed:.1f} s wall, {cpu:.1f} s CPU ({report.total / cpu:,.0f} rows per CPU s)"
+        f" — {report.summary()}"
+    )
     return elapsed
 
 
@@ -87,8 +118,10 @@ def main(argv: list[str]) -> None:
     counts = [int(a) for a in argv if a.isdigit()] or [100000]
     structure = load_structure()
     district = {"district": "通州区"}
-    print(f"seed structure: {len(structure.chains)} chains, {len(structure.nodes)} nodes, "
-          f"{sum(len(n.keywords) for n in structure.nodes)} keywords")
+    print(
+        f"seed structure: {len(structure.chains)} chains, {len(structure.nodes)} nodes, "
+        f"{sum(len(n.keywords) for n in structure.nodes)} keywords"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in counts:
             path = Path(tmp) / f"firms{n}.csv"

@@ -17,6 +17,7 @@ With --out, the section between ``<!-- neo4j-bench:start -->`` and ``<!-- neo4j-
 of the Markdown file is replaced (appended when missing). Ctrl-C stops cleanly: the temporary
 embedded store is deleted and the Markdown file is not touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,7 @@ class Clock:
 
 def batches(items: list, size: int = BATCH):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def write_all(store, structure, firms, supplies, clock_pid, label: str) -> dict:
@@ -133,9 +134,11 @@ def analyse(store, cfg, chain_id: str, runs: int, pid) -> dict:
     out = {}
     out["stats_s"], out["stats_cpu"], _ = timed_median(lambda: store.node_stats(qualified), runs, pid)
     out["gaps_s"], out["gaps_cpu"], reports = timed_median(
-        lambda: ChainService(store, cfg).all_gap_reports(), runs, pid)
+        lambda: ChainService(store, cfg).all_gap_reports(), runs, pid
+    )
     out["targets_s"], out["targets_cpu"], targets = timed_median(
-        lambda: ChainService(store, cfg).chain_targets(chain_id), runs, pid)
+        lambda: ChainService(store, cfg).chain_targets(chain_id), runs, pid
+    )
     out["reports"], out["targets"] = reports, targets
     return out
 
@@ -145,8 +148,10 @@ def parity(store_a, store_b, cfg) -> tuple[int, int]:
     a, b = ChainService(store_a, cfg), ChainService(store_b, cfg)
     same = total = 0
     for chain in store_a.chains():
-        for ra, rb in ((a.gap_report(chain.id).nodes, b.gap_report(chain.id).nodes),
-                       (a.chain_targets(chain.id), b.chain_targets(chain.id))):
+        for ra, rb in (
+            (a.gap_report(chain.id).nodes, b.gap_report(chain.id).nodes),
+            (a.chain_targets(chain.id), b.chain_targets(chain.id)),
+        ):
             total += max(len(ra), len(rb))
             same += sum(1 for x, y in zip(ra, rb) if x == y)
     return same, total
@@ -171,8 +176,12 @@ def warm_up(n: int, cfg: dict) -> None:
     uri = os.environ["NEO4J_URI"]
     structure = load_structure()
     firms = list(synthetic.generate_companies(structure, n, seed=1))
-    with Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                    os.environ.get("NEO4J_DATABASE", "neo4j")) as neo:
+    with Neo4jStore(
+        uri,
+        os.environ.get("NEO4J_USER", "neo4j"),
+        os.environ.get("NEO4J_PASSWORD", ""),
+        os.environ.get("NEO4J_DATABASE", "neo4j"),
+    ) as neo:
         say(f"== 预热 Neo4j（{n:,} 家企业，不计时）")
         neo.clear()
         write_all(neo, structure, firms, [], None, "预热")
@@ -190,7 +199,7 @@ def run_size(n: int, cfg: dict, runs: int) -> dict:
     favoured = {nid for c in anchors if c.is_local for nid in c.node_ids}
     firms = anchors + list(synthetic.generate_companies(structure, n, favoured=favoured))
     sampler = synthetic.SupplySampler(structure)
-    for c in firms[len(anchors):]:
+    for c in firms[len(anchors) :]:
         sampler.add(c)
     supplies = list(sampler.supplies())
     links = sum(len(c.node_ids) for c in firms)
@@ -202,8 +211,12 @@ def run_size(n: int, cfg: dict, runs: int) -> dict:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="neo4j-bench-") as tmp:
         emb = NetworkxStore(Path(tmp) / "graph.sqlite3")
-        neo = Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                         os.environ.get("NEO4J_DATABASE", "neo4j"))
+        neo = Neo4jStore(
+            uri,
+            os.environ.get("NEO4J_USER", "neo4j"),
+            os.environ.get("NEO4J_PASSWORD", ""),
+            os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
         try:
             say("  清空 Neo4j")
             neo.clear()
@@ -237,43 +250,55 @@ def fmt_s(wall: float, cpu: float) -> str:
 
 
 def render(results: list[dict], command: str, warmup: int) -> str:
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [START, "## Neo4j vs embedded (issue 3)", "",
-             f"Reproduce with `{command}` after `eval \"$(bash scripts/neo4j.sh start)\"`. "
-             f"Measured {now} at {head} on {machine()}; Neo4j 5.26 Community from scripts/neo4j.sh "
-             f"(heap {os.environ.get('NEO4J_HEAP', '1g')}, page cache {os.environ.get('NEO4J_PAGECACHE', '256m')}, "
-             "same machine, Bolt over loopback, warmed up by an untimed load of "
-             f"{warmup:,} firms), embedded = NetworkxStore on a SQLite file. "
-             "Writes in batches of 5,000 (one transaction each), as `lianzhao init` and `graph sync` do. "
-             "Times are wall seconds with CPU seconds in brackets (client process + Neo4j server process): "
-             "the 2-core machine was shared with other engineers' tests and benchmarks, so wall time "
-             "carries their load; the load average is given per run.", ""]
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        START,
+        "## Neo4j vs embedded (issue 3)",
+        "",
+        f'Reproduce with `{command}` after `eval "$(bash scripts/neo4j.sh start)"`. '
+        f"Measured {now} at {head} on {machine()}; Neo4j 5.26 Community from scripts/neo4j.sh "
+        f"(heap {os.environ.get('NEO4J_HEAP', '1g')}, page cache {os.environ.get('NEO4J_PAGECACHE', '256m')}, "
+        "same machine, Bolt over loopback, warmed up by an untimed load of "
+        f"{warmup:,} firms), embedded = NetworkxStore on a SQLite file. "
+        "Writes in batches of 5,000 (one transaction each), as `lianzhao init` and `graph sync` do. "
+        "Times are wall seconds with CPU seconds in brackets (client process + Neo4j server process): "
+        "the 2-core machine was shared with other engineers' tests and benchmarks, so wall time "
+        "carries their load; the load average is given per run.",
+        "",
+    ]
     for r in results:
         e, n = r["emb"], r["neo"]
         same, total = r["parity"]
-        lines += [f"### {r['n']:,} firms ({r['links']:,} node links, {r['supplies']:,} supply edges)", "",
-                  f"Load average at start / end: {r['load'][0][0]:.1f} / {r['load'][1][0]:.1f}.", "",
-                  "| | embedded (networkx + SQLite) | Neo4j | target |", "|---|---:|---:|---:|",
-                  f"| Import firms incl. node links, s | {fmt_s(e['firm_s'], e['firm_cpu'])} | "
-                  f"{fmt_s(n['firm_s'], n['firm_cpu'])} | |",
-                  f"| Import firms, rows/s | {e['firm_rows_s']:,.0f} | {n['firm_rows_s']:,.0f} | "
-                  f"≥ {TARGETS['firm_rows_s']:,} |",
-                  f"| … median of the 5,000-row batches, rows/s | {e['firm_rows_s_median_batch']:,.0f} | "
-                  f"{n['firm_rows_s_median_batch']:,.0f} | |",
-                  f"| … firm rows per CPU second (client + server) | {e['firm_rows_cpu_s']:,.0f} | "
-                  f"{n['firm_rows_cpu_s']:,.0f} | |",
-                  f"| Import supply edges, s | {fmt_s(e['supply_s'], e['supply_cpu'])} | "
-                  f"{fmt_s(n['supply_s'], n['supply_cpu'])} | |",
-                  f"| node_stats, all chains (one call), s | {fmt_s(e['stats_s'], e['stats_cpu'])} | "
-                  f"{fmt_s(n['stats_s'], n['stats_cpu'])} | |",
-                  f"| Gaps for all chains (fresh ChainService), s | {fmt_s(e['gaps_s'], e['gaps_cpu'])} | "
-                  f"{fmt_s(n['gaps_s'], n['gaps_cpu'])} | ≤ {TARGETS['gaps_s']} |",
-                  f"| Targets of chain `{r['chain']}` ({r['target_rows']:,} rows), s | "
-                  f"{fmt_s(e['targets_s'], e['targets_cpu'])} | {fmt_s(n['targets_s'], n['targets_cpu'])} | |",
-                  f"| Parity: identical gap + target rows | | {same:,} / {total:,} "
-                  f"({100 * same / max(total, 1):.1f}%) | 100% |", ""]
+        lines += [
+            f"### {r['n']:,} firms ({r['links']:,} node links, {r['supplies']:,} supply edges)",
+            "",
+            f"Load average at start / end: {r['load'][0][0]:.1f} / {r['load'][1][0]:.1f}.",
+            "",
+            "| | embedded (networkx + SQLite) | Neo4j | target |",
+            "|---|---:|---:|---:|",
+            f"| Import firms incl. node links, s | {fmt_s(e['firm_s'], e['firm_cpu'])} | "
+            f"{fmt_s(n['firm_s'], n['firm_cpu'])} | |",
+            f"| Import firms, rows/s | {e['firm_rows_s']:,.0f} | {n['firm_rows_s']:,.0f} | "
+            f"≥ {TARGETS['firm_rows_s']:,} |",
+            f"| … median of the 5,000-row batches, rows/s | {e['firm_rows_s_median_batch']:,.0f} | "
+            f"{n['firm_rows_s_median_batch']:,.0f} | |",
+            f"| … firm rows per CPU second (client + server) | {e['firm_rows_cpu_s']:,.0f} | "
+            f"{n['firm_rows_cpu_s']:,.0f} | |",
+            f"| Import supply edges, s | {fmt_s(e['supply_s'], e['supply_cpu'])} | "
+            f"{fmt_s(n['supply_s'], n['supply_cpu'])} | |",
+            f"| node_stats, all chains (one call), s | {fmt_s(e['stats_s'], e['stats_cpu'])} | "
+            f"{fmt_s(n['stats_s'], n['stats_cpu'])} | |",
+            f"| Gaps for all chains (fresh ChainService), s | {fmt_s(e['gaps_s'], e['gaps_cpu'])} | "
+            f"{fmt_s(n['gaps_s'], n['gaps_cpu'])} | ≤ {TARGETS['gaps_s']} |",
+            f"| Targets of chain `{r['chain']}` ({r['target_rows']:,} rows), s | "
+            f"{fmt_s(e['targets_s'], e['targets_cpu'])} | {fmt_s(n['targets_s'], n['targets_cpu'])} | |",
+            f"| Parity: identical gap + target rows | | {same:,} / {total:,} "
+            f"({100 * same / max(total, 1):.1f}%) | 100% |",
+            "",
+        ]
     lines.append(END)
     return "\n".join(lines) + "\n"
 

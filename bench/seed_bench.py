@@ -10,6 +10,7 @@ whole run (streaming means it must stay flat as the size grows). Each size runs 
 process so its peak RSS is its own. With --out only the section between the seed-bench markers of
 the Markdown file is replaced.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,24 +47,42 @@ def run_size(n: int) -> dict:
         sampler.add(company)
     supplies = sum(1 for _ in sampler.supplies())
     supplies_cpu = time.process_time() - t1 - firms_cpu  # sampler + drawing, generation subtracted
-    return {"n": count, "firms_cpu": round(firms_cpu, 2), "us_per_firm": round(firms_cpu / max(n, 1) * 1e6, 1),
-            "supplies": supplies, "supplies_cpu": round(max(supplies_cpu, 0.0), 2),
-            "firms_rss_mb": round(firms_rss, 1), "rss_growth_mb": round(_rss_mb() - base, 1)}
+    return {
+        "n": count,
+        "firms_cpu": round(firms_cpu, 2),
+        "us_per_firm": round(firms_cpu / max(n, 1) * 1e6, 1),
+        "supplies": supplies,
+        "supplies_cpu": round(max(supplies_cpu, 0.0), 2),
+        "firms_rss_mb": round(firms_rss, 1),
+        "rss_growth_mb": round(_rss_mb() - base, 1),
+    }
 
 
 def render(results: list[dict]) -> str:
-    rows = [f"| {r['n']:,} | {r['firms_cpu']} | {r['us_per_firm']} | {r['supplies']:,} | {r['supplies_cpu']} "
-            f"| {r['firms_rss_mb']} | {r['rss_growth_mb']} |" for r in results]
-    return "\n".join([
-        START, "## Synthetic firm generator (issue 2, item 3)", "",
-        f"`.venv/bin/python bench/seed_bench.py` on {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()}, "
-        f"{time.strftime('%Y-%m-%d', time.gmtime())}. CPU seconds (process time). Peak-RSS "
-        "growth while streaming firms shows the stream holds nothing; the supply sampler keeps at most 512 "
-        "firm ids per node pool plus one node's dedupe keys.", "",
-        "| firms | generate CPU s | µs / firm | supply ties | supply sampling CPU s | peak RSS growth: firms MB "
-        "| … with supplies MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|", *rows, "", END])
+    rows = [
+        f"| {r['n']:,} | {r['firms_cpu']} | {r['us_per_firm']} | {r['supplies']:,} | {r['supplies_cpu']} "
+        f"| {r['firms_rss_mb']} | {r['rss_growth_mb']} |"
+        for r in results
+    ]
+    return "\n".join(
+        [
+            START,
+            "## Synthetic firm generator (issue 2, item 3)",
+            "",
+            f"`.venv/bin/python bench/seed_bench.py` on {platform.python_implementation()} "
+            f"{platform.python_version()}, {platform.machine()}, "
+            f"{time.strftime('%Y-%m-%d', time.gmtime())}. CPU seconds (process time). Peak-RSS "
+            "growth while streaming firms shows the stream holds nothing; the supply sampler keeps at most 512 "
+            "firm ids per node pool plus one node's dedupe keys.",
+            "",
+            "| firms | generate CPU s | µs / firm | supply ties | supply sampling CPU s | peak RSS growth: firms MB "
+            "| … with supplies MB |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            END,
+        ]
+    )
 
 
 def write_section(path: Path, section: str) -> None:
@@ -90,11 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for n in args.sizes:
-            out = subprocess.run([sys.executable, __file__, "--child", str(n)], check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(n)], check=True, capture_output=True, text=True
+            ).stdout
             results.append(json.loads(out))
-            print(f"{n:>10,} 家：生成 {results[-1]['firms_cpu']} 秒 CPU，供应关系 {results[-1]['supplies']:,} 条",
-                  flush=True)
+            print(
+                f"{n:>10,} 家：生成 {results[-1]['firms_cpu']} 秒 CPU，供应关系 {results[-1]['supplies']:,} 条",
+                flush=True,
+            )
     except KeyboardInterrupt:
         print("已中断，未写入结果。", file=sys.stderr)
         return 130

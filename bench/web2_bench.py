@@ -21,6 +21,7 @@ Targets: team board and my-leads pages <= 150 ms server time; the lead list >= 3
 Ctrl-C stops cleanly: the workers are terminated and the temporary folder removed; the Markdown
 file is touched only at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,7 @@ def _cfg(folder: Path) -> dict:
 
 def prepare(folder: Path, n_leads: int, n_activities: int) -> dict:
     import crm_bench
+
     from crm.db import make_engine, make_session_factory, upgrade
     from graph.nx_store import NetworkxStore
     from seed.loader import seed_store
@@ -134,8 +136,9 @@ class Client:
             except OSError:
                 time.sleep(0.5)
         token = TOKEN.search(body.decode()).group(1)
-        data = urllib.parse.urlencode({"username": username, "password": PASSWORD,
-                                       "csrf_token": token}).encode()
+        data = urllib.parse.urlencode(
+            {"username": username, "password": PASSWORD, "csrf_token": token}
+        ).encode()
         with self.opener.open(self.base + "/login", data=data, timeout=60) as resp:
             if "/login" in resp.geturl():
                 raise SystemExit(f"压测账号 {username} 登录失败")
@@ -151,9 +154,14 @@ def measure(client: Client, path: str, runs: int, must_contain: str | None = Non
     warm = [client.get(path)[:2] for _ in range(runs)]
     servers = sorted(s for s, _ in warm)
     walls = sorted(w for _, w in warm)
-    return {"path": path, "cold": cold, "p50": statistics.median(servers),
-            "p95": servers[int(0.95 * (len(servers) - 1))], "wall_p50": statistics.median(walls),
-            "kb": len(body) / 1024}
+    return {
+        "path": path,
+        "cold": cold,
+        "p50": statistics.median(servers),
+        "p95": servers[int(0.95 * (len(servers) - 1))],
+        "wall_p50": statistics.median(walls),
+        "kb": len(body) / 1024,
+    }
 
 
 def measure_uncached(client: Client, path: str, runs: int) -> dict:
@@ -162,8 +170,14 @@ def measure_uncached(client: Client, path: str, runs: int) -> dict:
     timings = [client.get(f"{path}{sep}nocache={i}")[:2] for i in range(runs + 1)][1:]
     servers = sorted(s for s, _ in timings)
     walls = sorted(w for _, w in timings)
-    return {"path": f"{path}{sep}nocache=N", "cold": float("nan"), "p50": statistics.median(servers),
-            "p95": servers[int(0.95 * (len(servers) - 1))], "wall_p50": statistics.median(walls), "kb": 0}
+    return {
+        "path": f"{path}{sep}nocache=N",
+        "cold": float("nan"),
+        "p50": statistics.median(servers),
+        "p95": servers[int(0.95 * (len(servers) - 1))],
+        "wall_p50": statistics.median(walls),
+        "kb": 0,
+    }
 
 
 UNCACHED_LUA = """
@@ -176,8 +190,18 @@ end
 
 
 def load_wrk(url: str, cookie: str, duration: int, connections: int, uncached: bool = False) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-           "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}", url]
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-H",
+        f"Cookie: {cookie}",
+        "-H",
+        f"User-Agent: {USER_AGENT}",
+        url,
+    ]
     script = None
     if uncached:
         fd, script = tempfile.mkstemp(suffix=".lua")
@@ -199,8 +223,15 @@ def load_wrk(url: str, cookie: str, duration: int, connections: int, uncached: b
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 0.001, "ms": 1, "s": 1000}.get(unit, 1)
 
-    return {"tool": "wrk", "rps": rps, "p50": ms(p50), "p99": ms(p99), "requests": total,
-            "errors": int(non2xx.group(1)) if non2xx else 0, "connections": connections}
+    return {
+        "tool": "wrk",
+        "rps": rps,
+        "p50": ms(p50),
+        "p99": ms(p99),
+        "requests": total,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "connections": connections,
+    }
 
 
 def load_python(client: Client, path: str, duration: int) -> dict:
@@ -213,8 +244,15 @@ def load_python(client: Client, path: str, duration: int) -> dict:
         lat.append((time.perf_counter() - t0) * 1000)
         n += 1
     lat.sort()
-    return {"tool": "python", "rps": n / duration, "p50": statistics.median(lat),
-            "p99": lat[int(0.99 * (len(lat) - 1))], "requests": n, "errors": 0, "connections": 1}
+    return {
+        "tool": "python",
+        "rps": n / duration,
+        "p50": statistics.median(lat),
+        "p99": lat[int(0.99 * (len(lat) - 1))],
+        "requests": n,
+        "errors": 0,
+        "connections": 1,
+    }
 
 
 def cpu_per_request(cfg: dict, runs: int) -> dict:
@@ -224,11 +262,13 @@ def cpu_per_request(cfg: dict, runs: int) -> dict:
 
     app = create_app(cfg)
     out = {}
-    for username, key, path, fresh in (("rec_nev_0", "my_leads_cached", "/leads/", False),
-                                       ("rec_nev_0", "my_leads_render", "/leads/", True),
-                                       ("mgr_nev", "board", "/board/", False),
-                                       ("rec_nev_0", "lead", None, False),
-                                       ("leader", "dashboard", "/dashboard/", False)):
+    for username, key, path, fresh in (
+        ("rec_nev_0", "my_leads_cached", "/leads/", False),
+        ("rec_nev_0", "my_leads_render", "/leads/", True),
+        ("mgr_nev", "board", "/board/", False),
+        ("rec_nev_0", "lead", None, False),
+        ("leader", "dashboard", "/dashboard/", False),
+    ):
         client = app.test_client()
         token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
         client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
@@ -264,22 +304,44 @@ def run(args) -> dict:
         leader.login("leader")
         print(f"{args.workers} 个工作进程（各 {args.threads} 线程）已启动，端口 {port}")
 
-        from crm.db import make_engine
         from sqlalchemy import text
+
+        from crm.db import make_engine
 
         engine = make_engine(cfg)
         with engine.connect() as conn:
-            own = conn.execute(text("SELECT count(*) FROM leads l JOIN users u ON u.id = l.owner_id "
-                                    "WHERE u.username = 'rec_nev_0'")).scalar()
-            team = conn.execute(text("SELECT count(*) FROM leads l JOIN teams t ON t.id = l.team_id "
-                                     "WHERE t.sector_id = 'nev'")).scalar()
-            lead_id = conn.execute(text("SELECT l.id FROM leads l JOIN users u ON u.id = l.owner_id "
-                                        "WHERE u.username = 'rec_nev_0' ORDER BY l.id LIMIT 1")).scalar()
-            acts = conn.execute(text("SELECT count(*) FROM activities WHERE lead_id = :i"), {"i": lead_id}).scalar()
+            own = conn.execute(
+                text(
+                    "SELECT count(*) FROM leads l JOIN users u ON u.id = l.owner_id "
+                    "WHERE u.username = 'rec_nev_0'"
+                )
+            ).scalar()
+            team = conn.execute(
+                text(
+                    "SELECT count(*) FROM leads l JOIN teams t ON t.id = l.team_id WHERE t.sector_id = 'nev'"
+                )
+            ).scalar()
+            lead_id = conn.execute(
+                text(
+                    "SELECT l.id FROM leads l JOIN users u ON u.id = l.owner_id "
+                    "WHERE u.username = 'rec_nev_0' ORDER BY l.id LIMIT 1"
+                )
+            ).scalar()
+            acts = conn.execute(
+                text("SELECT count(*) FROM activities WHERE lead_id = :i"), {"i": lead_id}
+            ).scalar()
         engine.dispose()
-        r = {"load_before": os.getloadavg()[0], "leads": args.leads, "activities": args.activities,
-             "own": own, "team": team,
-             "lead_acts": acts, "workers": args.workers, "threads": args.threads, "runs": args.runs}
+        r = {
+            "load_before": os.getloadavg()[0],
+            "leads": args.leads,
+            "activities": args.activities,
+            "own": own,
+            "team": team,
+            "lead_acts": acts,
+            "workers": args.workers,
+            "threads": args.threads,
+            "runs": args.runs,
+        }
         pages = [
             ("my_leads", rec, "/leads/", "我的线索"),
             ("pool", rec, "/leads/?scope=pool", "公共池"),
@@ -294,12 +356,15 @@ def run(args) -> dict:
         r["team_list_uncached"] = measure_uncached(mgr, "/leads/?scope=team", args.runs)
         for key, client, path, marker in pages:
             r[key] = measure(client, path, args.runs, marker)
-            print(f"  {path:<22} 冷 {r[key]['cold']:7.1f} ms  热 p50 {r[key]['p50']:6.1f} ms  "
-                  f"p95 {r[key]['p95']:6.1f} ms  ({r[key]['kb']:.0f} KB)")
+            print(
+                f"  {path:<22} 冷 {r[key]['cold']:7.1f} ms  热 p50 {r[key]['p50']:6.1f} ms  "
+                f"p95 {r[key]['p95']:6.1f} ms  ({r[key]['kb']:.0f} KB)"
+            )
         if shutil.which("wrk"):
             r["load"] = load_wrk(base + "/leads/", rec.cookie_header(), args.duration, args.connections)
-            r["load_uncached"] = load_wrk(base + "/leads/", rec.cookie_header(), args.duration,
-                                          args.connections, uncached=True)
+            r["load_uncached"] = load_wrk(
+                base + "/leads/", rec.cookie_header(), args.duration, args.connections, uncached=True
+            )
             u = r["load_uncached"]
             print(f"  不走缓存：{u['rps']:.0f} 请求/秒，p50 {u['p50']:.1f} ms，非 2xx {u['errors']}")
         else:
@@ -308,8 +373,10 @@ def run(args) -> dict:
         r["cpu"] = cpu_per_request(cfg, args.runs)
         print("  每个请求的 CPU 时间（进程内）：" + "，".join(f"{k} {v:.1f} ms" for k, v in r["cpu"].items()))
         load = r["load"]
-        print(f"  吞吐（{load['tool']}，{load['connections']} 连接，{args.duration} 秒）：{load['rps']:.0f} 请求/秒，"
-              f"p50 {load['p50']:.1f} ms，p99 {load['p99']:.1f} ms，非 2xx {load['errors']}")
+        print(
+            f"  吞吐（{load['tool']}，{load['connections']} 连接，{args.duration} 秒）：{load['rps']:.0f} 请求/秒，"
+            f"p50 {load['p50']:.1f} ms，p99 {load['p99']:.1f} ms，非 2xx {load['errors']}"
+        )
         return r
     finally:
         for pid in pids:
@@ -326,8 +393,10 @@ def markdown(r: dict, args) -> str:
     def row(name, m, target="—"):
         cold = "—" if m["cold"] != m["cold"] else f"{m['cold']:.1f}"
         kb = "—" if not m["kb"] else f"{m['kb']:.0f}"
-        return (f"| {name} | `{m['path']}` | {cold} | {m['p50']:.1f} | {m['p95']:.1f} | "
-                f"{m['wall_p50']:.1f} | {kb} | {target} |")
+        return (
+            f"| {name} | `{m['path']}` | {cold} | {m['p50']:.1f} | {m['p95']:.1f} | "
+            f"{m['wall_p50']:.1f} | {kb} | {target} |"
+        )
 
     load = r["load"]
     board_ok = max(r["board"]["p95"], r["my_leads"]["p95"], r["my_leads_uncached"]["p95"]) <= 150
@@ -361,9 +430,18 @@ def markdown(r: dict, args) -> str:
         row("领导驾驶舱 (leader, all leads)", r["dashboard"]),
         "",
         "CPU time per request, measured in-process with Flask's test client (independent of the "
-        "machine's load): " + "; ".join(f"{label} **{r['cpu'][key]:.1f} ms**" for key, label in (
-            ("my_leads_cached", "我的线索 from the render cache"), ("my_leads_render", "我的线索 rendered"),
-            ("board", "团队看板"), ("lead", "线索页"), ("dashboard", "领导驾驶舱"))) + ".",
+        "machine's load): "
+        + "; ".join(
+            f"{label} **{r['cpu'][key]:.1f} ms**"
+            for key, label in (
+                ("my_leads_cached", "我的线索 from the render cache"),
+                ("my_leads_render", "我的线索 rendered"),
+                ("board", "团队看板"),
+                ("lead", "线索页"),
+                ("dashboard", "领导驾驶舱"),
+            )
+        )
+        + ".",
         "",
         f"Lead list throughput (`/leads/` page 1, 50 rows, logged-in recruiter) with {load['tool']} "
         f"({load['connections']} connections, {args.duration} s): **{load['rps']:.0f} requests/s**, "
@@ -371,21 +449,31 @@ def markdown(r: dict, args) -> str:
         f"{load['errors']} non-2xx. The load generator runs on the same 2 cores as the two workers. "
         "Repeated requests of one list by one session are served from the per-process render cache "
         "(web/queries/listcache.py: key = session, path, leads' latest change and highest id; 60 s TTL)"
-        + (f"; with a throw-away query parameter on every request, so that every request ranks and "
-           f"renders, the same set-up serves **{r['load_uncached']['rps']:.0f} requests/s** "
-           f"(p50 {r['load_uncached']['p50']:.1f} ms, {r['load_uncached']['errors']} non-2xx)."
-           if "load_uncached" in r else "."),
+        + (
+            f"; with a throw-away query parameter on every request, so that every request ranks and "
+            f"renders, the same set-up serves **{r['load_uncached']['rps']:.0f} requests/s** "
+            f"(p50 {r['load_uncached']['p50']:.1f} ms, {r['load_uncached']['errors']} non-2xx)."
+            if "load_uncached" in r
+            else "."
+        ),
         "",
-        ("- Target met: the team board and my-leads pages are within 150 ms server time (p95)."
-         if board_ok else
-         ("- Target met on CPU time, missed on the shared machine's wall clock: both pages cost well under "
-          "150 ms of CPU (above), but the board's p95 server time exceeded 150 ms while other jobs "
-          "loaded the two cores." if board_cpu_ok else
-          "- Target missed: the team board or my-leads page exceeds 150 ms server time (p95); see the table.")),
-        (f"- Target met: the lead list is served at ≥ 300 requests/s by two workers ({load['rps']:.0f}/s)."
-         if rps_ok else
-         f"- Target missed: the lead list reached {load['rps']:.0f} requests/s (target 300) — on 2 cores the "
-         "load generator competes with the two workers; see the note below."),
+        (
+            "- Target met: the team board and my-leads pages are within 150 ms server time (p95)."
+            if board_ok
+            else (
+                "- Target met on CPU time, missed on the shared machine's wall clock: both pages cost well under "
+                "150 ms of CPU (above), but the board's p95 server time exceeded 150 ms while other jobs "
+                "loaded the two cores."
+                if board_cpu_ok
+                else "- Target missed: the team board or my-leads page exceeds 150 ms server time (p95); see the table."
+            )
+        ),
+        (
+            f"- Target met: the lead list is served at ≥ 300 requests/s by two workers ({load['rps']:.0f}/s)."
+            if rps_ok
+            else f"- Target missed: the lead list reached {load['rps']:.0f} requests/s (target 300) — on 2 cores the "
+            "load generator competes with the two workers; see the note below."
+        ),
         "",
         "Notes. **Where the time goes** (cProfile and CPU time of single requests in-process, same data): "
         "an uncached 我的线索 page costs about 16 ms CPU — 7 ms ranking the recruiter's ~400 leads "
@@ -426,8 +514,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", type=Path, default=None, help="update this Markdown file's section")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="keep the generated data in this folder and reuse it on the next run")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="keep the generated data in this folder and reuse it on the next run",
+    )
     args = parser.parse_args()
     try:
         result = run(args)

@@ -19,6 +19,7 @@ Targets: chain-gap page <= 300 ms, target list page <= 300 ms server time (warm)
 cleanly: the child server is terminated and the temporary folder removed; the Markdown file is
 touched only at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,17 +70,28 @@ def prepare(folder: Path, firms: int) -> dict:
         now = time.perf_counter()
         if now - last[0] > 2 or done == total:
             last[0] = now
-            print(f"\r  生成示例数据：{done:,}/{total:,}（{done * 100 // max(total, 1)}%）", end="", flush=True)
+            print(
+                f"\r  生成示例数据：{done:,}/{total:,}（{done * 100 // max(total, 1)}%）", end="", flush=True
+            )
 
     summary = seed_store(store, n_synthetic=firms, progress=progress)
-    print(f"\n  已写入 {summary.synthetic + summary.anchors:,} 家企业、{summary.supplies:,} 条供应关系，"
-          f"用时 {time.perf_counter() - t0:.1f} 秒")
+    print(
+        f"\n  已写入 {summary.synthetic + summary.anchors:,} 家企业、{summary.supplies:,} 条供应关系，"
+        f"用时 {time.perf_counter() - t0:.1f} 秒"
+    )
     store.close()
     engine = make_engine(cfg)
     upgrade(engine)
     with unit_of_work(make_session_factory(engine)) as s:
-        create_user(s, SYSTEM, username="bench", display_name="压测专员", role="recruiter",
-                    password=PASSWORD, sector_id="medical")
+        create_user(
+            s,
+            SYSTEM,
+            username="bench",
+            display_name="压测专员",
+            role="recruiter",
+            password=PASSWORD,
+            sector_id="medical",
+        )
     engine.dispose()
     return cfg
 
@@ -100,7 +112,8 @@ class Client:
     def __init__(self, base: str):
         self.base = base
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> tuple[float, float, bytes]:
         """(server ms from Server-Timing, wall ms, body)."""
@@ -115,8 +128,9 @@ class Client:
     def login(self, username: str, password: str) -> None:
         _s, _w, body = self.get("/login")
         token = TOKEN.search(body.decode()).group(1)
-        data = urllib.parse.urlencode({"username": username, "password": password,
-                                       "csrf_token": token}).encode()
+        data = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrf_token": token}
+        ).encode()
         with self.opener.open(self.base + "/login", data=data, timeout=60) as resp:
             if "/login" in resp.geturl():
                 raise SystemExit("压测账号登录失败")
@@ -127,9 +141,15 @@ def measure(client: Client, path: str, runs: int) -> dict:
     warm = [client.get(path)[:2] for _ in range(runs)]
     servers = sorted(s for s, _ in warm)
     walls = sorted(w for _, w in warm)
-    return {"path": path, "cold": cold_server, "cold_wall": cold_wall,
-            "p50": statistics.median(servers), "p95": servers[int(0.95 * (len(servers) - 1))],
-            "wall_p50": statistics.median(walls), "bytes": len(body)}
+    return {
+        "path": path,
+        "cold": cold_server,
+        "cold_wall": cold_wall,
+        "p50": statistics.median(servers),
+        "p95": servers[int(0.95 * (len(servers) - 1))],
+        "wall_p50": statistics.median(walls),
+        "bytes": len(body),
+    }
 
 
 def run(firms: int, runs: int, threads: int) -> dict:
@@ -152,9 +172,13 @@ def run(firms: int, runs: int, threads: int) -> dict:
         store = NetworkxStore(folder / "graph.sqlite3")
         svc = ChainService(store, cfg)
         chains = svc.chains()
-        counts = {c.id: sum(g.local_firms + g.outside_firms for g in svc.gap_report(c.id).nodes) for c in chains}
+        counts = {
+            c.id: sum(g.local_firms + g.outside_firms for g in svc.gap_report(c.id).nodes) for c in chains
+        }
         biggest = max(chains, key=lambda c: counts[c.id])
-        print(f"服务已启动（端口 {port}，{threads} 线程）；最大的产业链：{biggest.name}（{counts[biggest.id]:,} 家企业·环节）")
+        print(
+            f"服务已启动（端口 {port}，{threads} 线程）；最大的产业链：{biggest.name}（{counts[biggest.id]:,} 家企业·环节）"
+        )
 
         first_page = measure(client, "/chains/", runs)  # computes every chain's report once
         rows = {"overview": first_page}
@@ -198,8 +222,10 @@ def run(firms: int, runs: int, threads: int) -> dict:
 
 def markdown(r: dict) -> str:
     def row(name, m, target="—"):
-        return (f"| {name} | `{m['path']}` | {m['cold']:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | "
-                f"{m['wall_p50']:.1f} | {m['bytes'] / 1024:.0f} KB | {target} |")
+        return (
+            f"| {name} | `{m['path']}` | {m['cold']:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | "
+            f"{m['wall_p50']:.1f} | {m['bytes'] / 1024:.0f} KB | {target} |"
+        )
 
     lines = [
         START,
@@ -254,7 +280,9 @@ def main() -> None:
     parser.add_argument("--firms", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=None, help="写入结果的 Markdown 文件（docs/BENCHMARKS.md）")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="写入结果的 Markdown 文件（docs/BENCHMARKS.md）"
+    )
     args = parser.parse_args()
     try:
         result = run(args.firms, args.runs, args.threads)

@@ -3,6 +3,7 @@
 The URL comes from cfg["database"]["url"] (env LIANZHAO_DATABASE_URL); empty means SQLite in the
 instance folder. Nothing connects until a session is used.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ def make_engine(cfg: dict[str, Any] | None = None, url: str | None = None, **kwa
     url = url or database_url(cfg or {})
     echo = bool((cfg or {}).get("database", {}).get("echo", False))
     if url.startswith("postgresql:"):
-        url = "postgresql+psycopg:" + url[len("postgresql:"):]
+        url = "postgresql+psycopg:" + url[len("postgresql:") :]
     engine = create_engine(url, echo=echo, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -73,8 +74,9 @@ def alembic_config(engine: Engine):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolates "%": escape it (URL-encoded passwords and options contain it).
-    config.set_main_option("sqlalchemy.url",
-                           engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     config.attributes["engine"] = engine
     return config
 

@@ -6,6 +6,7 @@ where synthetic) and are driven through the real services, so they obey every ru
 stage with activities, a key project with its "四个一", an overdue lead, pool leads, a leader's
 comment and an approved target list.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -33,27 +34,39 @@ DEMO_USERS = {
 
 # Used when the graph offers too few targets (e.g. an empty store): clearly synthetic firms.
 FALLBACK_ROWS = [
-    {"company_id": f"DEMO{i:02d}", "company_name": f"示例数据·{name}有限公司", "uscc": None,
-     "sector_id": sector, "chain_id": chain, "chain_name": chain_name, "node_id": None,
-     "node_name": node, "status": "缺链", "score": 80 - i, "reason": f"示例数据：{node}环节本地缺少企业"}
-    for i, (name, sector, chain, chain_name, node) in enumerate([
-        ("瑞康手术机器人", "medical", "medical-devices", "高端医疗器械", "手术机器人"),
-        ("华悦生物材料", "medical", "medical-devices", "高端医疗器械", "生物材料"),
-        ("澄明影像设备", "medical", "medical-devices", "高端医疗器械", "医学影像"),
-        ("康泰创新药", "medical", "biopharma", "生物创新药", "创新药研发"),
-        ("安和细胞治疗", "medical", "biopharma", "生物创新药", "细胞治疗"),
-        ("泰禾疫苗", "medical", "biopharma", "生物创新药", "疫苗"),
-        ("恒远医疗服务", "medical", "health-services", "健康服务", "医疗服务"),
-        ("信诺体外诊断", "medical", "medical-devices", "高端医疗器械", "体外诊断"),
-        ("宏图康复器械", "medical", "medical-devices", "高端医疗器械", "康复器械"),
-        ("万晟医药流通", "medical", "health-services", "健康服务", "医药流通"),
-        ("芯源光刻胶", "electronics", "semiconductor-materials", "集成电路材料", "光刻胶"),
-        ("晶拓大硅片", "electronics", "semiconductor-materials", "集成电路材料", "大尺寸硅片"),
-        ("磐石靶材", "electronics", "semiconductor-materials", "集成电路材料", "靶材"),
-        ("远航储能变流器", "lowcarbon", "energy-storage", "储能", "储能变流器"),
-        ("驰越控制器", "nev", "nev-parts", "新能源智能汽车零部件", "控制器系统"),
-        ("臻味食品", "urban", "food", "食品", "休闲食品"),
-    ])
+    {
+        "company_id": f"DEMO{i:02d}",
+        "company_name": f"示例数据·{name}有限公司",
+        "uscc": None,
+        "sector_id": sector,
+        "chain_id": chain,
+        "chain_name": chain_name,
+        "node_id": None,
+        "node_name": node,
+        "status": "缺链",
+        "score": 80 - i,
+        "reason": f"示例数据：{node}环节本地缺少企业",
+    }
+    for i, (name, sector, chain, chain_name, node) in enumerate(
+        [
+            ("瑞康手术机器人", "medical", "medical-devices", "高端医疗器械", "手术机器人"),
+            ("华悦生物材料", "medical", "medical-devices", "高端医疗器械", "生物材料"),
+            ("澄明影像设备", "medical", "medical-devices", "高端医疗器械", "医学影像"),
+            ("康泰创新药", "medical", "biopharma", "生物创新药", "创新药研发"),
+            ("安和细胞治疗", "medical", "biopharma", "生物创新药", "细胞治疗"),
+            ("泰禾疫苗", "medical", "biopharma", "生物创新药", "疫苗"),
+            ("恒远医疗服务", "medical", "health-services", "健康服务", "医疗服务"),
+            ("信诺体外诊断", "medical", "medical-devices", "高端医疗器械", "体外诊断"),
+            ("宏图康复器械", "medical", "medical-devices", "高端医疗器械", "康复器械"),
+            ("万晟医药流通", "medical", "health-services", "健康服务", "医药流通"),
+            ("芯源光刻胶", "electronics", "semiconductor-materials", "集成电路材料", "光刻胶"),
+            ("晶拓大硅片", "electronics", "semiconductor-materials", "集成电路材料", "大尺寸硅片"),
+            ("磐石靶材", "electronics", "semiconductor-materials", "集成电路材料", "靶材"),
+            ("远航储能变流器", "lowcarbon", "energy-storage", "储能", "储能变流器"),
+            ("驰越控制器", "nev", "nev-parts", "新能源智能汽车零部件", "控制器系统"),
+            ("臻味食品", "urban", "food", "食品", "休闲食品"),
+        ]
+    )
 ]
 
 
@@ -68,8 +81,15 @@ def create_demo_users(session: Session) -> list[tuple[str, str, str]]:
     out = []
     for username, (role, sector, name) in DEMO_USERS.items():
         password = generate_password()
-        users.create_user(session, SYSTEM, username=username, display_name=name, role=role,
-                          password=password, sector_id=sector)
+        users.create_user(
+            session,
+            SYSTEM,
+            username=username,
+            display_name=name,
+            role=role,
+            password=password,
+            sector_id=sector,
+        )
         out.append((username, ROLE_LABELS[role], password))
     return out
 
@@ -91,35 +111,68 @@ def _pick(rows: list[dict], sectors: tuple[str, ...] | None, used: set[str]) -> 
     return None
 
 
-def _walk(session: Session, actor: User, lead_id: int, path: Sequence[tuple[str, str | None]],
-          start: datetime, step: timedelta, settings: CrmSettings, contact: bool = True) -> datetime:
+def _walk(
+    session: Session,
+    actor: User,
+    lead_id: int,
+    path: Sequence[tuple[str, str | None]],
+    start: datetime,
+    step: timedelta,
+    settings: CrmSettings,
+    contact: bool = True,
+) -> datetime:
     """Move a lead along `path`, logging a contact before each move; returns the last time used."""
     when = start
-    kinds = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [settings.contact_kinds[0]]
+    kinds = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [
+        settings.contact_kinds[0]
+    ]
     for i, (stage, reason) in enumerate(path):
         when = when + step
         if contact:
-            activities.add_activity(session, actor, lead_id, kind=kinds[i % len(kinds)], occurred_on=when.date(),
-                                    participants=f"{actor.display_name}、企业负责人",
-                                    outcome=f"推进至「{stage}」", next_step="按服务方案跟进",
-                                    due_date=(when + timedelta(days=7)).date(), settings=settings, now=when)
+            activities.add_activity(
+                session,
+                actor,
+                lead_id,
+                kind=kinds[i % len(kinds)],
+                occurred_on=when.date(),
+                participants=f"{actor.display_name}、企业负责人",
+                outcome=f"推进至「{stage}」",
+                next_step="按服务方案跟进",
+                due_date=(when + timedelta(days=7)).date(),
+                settings=settings,
+                now=when,
+            )
         leads.transition(session, actor, lead_id, stage, reason, settings=settings, now=when)
     return when
 
 
-def _recent_contact(session: Session, actor: User, lead_id: int, stage: str, when: datetime,
-                    settings: CrmSettings) -> None:
+def _recent_contact(
+    session: Session, actor: User, lead_id: int, stage: str, when: datetime, settings: CrmSettings
+) -> None:
     """A recent call on leads in active stages, so that only the intended demo leads are overdue."""
     if stage in settings.active_stages:
-        activities.add_activity(session, actor, lead_id, kind=settings.contact_kinds[0],
-                                occurred_on=when.date(), participants=actor.display_name,
-                                outcome="企业反馈积极", next_step="准备下一轮洽谈材料",
-                                settings=settings, now=when)
+        activities.add_activity(
+            session,
+            actor,
+            lead_id,
+            kind=settings.contact_kinds[0],
+            occurred_on=when.date(),
+            participants=actor.display_name,
+            outcome="企业反馈积极",
+            next_step="准备下一轮洽谈材料",
+            settings=settings,
+            now=when,
+        )
 
 
-def create_demo_leads(session: Session, target_rows: Sequence[Mapping[str, Any]],
-                      users_: Sequence[Any] | None = None, *, settings: CrmSettings | None = None,
-                      now: datetime | None = None) -> list[int]:
+def create_demo_leads(
+    session: Session,
+    target_rows: Sequence[Mapping[str, Any]],
+    users_: Sequence[Any] | None = None,
+    *,
+    settings: CrmSettings | None = None,
+    now: datetime | None = None,
+) -> list[int]:
     """Demo leads at every stage from `target_rows` (dicts: company_id, company_name, uscc,
     sector_id, chain_id, chain_name, node_id, node_name, status, score, reason). `users_` is
     accepted for symmetry with create_demo_users; the demo accounts are looked up by name.
@@ -154,52 +207,104 @@ def create_demo_leads(session: Session, target_rows: Sequence[Mapping[str, Any]]
     for i, stage in enumerate(stages):
         start = now - timedelta(days=12 * (i + 1))
         key = stage == settings.four_ones.gate_stage
-        extra = {"investment": 30000 if key else 2000 + 1500 * i, "expected_output": 50000 if key else 8000,
-                 "land_mu": 60 if key else 10 + i, "zone": "漷县" if i % 2 else "台马"}
+        extra = {
+            "investment": 30000 if key else 2000 + 1500 * i,
+            "expected_output": 50000 if key else 8000,
+            "land_mu": 60 if key else 10 + i,
+            "zone": "漷县" if i % 2 else "台马",
+        }
         lead_id = register(recruiter, med, start, **extra)
         if lead_id is None:
             continue
         if key:
-            leads.update_lead(session, recruiter, lead_id, {
-                "sponsor_user_id": leader.id, "task_force_department": "区投资促进服务中心",
-                "task_force_members": ["区发展改革委", "区规划和自然资源分局", "漷县镇政府"],
-                "case_officer_user_id": recruiter.id,
-                "service_plan": {"needs": "用地 60 亩、人才公寓 50 套",
-                                 "policy_support": "先进制造业固定资产投资补贴；首台套保险补偿",
-                                 "milestones": ["完成项目评审", "签订投资协议", "取得施工许可"]}},
-                settings=settings, now=start)
-        _walk(session, recruiter, lead_id, [(s, None) for s in stages[1:i + 1]], start,
-              timedelta(days=3), settings)
+            leads.update_lead(
+                session,
+                recruiter,
+                lead_id,
+                {
+                    "sponsor_user_id": leader.id,
+                    "task_force_department": "区投资促进服务中心",
+                    "task_force_members": ["区发展改革委", "区规划和自然资源分局", "漷县镇政府"],
+                    "case_officer_user_id": recruiter.id,
+                    "service_plan": {
+                        "needs": "用地 60 亩、人才公寓 50 套",
+                        "policy_support": "先进制造业固定资产投资补贴；首台套保险补偿",
+                        "milestones": ["完成项目评审", "签订投资协议", "取得施工许可"],
+                    },
+                },
+                settings=settings,
+                now=start,
+            )
+        _walk(
+            session,
+            recruiter,
+            lead_id,
+            [(s, None) for s in stages[1 : i + 1]],
+            start,
+            timedelta(days=3),
+            settings,
+        )
         _recent_contact(session, recruiter, lead_id, stage, now - (i + 1) * day, settings)
         if key:
             activities.add_comment(session, leader, lead_id, "重点项目，请专班每周报送进展。", now=now)
     # 搁置 and 流失 with their reasons.
     paused = register(recruiter, med, now - timedelta(days=40))
     if paused:
-        _walk(session, recruiter, paused, [(stages[1], None), (settings.paused_stage, "企业融资未到位，暂缓扩产")],
-              now - timedelta(days=40), timedelta(days=5), settings)
+        _walk(
+            session,
+            recruiter,
+            paused,
+            [(stages[1], None), (settings.paused_stage, "企业融资未到位，暂缓扩产")],
+            now - timedelta(days=40),
+            timedelta(days=5),
+            settings,
+        )
     lost = register(recruiter, med, now - timedelta(days=50))
     if lost:
-        _walk(session, recruiter, lost, [(stages[1], None), (settings.lost_stage, "企业已选择在外省落户")],
-              now - timedelta(days=50), timedelta(days=6), settings)
+        _walk(
+            session,
+            recruiter,
+            lost,
+            [(stages[1], None), (settings.lost_stage, "企业已选择在外省落户")],
+            now - timedelta(days=50),
+            timedelta(days=6),
+            settings,
+        )
     # Overdue: one never contacted since assignment, one not followed up for weeks.
-    register(recruiter, med, now - timedelta(days=settings.first_contact_days + 6), priority=settings.priorities[0])
+    register(
+        recruiter, med, now - timedelta(days=settings.first_contact_days + 6), priority=settings.priorities[0]
+    )
     stale = register(recruiter, med, now - timedelta(days=settings.follow_up_days + 30))
     if stale:
-        _walk(session, recruiter, stale, [(stages[1], None)],
-              now - timedelta(days=settings.follow_up_days + 30), timedelta(days=2), settings)
+        _walk(
+            session,
+            recruiter,
+            stale,
+            [(stages[1], None)],
+            now - timedelta(days=settings.follow_up_days + 30),
+            timedelta(days=2),
+            settings,
+        )
     # The second recruiter's team.
     for i, stage in enumerate(stages[:3]):
         start = now - timedelta(days=10 * (i + 1))
         lead_id = register(recruiter2, ("electronics",), start, investment=3000 + 1000 * i)
         if lead_id:
-            _walk(session, recruiter2, lead_id, [(s, None) for s in stages[1:i + 1]], start,
-                  timedelta(days=3), settings)
+            _walk(
+                session,
+                recruiter2,
+                lead_id,
+                [(s, None) for s in stages[1 : i + 1]],
+                start,
+                timedelta(days=3),
+                settings,
+            )
             _recent_contact(session, recruiter2, lead_id, stage, now - (i + 1) * day, settings)
     # Pool leads the manager turned out of targets of the team's sector and others.
     pool_rows = [r for r in (_pick(rows, None, used) for _ in range(3)) if r]
-    result = leads.create_leads_from_targets(session, manager, pool_rows, settings=settings,
-                                             now=now - timedelta(days=2))
+    result = leads.create_leads_from_targets(
+        session, manager, pool_rows, settings=settings, now=now - timedelta(days=2)
+    )
     created += [lead.id for lead in result.created]
     # An approved target list (version 1) for the medical sector, from the medical targets.
     list_rows = [r for r in rows if r.get("sector_id") == "medical"][:8]
@@ -207,8 +312,13 @@ def create_demo_leads(session: Session, target_rows: Sequence[Mapping[str, Any]]
         chain_id = list_rows[0].get("chain_id")
         chain_name = list_rows[0].get("chain_name") or chain_id
         same_chain = [r for r in list_rows if r.get("chain_id") == chain_id]
-        tl = target_lists.create_draft(session, manager, sector_id="medical", chain_id=chain_id,
-                                       title=f"{chain_name}补链目标企业名录（示例）")
+        tl = target_lists.create_draft(
+            session,
+            manager,
+            sector_id="medical",
+            chain_id=chain_id,
+            title=f"{chain_name}补链目标企业名录（示例）",
+        )
         target_lists.add_rows(session, manager, tl.id, same_chain)
         target_lists.submit(session, manager, tl.id, "请审阅本季度补链目标")
         target_lists.approve(session, leader, tl.id, "同意，按名录推进。")

@@ -1,4 +1,5 @@
 """Domain errors of the CRM. Every message is a Chinese sentence meant for the user."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,8 +37,9 @@ class GateNotSatisfied(WorkflowError):
 class DuplicateLead(CrmError):
     """首报首谈: another lead already holds this company; says who and until when."""
 
-    def __init__(self, company_name: str, holder: str, registered_at: datetime,
-                 protected_until: datetime, lead_id: int):
+    def __init__(
+        self, company_name: str, holder: str, registered_at: datetime, protected_until: datetime, lead_id: int
+    ):
         self.company_name = company_name
         self.holder = holder
         self.registered_at = registered_at
@@ -45,7 +47,8 @@ class DuplicateLead(CrmError):
         self.lead_id = lead_id
         super().__init__(
             f"「{company_name}」已由{holder}于{registered_at:%Y-%m-%d}首报登记（线索编号 {lead_id}），"
-            f"首报首谈保护期至{protected_until:%Y-%m-%d}，不能重复登记")
+            f"首报首谈保护期至{protected_until:%Y-%m-%d}，不能重复登记"
+        )
 
 
 class StaleEdit(CrmError):

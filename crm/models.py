@@ -2,13 +2,26 @@
 
 Times are naive UTC (`utcnow()`), the same on SQLite and PostgreSQL; dates are plain dates.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Roles: stored codes -> Chinese labels shown to users.
@@ -151,10 +164,26 @@ class Lead(Base):
         Index("ix_leads_sector_stage", "sector_id", "stage"),
         # Covering indexes for the response-time rule (services.overdue): the whole district
         # (by stage) and one team; the rule is then evaluated from the index alone.
-        Index("ix_leads_overdue_stage", "stage", "owner_id", "team_id", "first_contact_at",
-              "assigned_at", "last_contact_at", "stage_changed_at"),
-        Index("ix_leads_overdue_team", "team_id", "stage", "owner_id", "first_contact_at",
-              "assigned_at", "last_contact_at", "stage_changed_at"),
+        Index(
+            "ix_leads_overdue_stage",
+            "stage",
+            "owner_id",
+            "team_id",
+            "first_contact_at",
+            "assigned_at",
+            "last_contact_at",
+            "stage_changed_at",
+        ),
+        Index(
+            "ix_leads_overdue_team",
+            "team_id",
+            "stage",
+            "owner_id",
+            "first_contact_at",
+            "assigned_at",
+            "last_contact_at",
+            "stage_changed_at",
+        ),
     )
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
@@ -283,10 +312,11 @@ class TargetList(Base):
     __table_args__ = (Index("ix_target_lists_scope", "sector_id", "chain_id", "status"),)
 
     rows: Mapped[list[TargetListRow]] = relationship(
-        back_populates="target_list", order_by="TargetListRow.position",
-        cascade="all, delete-orphan")
+        back_populates="target_list", order_by="TargetListRow.position", cascade="all, delete-orphan"
+    )
     reviews: Mapped[list[TargetListReview]] = relationship(
-        order_by="TargetListReview.id", cascade="all, delete-orphan")
+        order_by="TargetListReview.id", cascade="all, delete-orphan"
+    )
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
@@ -325,8 +355,7 @@ class TargetListReview(Base):
 
     __tablename__ = "target_list_reviews"
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_list_id: Mapped[int] = mapped_column(ForeignKey("target_lists.id", ondelete="CASCADE"),
-                                                index=True)
+    target_list_id: Mapped[int] = mapped_column(ForeignKey("target_lists.id", ondelete="CASCADE"), index=True)
     action: Mapped[str] = mapped_column(String(16))  # submit | return | approve
     comment: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -1,4 +1,5 @@
 """Password hashing (werkzeug's scrypt/pbkdf2) and the configurable password policy."""
+
 from __future__ import annotations
 
 import secrets
@@ -34,12 +35,14 @@ def password_problems(password: str, policy: SecurityPolicy, username: str = "")
     if len(password) > MAX_LENGTH:
         problems.append(f"长度不超过 {MAX_LENGTH} 位")
     if policy.password_composition:
-        classes = sum([
-            any(c.isupper() for c in password),
-            any(c.islower() for c in password),
-            any(c.isdigit() for c in password),
-            any(not c.isalnum() or c in string.punctuation for c in password),
-        ])
+        classes = sum(
+            [
+                any(c.isupper() for c in password),
+                any(c.islower() for c in password),
+                any(c.isdigit() for c in password),
+                any(not c.isalnum() or c in string.punctuation for c in password),
+            ]
+        )
         if classes < 3:
             problems.append("须包含大写字母、小写字母、数字、符号中的至少三类")
     if username and username.lower() in password.lower():
@@ -61,6 +64,11 @@ def generate_password(length: int = 16) -> str:
     alphabet = string.ascii_letters + string.digits + symbols
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (pw[0].isalpha() and any(c.isupper() for c in pw) and any(c.islower() for c in pw)
-                and any(c.isdigit() for c in pw) and any(c in symbols for c in pw)):
+        if (
+            pw[0].isalpha()
+            and any(c.isupper() for c in pw)
+            and any(c.islower() for c in pw)
+            and any(c.isdigit() for c in pw)
+            and any(c in symbols for c in pw)
+        ):
             return pw

@@ -9,6 +9,7 @@
 
 `user` and `lead` are anything with the attributes used (ORM objects, or plain stand-ins in tests).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -73,8 +74,12 @@ def can_flag_key(user: Any, lead: Any) -> bool:
 
 def can_be_assignee(manager: Any, assignee: Any) -> bool:
     """An assignee is an active recruiter or manager of the manager's own team."""
-    return (_active(assignee) and assignee.role in (RECRUITER, MANAGER)
-            and assignee.team_id is not None and assignee.team_id == manager.team_id)
+    return (
+        _active(assignee)
+        and assignee.role in (RECRUITER, MANAGER)
+        and assignee.team_id is not None
+        and assignee.team_id == manager.team_id
+    )
 
 
 def can_create_lead(user: Any) -> bool:

@@ -3,13 +3,13 @@
 Services receive a `CrmSettings`; they never read files. Defaults equal the shipped config.toml,
 so a config without these sections still works.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lianzhao.config import ConfigError
 
@@ -20,8 +20,12 @@ DEFAULT_CONTACT_KINDS = ("拜访", "电话", "会议", "活动")
 DEFAULT_PRIORITIES = ("高", "中", "低")
 # Keys of the "四个一" items are fixed (they name lead fields); their labels are configurable.
 FOUR_ONES_KEYS = ("sponsor", "task_force", "case_officer", "service_plan")
-DEFAULT_FOUR_ONES = {"sponsor": "牵头区领导", "task_force": "工作专班",
-                     "case_officer": "项目服务专员", "service_plan": "服务方案"}
+DEFAULT_FOUR_ONES = {
+    "sponsor": "牵头区领导",
+    "task_force": "工作专班",
+    "case_officer": "项目服务专员",
+    "service_plan": "服务方案",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class CrmSettings:
 
     def local_today(self, now_utc: datetime) -> date:
         """The district's calendar date at `now_utc` (naive UTC, as the CRM stores times)."""
-        return now_utc.replace(tzinfo=dt_timezone.utc).astimezone(ZoneInfo(self.timezone)).date()
+        return now_utc.replace(tzinfo=UTC).astimezone(ZoneInfo(self.timezone)).date()
 
     @property
     def active_stages(self) -> tuple[str, ...]:
@@ -76,15 +80,18 @@ class CrmSettings:
         return (*self.stages, self.paused_stage, self.lost_stage)
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any] | None) -> "CrmSettings":
+    def from_config(cls, cfg: dict[str, Any] | None) -> CrmSettings:
         cfg = cfg or {}
         crm = cfg.get("crm", {})
         fo = cfg.get("four_ones", {})
         sec = cfg.get("security", {})
         try:
             labels = {k: str(fo.get(k, DEFAULT_FOUR_ONES[k])) for k in FOUR_ONES_KEYS}
-            four = FourOnes(labels=labels, gate_stage=str(fo.get("gate_stage", "在谈")),
-                            key_investment_min=float(fo.get("key_investment_min", 10000)))
+            four = FourOnes(
+                labels=labels,
+                gate_stage=str(fo.get("gate_stage", "在谈")),
+                key_investment_min=float(fo.get("key_investment_min", 10000)),
+            )
             security = SecurityPolicy(
                 password_min_length=int(sec.get("password_min_length", 10)),
                 password_composition=bool(sec.get("password_composition", True)),

@@ -19,6 +19,7 @@ Traceback (most recent call last):
 ...
 crm.errors.WorkflowError: 不能从「线索」直接变更为「签约」，可选：接洽、搁置、流失
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import GateNotSatisfied, WorkflowError
-from .settings import DEFAULT_STAGES, FourOnes, CrmSettings
+from .settings import DEFAULT_STAGES, CrmSettings, FourOnes
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Workflow:
     lost: str = "流失"
 
     @classmethod
-    def from_settings(cls, settings: CrmSettings) -> "Workflow":
+    def from_settings(cls, settings: CrmSettings) -> Workflow:
         return cls(settings.stages, settings.paused_stage, settings.lost_stage)
 
     @property
@@ -72,8 +73,9 @@ class Workflow:
             return self.stages.index(target) < self.stages.index(current)
         return False
 
-    def check_transition(self, current: str, target: str, reason: str | None = None,
-                         paused_from: str | None = None) -> None:
+    def check_transition(
+        self, current: str, target: str, reason: str | None = None, paused_from: str | None = None
+    ) -> None:
         """Raise WorkflowError (Chinese) unless `current` → `target` is allowed with this reason."""
         if target not in (*self.stages, self.paused, self.lost):
             raise WorkflowError(f"未知阶段「{target}」")
@@ -153,8 +155,14 @@ def four_ones_missing(project: Any, four_ones: FourOnes) -> list[str]:
     return missing
 
 
-def check_gate(workflow: Workflow, target: str, project: Any, investment: float | None,
-               key_flag: bool, four_ones: FourOnes) -> None:
+def check_gate(
+    workflow: Workflow,
+    target: str,
+    project: Any,
+    investment: float | None,
+    key_flag: bool,
+    four_ones: FourOnes,
+) -> None:
     """Raise GateNotSatisfied when a key project would enter the gate stage (or later) unready."""
     if not workflow.gate_applies(target, four_ones.gate_stage):
         return

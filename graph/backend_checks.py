@@ -1,5 +1,6 @@
 """Input checks and units shared by every GraphStore backend, so that both refuse the same input
 with the same Chinese message and sum output the same way (parity is row for row)."""
+
 from __future__ import annotations
 
 import math

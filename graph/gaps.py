@@ -3,6 +3,7 @@
 Pure functions over plain data (graph.model objects and NodeStats from any store), so the
 embedded and Neo4j backends give the same report and tests need no store at all.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -96,7 +97,10 @@ def classify(stats: NodeStats, t: GapThresholds) -> tuple[str, str]:
         weak.append("无优质企业")
     if weak:
         return WEAK, "；".join(weak)
-    return STRONG, f"本地{stats.local_firms}家企业，产值{format_wan(stats.local_output)}，优质企业{stats.qualified_firms}家"
+    return (
+        STRONG,
+        f"本地{stats.local_firms}家企业，产值{format_wan(stats.local_output)}，优质企业{stats.qualified_firms}家",
+    )
 
 
 def downstream_counts(node_ids: Iterable[str], flows: Iterable[Flow]) -> dict[str, int]:
@@ -107,8 +111,9 @@ def downstream_counts(node_ids: Iterable[str], flows: Iterable[Flow]) -> dict[st
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(node_ids)
-    graph.add_edges_from((f.source_id, f.target_id) for f in flows
-                         if f.source_id in graph and f.target_id in graph)
+    graph.add_edges_from(
+        (f.source_id, f.target_id) for f in flows if f.source_id in graph and f.target_id in graph
+    )
     try:
         order = list(nx.topological_sort(graph))
     except nx.NetworkXUnfeasible:
@@ -128,7 +133,9 @@ def criticality(importance: int, downstream_share: float, t: GapThresholds) -> f
     total = t.importance_weight + t.downstream_weight
     if total <= 0:
         return 0.0
-    value = (t.importance_weight * max(0, min(importance, 5)) / 5 + t.downstream_weight * downstream_share) / total
+    value = (
+        t.importance_weight * max(0, min(importance, 5)) / 5 + t.downstream_weight * downstream_share
+    ) / total
     return round(value, 4)
 
 
@@ -156,13 +163,24 @@ def analyse_chain(
         s = stats.get(node.id) or NodeStats(node.id)
         status, reason = classify(s, t)
         share = round(downstream.get(node.id, 0) / others, 4)
-        rows.append(NodeGap(
-            node_id=node.id, chain_id=node.chain_id, name=node.name, stage=node.stage,
-            importance=node.importance, local_firms=s.local_firms, local_output=round(s.local_output, 2),
-            qualified_firms=s.qualified_firms, outside_firms=s.outside_firms, status=status,
-            criticality=criticality(node.importance, share, t), downstream_count=downstream.get(node.id, 0),
-            downstream_share=share, reason=reason,
-        ))
+        rows.append(
+            NodeGap(
+                node_id=node.id,
+                chain_id=node.chain_id,
+                name=node.name,
+                stage=node.stage,
+                importance=node.importance,
+                local_firms=s.local_firms,
+                local_output=round(s.local_output, 2),
+                qualified_firms=s.qualified_firms,
+                outside_firms=s.outside_firms,
+                status=status,
+                criticality=criticality(node.importance, share, t),
+                downstream_count=downstream.get(node.id, 0),
+                downstream_share=share,
+                reason=reason,
+            )
+        )
     stage_rank = {s: i for i, s in enumerate(STAGES)}
     rows.sort(key=lambda r: (stage_rank.get(r.stage, 9), -r.criticality, r.node_id))
     return rows
@@ -178,8 +196,9 @@ def extension_candidates(gaps: Sequence[NodeGap], flows: Iterable[Flow]) -> list
             continue
         for strong, other, direction in ((src, dst, "下游"), (dst, src, "上游")):
             if strong.status == STRONG and other.status != STRONG and other.node_id not in found:
-                found[other.node_id] = Extension(other.node_id, other.name, strong.node_id, strong.name,
-                                                 direction, other.status)
+                found[other.node_id] = Extension(
+                    other.node_id, other.name, strong.node_id, strong.name, direction, other.status
+                )
     return sorted(found.values(), key=lambda e: (-by_id[e.node_id].criticality, e.node_id))
 
 

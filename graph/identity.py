@@ -2,6 +2,7 @@
 
 Shared by graph import and the CRM's 首报首谈 duplicate check, so both agree on "the same firm".
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ first, then written with ONE store call per kind, so a bad file or Ctrl-C never 
 import behind. Existing firms are matched by credit code, then by normalised name, and updated in
 place (re-importing never duplicates). Firms without 产业链环节 are placed by keyword.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,9 +48,16 @@ class ColumnSpec:
 
 
 COMPANY_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("uscc", "统一社会信用代码", ("社会信用代码", "信用代码", "credit_code"), example="91350100M000100Y43"),
-    ColumnSpec("name", "企业名称", ("公司名称", "企业", "company", "company_name"), required=True,
-               example="北京示例医疗器械有限公司"),
+    ColumnSpec(
+        "uscc", "统一社会信用代码", ("社会信用代码", "信用代码", "credit_code"), example="91350100M000100Y43"
+    ),
+    ColumnSpec(
+        "name",
+        "企业名称",
+        ("公司名称", "企业", "company", "company_name"),
+        required=True,
+        example="北京示例医疗器械有限公司",
+    ),
     ColumnSpec("province", "省份", ("省",), example="北京市"),
     ColumnSpec("city", "城市", ("市", "地市"), example="北京市"),
     ColumnSpec("district", "区县", ("区", "县", "区/县"), example="通州区"),
@@ -62,13 +70,21 @@ COMPANY_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("qualifications", "资质", ("企业资质",), example="专精特新；高新技术企业"),
     ColumnSpec("products", "主营产品", ("产品", "main_products"), example="人工关节；骨科植入物"),
     ColumnSpec("scope", "经营范围", ("business_scope",), example="医疗器械研发、生产、销售"),
-    ColumnSpec("nodes", "产业链环节", ("环节", "产业链节点", "node", "node_ids", "chain_nodes"),
-               example="高端医疗器械/人工关节"),
+    ColumnSpec(
+        "nodes",
+        "产业链环节",
+        ("环节", "产业链节点", "node", "node_ids", "chain_nodes"),
+        example="高端医疗器械/人工关节",
+    ),
 )
 
 RELATION_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("supplier", "供应方", ("供应商", "供方", "供应企业"), required=True, example="914403001922038216"),
-    ColumnSpec("buyer", "采购方", ("客户", "需方", "采购企业"), required=True, example="北京示例医疗器械有限公司"),
+    ColumnSpec(
+        "supplier", "供应方", ("供应商", "供方", "供应企业"), required=True, example="914403001922038216"
+    ),
+    ColumnSpec(
+        "buyer", "采购方", ("客户", "需方", "采购企业"), required=True, example="北京示例医疗器械有限公司"
+    ),
     ColumnSpec("product", "产品", ("供应产品", "产品名称"), example="钛合金棒材"),
     ColumnSpec("amount", "年交易额(万元)", ("年交易额", "交易额", "交易额(万元)"), example="800"),
 )
@@ -196,8 +212,14 @@ class _Rows:
 def _start(path, kind: str, specs) -> tuple[Table, dict[str, int], ImportReport]:
     table = read_table(path)
     positions, warnings = map_columns(table.headers, specs)
-    report = ImportReport(kind=kind, path=os.fspath(path), encoding=table.encoding, total=len(table.rows),
-                          headers=list(table.headers), warnings=table.warnings + warnings)
+    report = ImportReport(
+        kind=kind,
+        path=os.fspath(path),
+        encoding=table.encoding,
+        total=len(table.rows),
+        headers=list(table.headers),
+        warnings=table.warnings + warnings,
+    )
     return table, positions, report
 
 
@@ -289,12 +311,16 @@ class ZoneResolver:
         zone = self.zones.get(key)
         if zone is not None:
             return zone
-        candidates = sorted({z.id: z for name, z in self.names if len(key) >= 2 and name.startswith(key)}.values(),
-                            key=lambda z: z.id)
+        candidates = sorted(
+            {z.id: z for name, z in self.names if len(key) >= 2 and name.startswith(key)}.values(),
+            key=lambda z: z.id,
+        )
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            raise ValueError(f"园区「{text}」不明确（{'、'.join(z.name for z in candidates)}），请写全称或 id")
+            raise ValueError(
+                f"园区「{text}」不明确（{'、'.join(z.name for z in candidates)}），请写全称或 id"
+            )
         raise ValueError(f"未知园区「{text}」")
 
 
@@ -346,7 +372,7 @@ class NodeResolver:
             chain_id = self.chain_keys.get(folded[:position])
             if chain_id is None:
                 continue
-            for node in self.by_name.get(folded[position + 1:], []):
+            for node in self.by_name.get(folded[position + 1 :], []):
                 if node.chain_id == chain_id:
                     return node.id
         raise ValueError(f"未知产业链环节「{token}」")
@@ -429,8 +455,15 @@ class _Draft:
 class _CompanyRowParser:
     """Turns one row of cells into a _Draft, recording every problem of the row in `rows`."""
 
-    def __init__(self, store: GraphStore, table: Table, cols: dict[str, int], rows: _Rows,
-                 home_district: str, today: _dt.date | None):
+    def __init__(
+        self,
+        store: GraphStore,
+        table: Table,
+        cols: dict[str, int],
+        rows: _Rows,
+        home_district: str,
+        today: _dt.date | None,
+    ):
         self.store, self.table, self.cols, self.rows = store, table, cols, rows
         self.home = fold(home_district)
         self.zones = ZoneResolver(store.zones()) if "zone" in cols else None
@@ -438,8 +471,11 @@ class _CompanyRowParser:
         self.placer: KeywordPlacer | None = None  # built on the first row that needs it
         self.first_uscc: dict[str, int] = {}
         self.first_name: dict[str, int] = {}
-        self.parsers = (("founded", lambda text: parse_year(text, today=today)),
-                        ("qualifications", parse_qualifications), ("is_local", parse_bool))
+        self.parsers = (
+            ("founded", lambda text: parse_year(text, today=today)),
+            ("qualifications", parse_qualifications),
+            ("is_local", parse_bool),
+        )
 
     def cell(self, cells: list[str], key: str) -> str:
         position = self.cols.get(key)
@@ -469,8 +505,11 @@ class _CompanyRowParser:
         for key in ("province", "city", "district", "products", "scope"):
             if cell(cells, key):
                 values[key] = cell(cells, key)
-        for key, label, integer in (("registered_capital", "注册资本", False), ("revenue", "营业收入", False),
-                                    ("employees", "员工人数", True)):
+        for key, label, integer in (
+            ("registered_capital", "注册资本", False),
+            ("revenue", "营业收入", False),
+            ("employees", "员工人数", True),
+        ):
             try:
                 number = parse_number(cell(cells, key), label, integer=integer)
             except ValueError as exc:
@@ -522,9 +561,15 @@ class _CompanyRowParser:
         return uscc
 
 
-def import_companies(store: GraphStore, path: str | os.PathLike, *, district_cfg: dict | None = None,
-                     partial: bool = False, progress: Progress | None = None,
-                     today: _dt.date | None = None) -> ImportReport:
+def import_companies(
+    store: GraphStore,
+    path: str | os.PathLike,
+    *,
+    district_cfg: dict | None = None,
+    partial: bool = False,
+    progress: Progress | None = None,
+    today: _dt.date | None = None,
+) -> ImportReport:
     """Validate every row of a company file, then write all good rows in one store call.
 
     `district_cfg` is cfg["district"]: 是否本地 is derived from 区县 when empty. With
@@ -554,8 +599,9 @@ def import_companies(store: GraphStore, path: str | os.PathLike, *, district_cfg
     return report
 
 
-def _merge_with_stored(store: GraphStore, drafts: list[_Draft], rows: _Rows, table: Table,
-                       report: ImportReport) -> list[Company]:
+def _merge_with_stored(
+    store: GraphStore, drafts: list[_Draft], rows: _Rows, table: Table, report: ImportReport
+) -> list[Company]:
     """Match drafts to stored firms (credit code first, then name) and build the final objects.
 
     An existing firm keeps every value the file leaves empty (absent column or empty cell).
@@ -573,7 +619,10 @@ def _merge_with_stored(store: GraphStore, drafts: list[_Draft], rows: _Rows, tab
         company_id = values["id"]
         old = existing.get(company_id)
         if old and draft.uscc and old.uscc and old.uscc != draft.uscc:
-            rows.fail(draft.index, f"企业名称与已有企业「{old.name}」相同，但统一社会信用代码不同（已有：{old.uscc}）")
+            rows.fail(
+                draft.index,
+                f"企业名称与已有企业「{old.name}」相同，但统一社会信用代码不同（已有：{old.uscc}）",
+            )
             continue
         if company_id in ids:
             rows.fail(draft.index, f"与第 {table.row_numbers[ids[company_id]]} 行是同一家已有企业")
@@ -588,7 +637,9 @@ def _merge_with_stored(store: GraphStore, drafts: list[_Draft], rows: _Rows, tab
             values["node_ids"] = draft.explicit_nodes
         elif not (old and old.node_ids):
             if not draft.placed_nodes:
-                rows.fail(draft.index, "无法确定产业链环节：请填写「产业链环节」，或在主营产品/经营范围中写明产品")
+                rows.fail(
+                    draft.index, "无法确定产业链环节：请填写「产业链环节」，或在主营产品/经营范围中写明产品"
+                )
                 continue
             values["node_ids"] = draft.placed_nodes
             report.placed += 1
@@ -618,8 +669,9 @@ def _company_ref(text: str) -> tuple[str, str, str]:
     return "name", normalize_name(text), ""
 
 
-def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: bool = False,
-                     progress: Progress | None = None) -> ImportReport:
+def import_relations(
+    store: GraphStore, path: str | os.PathLike, *, partial: bool = False, progress: Progress | None = None
+) -> ImportReport:
     """Validate supply relations (both firms must already be stored), then write them in one call."""
     table, cols, report = _start(path, "relations", RELATION_COLUMNS)
     rows = _Rows(table, report)
@@ -650,8 +702,9 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
         progress(0, 0)
 
     refs_all = [ref for _, s, b, _, _ in parsed for ref in (s, b) if ref]
-    matched = store.match_companies({v for k, v, _ in refs_all if k == "uscc"},
-                                    {v for k, v, _ in refs_all if k == "name"})
+    matched = store.match_companies(
+        {v for k, v, _ in refs_all if k == "uscc"}, {v for k, v, _ in refs_all if k == "name"}
+    )
     first_key: dict[tuple[str, str, str], int] = {}
     supplies: list[Supply] = []
     for index, supplier_ref, buyer_ref, product, amount in parsed:
@@ -660,7 +713,9 @@ def import_relations(store: GraphStore, path: str | os.PathLike, *, partial: boo
             company_id = matched.get(ref[1]) if ref else None
             if ref and company_id is None:
                 shown = cell(table.rows[index], position)
-                rows.fail(index, f"{label}：{ref[2]}" if ref[2] else f"找不到{label}「{shown}」（请先导入该企业）")
+                rows.fail(
+                    index, f"{label}：{ref[2]}" if ref[2] else f"找不到{label}「{shown}」（请先导入该企业）"
+                )
             ids.append(company_id)
         if rows.bad(index):
             continue

@@ -5,6 +5,7 @@ Neo4j terms, mirrored by the embedded store:
 (:ChainNode)-[:FEEDS]->(:ChainNode), (:Company)-[:OPERATES_IN]->(:ChainNode),
 (:Company)-[:SUPPLIES {product, amount}]->(:Company), (:Company)-[:LOCATED_IN]->(:Zone).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -15,6 +15,7 @@ Why this shape:
 * A ``(:Meta {key: 'meta'})`` node holds a random store id and a version counter bumped by every
   write transaction: ``data_version()`` is the cache key for analysis results.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,10 +40,15 @@ _CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
 _LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local"})
-_CONSTRAINTS = [("Sector", "id"), ("Chain", "id"), ("ChainNode", "id"), ("Company", "id"),
-                ("Zone", "id"), ("Meta", "key")]
-_INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"),
-            ("Chain", "sector_id")]
+_CONSTRAINTS = [
+    ("Sector", "id"),
+    ("Chain", "id"),
+    ("ChainNode", "id"),
+    ("Company", "id"),
+    ("Zone", "id"),
+    ("Meta", "key"),
+]
+_INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"), ("Chain", "sector_id")]
 # Bolt only: bolt:// for one server, neo4j:// for routing to a cluster; +s / +ssc add TLS.
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
@@ -86,7 +92,7 @@ def _from_props(cls, props: dict[str, Any]):
 
 def _chunks(rows: list, size: int = _CHUNK):
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
 def _missing(tx, label: str, ids: list[str]) -> list[str]:
@@ -102,22 +108,36 @@ def _missing(tx, label: str, ids: list[str]) -> list[str]:
 class Neo4jStore(GraphStore):
     """GraphStore on a Neo4j 5 server (bolt:// for one server, neo4j:// for a cluster)."""
 
-    def __init__(self, uri: str, user: str = "neo4j", password: str = "", database: str = "neo4j",
-                 *, connect_timeout: float = 5.0, retry_seconds: float = 10.0):
+    def __init__(
+        self,
+        uri: str,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        *,
+        connect_timeout: float = 5.0,
+        retry_seconds: float = 10.0,
+    ):
         self.uri = uri
         self.database = database or "neo4j"
         self._closed = False
         auth = (user or "neo4j", password) if password else None
         if uri.split("://", 1)[0].lower() not in _SCHEMES:
             raise GraphStoreUnavailable(
-                f"Neo4j 地址「{uri}」无效：应形如 bolt://主机:7687 或 neo4j://主机:7687（集群）")
+                f"Neo4j 地址「{uri}」无效：应形如 bolt://主机:7687 或 neo4j://主机:7687（集群）"
+            )
         try:
             self._driver = neo4j.GraphDatabase.driver(
-                uri, auth=auth, connection_timeout=connect_timeout,
-                max_transaction_retry_time=retry_seconds, connection_acquisition_timeout=connect_timeout * 2)
+                uri,
+                auth=auth,
+                connection_timeout=connect_timeout,
+                max_transaction_retry_time=retry_seconds,
+                connection_acquisition_timeout=connect_timeout * 2,
+            )
         except (ValueError, nx_exc.ConfigurationError) as exc:
             raise GraphStoreUnavailable(
-                f"Neo4j 地址「{uri}」无效：应形如 bolt://主机:7687 或 neo4j://主机:7687（{exc}）") from exc
+                f"Neo4j 地址「{uri}」无效：应形如 bolt://主机:7687 或 neo4j://主机:7687（{exc}）"
+            ) from exc
         try:
             self._driver.verify_connectivity()
             self._ensure_schema()
@@ -131,11 +151,17 @@ class Neo4jStore(GraphStore):
         section = cfg.get("neo4j", {})
         uri = str(section.get("uri") or "").strip()
         if not uri:
-            raise GraphStoreUnavailable("未配置 Neo4j 地址：请在 config.toml 的 [neo4j] uri 或环境变量 NEO4J_URI 中设置")
-        return cls(uri, str(section.get("user") or "neo4j"), str(section.get("password") or ""),
-                   str(section.get("database") or "neo4j"),
-                   connect_timeout=float(section.get("connect_timeout", 5)),
-                   retry_seconds=float(section.get("retry_seconds", 10)))
+            raise GraphStoreUnavailable(
+                "未配置 Neo4j 地址：请在 config.toml 的 [neo4j] uri 或环境变量 NEO4J_URI 中设置"
+            )
+        return cls(
+            uri,
+            str(section.get("user") or "neo4j"),
+            str(section.get("password") or ""),
+            str(section.get("database") or "neo4j"),
+            connect_timeout=float(section.get("connect_timeout", 5)),
+            retry_seconds=float(section.get("retry_seconds", 10)),
+        )
 
     # ---- plumbing -------------------------------------------------------------------------
     def _translate(self, exc: BaseException, starting: bool = False) -> BaseException:
@@ -146,21 +172,29 @@ class Neo4jStore(GraphStore):
         if isinstance(exc, nx_exc.AuthError):
             return GraphStoreUnavailable(
                 f"{where}拒绝登录：用户名或密码错误。请检查环境变量 NEO4J_USER / NEO4J_PASSWORD"
-                f"（或 config.toml 的 [neo4j] user / password）")
+                f"（或 config.toml 的 [neo4j] user / password）"
+            )
         if isinstance(exc, (nx_exc.ServiceUnavailable, nx_exc.SessionExpired, OSError)):
             if starting:
                 return GraphStoreUnavailable(
                     f"无法连接 {where}：请检查服务器是否已启动、地址和端口是否正确、网络或防火墙是否放行"
-                    f"（开发环境可运行 eval \"$(bash scripts/neo4j.sh start)\"）")
-            return GraphStoreUnavailable(f"与 {where}的连接中断，本次操作已取消，未写入任何数据；请检查服务器状态后重试")
+                    f'（开发环境可运行 eval "$(bash scripts/neo4j.sh start)"）'
+                )
+            return GraphStoreUnavailable(
+                f"与 {where}的连接中断，本次操作已取消，未写入任何数据；请检查服务器状态后重试"
+            )
         if isinstance(exc, nx_exc.ClientError) and "DatabaseNotFound" in (exc.code or ""):
             return GraphStoreUnavailable(f"{where}不存在：请检查 [neo4j] database 或 NEO4J_DATABASE")
         code = getattr(exc, "code", None) or ""
         if "ConstraintValidationFailed" in code:
-            return GraphStoreError(f"{where}写入冲突：另一个进程同时写入了相同编号的数据，本次未写入任何数据，请重试")
+            return GraphStoreError(
+                f"{where}写入冲突：另一个进程同时写入了相同编号的数据，本次未写入任何数据，请重试"
+            )
         if "MemoryPoolOutOfMemoryError" in code or "TransactionMemoryLimit" in code:
-            return GraphStoreError(f"{where}单次写入的数据超过了事务内存上限，未写入任何数据：请分批写入，"
-                                   f"或增大服务器堆内存 / dbms.memory.transaction.total.max")
+            return GraphStoreError(
+                f"{where}单次写入的数据超过了事务内存上限，未写入任何数据：请分批写入，"
+                f"或增大服务器堆内存 / dbms.memory.transaction.total.max"
+            )
         if isinstance(exc, nx_exc.Neo4jError):
             return GraphStoreError(f"{where}执行失败，未写入任何数据：{exc.message or exc}")
         if isinstance(exc, nx_exc.DriverError):
@@ -181,6 +215,7 @@ class Neo4jStore(GraphStore):
 
     def _write(self, work: Callable):
         """Run `work(tx)` plus the version bump in one managed (retried, atomic) transaction."""
+
         def unit(tx):
             result = work(tx)
             tx.run(_BUMP).consume()
@@ -197,22 +232,33 @@ class Neo4jStore(GraphStore):
         statements = []
         for label, prop in _CONSTRAINTS:
             assert label in _LABELS and prop.isidentifier()
-            statements.append(f"CREATE CONSTRAINT {label.lower()}_{prop}_unique IF NOT EXISTS "
-                              f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE")
+            statements.append(
+                f"CREATE CONSTRAINT {label.lower()}_{prop}_unique IF NOT EXISTS "
+                f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
+            )
         for label, prop in _INDEXES:
             assert label in _LABELS and prop.isidentifier()
-            statements.append(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
+            statements.append(
+                f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+            )
         with self._session(neo4j.WRITE_ACCESS) as session:
             for statement in statements:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(120)").consume()
-            schema = session.execute_write(lambda tx: tx.run(
-                "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "
-                "m.schema = $schema RETURN coalesce(m.schema, 1) AS schema", schema=_SCHEMA).single()["schema"])
+            schema = session.execute_write(
+                lambda tx: tx.run(
+                    "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "
+                    "m.schema = $schema RETURN coalesce(m.schema, 1) AS schema",
+                    schema=_SCHEMA,
+                ).single()["schema"]
+            )
             if schema < 2:  # schema 1 had no :Local label; local firms are counted by it now
-                session.execute_write(lambda tx: tx.run(
-                    "MATCH (c:Company {is_local: true}) SET c:Local WITH count(*) AS n "
-                    "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1").consume())
+                session.execute_write(
+                    lambda tx: tx.run(
+                        "MATCH (c:Company {is_local: true}) SET c:Local WITH count(*) AS n "
+                        "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1"
+                    ).consume()
+                )
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
@@ -235,14 +281,17 @@ class Neo4jStore(GraphStore):
                 bad = next(c for c in batch.values() if c.sector_id == missing[0])
                 raise GraphStoreError(f"产业链「{bad.name}」引用了不存在的产业：{bad.sector_id}")
             for chunk in _chunks(rows):
-                tx.run("""
+                tx.run(
+                    """
                     UNWIND $rows AS row
                     MERGE (c:Chain {id: row.id}) SET c = row
                     WITH c, row
                     OPTIONAL MATCH (c)-[old:IN_SECTOR]->() DELETE old
                     WITH DISTINCT c, row
                     MATCH (s:Sector {id: row.sector_id})
-                    MERGE (c)-[:IN_SECTOR]->(s)""", rows=chunk).consume()
+                    MERGE (c)-[:IN_SECTOR]->(s)""",
+                    rows=chunk,
+                ).consume()
 
         self._write(work)
 
@@ -266,19 +315,25 @@ class Neo4jStore(GraphStore):
                 bad = next(n for n in batch.values() if n.parent_id == missing[0])
                 raise GraphStoreError(f"环节「{bad.name}」的上级环节不存在：{bad.parent_id}")
             for chunk in _chunks(rows):
-                tx.run("""
+                tx.run(
+                    """
                     UNWIND $rows AS row
                     MERGE (n:ChainNode {id: row.id}) SET n = row
                     WITH n, row
                     OPTIONAL MATCH (n)-[old:IN_CHAIN|PART_OF]->() DELETE old
                     WITH DISTINCT n, row
                     MATCH (c:Chain {id: row.chain_id})
-                    MERGE (n)-[:IN_CHAIN]->(c)""", rows=chunk).consume()
+                    MERGE (n)-[:IN_CHAIN]->(c)""",
+                    rows=chunk,
+                ).consume()
             for chunk in _chunks([r for r in rows if r.get("parent_id")]):
-                tx.run("""
+                tx.run(
+                    """
                     UNWIND $rows AS row
                     MATCH (n:ChainNode {id: row.id}), (p:ChainNode {id: row.parent_id})
-                    MERGE (n)-[:PART_OF]->(p)""", rows=chunk).consume()
+                    MERGE (n)-[:PART_OF]->(p)""",
+                    rows=chunk,
+                ).consume()
 
         self._write(work)
 
@@ -294,10 +349,13 @@ class Neo4jStore(GraphStore):
             if missing:
                 raise GraphStoreError(f"产业链流向引用了不存在的环节：{missing[0]}")
             for chunk in _chunks(rows):
-                tx.run("""
+                tx.run(
+                    """
                     UNWIND $rows AS row
                     MATCH (a:ChainNode {id: row.s}), (b:ChainNode {id: row.t})
-                    MERGE (a)-[:FEEDS]->(b)""", rows=chunk).consume()
+                    MERGE (a)-[:FEEDS]->(b)""",
+                    rows=chunk,
+                ).consume()
 
         self._write(work)
 
@@ -351,16 +409,21 @@ class Neo4jStore(GraphStore):
                 # created outright (a bulk import is all new firms): the existence check runs in
                 # this transaction, so a retry repeats it, and the uniqueness constraint still
                 # guards against a concurrent writer creating the same id.
-                existing = {r["id"] for r in tx.run(
-                    "UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)}
+                existing = {
+                    r["id"]
+                    for r in tx.run("UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)
+                }
                 old = [r for r in chunk if r["id"] in existing]
                 new = [r for r in chunk if r["id"] not in existing]
                 if old:
-                    tx.run("""
+                    tx.run(
+                        """
                         UNWIND $ids AS id
                         MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
-                           ids=sorted(existing)).consume()
-                    tx.run("""
+                        ids=sorted(existing),
+                    ).consume()
+                    tx.run(
+                        """
                         UNWIND $rows AS row
                         MATCH (c:Company {id: row.id}) SET c = row
                         REMOVE c:Local
@@ -368,29 +431,43 @@ class Neo4jStore(GraphStore):
                         WITH c, row
                         UNWIND row.node_ids AS nid
                         MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""", rows=old).consume()
+                        CREATE (c)-[:OPERATES_IN]->(n)""",
+                        rows=old,
+                    ).consume()
                 if new:
-                    tx.run("""
+                    tx.run(
+                        """
                         UNWIND $rows AS row
                         CREATE (c:Company) SET c = row
                         FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
                         WITH c, row
                         UNWIND row.node_ids AS nid
                         MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""", rows=new).consume()
+                        CREATE (c)-[:OPERATES_IN]->(n)""",
+                        rows=new,
+                    ).consume()
                 zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
                 if zoned:
-                    tx.run("""
+                    tx.run(
+                        """
                         UNWIND $rows AS row
                         MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
-                        CREATE (c)-[:LOCATED_IN]->(z)""", rows=zoned).consume()
+                        CREATE (c)-[:LOCATED_IN]->(z)""",
+                        rows=zoned,
+                    ).consume()
 
         self._write(work)
         return len(rows)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
-        batch = last_wins(supplies, lambda s: (getattr(s, "supplier_id", None), getattr(s, "buyer_id", None),
-                                                getattr(s, "product", None) or ""))
+        batch = last_wins(
+            supplies,
+            lambda s: (
+                getattr(s, "supplier_id", None),
+                getattr(s, "buyer_id", None),
+                getattr(s, "product", None) or "",
+            ),
+        )
         rows = []
         for (sup, buy, product), s in batch.items():
             check_type(s, Supply, "供货关系")
@@ -408,11 +485,14 @@ class Neo4jStore(GraphStore):
             if missing:
                 raise GraphStoreError(f"供货关系引用了不存在的企业：{missing[0]}，未写入任何供货关系")
             for chunk in _chunks(rows):
-                tx.run("""
+                tx.run(
+                    """
                     UNWIND $rows AS row
                     MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
                     MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
-                    SET r.amount = row.amount""", rows=chunk).consume()
+                    SET r.amount = row.amount""",
+                    rows=chunk,
+                ).consume()
 
         self._write(work)
         return len(rows)
@@ -422,20 +502,26 @@ class Neo4jStore(GraphStore):
         in bounded chunks, relationships first (a chain node of a big graph has hundreds of
         thousands), so no transaction outgrows the server's memory. Each chunk is atomic and the
         whole is idempotent: after an interruption, clear() again finishes it."""
+
         def size(tx):
-            return tx.run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n").single()["n"] + \
-                tx.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"]
+            return (
+                tx.run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n").single()["n"]
+                + tx.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"]
+            )
 
         def delete_all(tx):
             tx.run("MATCH (n) WHERE NOT n:Meta DETACH DELETE n").consume()
 
         def delete_relationships(tx):
-            return tx.run("MATCH ()-[r]->() WITH r LIMIT $limit DELETE r RETURN count(*) AS n",
-                          limit=_CLEAR_CHUNK).single()["n"]
+            return tx.run(
+                "MATCH ()-[r]->() WITH r LIMIT $limit DELETE r RETURN count(*) AS n", limit=_CLEAR_CHUNK
+            ).single()["n"]
 
         def delete_nodes(tx):
-            return tx.run("MATCH (n) WHERE NOT n:Meta WITH n LIMIT $limit DETACH DELETE n "
-                          "RETURN count(*) AS n", limit=_CLEAR_CHUNK).single()["n"]
+            return tx.run(
+                "MATCH (n) WHERE NOT n:Meta WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n",
+                limit=_CLEAR_CHUNK,
+            ).single()["n"]
 
         if self._read(size) <= _CLEAR_CHUNK:
             self._write(delete_all)
@@ -473,9 +559,13 @@ class Neo4jStore(GraphStore):
     def flows(self, chain_id: str | None = None) -> list[Flow]:
         def work(tx):
             where = "" if chain_id is None else "{chain_id: $chain}"
-            return [Flow(r["s"], r["t"]) for r in tx.run(
-                f"MATCH (a:ChainNode {where})-[:FEEDS]->(b:ChainNode) RETURN a.id AS s, b.id AS t",
-                chain=chain_id)]
+            return [
+                Flow(r["s"], r["t"])
+                for r in tx.run(
+                    f"MATCH (a:ChainNode {where})-[:FEEDS]->(b:ChainNode) RETURN a.id AS s, b.id AS t",
+                    chain=chain_id,
+                )
+            ]
 
         return sorted(self._read(work), key=lambda f: (f.source_id, f.target_id))
 
@@ -500,8 +590,7 @@ class Neo4jStore(GraphStore):
         return found[0] if found else None
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
-        return self._companies("UNWIND $ids AS id MATCH (n:Company {id: id}) RETURN n",
-                               ids=sorted(set(ids)))
+        return self._companies("UNWIND $ids AS id MATCH (n:Company {id: id}) RETURN n", ids=sorted(set(ids)))
 
     def match_companies(self, usccs: Iterable[str], norm_names: Iterable[str]) -> dict[str, str]:
         codes = sorted({u for u in usccs if u})
@@ -509,11 +598,13 @@ class Neo4jStore(GraphStore):
 
         def work(tx):
             out: dict[str, str] = {}
-            for r in tx.run("UNWIND $keys AS k MATCH (c:Company {uscc: k}) RETURN k, min(c.id) AS id",
-                            keys=codes):
+            for r in tx.run(
+                "UNWIND $keys AS k MATCH (c:Company {uscc: k}) RETURN k, min(c.id) AS id", keys=codes
+            ):
                 out[r["k"]] = r["id"]
-            for r in tx.run("UNWIND $keys AS k MATCH (c:Company {norm_name: k}) RETURN k, min(c.id) AS id",
-                            keys=names):
+            for r in tx.run(
+                "UNWIND $keys AS k MATCH (c:Company {norm_name: k}) RETURN k, min(c.id) AS id", keys=names
+            ):
                 out[r["k"]] = r["id"]
             return out
 
@@ -523,28 +614,39 @@ class Neo4jStore(GraphStore):
         ids = sorted(set(node_ids))
         if not ids:
             return []
-        return self._companies("""
+        return self._companies(
+            """
             UNWIND $ids AS nid
             MATCH (n:Company)-[:OPERATES_IN]->(:ChainNode {id: nid})
             WHERE $local IS NULL OR n:Local = $local
-            RETURN DISTINCT n""", ids=ids, local=local)
+            RETURN DISTINCT n""",
+            ids=ids,
+            local=local,
+        )
 
     def company_count(self, local: bool | None = None) -> int:
         def work(tx):
             if local is None:  # both answered from the count store
                 return tx.run("MATCH (c:Company) RETURN count(c) AS n").single()["n"]
-            r = tx.run("MATCH (c:Company) WITH count(c) AS total "
-                       "MATCH (l:Local) RETURN total, count(l) AS local").single()
+            r = tx.run(
+                "MATCH (c:Company) WITH count(c) AS total MATCH (l:Local) RETURN total, count(l) AS local"
+            ).single()
             return r["local"] if local else r["total"] - r["local"]
 
         return self._read(work)
 
     def supplies_of(self, company_id: str) -> list[Supply]:
         def work(tx):
-            return [Supply(r["s"], r["b"], r["p"], r["a"]) for r in tx.run("""
+            return [
+                Supply(r["s"], r["b"], r["p"], r["a"])
+                for r in tx.run(
+                    """
                 MATCH (a:Company)-[r:SUPPLIES]-(b:Company) WHERE a.id = $id
                 WITH startNode(r) AS s, endNode(r) AS b, r
-                RETURN s.id AS s, b.id AS b, r.product AS p, r.amount AS a""", id=company_id)]
+                RETURN s.id AS s, b.id AS b, r.product AS p, r.amount AS a""",
+                    id=company_id,
+                )
+            ]
 
         return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
 
@@ -552,8 +654,10 @@ class Neo4jStore(GraphStore):
         ids = sorted(set(company_ids))
 
         def work(tx):
-            return [Tie(r["cid"], r["lid"], r["name"], r["dir"], r["p"], r["a"], tuple(r["q"] or ()))
-                    for r in tx.run("""
+            return [
+                Tie(r["cid"], r["lid"], r["name"], r["dir"], r["p"], r["a"], tuple(r["q"] or ()))
+                for r in tx.run(
+                    """
                 UNWIND $ids AS cid
                 MATCH (c:Company {id: cid})-[r:SUPPLIES]->(l:Local)
                 RETURN cid, l.id AS lid, l.name AS name, 'supplies' AS dir, r.product AS p,
@@ -562,7 +666,10 @@ class Neo4jStore(GraphStore):
                 UNWIND $ids AS cid
                 MATCH (c:Company {id: cid})<-[r:SUPPLIES]-(l:Local)
                 RETURN cid, l.id AS lid, l.name AS name, 'buys' AS dir, r.product AS p,
-                       r.amount AS a, l.qualifications AS q""", ids=ids)]
+                       r.amount AS a, l.qualifications AS q""",
+                    ids=ids,
+                )
+            ]
 
         return sorted(self._read(work), key=lambda t: (t.company_id, t.direction, t.local_id, t.product))
 
@@ -576,10 +683,16 @@ class Neo4jStore(GraphStore):
         ids = sorted(set(supplier_ids))
 
         def work(tx):
-            return [Supply(r["s"], r["b"], r["p"], r["a"]) for r in tx.run("""
+            return [
+                Supply(r["s"], r["b"], r["p"], r["a"])
+                for r in tx.run(
+                    """
                 UNWIND $ids AS id
                 MATCH (a:Company {id: id})-[r:SUPPLIES]->(b:Company)
-                RETURN a.id AS s, b.id AS b, r.product AS p, r.amount AS a""", ids=ids)]
+                RETURN a.id AS s, b.id AS b, r.product AS p, r.amount AS a""",
+                    ids=ids,
+                )
+            ]
 
         return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
 
@@ -594,8 +707,11 @@ class Neo4jStore(GraphStore):
         match = "MATCH (n:ChainNode)" if chain_id is None else "MATCH (n:ChainNode {chain_id: $chain})"
 
         def work(tx):
-            return [NodeStats(r["id"], r["local"], r["output"] / MICRO, r["qualified"], r["outside"])
-                    for r in tx.run(match + """
+            return [
+                NodeStats(r["id"], r["local"], r["output"] / MICRO, r["qualified"], r["outside"])
+                for r in tx.run(
+                    match
+                    + """
                 OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
                 WITH n.id AS id, c, c:Local AS loc
                 RETURN id,
@@ -604,7 +720,10 @@ class Neo4jStore(GraphStore):
                   count(CASE WHEN loc THEN CASE WHEN any(q IN c.qualifications WHERE q IN $wanted)
                     THEN 1 END END) AS qualified,
                   count(CASE WHEN c IS NOT NULL AND NOT loc THEN 1 END) AS outside""",
-                    chain=chain_id, wanted=wanted)]
+                    chain=chain_id,
+                    wanted=wanted,
+                )
+            ]
 
         return {s.node_id: s for s in sorted(self._read(work), key=lambda s: s.node_id)}
 
@@ -630,10 +749,14 @@ class Neo4jStore(GraphStore):
         try:
             # An auto-commit query, not execute_read: a health check must answer now, not retry.
             with self._session(neo4j.READ_ACCESS) as session:
-                r = session.run("RETURN COUNT { (:Chain) } AS chains, COUNT { (:ChainNode) } AS nodes, "
-                                "COUNT { (:Company) } AS firms").single()
-            return True, (f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
-                          f"{r['nodes']} 个环节，{r['firms']} 家企业")
+                r = session.run(
+                    "RETURN COUNT { (:Chain) } AS chains, COUNT { (:ChainNode) } AS nodes, "
+                    "COUNT { (:Company) } AS firms"
+                ).single()
+            return True, (
+                f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
+                f"{r['nodes']} 个环节，{r['firms']} 家企业"
+            )
         except Exception as exc:  # health must never raise
             return False, f"Neo4j 图存储（{self.uri}）不可用：{self._translate(exc)}"
 

@@ -20,6 +20,7 @@ Why this shape:
   the graph at the last committed state. Another process writing the same file is noticed via
   ``PRAGMA data_version`` and memory is reloaded.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,8 +51,7 @@ IN_SECTOR, IN_CHAIN, PART_OF, FEEDS = "IN_SECTOR", "IN_CHAIN", "PART_OF", "FEEDS
 
 _SEP = "\x1f"  # joins tuple fields of a company row (unit separator; rejected inside values)
 _CHUNK = 20_000
-_TUPLE_FIELDS = {Chain: ("sources",), ChainNode: ("keywords",), Zone: ("focus_sectors", "focus"),
-                 Sector: ()}
+_TUPLE_FIELDS = {Chain: ("sources",), ChainNode: ("keywords",), Zone: ("focus_sectors", "focus"), Sector: ()}
 # Company rows: one column per model field (so the file can be inspected with any SQLite tool),
 # tuples joined by _SEP, plus the normalised name for matching.
 _COMPANY_FIELDS = tuple(f.name for f in fields(Company))
@@ -70,8 +70,7 @@ def _sql_literal(value) -> str:
 
 
 # What rows written before a field existed hold for it: the field's default, encoded.
-_COLUMN_DEFAULTS = {f.name: _sql_literal(f.default) for f in fields(Company)
-                    if f.default is not MISSING}
+_COLUMN_DEFAULTS = {f.name: _sql_literal(f.default) for f in fields(Company) if f.default is not MISSING}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -156,9 +155,10 @@ def _rows_by_id(conn: sqlite3.Connection, table: str, columns: str, ids) -> Iter
     """Rows of `table` whose id is in `ids`, read in chunks (table/columns are constants)."""
     ids = list(ids)
     for i in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[i:i + _IN_CHUNK]
+        chunk = ids[i : i + _IN_CHUNK]
         yield from conn.execute(
-            f"SELECT {columns} FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            f"SELECT {columns} FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+        )
 
 
 def _to_json(obj) -> str:
@@ -344,8 +344,7 @@ class NetworkxStore(GraphStore):
         conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             if not self._schema_ready(conn):
@@ -370,15 +369,17 @@ class NetworkxStore(GraphStore):
         schema = int(meta.get("schema", SCHEMA_VERSION))
         if schema > SCHEMA_VERSION:
             raise GraphStoreUnavailable(
-                f"图存储文件 {self.path} 的格式版本为 {schema}，高于本程序支持的 "
-                f"{SCHEMA_VERSION}，请升级程序")
+                f"图存储文件 {self.path} 的格式版本为 {schema}，高于本程序支持的 {SCHEMA_VERSION}，请升级程序"
+            )
 
     def _schema_ready(self, conn: sqlite3.Connection) -> bool:
         """Read-only check, so opening never waits for the write lock another process holds
         (a long import) unless the file really needs creating or upgrading."""
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"meta", "sectors", "chains", "nodes", "zones", "flows", "companies", "supplies",
-                "changes"} <= tables:
+        if (
+            not {"meta", "sectors", "chains", "nodes", "zones", "flows", "companies", "supplies", "changes"}
+            <= tables
+        ):
             return False
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         self._check_schema(meta)
@@ -394,15 +395,18 @@ class NetworkxStore(GraphStore):
             meta = dict(conn.execute("SELECT key, value FROM meta"))
             self._check_schema(meta)
             if "store_id" not in meta:
-                conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                 [("schema", str(SCHEMA_VERSION)), ("store_id", self._store_id),
-                                  ("version", "0")])
+                conn.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("schema", str(SCHEMA_VERSION)), ("store_id", self._store_id), ("version", "0")],
+                )
             # A field added to the Company model becomes a new column (its default) of old files.
             have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
             for column in _C_COLUMNS:
                 if column not in have:  # names come from the dataclass, not from input
-                    conn.execute(f"ALTER TABLE companies ADD COLUMN {column} "
-                                 f"DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}")
+                    conn.execute(
+                        f"ALTER TABLE companies ADD COLUMN {column} "
+                        f"DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}"
+                    )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -426,19 +430,22 @@ class NetworkxStore(GraphStore):
                 meta = dict(conn.execute("SELECT key, value FROM meta"))
                 self._store_id = meta["store_id"]
                 self._version = int(meta["version"])
-                self._apply_sectors({r[0]: _from_json(Sector, r[1])
-                                     for r in conn.execute("SELECT id, data FROM sectors")})
-                self._apply_chains({r[0]: _from_json(Chain, r[1])
-                                    for r in conn.execute("SELECT id, data FROM chains")})
-                self._apply_nodes({r[0]: _from_json(ChainNode, r[1])
-                                   for r in conn.execute("SELECT id, data FROM nodes")})
+                self._apply_sectors(
+                    {r[0]: _from_json(Sector, r[1]) for r in conn.execute("SELECT id, data FROM sectors")}
+                )
+                self._apply_chains(
+                    {r[0]: _from_json(Chain, r[1]) for r in conn.execute("SELECT id, data FROM chains")}
+                )
+                self._apply_nodes(
+                    {r[0]: _from_json(ChainNode, r[1]) for r in conn.execute("SELECT id, data FROM nodes")}
+                )
                 self._apply_flows(set(conn.execute("SELECT source, target FROM flows")))
-                self._apply_zones({r[0]: _from_json(Zone, r[1])
-                                   for r in conn.execute("SELECT id, data FROM zones")})
+                self._apply_zones(
+                    {r[0]: _from_json(Zone, r[1]) for r in conn.execute("SELECT id, data FROM zones")}
+                )
                 cur = conn.execute(f"SELECT {', '.join(_C_COLUMNS)} FROM companies")
                 self._load_companies(cur)
-                self._load_supplies(
-                    conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
+                self._load_supplies(conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
             self._db_seen = seen
         except BaseException as exc:
             # Half-loaded memory must never be taken for current: force a full load next call.
@@ -456,8 +463,14 @@ class NetworkxStore(GraphStore):
 
     def _load_companies(self, cur: sqlite3.Cursor) -> None:
         """_company_from_row + _link for every row, inlined: this loop runs a million times."""
-        new, cls, names, tuples, bools, sep = (object.__new__, Company, _COMPANY_FIELDS, _C_TUPLES,
-                                               _C_BOOLS, _SEP)
+        new, cls, names, tuples, bools, sep = (
+            object.__new__,
+            Company,
+            _COMPANY_FIELDS,
+            _C_TUPLES,
+            _C_BOOLS,
+            _SEP,
+        )
         companies, norms, members, aggs = self._companies, self._norm, self._members, self._agg
         by_uscc, by_name, index = self._by_uscc, self._by_name, self._index
         local_count = 0
@@ -532,8 +545,7 @@ class NetworkxStore(GraphStore):
         if own:
             conn.execute("BEGIN")  # one snapshot for the log and the rows it points to
         try:
-            meta = dict(conn.execute(
-                "SELECT key, value FROM meta WHERE key IN ('store_id', 'version')"))
+            meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('store_id', 'version')"))
             target = int(meta["version"])
             replayed = False
             if meta["store_id"] == self._store_id:
@@ -562,8 +574,9 @@ class NetworkxStore(GraphStore):
         """
         if target == self._version:
             return True
-        rows = conn.execute("SELECT version, kind, keys FROM changes WHERE version > ? "
-                            "ORDER BY version", (self._version,)).fetchall()
+        rows = conn.execute(
+            "SELECT version, kind, keys FROM changes WHERE version > ? ORDER BY version", (self._version,)
+        ).fetchall()
         if [r[0] for r in rows] != list(range(self._version + 1, target + 1)):
             return False
         pending: dict[str, dict] = {kind: {} for kind in _LOG_KINDS}
@@ -577,20 +590,20 @@ class NetworkxStore(GraphStore):
                     pending[kind][tuple(key)] = None
                 else:
                     pending[kind][key] = None
-        for table, cls, apply in (("sectors", Sector, self._apply_sectors),
-                                  ("chains", Chain, self._apply_chains),
-                                  ("nodes", ChainNode, self._apply_nodes),
-                                  ("zones", Zone, self._apply_zones)):
-            apply({r[0]: _from_json(cls, r[1])
-                   for r in _rows_by_id(conn, table, "id, data", pending[table])})
+        for table, cls, apply in (
+            ("sectors", Sector, self._apply_sectors),
+            ("chains", Chain, self._apply_chains),
+            ("nodes", ChainNode, self._apply_nodes),
+            ("zones", Zone, self._apply_zones),
+        ):
+            apply({r[0]: _from_json(cls, r[1]) for r in _rows_by_id(conn, table, "id, data", pending[table])})
         self._apply_flows(set(pending["flows"]))
         firms = {}
         for row in _rows_by_id(conn, "companies", ", ".join(_C_COLUMNS), pending["companies"]):
             c, norm = _company_from_row(row)
             firms[c.id] = (c, norm if norm is not None else normalize_name(c.name))
         self._apply_companies(firms)
-        self._apply_supplies({key: Supply(*key, amount)
-                              for key, amount in pending["supplies"].items()})
+        self._apply_supplies({key: Supply(*key, amount) for key, amount in pending["supplies"].items()})
         return True
 
     def _write(self, validate, sql, apply, change) -> None:
@@ -621,16 +634,18 @@ class NetworkxStore(GraphStore):
                 kind, keys = change()
                 if len(keys) > _LOG_MAX_KEYS:
                     kind, keys = "reload", []
-                conn.execute("INSERT OR REPLACE INTO changes VALUES (?, ?, ?)",
-                             (self._version + 1, kind, json.dumps(keys, ensure_ascii=False)))
-                conn.execute("DELETE FROM changes WHERE version <= ?",
-                             (self._version + 1 - _LOG_KEEP,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO changes VALUES (?, ?, ?)",
+                    (self._version + 1, kind, json.dumps(keys, ensure_ascii=False)),
+                )
+                conn.execute("DELETE FROM changes WHERE version <= ?", (self._version + 1 - _LOG_KEEP,))
                 conn.execute(
                     "DELETE FROM changes WHERE version < coalesce((SELECT min(version) FROM "
                     "(SELECT version, sum(length(keys)) OVER (ORDER BY version DESC) AS total "
-                    "FROM changes) WHERE total <= ?), ?)", (_LOG_BYTES, self._version + 1))
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'version'",
-                             (str(self._version + 1),))
+                    "FROM changes) WHERE total <= ?), ?)",
+                    (_LOG_BYTES, self._version + 1),
+                )
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(self._version + 1),))
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -646,8 +661,7 @@ class NetworkxStore(GraphStore):
                 raise
 
     # ---- writes ---------------------------------------------------------------------------
-    def _upsert_entities(self, items: Iterable, cls: type, what: str, table: str, apply,
-                         check=None) -> None:
+    def _upsert_entities(self, items: Iterable, cls: type, what: str, table: str, apply, check=None) -> None:
         """Sectors, chains, nodes, zones: validate the batch, write JSON rows, then apply in memory.
 
         `table` is one of this module's fixed table names, never data."""
@@ -659,10 +673,14 @@ class NetworkxStore(GraphStore):
                 for item in batch.values():
                     check(item, batch)
 
-        self._write(validate,
-                    lambda conn: conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
-                                                  [(x.id, _to_json(x)) for x in batch.values()]),
-                    lambda: apply(batch), lambda: (table, list(batch)))
+        self._write(
+            validate,
+            lambda conn: conn.executemany(
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", [(x.id, _to_json(x)) for x in batch.values()]
+            ),
+            lambda: apply(batch),
+            lambda: (table, list(batch)),
+        )
 
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
         self._upsert_entities(sectors, Sector, "产业", "sectors", self._apply_sectors)
@@ -698,10 +716,12 @@ class NetworkxStore(GraphStore):
                 if src == dst:
                     raise GraphStoreError(f"环节 {src} 不能流向自身")
 
-        self._write(validate,
-                    lambda conn: conn.executemany("INSERT OR IGNORE INTO flows VALUES (?, ?)",
-                                                  sorted(batch)),
-                    lambda: self._apply_flows(batch), lambda: ("flows", sorted(batch)))
+        self._write(
+            validate,
+            lambda conn: conn.executemany("INSERT OR IGNORE INTO flows VALUES (?, ?)", sorted(batch)),
+            lambda: self._apply_flows(batch),
+            lambda: ("flows", sorted(batch)),
+        )
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
         self._upsert_entities(zones, Zone, "园区", "zones", self._apply_zones)
@@ -719,7 +739,8 @@ class NetworkxStore(GraphStore):
                     check_id(cid, "企业")
                 node_ids = c.node_ids
                 if type(node_ids) is not tuple or (
-                        len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:]))):
+                    len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:]))
+                ):
                     node_ids = tuple(sorted(set(node_ids)))  # OPERATES_IN is a set: store it sorted
                     fixed = dict(c.__dict__, node_ids=node_ids)
                     c = _new_company(fixed[k] for k in _COMPANY_FIELDS)
@@ -731,21 +752,25 @@ class NetworkxStore(GraphStore):
                 for q in c.qualifications:
                     if not q or _SEP in q:
                         raise GraphStoreError(f"企业「{c.name}」的资质名称无效：{q!r}")
-                for label, value in (("营业收入", c.revenue), ("注册资本", c.registered_capital),
-                                     ("研发投入占比", c.rd_ratio)):
+                for label, value in (
+                    ("营业收入", c.revenue),
+                    ("注册资本", c.registered_capital),
+                    ("研发投入占比", c.rd_ratio),
+                ):
                     if value is not None and not math.isfinite(value):
                         raise GraphStoreError(f"企业「{c.name}」的{label}不是有效数字：{value}")
                 batch[cid] = (c, norm(c.name))
 
         def sql(conn):
-            insert = (f"INSERT OR REPLACE INTO companies ({', '.join(_C_COLUMNS)}) "
-                      f"VALUES ({', '.join('?' * len(_C_COLUMNS))})")
+            insert = (
+                f"INSERT OR REPLACE INTO companies ({', '.join(_C_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_C_COLUMNS))})"
+            )
             rows = iter(batch.values())
             while chunk := [_company_row(c, norm) for _, (c, norm) in zip(range(_CHUNK), rows)]:
                 conn.executemany(insert, chunk)
 
-        self._write(validate, sql, lambda: self._apply_companies(batch),
-                    lambda: ("companies", list(batch)))
+        self._write(validate, sql, lambda: self._apply_companies(batch), lambda: ("companies", list(batch)))
         return len(batch)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
@@ -765,18 +790,20 @@ class NetworkxStore(GraphStore):
                 if s.amount is not None and not math.isfinite(s.amount):
                     raise GraphStoreError(f"供货金额不是有效数字：{s.amount}")
 
-        self._write(validate,
-                    lambda conn: conn.executemany(
-                        "INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)",
-                        [(k[0], k[1], k[2], s.amount) for k, s in batch.items()]),
-                    lambda: self._apply_supplies(batch),
-                    lambda: ("supplies", [[*key, s.amount] for key, s in batch.items()]))
+        self._write(
+            validate,
+            lambda conn: conn.executemany(
+                "INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)",
+                [(k[0], k[1], k[2], s.amount) for k, s in batch.items()],
+            ),
+            lambda: self._apply_supplies(batch),
+            lambda: ("supplies", [[*key, s.amount] for key, s in batch.items()]),
+        )
         return len(batch)
 
     def clear(self) -> None:
         def sql(conn):
-            for table in ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies",
-                          "changes"):
+            for table in ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies", "changes"):
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, no user input
 
         self._write(lambda: None, sql, self._reset_memory, lambda: ("clear", []))
@@ -790,8 +817,9 @@ class NetworkxStore(GraphStore):
     def chains(self, sector_id: str | None = None) -> list[Chain]:
         with self._lock:
             self._sync()
-            return [c for k, c in sorted(self._chains.items())
-                    if sector_id is None or c.sector_id == sector_id]
+            return [
+                c for k, c in sorted(self._chains.items()) if sector_id is None or c.sector_id == sector_id
+            ]
 
     def chain(self, chain_id: str) -> Chain | None:
         with self._lock:
@@ -807,8 +835,11 @@ class NetworkxStore(GraphStore):
     def flows(self, chain_id: str | None = None) -> list[Flow]:
         with self._lock:
             self._sync()
-            return [Flow(s, t) for s, t in sorted(self._flows)
-                    if chain_id is None or self._nodes[s].chain_id == chain_id]
+            return [
+                Flow(s, t)
+                for s, t in sorted(self._flows)
+                if chain_id is None or self._nodes[s].chain_id == chain_id
+            ]
 
     def zones(self) -> list[Zone]:
         with self._lock:
@@ -883,13 +914,21 @@ class NetworkxStore(GraphStore):
             companies = self._companies
             ties: list[Tie] = []
             for cid in set(company_ids):
-                for direction, deals in (("supplies", self._sells.get(cid)),
-                                         ("buys", self._buys.get(cid))):
+                for direction, deals in (("supplies", self._sells.get(cid)), ("buys", self._buys.get(cid))):
                     for (other_id, product), s in (deals or {}).items():
                         other = companies[other_id]
                         if other.is_local:
-                            ties.append(Tie(cid, other_id, other.name, direction, product,
-                                            s.amount, other.qualifications))
+                            ties.append(
+                                Tie(
+                                    cid,
+                                    other_id,
+                                    other.name,
+                                    direction,
+                                    product,
+                                    s.amount,
+                                    other.qualifications,
+                                )
+                            )
             ties.sort(key=lambda t: (t.company_id, t.direction, t.local_id, t.product))
             return ties
 
@@ -934,8 +973,10 @@ class NetworkxStore(GraphStore):
             with self._lock:
                 self._sync()
                 where = f"文件 {self.path}" if self.path is not None else "内存"
-                return True, (f"嵌入式图存储（{where}）正常：{len(self._chains)} 条产业链，"
-                              f"{len(self._nodes)} 个环节，{len(self._companies)} 家企业")
+                return True, (
+                    f"嵌入式图存储（{where}）正常：{len(self._chains)} 条产业链，"
+                    f"{len(self._nodes)} 个环节，{len(self._companies)} 家企业"
+                )
         except Exception as exc:  # health must never raise
             return False, f"嵌入式图存储不可用：{exc}"
 

@@ -3,6 +3,7 @@
 Views and commands call it; it calls the store for data and graph.gaps / graph.targets for the
 rules. Results are cached per chain and dropped whenever the store's data_version changes.
 """
+
 from __future__ import annotations
 
 import threading
@@ -10,7 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
-from .model import MISSING, SECTOR_KINDS, STRONG, WEAK, Chain, ChainNode, Company, Flow, Sector, Supply, Tie, Zone
+from .model import (
+    MISSING,
+    SECTOR_KINDS,
+    STRONG,
+    WEAK,
+    Chain,
+    ChainNode,
+    Company,
+    Flow,
+    Sector,
+    Supply,
+    Tie,
+    Zone,
+)
 from .store import GraphStore, GraphStoreError
 from .targets import District, Target, TargetWeights, rank_targets
 
@@ -83,8 +97,10 @@ class ChainService:
     def sectors(self) -> list[Sector]:
         """Sectors in the plan's order: 战略引擎, then 支柱产业, then 前沿新兴."""
         rank = {kind: i for i, kind in enumerate(SECTOR_KINDS)}
-        return self._cached(("sectors",), lambda: sorted(
-            self.store.sectors(), key=lambda s: (rank.get(s.kind, len(rank)), s.id)))
+        return self._cached(
+            ("sectors",),
+            lambda: sorted(self.store.sectors(), key=lambda s: (rank.get(s.kind, len(rank)), s.id)),
+        )
 
     def chains(self, sector_id: str | None = None) -> list[Chain]:
         return self._cached(("chains", sector_id), lambda: self.store.chains(sector_id))
@@ -102,8 +118,11 @@ class ChainService:
         """A chain by id or by its Chinese name (what a user types on the command line)."""
         ref = (ref or "").strip()
         chains = self.chains()
-        match = [c for c in chains if c.id == ref] or [c for c in chains if c.name == ref] \
+        match = (
+            [c for c in chains if c.id == ref]
+            or [c for c in chains if c.name == ref]
             or [c for c in chains if ref and ref in c.name]
+        )
         if len(match) == 1:
             return match[0]
         names = "、".join(f"{c.name}（{c.id}）" for c in (match or chains))
@@ -147,17 +166,27 @@ class ChainService:
             return []
         candidates = self.store.companies_on_nodes(gap_ids, local=False)
         ties = self._display_ties(self.store.local_ties([c.id for c in candidates]))
-        return rank_targets(report.nodes, candidates, ties, self.zones(), report.chain.sector_id,
-                            self.district, self.weights)
+        return rank_targets(
+            report.nodes, candidates, ties, self.zones(), report.chain.sector_id, self.district, self.weights
+        )
 
     def _display_ties(self, ties: list[Tie]) -> list[Tie]:
         """Local partners named as every output must name them: synthetic ones marked 示例数据."""
         partners = {c.id: c for c in self.store.companies(sorted({t.local_id for t in ties}))}
-        return [replace(t, local_name=partners[t.local_id].display_name) if t.local_id in partners else t
-                for t in ties]
+        return [
+            replace(t, local_name=partners[t.local_id].display_name) if t.local_id in partners else t
+            for t in ties
+        ]
 
-    def targets(self, chain_id: str | None = None, *, sector_id: str | None = None,
-                node_id: str | None = None, status: str | None = None, top: int | None = 50) -> list[Target]:
+    def targets(
+        self,
+        chain_id: str | None = None,
+        *,
+        sector_id: str | None = None,
+        node_id: str | None = None,
+        status: str | None = None,
+        top: int | None = 50,
+    ) -> list[Target]:
         """Ranked targets for one chain, a sector's chains, or all chains, optionally filtered."""
         if chain_id:
             chain_ids = [self.chain(chain_id).id]
@@ -202,6 +231,8 @@ class ChainService:
         zone = next((z for z in self.zones() if z.id == company.zone_id), None)
         ties = [] if company.is_local else self._display_ties(self.store.local_ties([company.id]))
         supplies = self.store.supplies_of(company.id)
-        partner_ids = sorted({s.supplier_id for s in supplies} | {s.buyer_id for s in supplies} - {company.id})
+        partner_ids = sorted(
+            {s.supplier_id for s in supplies} | {s.buyer_id for s in supplies} - {company.id}
+        )
         partners = {c.id: c for c in self.store.companies(partner_ids)}
         return CompanyDetail(company, nodes, zone, ties, supplies, partners)

@@ -4,6 +4,7 @@ One contract, one test suite (tests/contract/): a backend is correct when it pas
 Every write method is atomic: it either applies completely or not at all. Reads return
 plain model objects, sorted by id, so that two backends give identical answers.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

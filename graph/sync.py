@@ -5,6 +5,7 @@ each batch one transaction of the target. Every write is an idempotent upsert ke
 interrupted sync (Ctrl-C, lost connection) is completed by running it again; until then the
 target holds whole batches only. Reads page through `company_ids()` and `supplies_from(ids)`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -28,11 +29,15 @@ class SyncSummary:
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def sync(source: GraphStore, target: GraphStore,
-         progress: Callable[[int, int], None] | None = None, batch_size: int = BATCH) -> SyncSummary:
+def sync(
+    source: GraphStore,
+    target: GraphStore,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = BATCH,
+) -> SyncSummary:
     """Make `target` hold exactly what `source` holds. `progress(done, total)` counts firms.
 
     Raises GraphStoreError (Chinese) when either store fails or the copy does not add up.

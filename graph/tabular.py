@@ -4,6 +4,7 @@ Why a module of its own: Chinese bureaus send files in four encodings (UTF-8, UT
 GB18030, UTF-16) and as XLSX, and every cell must stay a string (credit codes have leading zeros),
 so neither pandas' dtype guessing nor plain `gbk` (loses 䶮 𠮷) may touch them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -123,8 +124,10 @@ def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
     except (zipfile.BadZipFile, OSError) as exc:
         raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：文件已损坏或不是 Excel 格式") from exc
     if unpacked > limit:
-        raise TabularError(f"XLSX 工作簿 {path.name} 解压后超过 {limit // (1024 * 1024)} MB，"
-                           "拒绝读取（文件异常或过大，请拆分后导入或改用 CSV）")
+        raise TabularError(
+            f"XLSX 工作簿 {path.name} 解压后超过 {limit // (1024 * 1024)} MB，"
+            "拒绝读取（文件异常或过大，请拆分后导入或改用 CSV）"
+        )
 
 
 def _read_xlsx(path: Path) -> Table:
@@ -146,7 +149,9 @@ def _read_xlsx(path: Path) -> Table:
         try:
             raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         except Exception as exc:  # the sheet's XML is parsed only here (read-only mode)
-            raise TabularError(f"无法读取 XLSX 工作簿 {path.name}：工作表内容已损坏（{type(exc).__name__}）") from exc
+            raise TabularError(
+                f"无法读取 XLSX 工作簿 {path.name}：工作表内容已损坏（{type(exc).__name__}）"
+            ) from exc
         table = _build(raw_rows, "xlsx")
         table.sheet = sheet.title
         if len(workbook.worksheets) > 1:

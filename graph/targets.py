@@ -3,6 +3,7 @@
 Every score carries its factor breakdown and a one-line Chinese reason, because leadership signs
 off a list it can read, not a number. Pure functions over plain data.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,16 @@ class TargetWeights:
     ties: float = 0.20
     geography: float = 0.10
     zone_fit: float = 0.10
-    qualification_points: Mapping[str, float] = field(default_factory=lambda: {
-        "链主": 0.5, "单项冠军": 0.45, "小巨人": 0.4, "上市": 0.35, "专精特新": 0.25, "高新技术企业": 0.15})
+    qualification_points: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "链主": 0.5,
+            "单项冠军": 0.45,
+            "小巨人": 0.4,
+            "上市": 0.35,
+            "专精特新": 0.25,
+            "高新技术企业": 0.15,
+        }
+    )
     revenue_saturation: float = 1_000_000.0
 
     @classmethod
@@ -52,8 +61,13 @@ class TargetWeights:
         )
 
     def as_dict(self) -> dict[str, float]:
-        return {"gap": self.gap, "strength": self.strength, "ties": self.ties,
-                "geography": self.geography, "zone_fit": self.zone_fit}
+        return {
+            "gap": self.gap,
+            "strength": self.strength,
+            "ties": self.ties,
+            "geography": self.geography,
+            "zone_fit": self.zone_fit,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,7 @@ class Target:
 
 # ---- factors, each 0..1 with the Chinese phrase that explains it ---------------------------
 
+
 def gap_factor(gap: NodeGap) -> tuple[float, str]:
     base = _STATUS_BASE.get(gap.status, 0.0)
     value = base * (0.5 + 0.5 * gap.criticality)
@@ -113,7 +128,11 @@ def strength_factor(company: Company, w: TargetWeights) -> tuple[float, str]:
     rev = min(1.0, math.log10(1 + revenue) / math.log10(1 + w.revenue_saturation)) if revenue > 0 else 0.0
     rd = min(1.0, (company.rd_ratio or 0.0) / 10.0)
     value = round(0.55 * qual + 0.35 * rev + 0.10 * rd, 4)
-    phrases = [q for q in ("链主", "单项冠军", "小巨人", "上市", "专精特新", "高新技术企业") if q in company.qualifications]
+    phrases = [
+        q
+        for q in ("链主", "单项冠军", "小巨人", "上市", "专精特新", "高新技术企业")
+        if q in company.qualifications
+    ]
     text = "、".join(phrases[:2])
     if revenue >= 100000:
         text = f"{text}，营收{format_wan(revenue)}" if text else f"营收{format_wan(revenue)}"
@@ -128,7 +147,11 @@ def ties_factor(ties: Sequence[Tie]) -> tuple[float, str]:
     value = 1.0 if anchor else min(1.0, 0.5 + 0.25 * (len({t.local_id for t in ties}) - 1))
     best = (anchor or list(ties))[0]
     who = "本地链主" if "链主" in best.local_qualifications else "本地企业"
-    text = f"向{who}「{best.local_name}」供货" if best.direction == "supplies" else f"采购{who}「{best.local_name}」产品"
+    text = (
+        f"向{who}「{best.local_name}」供货"
+        if best.direction == "supplies"
+        else f"采购{who}「{best.local_name}」产品"
+    )
     others = len({t.local_id for t in ties}) - 1
     if others > 0:
         text += f"等{others + 1}家"
@@ -166,6 +189,7 @@ def _zone_fit(company: Company, focus_zones: Sequence[Zone]) -> tuple[float, str
 
 # ---- ranking ------------------------------------------------------------------------------
 
+
 def rank_targets(
     gaps: Sequence[NodeGap],
     candidates: Iterable[Company],
@@ -200,20 +224,35 @@ def rank_targets(
         parts = {
             "gap": gap_parts[node_id],
             "strength": strength_factor(company, weights),
-            "ties": ties_factor(sorted(ties_by_company.get(company.id, ()),
-                                       key=lambda t: (t.direction, t.local_id, t.product))),
+            "ties": ties_factor(
+                sorted(
+                    ties_by_company.get(company.id, ()), key=lambda t: (t.direction, t.local_id, t.product)
+                )
+            ),
             "geography": geography_factor(company, district),
             "zone_fit": _zone_fit(company, focus_zones),
         }
         factors = {k: v for k, (v, _) in parts.items()}
         score = round(100 * sum(wdict[k] * v for k, v in factors.items()) / wsum, 1)
         reason = "；".join(text for _, text in parts.values() if text)
-        rows.append(Target(
-            company_id=company.id, company_name=company.display_name, uscc=company.uscc,
-            province=company.province, city=company.city, synthetic=company.synthetic,
-            qualifications=company.qualifications, revenue=company.revenue, chain_id=gap.chain_id,
-            node_id=gap.node_id, node_name=gap.name, status=gap.status, score=score,
-            factors=factors, reason=reason,
-        ))
+        rows.append(
+            Target(
+                company_id=company.id,
+                company_name=company.display_name,
+                uscc=company.uscc,
+                province=company.province,
+                city=company.city,
+                synthetic=company.synthetic,
+                qualifications=company.qualifications,
+                revenue=company.revenue,
+                chain_id=gap.chain_id,
+                node_id=gap.node_id,
+                node_name=gap.name,
+                status=gap.status,
+                score=score,
+                factors=factors,
+                reason=reason,
+            )
+        )
     rows.sort(key=lambda r: (-r.score, r.company_id))
     return rows

@@ -2,6 +2,7 @@
 
 Commands only parse arguments, call a service and print; errors are Chinese sentences.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,10 @@ class FriendlyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """链招 LianZhao：产业链招商图谱与招商 CRM。"""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     ctx.obj = AppContext(config_path)
 
 

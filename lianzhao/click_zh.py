@@ -4,6 +4,7 @@ click wraps its strings in gettext (`from gettext import gettext as _` in each m
 the module-level `_`/`ngettext` up on every call. `install()` points those names at a small
 catalogue built in code: no .mo files, no locale set-up, and untranslated strings pass through.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -46,8 +47,7 @@ ZH = {
     "Choose from:\n\t{choices}": "可选值：\n\t{choices}",
     "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的数字。",
     "{value} is not in the range {range}.": "{value} 不在允许的范围 {range} 内。",
-    "{value!r} is not a valid boolean. Recognized values: {states}":
-        "{value!r} 不是有效的是/否取值，可用：{states}",
+    "{value!r} is not a valid boolean. Recognized values: {states}": "{value!r} 不是有效的是/否取值，可用：{states}",
     "{value!r} is not a valid UUID.": "{value!r} 不是有效的 UUID。",
     "{value!r} does not match the format {format}.": "{value!r} 不符合格式 {format}。",
     "{value!r} does not match the formats {formats}.": "{value!r} 不符合以下任一格式：{formats}。",
@@ -77,8 +77,18 @@ ZH = {
 OPTIONS_METAVAR = "[选项]"
 SUBCOMMAND_METAVAR = "命令 [参数]..."
 
-_MODULES = ("core", "exceptions", "parser", "types", "decorators", "formatting", "termui", "utils",
-            "shell_completion", "_termui_impl")
+_MODULES = (
+    "core",
+    "exceptions",
+    "parser",
+    "types",
+    "decorators",
+    "formatting",
+    "termui",
+    "utils",
+    "shell_completion",
+    "_termui_impl",
+)
 
 
 def gettext(message: str) -> str:

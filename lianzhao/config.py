@@ -3,6 +3,7 @@
 Nothing here connects to anything: callers pass the resulting dict to the
 factories that build stores and services.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 CSV and XLSX are opened by Excel, so every text cell that Excel would read as a formula
 (starting with = + - @, tab or CR) is neutralised (OWASP "CSV injection"); numbers stay numbers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,15 @@ MIME_TYPES = {
 SUFFIXES = {"table": ".txt", "csv": ".csv", "json": ".json", "xlsx": ".xlsx"}
 KINDS = ("text", "int", "float", "number", "money", "score", "percent", "bool", "list", "date")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_XLSX_FORMATS = {"int": "#,##0", "float": "#,##0.00", "number": "#,##0.00", "money": "#,##0.00", "score": "0.0",
-                 "percent": "0.0%", "date": "yyyy-mm-dd"}
+_XLSX_FORMATS = {
+    "int": "#,##0",
+    "float": "#,##0.00",
+    "number": "#,##0.00",
+    "money": "#,##0.00",
+    "score": "0.0",
+    "percent": "0.0%",
+    "date": "yyyy-mm-dd",
+}
 _MAX_XLSX_WIDTH = 60
 # Control characters (ESC sequences, tabs, newlines) would garble or hijack a terminal table.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -111,11 +119,18 @@ def render_table(rows: Iterable[Any], columns: Sequence[Column]) -> str:
 
     _tabulate.WIDE_CHARS_MODE = True  # needs wcwidth; the default when it is installed
     data = [[_CONTROL.sub(" ", _text(_raw(r, c.key), c.kind)) for c in columns] for r in rows]
-    align = ["right" if c.kind in ("int", "float", "number", "money", "score", "percent") else "left" for c in columns]
+    align = [
+        "right" if c.kind in ("int", "float", "number", "money", "score", "percent") else "left"
+        for c in columns
+    ]
     if not data:
         return "（无数据）\n"
-    return _tabulate.tabulate(data, headers=[c.title for c in columns], tablefmt="simple",
-                              disable_numparse=True, colalign=align) + "\n"
+    return (
+        _tabulate.tabulate(
+            data, headers=[c.title for c in columns], tablefmt="simple", disable_numparse=True, colalign=align
+        )
+        + "\n"
+    )
 
 
 def render_csv(rows: Iterable[Any], columns: Sequence[Column]) -> str:
@@ -140,8 +155,9 @@ def render_json(rows: Iterable[Any], columns: Sequence[Column]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def render_xlsx(rows: Iterable[Any], columns: Sequence[Column], *, title: str | None = None,
-                sheet_name: str | None = None) -> bytes:
+def render_xlsx(
+    rows: Iterable[Any], columns: Sequence[Column], *, title: str | None = None, sheet_name: str | None = None
+) -> bytes:
     """A formatted workbook: optional title row, bold frozen header, fitted widths, autofilter."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -178,7 +194,9 @@ def render_xlsx(rows: Iterable[Any], columns: Sequence[Column], *, title: str | 
                 shown = _text(value, column.kind)
             elif isinstance(value, (_dt.date, _dt.datetime)):
                 cell.value = value
-                cell.number_format = "yyyy-mm-dd" if not isinstance(value, _dt.datetime) else "yyyy-mm-dd hh:mm"
+                cell.number_format = (
+                    "yyyy-mm-dd" if not isinstance(value, _dt.datetime) else "yyyy-mm-dd hh:mm"
+                )
                 shown = _text(value)
             else:
                 shown = _text(value)
@@ -210,14 +228,20 @@ def _set_text(cell, text: str) -> None:
 
 
 def _sheet_title(text: str) -> str:
-    for ch in '[]:*?/\\':
+    for ch in "[]:*?/\\":
         text = text.replace(ch, "_")
     return text[:31] or "数据"
 
 
 # ---- entry points ----------------------------------------------------------------------------
-def table_bytes(rows: Iterable[Any], columns: Sequence[Column], fmt: str, *, title: str | None = None,
-                sheet_name: str | None = None) -> bytes:
+def table_bytes(
+    rows: Iterable[Any],
+    columns: Sequence[Column],
+    fmt: str,
+    *,
+    title: str | None = None,
+    sheet_name: str | None = None,
+) -> bytes:
     """The whole export as bytes (web downloads). CSV is utf-8-sig; text formats utf-8."""
     if fmt not in FORMATS:
         raise ExportError(f"不支持的导出格式「{fmt}」（可选：{'、'.join(FORMATS)}）")
@@ -231,9 +255,15 @@ def table_bytes(rows: Iterable[Any], columns: Sequence[Column], fmt: str, *, tit
     return ((title + "\n") if title else "").encode("utf-8") + text.encode("utf-8")
 
 
-def write_table(rows: Iterable[Any], columns: Sequence[Column], fmt: str,
-                out: str | os.PathLike | TextIO | BinaryIO | None = None, *,
-                title: str | None = None, sheet_name: str | None = None) -> None:
+def write_table(
+    rows: Iterable[Any],
+    columns: Sequence[Column],
+    fmt: str,
+    out: str | os.PathLike | TextIO | BinaryIO | None = None,
+    *,
+    title: str | None = None,
+    sheet_name: str | None = None,
+) -> None:
     """Write rows to a path (atomically: temp file + rename), a stream, or stdout when `out` is None.
 
     Rows are mappings or objects; `Column.key` picks the value. XLSX needs a path or binary stream.

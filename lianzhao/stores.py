@@ -1,4 +1,5 @@
 """Build the configured GraphStore. Nothing connects until a caller asks for a store."""
+
 from __future__ import annotations
 
 from typing import Any

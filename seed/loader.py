@@ -4,6 +4,7 @@ and write them plus synthetic demo firms into any GraphStore.
 Adding a chain is adding a file under seed/chains/: nothing here names a chain. Every mistake in a
 file becomes a SeedError whose Chinese message names the file, so an editor can fix it alone.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,7 @@ from typing import Any
 import networkx as nx
 
 from graph.identity import InvalidCreditCode, clean_uscc, company_id_for
-from graph.model import (QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow,
-                         Sector, Zone)
+from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow, Sector, Zone
 from lianzhao.config import ConfigError
 
 SEED_DIR = Path(__file__).resolve().parent
@@ -84,6 +84,7 @@ class Structure:
 
 # ---- reading files ---------------------------------------------------------------------------
 
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
@@ -107,13 +108,15 @@ def _text(table: dict, key: str, path: Path, where: str, required: bool = True) 
 def _texts(table: dict, key: str, path: Path, where: str) -> tuple[str, ...]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SeedError(f"{path}：{where}的 {key} 应为文本列表，例如 [\"甲\", \"乙\"]")
+        raise SeedError(f'{path}：{where}的 {key} 应为文本列表，例如 ["甲", "乙"]')
     return tuple(v.strip() for v in value if v.strip())
 
 
 def _ascii_id(value: str, path: Path, where: str) -> str:
     if not ASCII_ID.match(value):
-        raise SeedError(f"{path}：{where}的标识「{value}」不合规，只能用小写英文字母、数字和下划线，且以字母开头")
+        raise SeedError(
+            f"{path}：{where}的标识「{value}」不合规，只能用小写英文字母、数字和下划线，且以字母开头"
+        )
     return value
 
 
@@ -140,12 +143,20 @@ def load_sectors(path: Path) -> list[Sector]:
         kind = _text(row, "kind", path, where)
         if kind not in SECTOR_KINDS:
             raise SeedError(f"{path}：产业「{sid}」的类型「{kind}」未知，应为 {'/'.join(SECTOR_KINDS)}")
-        sectors.append(Sector(id=sid, name=_text(row, "name", path, where), kind=kind,
-                              description=_text(row, "description", path, where, required=False)))
+        sectors.append(
+            Sector(
+                id=sid,
+                name=_text(row, "name", path, where),
+                kind=kind,
+                description=_text(row, "description", path, where, required=False),
+            )
+        )
     return sorted(sectors, key=lambda s: s.id)
 
 
-def load_chain(path: Path, sector_ids: Iterable[str]) -> tuple[Chain, list[ChainNode], list[Flow], tuple[str, ...]]:
+def load_chain(
+    path: Path, sector_ids: Iterable[str]
+) -> tuple[Chain, list[ChainNode], list[Flow], tuple[str, ...]]:
     """One chain file -> (chain, nodes, flows, firm_words), fully validated."""
     data = _read_toml(path)
     unknown_top = sorted(set(data) - {"chain", "nodes", "flows"})
@@ -161,9 +172,13 @@ def load_chain(path: Path, sector_ids: Iterable[str]) -> tuple[Chain, list[Chain
     sector = _text(head, "sector", path, "[chain] ")
     if sector not in set(sector_ids):
         raise SeedError(f"{path}：产业「{sector}」未在 sectors.toml 中定义")
-    chain = Chain(id=chain_id, name=_text(head, "name", path, "[chain] "), sector_id=sector,
-                  description=_text(head, "description", path, "[chain] ", required=False),
-                  sources=_texts(head, "sources", path, "[chain] "))
+    chain = Chain(
+        id=chain_id,
+        name=_text(head, "name", path, "[chain] "),
+        sector_id=sector,
+        description=_text(head, "description", path, "[chain] ", required=False),
+        sources=_texts(head, "sources", path, "[chain] "),
+    )
     if not chain.sources:
         raise SeedError(f"{path}：[chain] 缺少 sources（请注明结构的来源）")
 
@@ -197,19 +212,24 @@ def load_chain(path: Path, sector_ids: Iterable[str]) -> tuple[Chain, list[Chain
             raise SeedError(f"{path}：环节「{key}」的上级环节「{parent}」不存在")
         if parent == key:
             raise SeedError(f"{path}：环节「{key}」不能以自己为上级环节")
-        nodes.append(ChainNode(
-            id=f"{chain_id}.{key}", chain_id=chain_id, name=_text(row, "name", path, row["where"]),
-            stage=row["stage"], importance=row["importance"],
-            keywords=_texts(row, "keywords", path, row["where"]),
-            parent_id=f"{chain_id}.{parent}" if parent else None,
-            description=_text(row, "description", path, row["where"], required=False)))
+        nodes.append(
+            ChainNode(
+                id=f"{chain_id}.{key}",
+                chain_id=chain_id,
+                name=_text(row, "name", path, row["where"]),
+                stage=row["stage"],
+                importance=row["importance"],
+                keywords=_texts(row, "keywords", path, row["where"]),
+                parent_id=f"{chain_id}.{parent}" if parent else None,
+                description=_text(row, "description", path, row["where"], required=False),
+            )
+        )
     _check_hierarchy(path, {n.id: n.parent_id for n in nodes})
 
     flows = []
     for i, pair in enumerate(data.get("flows", []), 1):
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(k, str) for k in pair)):
-            raise SeedError(f"{path}：flows 第{i}项应为 [\"上游环节key\", \"下游环节key\"]")
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(k, str) for k in pair):
+            raise SeedError(f'{path}：flows 第{i}项应为 ["上游环节key", "下游环节key"]')
         for key in pair:
             if key not in raw:
                 raise SeedError(f"{path}：flows 第{i}项引用了不存在的环节「{key}」")
@@ -244,8 +264,11 @@ def load_zones(path: Path, sector_ids: Iterable[str]) -> tuple[list[Zone], Home]
     data = _read_toml(path)
     sector_ids = set(sector_ids)
     home_table = data.get("home", {})
-    home = Home(**{k: _text(home_table, k, path, "[home] ") for k in ("province", "city", "district")}) \
-        if home_table else Home()
+    home = (
+        Home(**{k: _text(home_table, k, path, "[home] ") for k in ("province", "city", "district")})
+        if home_table
+        else Home()
+    )
     zones, seen = [], set()
     for i, row in enumerate(data.get("zones", []), 1):
         where = f"第{i}个园区"
@@ -264,10 +287,18 @@ def load_zones(path: Path, sector_ids: Iterable[str]) -> tuple[list[Zone], Home]
         is_local = row.get("is_local", True)
         if not isinstance(is_local, bool):
             raise SeedError(f"{path}：园区「{zid}」的 is_local 应为 true 或 false")
-        zones.append(Zone(id=zid, name=_text(row, "name", path, where), kind=kind,
-                          district=_text(row, "district", path, where, required=False),
-                          focus_sectors=focus_sectors, focus=_texts(row, "focus", path, where),
-                          is_local=is_local, description=_text(row, "description", path, where, required=False)))
+        zones.append(
+            Zone(
+                id=zid,
+                name=_text(row, "name", path, where),
+                kind=kind,
+                district=_text(row, "district", path, where, required=False),
+                focus_sectors=focus_sectors,
+                focus=_texts(row, "focus", path, where),
+                is_local=is_local,
+                description=_text(row, "description", path, where, required=False),
+            )
+        )
     return sorted(zones, key=lambda z: z.id), home
 
 
@@ -288,14 +319,37 @@ def load_structure(seed_dir: str | Path | None = None) -> Structure:
         if firm_words:
             words[chain.id] = firm_words
     zones, home = load_zones(root / "zones.toml", sector_ids)
-    return Structure(sectors=tuple(sectors), chains=tuple(chains), nodes=tuple(nodes),
-                     flows=tuple(flows), zones=tuple(zones), home=home, source_dir=root, firm_words=words)
+    return Structure(
+        sectors=tuple(sectors),
+        chains=tuple(chains),
+        nodes=tuple(nodes),
+        flows=tuple(flows),
+        zones=tuple(zones),
+        home=home,
+        source_dir=root,
+        firm_words=words,
+    )
 
 
 # ---- anchor firms (real firms named in the policy) ---------------------------------------------
 
-ANCHOR_COLUMNS = ("统一社会信用代码", "企业名称", "省份", "城市", "区县", "是否本地", "所属园区", "注册资本(万元)",
-                  "营业收入(万元)", "员工人数", "成立年份", "资质", "主营产品", "经营范围", "产业链环节")
+ANCHOR_COLUMNS = (
+    "统一社会信用代码",
+    "企业名称",
+    "省份",
+    "城市",
+    "区县",
+    "是否本地",
+    "所属园区",
+    "注册资本(万元)",
+    "营业收入(万元)",
+    "员工人数",
+    "成立年份",
+    "资质",
+    "主营产品",
+    "经营范围",
+    "产业链环节",
+)
 _TRUE = {"是", "本地", "true", "1", "y", "yes"}
 _FALSE = {"否", "外地", "false", "0", "n", "no", ""}
 
@@ -382,16 +436,28 @@ def load_anchors(structure: Structure, path: str | Path | None = None) -> list[C
         try:
             node_ids = resolve_nodes(row["产业链环节"], structure)
         except KeyError as exc:
-            raise SeedError(f"{path} 第{line}行：产业链环节「{exc.args[0]}」不存在或名称不唯一，请写环节标识") from exc
+            raise SeedError(
+                f"{path} 第{line}行：产业链环节「{exc.args[0]}」不存在或名称不唯一，请写环节标识"
+            ) from exc
         company = Company(
-            id=company_id_for(name, uscc), name=name, uscc=uscc, province=row["省份"], city=row["城市"],
-            district=row["区县"], is_local=local_cell in _TRUE, zone_id=zone_ids.get(zone_cell),
+            id=company_id_for(name, uscc),
+            name=name,
+            uscc=uscc,
+            province=row["省份"],
+            city=row["城市"],
+            district=row["区县"],
+            is_local=local_cell in _TRUE,
+            zone_id=zone_ids.get(zone_cell),
             registered_capital=_number(row["注册资本(万元)"], path, line, "注册资本(万元)"),
             revenue=_number(row["营业收入(万元)"], path, line, "营业收入(万元)"),
             employees=_number(row["员工人数"], path, line, "员工人数", integer=True),
             founded=_number(row["成立年份"], path, line, "成立年份", integer=True),
-            qualifications=quals, products=row["主营产品"], scope=row["经营范围"],
-            synthetic=False, node_ids=node_ids)
+            qualifications=quals,
+            products=row["主营产品"],
+            scope=row["经营范围"],
+            synthetic=False,
+            node_ids=node_ids,
+        )
         if company.id in seen:
             raise SeedError(f"{path} 第{line}行：企业「{name}」重复")
         seen.add(company.id)
@@ -400,6 +466,7 @@ def load_anchors(structure: Structure, path: str | Path | None = None) -> list[C
 
 
 # ---- writing into a store ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SeedSummary:
@@ -424,9 +491,15 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def seed_store(store, structure: Structure | None = None, n_synthetic: int = DEFAULT_N_SYNTHETIC,
-               progress: Callable[[int, int], None] | None = None, seed: int | None = None,
-               anchors: bool = True, batch_size: int = DEFAULT_BATCH) -> SeedSummary:
+def seed_store(
+    store,
+    structure: Structure | None = None,
+    n_synthetic: int = DEFAULT_N_SYNTHETIC,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int | None = None,
+    anchors: bool = True,
+    batch_size: int = DEFAULT_BATCH,
+) -> SeedSummary:
     """Write structure, anchor firms, `n_synthetic` synthetic firms and their supplies into `store`.
 
     Writes go in batches (one store transaction each), so an interrupted run leaves only whole
@@ -473,6 +546,13 @@ def seed_store(store, structure: Structure | None = None, n_synthetic: int = DEF
         report(len(batch))
     if progress and done < total:
         progress(total, total)
-    return SeedSummary(sectors=len(structure.sectors), chains=len(structure.chains),
-                       nodes=len(structure.nodes), flows=len(structure.flows), zones=len(structure.zones),
-                       anchors=len(anchor_firms), synthetic=written, supplies=supplies)
+    return SeedSummary(
+        sectors=len(structure.sectors),
+        chains=len(structure.chains),
+        nodes=len(structure.nodes),
+        flows=len(structure.flows),
+        zones=len(structure.zones),
+        anchors=len(anchor_firms),
+        synthetic=written,
+        supplies=supplies,
+    )

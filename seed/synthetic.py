@@ -9,14 +9,15 @@ district that covers some chain nodes strongly, some weakly and leaves some empt
 Same arguments -> identical output (each call owns its `random.Random`; nothing global). Firms
 are streamed, never held in a list, so a million of them cost seconds and little memory.
 """
+
 from __future__ import annotations
 
 import math
 import random
 from bisect import bisect
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import MISSING, fields
 from functools import cache
-from collections.abc import Collection, Iterable, Iterator
 from itertools import accumulate
 
 from graph.identity import USCC_CHARS, company_id_for, uscc_check_char  # noqa: F401 (doctest)
@@ -36,27 +37,96 @@ WEAK_SHARE = 0.36
 # (province, weight, [(city, short name, [(district, admin code), ...]), ...]). Real places and
 # GB/T 2260 codes; weights roughly follow where chain firms cluster, tilted to 京津冀.
 PLACES = [
-    ("北京市", 16, [("北京市", "北京", [("海淀区", "110108"), ("朝阳区", "110105"), ("大兴区", "110115"),
-                                      ("昌平区", "110114"), ("顺义区", "110113"), ("丰台区", "110106"),
-                                      ("西城区", "110102"), ("东城区", "110101")])]),
-    ("天津市", 7, [("天津市", "天津", [("滨海新区", "120116"), ("西青区", "120111"), ("武清区", "120114"),
-                                      ("东丽区", "120110")])]),
-    ("河北省", 7, [("石家庄市", "石家庄", [("长安区", "130102"), ("裕华区", "130108")]),
-                  ("保定市", "保定", [("竞秀区", "130602")]), ("唐山市", "唐山", [("路北区", "130203")]),
-                  ("沧州市", "沧州", [("运河区", "130903")]),
-                  ("廊坊市", "廊坊", [("广阳区", "131003"), ("固安县", "131022")])]),
-    ("江苏省", 12, [("苏州市", "苏州", [("吴中区", "320506"), ("昆山市", "320583")]),
-                   ("南京市", "南京", [("江宁区", "320115")]), ("无锡市", "无锡", [("新吴区", "320214")]),
-                   ("常州市", "常州", [("武进区", "320412")])]),
-    ("浙江省", 9, [("杭州市", "杭州", [("滨江区", "330108"), ("余杭区", "330110")]),
-                  ("宁波市", "宁波", [("鄞州区", "330212")]), ("嘉兴市", "嘉兴", [("南湖区", "330402")])]),
-    ("广东省", 12, [("深圳市", "深圳", [("南山区", "440305"), ("宝安区", "440306"), ("龙岗区", "440307")]),
-                   ("广州市", "广州", [("黄埔区", "440112"), ("番禺区", "440113")]),
-                   ("佛山市", "佛山", [("顺德区", "440606")])]),
-    ("上海市", 10, [("上海市", "上海", [("浦东新区", "310115"), ("闵行区", "310112"), ("嘉定区", "310114"),
-                                      ("松江区", "310117")])]),
-    ("山东省", 7, [("济南市", "济南", [("历下区", "370102")]), ("青岛市", "青岛", [("黄岛区", "370211")]),
-                  ("烟台市", "烟台", [("莱山区", "370613")])]),
+    (
+        "北京市",
+        16,
+        [
+            (
+                "北京市",
+                "北京",
+                [
+                    ("海淀区", "110108"),
+                    ("朝阳区", "110105"),
+                    ("大兴区", "110115"),
+                    ("昌平区", "110114"),
+                    ("顺义区", "110113"),
+                    ("丰台区", "110106"),
+                    ("西城区", "110102"),
+                    ("东城区", "110101"),
+                ],
+            )
+        ],
+    ),
+    (
+        "天津市",
+        7,
+        [
+            (
+                "天津市",
+                "天津",
+                [("滨海新区", "120116"), ("西青区", "120111"), ("武清区", "120114"), ("东丽区", "120110")],
+            )
+        ],
+    ),
+    (
+        "河北省",
+        7,
+        [
+            ("石家庄市", "石家庄", [("长安区", "130102"), ("裕华区", "130108")]),
+            ("保定市", "保定", [("竞秀区", "130602")]),
+            ("唐山市", "唐山", [("路北区", "130203")]),
+            ("沧州市", "沧州", [("运河区", "130903")]),
+            ("廊坊市", "廊坊", [("广阳区", "131003"), ("固安县", "131022")]),
+        ],
+    ),
+    (
+        "江苏省",
+        12,
+        [
+            ("苏州市", "苏州", [("吴中区", "320506"), ("昆山市", "320583")]),
+            ("南京市", "南京", [("江宁区", "320115")]),
+            ("无锡市", "无锡", [("新吴区", "320214")]),
+            ("常州市", "常州", [("武进区", "320412")]),
+        ],
+    ),
+    (
+        "浙江省",
+        9,
+        [
+            ("杭州市", "杭州", [("滨江区", "330108"), ("余杭区", "330110")]),
+            ("宁波市", "宁波", [("鄞州区", "330212")]),
+            ("嘉兴市", "嘉兴", [("南湖区", "330402")]),
+        ],
+    ),
+    (
+        "广东省",
+        12,
+        [
+            ("深圳市", "深圳", [("南山区", "440305"), ("宝安区", "440306"), ("龙岗区", "440307")]),
+            ("广州市", "广州", [("黄埔区", "440112"), ("番禺区", "440113")]),
+            ("佛山市", "佛山", [("顺德区", "440606")]),
+        ],
+    ),
+    (
+        "上海市",
+        10,
+        [
+            (
+                "上海市",
+                "上海",
+                [("浦东新区", "310115"), ("闵行区", "310112"), ("嘉定区", "310114"), ("松江区", "310117")],
+            )
+        ],
+    ),
+    (
+        "山东省",
+        7,
+        [
+            ("济南市", "济南", [("历下区", "370102")]),
+            ("青岛市", "青岛", [("黄岛区", "370211")]),
+            ("烟台市", "烟台", [("莱山区", "370613")]),
+        ],
+    ),
     ("安徽省", 3, [("合肥市", "合肥", [("蜀山区", "340104"), ("包河区", "340111")])]),
     ("湖北省", 3, [("武汉市", "武汉", [("洪山区", "420111")])]),
     ("四川省", 3, [("成都市", "成都", [("武侯区", "510107"), ("双流区", "510116")])]),
@@ -68,16 +138,30 @@ PLACES = [
     ("重庆市", 1, [("重庆市", "重庆", [("渝北区", "500112")])]),
 ]
 # 北三县 (partner districts of 廊坊市), matched to zones.toml by district name.
-NORTH_THREE = [("三河市", "三河", "131082"), ("香河县", "香河", "131024"), ("大厂回族自治县", "大厂", "131028")]
-ADMIN_CODES = {"通州区": "110112", **{d: code for _, _, cities in PLACES for _, _, ds in cities for d, code in ds},
-               **{d: code for d, _, code in NORTH_THREE}}
+NORTH_THREE = [
+    ("三河市", "三河", "131082"),
+    ("香河县", "香河", "131024"),
+    ("大厂回族自治县", "大厂", "131028"),
+]
+ADMIN_CODES = {
+    "通州区": "110112",
+    **{d: code for _, _, cities in PLACES for _, _, ds in cities for d, code in ds},
+    **{d: code for d, _, code in NORTH_THREE},
+}
 
 # Firm-name parts: 字号 from two or three characters (never repeated within one run), and a
 # generic industry word for chains whose file gives no `firm_words`.
-_FIRST = "".join(dict.fromkeys("华瑞恒博信达泰宏中安嘉润鑫盛天兴正和康力通远锐明光辰奥凯海方元成诚德创金隆新科"
-                              "晟昊启航领拓睿智精卓越腾聚祥丰汇利恩弘昌永泽鼎维佳宇峰星云蓝银益同鸿普"))
-_SECOND = "".join(dict.fromkeys("源德昌科盛泰通达恒远华信瑞康隆丰祥和利新安宏博创业成辉腾基航凯峰迈捷嘉诺威力明"
-                               "视芯微联众图锦森"))
+_FIRST = "".join(
+    dict.fromkeys(
+        "华瑞恒博信达泰宏中安嘉润鑫盛天兴正和康力通远锐明光辰奥凯海方元成诚德创金隆新科"
+        "晟昊启航领拓睿智精卓越腾聚祥丰汇利恩弘昌永泽鼎维佳宇峰星云蓝银益同鸿普"
+    )
+)
+_SECOND = "".join(
+    dict.fromkeys(
+        "源德昌科盛泰通达恒远华信瑞康隆丰祥和利新安宏博创业成辉腾基航凯峰迈捷嘉诺威力明视芯微联众图锦森"
+    )
+)
 _THIRD = "".join(dict.fromkeys("达盛源通泰兴科瑞诚昌恒德宏力安康华信"))
 GENERIC_WORDS = ("科技", "技术", "实业", "智能科技")
 _W16 = pow(3, 16, 31)
@@ -165,8 +249,12 @@ class _Plan:
                 self.tier[nid] = tier
                 if tier == "weak":
                     self.weak_quota[nid] = rng.choice((1, 1, 2))
-        self.strong_neighbours = {k: [n for n in v if self.tier[n] == "strong"] for k, v in self.neighbours.items()}
-        self.strong = {cid: [n for n in self.nodes[cid] if self.tier[n.id] == "strong"] for cid in self.chains}
+        self.strong_neighbours = {
+            k: [n for n in v if self.tier[n] == "strong"] for k, v in self.neighbours.items()
+        }
+        self.strong = {
+            cid: [n for n in self.nodes[cid] if self.tier[n.id] == "strong"] for cid in self.chains
+        }
         self.strong_cum = {cid: list(accumulate(n.importance for n in ns)) for cid, ns in self.strong.items()}
         self.all_cum = {cid: list(accumulate(n.importance for n in self.nodes[cid])) for cid in self.chains}
 
@@ -190,8 +278,13 @@ class _Plan:
         self.places = [p[1:] for p in places]
         self.place_cum = list(accumulate(p[0] for p in places))
         home = structure.home
-        self.home_place = (home.province, home.city, home.city.removesuffix("市"), home.district,
-                           ADMIN_CODES.get(home.district, "110000"))
+        self.home_place = (
+            home.province,
+            home.city,
+            home.city.removesuffix("市"),
+            home.district,
+            ADMIN_CODES.get(home.district, "110000"),
+        )
 
 
 @cache
@@ -238,12 +331,21 @@ def _firm_name_key(index: int, seed: int) -> str:
         return _FIRST[k // (n2 * n3)] + _SECOND[(k // n3) % n2] + _THIRD[k % n3]
     four = space * n2
     k = ((index - two - space) * 1299709 + seed) % four
-    return (_FIRST[k // (n2 * n3 * n2)] + _SECOND[(k // (n3 * n2)) % n2]
-            + _THIRD[(k // n2) % n3] + _SECOND[k % n2])
+    return (
+        _FIRST[k // (n2 * n3 * n2)]
+        + _SECOND[(k // (n3 * n2)) % n2]
+        + _THIRD[(k // n2) % n3]
+        + _SECOND[k % n2]
+    )
 
 
-def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share: float = DEFAULT_LOCAL_SHARE,
-                       favoured: Collection[str] = ()) -> Iterator[Company]:
+def generate_companies(
+    structure,
+    n: int,
+    seed: int = DEFAULT_SEED,
+    local_share: float = DEFAULT_LOCAL_SHARE,
+    favoured: Collection[str] = (),
+) -> Iterator[Company]:
     """Yield `n` synthetic firms, each on 1-3 nodes of one chain.
 
     `favoured` node ids (e.g. where real local anchor firms sit) are always among the district's
@@ -262,8 +364,10 @@ def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share:
     plan = _Plan(structure, seed, set(favoured))
     rng = random.Random(seed)
     weak_left = dict(plan.weak_quota)
-    weak_pending = {cid: [nid for nid in sorted(weak_left) if plan.structure.node_by_id[nid].chain_id == cid]
-                    for cid in plan.chains}
+    weak_pending = {
+        cid: [nid for nid in sorted(weak_left) if plan.structure.node_by_id[nid].chain_id == cid]
+        for cid in plan.chains
+    }
     words = structure.firm_words
     node_by_id = structure.node_by_id
     sector_of = {c.id: c.sector_id for c in structure.chains}
@@ -335,8 +439,11 @@ def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share:
         # -- identity
         chain_words = words.get(chain_id) or GENERIC_WORDS
         word = chain_words[int(rand() * len(chain_words))]
-        form = "股份有限公司" if listed or (z > 1 and rand() < 0.4) else \
-            ("有限责任公司" if rand() < 0.12 else "有限公司")
+        form = (
+            "股份有限公司"
+            if listed or (z > 1 and rand() < 0.4)
+            else ("有限责任公司" if rand() < 0.12 else "有限公司")
+        )
         name = f"{short}{_firm_name_key(index, seed)}{word}{form}"
         uscc = make_uscc(code, (index * body_mul + body_add) % 100_000_000)
         # -- products and scope from the nodes' keywords
@@ -347,15 +454,31 @@ def generate_companies(structure, n: int, seed: int = DEFAULT_SEED, local_share:
         products = [kws[(start + j) % len(kws)] for j in range(k)]
         for nid in node_ids[1:]:
             other = node_by_id[nid]
-            products.append(other.keywords[int(rand() * len(other.keywords))] if other.keywords else other.name)
+            products.append(
+                other.keywords[int(rand() * len(other.keywords))] if other.keywords else other.name
+            )
         products = list(dict.fromkeys(products))
         scope = f"{TECH_SCOPE[int(rand() * len(TECH_SCOPE))]}；{'、'.join(products)}的研发、生产、销售；货物进出口。"
         yield _new_company(
-            id=company_id_for(name, uscc), name=name, uscc=uscc, province=province, city=city,
-            district=district, is_local=is_local, zone_id=zone_id, revenue=revenue,
-            registered_capital=capital, employees=employees, founded=founded, qualifications=tuple(quals),
-            products="、".join(products), scope=scope, rd_ratio=rd_ratio, synthetic=True,
-            node_ids=tuple(node_ids))
+            id=company_id_for(name, uscc),
+            name=name,
+            uscc=uscc,
+            province=province,
+            city=city,
+            district=district,
+            is_local=is_local,
+            zone_id=zone_id,
+            revenue=revenue,
+            registered_capital=capital,
+            employees=employees,
+            founded=founded,
+            qualifications=tuple(quals),
+            products="、".join(products),
+            scope=scope,
+            rd_ratio=rd_ratio,
+            synthetic=True,
+            node_ids=tuple(node_ids),
+        )
 
 
 class SupplySampler:
@@ -414,8 +537,12 @@ class SupplySampler:
         for (src, dst), wanted in sorted(self._per_edge(self.firms).items()):
             if src != current:  # edges come grouped by source: only its keys can repeat
                 current, seen = src, set()
-            pools = {k: self._pools.get(k, []) for k in ((src, True), (src, False), (dst, True), (dst, False))}
-            if not (pools[(src, True)] or pools[(src, False)]) or not (pools[(dst, True)] or pools[(dst, False)]):
+            pools = {
+                k: self._pools.get(k, []) for k in ((src, True), (src, False), (dst, True), (dst, False))
+            }
+            if not (pools[(src, True)] or pools[(src, False)]) or not (
+                pools[(dst, True)] or pools[(dst, False)]
+            ):
                 continue
             products = node_by_id[src].keywords or (node_by_id[src].name,)
             got = tries = 0
@@ -423,8 +550,15 @@ class SupplySampler:
                 tries += 1
                 r = rng.random()
                 # outside -> local 35%, local -> outside 25%, local -> local 15%, outside -> outside 25%
-                sup_local, buy_local = ((False, True) if r < 0.35 else (True, False) if r < 0.60
-                                        else (True, True) if r < 0.75 else (False, False))
+                sup_local, buy_local = (
+                    (False, True)
+                    if r < 0.35
+                    else (True, False)
+                    if r < 0.60
+                    else (True, True)
+                    if r < 0.75
+                    else (False, False)
+                )
                 sup_pool = pools[(src, sup_local)] or pools[(src, not sup_local)]
                 buy_pool = pools[(dst, buy_local)] or pools[(dst, not buy_local)]
                 supplier, buyer = rng.choice(sup_pool), rng.choice(buy_pool)
@@ -434,8 +568,12 @@ class SupplySampler:
                     continue
                 seen.add(key)
                 got += 1
-                yield Supply(supplier_id=supplier, buyer_id=buyer, product=product,
-                             amount=round(math.exp(rng.gauss(math.log(300.0), 1.2)), 1))
+                yield Supply(
+                    supplier_id=supplier,
+                    buyer_id=buyer,
+                    product=product,
+                    amount=round(math.exp(rng.gauss(math.log(300.0), 1.2)), 1),
+                )
 
 
 def generate_supplies(companies: Iterable[Company], structure, seed: int = DEFAULT_SEED) -> Iterator[Supply]:

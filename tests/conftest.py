@@ -1,4 +1,5 @@
 """Fixtures every test folder may use. Keep this small: area fixtures live in their own conftest."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The `lianzhao` command end to end on a temporary instance (embedded store)."""
+
 import json
 
 import openpyxl
@@ -53,11 +54,16 @@ def test_targets_csv_has_bom_and_reasons(instance, tmp_path):
 
 def test_targets_xlsx_is_formatted(instance, tmp_path):
     out = tmp_path / "t.xlsx"
-    assert run(instance, "targets", "--chain", "device", "--top", "10", "--format", "xlsx", "-o", str(out)).exit_code == 0
+    assert (
+        run(
+            instance, "targets", "--chain", "device", "--top", "10", "--format", "xlsx", "-o", str(out)
+        ).exit_code
+        == 0
+    )
     ws = openpyxl.load_workbook(out).active
     rows = list(ws.iter_rows(values_only=True))
     header_at = next(i for i, r in enumerate(rows) if r and r[0] == "排名")
-    header, body = rows[header_at], rows[header_at + 1:]
+    header, body = rows[header_at], rows[header_at + 1 :]
     assert "推荐理由" in header and "综合得分" in header and len(body) == 10
     score = body[0][header.index("综合得分")]
     assert isinstance(score, float) and 0 < score <= 100  # numbers stay numbers

@@ -1,4 +1,5 @@
 """`lianzhao` speaks Chinese in click's own messages too: usage, errors, help headings."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner

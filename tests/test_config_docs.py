@@ -1,4 +1,5 @@
 """Operators are users too: every key in config.toml is documented in docs/CONFIG.md."""
+
 import re
 import tomllib
 
@@ -14,7 +15,9 @@ def test_every_config_key_is_documented():
         if section not in sections:
             missing.append(f"[{section}]")
             continue
-        body = re.split(rf"^##+ `\[{re.escape(section)}\]`", doc, maxsplit=1, flags=re.M)[1].split("\n## ", 1)[0]
+        body = re.split(rf"^##+ `\[{re.escape(section)}\]`", doc, maxsplit=1, flags=re.M)[1].split(
+            "\n## ", 1
+        )[0]
         missing += [f"[{section}] {key}" for key in table if f"`{key}`" not in body]
     assert not missing, f"undocumented config keys: {missing}"
 

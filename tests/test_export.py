@@ -1,4 +1,5 @@
 """Export writers: aligned CJK table, CSV (utf-8-sig), JSON, XLSX — and formula neutralisation."""
+
 from __future__ import annotations
 
 import csv
@@ -12,13 +13,31 @@ from wcwidth import wcswidth
 
 from lianzhao.export import Column, ExportError, format_for_path, table_bytes, write_table
 
-COLUMNS = [Column("name", "企业名称"), Column("score", "综合得分", "score"), Column("revenue", "营业收入(万元)", "money"),
-           Column("quals", "资质", "list"), Column("local", "是否本地", "bool"), Column("rank", "排名", "int")]
+COLUMNS = [
+    Column("name", "企业名称"),
+    Column("score", "综合得分", "score"),
+    Column("revenue", "营业收入(万元)", "money"),
+    Column("quals", "资质", "list"),
+    Column("local", "是否本地", "bool"),
+    Column("rank", "排名", "int"),
+]
 ROWS = [
-    {"name": "北京䶮𠮷科技有限公司", "score": 87.25, "revenue": 12345.5, "quals": ("专精特新", "上市"), "local": True,
-     "rank": 1},
-    {"name": "=HYPERLINK(\"http://evil\",\"点我\")", "score": 10.0, "revenue": -300, "quals": [], "local": False,
-     "rank": 2},
+    {
+        "name": "北京䶮𠮷科技有限公司",
+        "score": 87.25,
+        "revenue": 12345.5,
+        "quals": ("专精特新", "上市"),
+        "local": True,
+        "rank": 1,
+    },
+    {
+        "name": '=HYPERLINK("http://evil","点我")',
+        "score": 10.0,
+        "revenue": -300,
+        "quals": [],
+        "local": False,
+        "rank": 2,
+    },
     {"name": "+86 热线", "score": None, "revenue": None, "quals": None, "local": None, "rank": 3},
     {"name": "@SUM(A1)", "score": 1.5, "revenue": 0, "quals": ["-负面"], "local": True, "rank": 4},
     {"name": "\tTAB公司", "score": 2, "revenue": 1, "quals": (), "local": True, "rank": 5},
@@ -31,7 +50,9 @@ def test_table_aligns_cjk_by_display_width():
     assert len(lines) == 4
     # the numeric right-aligned last column ends at the same display column on every line
     assert len({wcswidth(line) for line in lines}) == 1, lines
-    assert "北京䶮𠮷科技有限公司" in text and "87.2" in text and "12,345.50" in text and "专精特新、上市" in text
+    assert (
+        "北京䶮𠮷科技有限公司" in text and "87.2" in text and "12,345.50" in text and "专精特新、上市" in text
+    )
 
 
 def test_table_strips_terminal_control_characters():
@@ -49,7 +70,7 @@ def test_csv_is_utf8_sig_and_neutralises_formulas_but_not_numbers():
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == [c.title for c in COLUMNS]
     assert rows[1][0] == "北京䶮𠮷科技有限公司" and rows[1][3] == "专精特新、上市" and rows[1][4] == "是"
-    assert rows[2][0] == "'=HYPERLINK(\"http://evil\",\"点我\")"
+    assert rows[2][0] == '\'=HYPERLINK("http://evil","点我")'
     assert rows[2][2] == "-300"  # a number stays a number
     assert rows[3][0] == "'+86 热线" and rows[3][1] == ""
     assert rows[4][0] == "'@SUM(A1)" and rows[4][3] == "'-负面"
@@ -60,8 +81,14 @@ def test_json_keys_are_column_keys_and_text_is_not_escaped():
     data = table_bytes(ROWS[:2], COLUMNS, "json")
     assert "䶮𠮷" in data.decode("utf-8")
     parsed = json.loads(data)
-    assert parsed[0] == {"name": "北京䶮𠮷科技有限公司", "score": 87.25, "revenue": 12345.5,
-                         "quals": ["专精特新", "上市"], "local": True, "rank": 1}
+    assert parsed[0] == {
+        "name": "北京䶮𠮷科技有限公司",
+        "score": 87.25,
+        "revenue": 12345.5,
+        "quals": ["专精特新", "上市"],
+        "local": True,
+        "rank": 1,
+    }
     assert parsed[1]["name"].startswith("=")  # JSON is data, not a spreadsheet
 
 
@@ -78,7 +105,7 @@ def test_xlsx_header_widths_formats_and_formula_cells(tmp_path):
     assert sheet.auto_filter.ref == "A2:F7"
     # the formula is stored as text, never as a formula; Excel's quote prefix set
     evil = sheet["A4"]
-    assert evil.value == "=HYPERLINK(\"http://evil\",\"点我\")" and evil.data_type == "s"
+    assert evil.value == '=HYPERLINK("http://evil","点我")' and evil.data_type == "s"
     assert evil.quotePrefix
     assert sheet["A5"].data_type == "s" and sheet["A6"].data_type == "s"
     # numbers stay numbers, with formats
@@ -114,7 +141,9 @@ def test_objects_as_rows_and_format_guess():
         name: str
         score: float
 
-    data = table_bytes([Target("甲", 1.0)], [Column("name", "名称"), Column("score", "得分", "score")], "json")
+    data = table_bytes(
+        [Target("甲", 1.0)], [Column("name", "名称"), Column("score", "得分", "score")], "json"
+    )
     assert json.loads(data) == [{"name": "甲", "score": 1.0}]
     assert format_for_path("a/b.XLSX") == "xlsx" and format_for_path("x.txt") == "table"
     assert format_for_path(None, "csv") == "csv"

@@ -1,4 +1,5 @@
 """Company and relation import through the real embedded store (NetworkxStore, in memory)."""
+
 from __future__ import annotations
 
 import csv
@@ -17,15 +18,30 @@ from graph.importer import (
     import_relations,
     parse_number,
 )
-from graph.model import Chain, ChainNode, Company, Flow, Sector, Zone
+from graph.model import Chain, ChainNode, Flow, Sector, Zone
 from graph.nx_store import NetworkxStore
 
 DISTRICT = {"district": "通州区", "city": "北京市", "province": "北京市"}
 TODAY = dt.date(2026, 11, 27)
 USCC_A = "91350100M000100Y43"
 USCC_B = "914403001922038216"
-HEAD = ["统一社会信用代码", "企业名称", "省份", "城市", "区县", "是否本地", "所属园区", "注册资本(万元)",
-        "营业收入(万元)", "员工人数", "成立年份", "资质", "主营产品", "经营范围", "产业链环节"]
+HEAD = [
+    "统一社会信用代码",
+    "企业名称",
+    "省份",
+    "城市",
+    "区县",
+    "是否本地",
+    "所属园区",
+    "注册资本(万元)",
+    "营业收入(万元)",
+    "员工人数",
+    "成立年份",
+    "资质",
+    "主营产品",
+    "经营范围",
+    "产业链环节",
+]
 
 
 def make_uscc(n: int) -> str:
@@ -36,22 +52,40 @@ def make_uscc(n: int) -> str:
 @pytest.fixture
 def store():
     s = NetworkxStore(None)
-    s.upsert_sectors([Sector("medical", "医药健康", "战略引擎"), Sector("digital", "新一代数字科技", "前沿新兴")])
-    s.upsert_chains([Chain("devices", "高端医疗器械", "medical"), Chain("pharma", "生物创新药", "medical"),
-                     Chain("xr", "XR与智能终端", "digital")])
-    s.upsert_nodes([
-        ChainNode("devices.titanium", "devices", "医用钛材", "上游", 4, ("钛合金", "医用钛")),
-        ChainNode("devices.ortho", "devices", "骨科植入器械", "中游", 5, ("人工关节", "骨科植入物", "脊柱")),
-        ChainNode("devices.imaging", "devices", "医学影像设备", "中游", 4, ("CT", "医学影像", "核磁共振")),
-        ChainNode("devices.rnd", "devices", "研发服务", "上游", 2, ("临床试验",)),
-        ChainNode("pharma.rnd", "pharma", "研发服务", "上游", 3, ("CRO", "药物筛选")),
-        ChainNode("pharma.insulin", "pharma", "胰岛素", "中游", 5, ("胰岛素", "糖尿病")),
-        ChainNode("xr.wear", "xr", "AR/VR/XR 可穿戴", "下游", 4, ("头显", "智能眼镜")),
-    ])
+    s.upsert_sectors(
+        [Sector("medical", "医药健康", "战略引擎"), Sector("digital", "新一代数字科技", "前沿新兴")]
+    )
+    s.upsert_chains(
+        [
+            Chain("devices", "高端医疗器械", "medical"),
+            Chain("pharma", "生物创新药", "medical"),
+            Chain("xr", "XR与智能终端", "digital"),
+        ]
+    )
+    s.upsert_nodes(
+        [
+            ChainNode("devices.titanium", "devices", "医用钛材", "上游", 4, ("钛合金", "医用钛")),
+            ChainNode(
+                "devices.ortho", "devices", "骨科植入器械", "中游", 5, ("人工关节", "骨科植入物", "脊柱")
+            ),
+            ChainNode(
+                "devices.imaging", "devices", "医学影像设备", "中游", 4, ("CT", "医学影像", "核磁共振")
+            ),
+            ChainNode("devices.rnd", "devices", "研发服务", "上游", 2, ("临床试验",)),
+            ChainNode("pharma.rnd", "pharma", "研发服务", "上游", 3, ("CRO", "药物筛选")),
+            ChainNode("pharma.insulin", "pharma", "胰岛素", "中游", 5, ("胰岛素", "糖尿病")),
+            ChainNode("xr.wear", "xr", "AR/VR/XR 可穿戴", "下游", 4, ("头显", "智能眼镜")),
+        ]
+    )
     s.upsert_flows([Flow("devices.titanium", "devices.ortho")])
-    s.upsert_zones([Zone("huoxian", "漷县镇", "产业城镇", "通州区", ("medical",)),
-                    Zone("xianghe", "香河机器人小镇", "北三县", "香河县", (), is_local=False),
-                    Zone("xiji", "西集镇", "产业城镇", "通州区"), Zone("xiji2", "西集第二园区", "产业城镇", "通州区")])
+    s.upsert_zones(
+        [
+            Zone("huoxian", "漷县镇", "产业城镇", "通州区", ("medical",)),
+            Zone("xianghe", "香河机器人小镇", "北三县", "香河县", (), is_local=False),
+            Zone("xiji", "西集镇", "产业城镇", "通州区"),
+            Zone("xiji2", "西集第二园区", "产业城镇", "通州区"),
+        ]
+    )
     yield s
     s.close()
 
@@ -66,9 +100,23 @@ def write_csv(path, header, rows, encoding="utf-8-sig"):
 
 
 def firm_row(**cells) -> list[str]:
-    keys = {"uscc": 0, "name": 1, "province": 2, "city": 3, "district": 4, "is_local": 5, "zone": 6,
-            "capital": 7, "revenue": 8, "employees": 9, "founded": 10, "quals": 11, "products": 12,
-            "scope": 13, "nodes": 14}
+    keys = {
+        "uscc": 0,
+        "name": 1,
+        "province": 2,
+        "city": 3,
+        "district": 4,
+        "is_local": 5,
+        "zone": 6,
+        "capital": 7,
+        "revenue": 8,
+        "employees": 9,
+        "founded": 10,
+        "quals": 11,
+        "products": 12,
+        "scope": 13,
+        "nodes": 14,
+    }
     row = [""] * len(HEAD)
     for key, value in cells.items():
         row[keys[key]] = value
@@ -80,10 +128,28 @@ def run(store, path, **kw):
 
 
 def test_full_row_with_chinese_headers(store, tmp_path):
-    path = write_csv(tmp_path / "firms.csv", HEAD, [firm_row(
-        uscc=USCC_A, name="北京春立示例医疗器械股份有限公司", province="北京市", city="北京市", district="通州区",
-        zone="漷县", capital="１２,０００", revenue="35,000.5", employees="620", founded="2001",
-        quals="专精特新；高新技术企业、上市", products="人工关节", scope="医疗器械生产", nodes="骨科植入器械")])
+    path = write_csv(
+        tmp_path / "firms.csv",
+        HEAD,
+        [
+            firm_row(
+                uscc=USCC_A,
+                name="北京春立示例医疗器械股份有限公司",
+                province="北京市",
+                city="北京市",
+                district="通州区",
+                zone="漷县",
+                capital="１２,０００",
+                revenue="35,000.5",
+                employees="620",
+                founded="2001",
+                quals="专精特新；高新技术企业、上市",
+                products="人工关节",
+                scope="医疗器械生产",
+                nodes="骨科植入器械",
+            )
+        ],
+    )
     report = run(store, path)
     assert report.ok and report.committed and (report.created, report.updated) == (1, 0)
     firm = store.company(USCC_A)
@@ -98,7 +164,11 @@ def test_full_row_with_chinese_headers(store, tmp_path):
 
 def test_english_headers_full_width_brackets_and_spaces(store, tmp_path):
     header = ["USCC", " name ", "district", "Registered_Capital", "nodes", "产业链 环节（备注）"]
-    path = write_csv(tmp_path / "en.csv", header, [[USCC_B, "深圳示例影像有限公司", "南山区", "800", "devices.imaging", "x"]])
+    path = write_csv(
+        tmp_path / "en.csv",
+        header,
+        [[USCC_B, "深圳示例影像有限公司", "南山区", "800", "devices.imaging", "x"]],
+    )
     report = run(store, path)
     assert report.ok, report.errors
     firm = store.company(USCC_B)
@@ -106,8 +176,16 @@ def test_english_headers_full_width_brackets_and_spaces(store, tmp_path):
     assert any("产业链 环节（备注）" in w for w in report.warnings)
 
 
-@pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b""),
-                                           ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+@pytest.mark.parametrize(
+    "encoding, bom",
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("gb18030", b""),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+    ],
+)
 def test_rare_characters_survive_every_encoding(store, tmp_path, encoding, bom):
     name = "北京䶮𠮷生物科技有限公司"
     buffer = io.StringIO()
@@ -124,8 +202,25 @@ def test_xlsx_input_with_numbers_and_rare_name(store, tmp_path):
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(HEAD)
-    sheet.append([USCC_A, "𠮷祥钛业有限公司", "陕西省", "宝鸡市", "渭滨区", None, None, 5000, 12000.5, 300, 2008,
-                  "专精特新", "钛合金棒材", None, None])
+    sheet.append(
+        [
+            USCC_A,
+            "𠮷祥钛业有限公司",
+            "陕西省",
+            "宝鸡市",
+            "渭滨区",
+            None,
+            None,
+            5000,
+            12000.5,
+            300,
+            2008,
+            "专精特新",
+            "钛合金棒材",
+            None,
+            None,
+        ]
+    )
     path = tmp_path / "firms.xlsx"
     workbook.save(path)
     report = run(store, path)
@@ -137,15 +232,19 @@ def test_xlsx_input_with_numbers_and_rare_name(store, tmp_path):
 
 def test_invalid_and_duplicate_credit_codes(store, tmp_path):
     bad = USCC_A[:-1] + ("0" if USCC_A[-1] != "0" else "1")
-    path = write_csv(tmp_path / "codes.csv", HEAD, [
-        firm_row(uscc=USCC_A, name="甲公司", nodes="胰岛素"),
-        firm_row(uscc=bad, name="乙公司", nodes="胰岛素"),
-        firm_row(uscc=USCC_A.lower(), name="丙公司", nodes="胰岛素"),
-        firm_row(uscc="123", name="丁公司", nodes="胰岛素"),
-        firm_row(name="甲 有限公司", nodes="胰岛素"),
-        firm_row(name="戊有限公司", nodes="胰岛素"),
-        firm_row(name="戊股份有限公司", nodes="胰岛素"),
-    ])
+    path = write_csv(
+        tmp_path / "codes.csv",
+        HEAD,
+        [
+            firm_row(uscc=USCC_A, name="甲公司", nodes="胰岛素"),
+            firm_row(uscc=bad, name="乙公司", nodes="胰岛素"),
+            firm_row(uscc=USCC_A.lower(), name="丙公司", nodes="胰岛素"),
+            firm_row(uscc="123", name="丁公司", nodes="胰岛素"),
+            firm_row(name="甲 有限公司", nodes="胰岛素"),
+            firm_row(name="戊有限公司", nodes="胰岛素"),
+            firm_row(name="戊股份有限公司", nodes="胰岛素"),
+        ],
+    )
     report = run(store, path)
     assert not report.committed and store.company_count() == 0
     messages = {e.row: e.message for e in report.errors}
@@ -157,18 +256,22 @@ def test_invalid_and_duplicate_credit_codes(store, tmp_path):
 
 
 def test_bad_cells_are_reported_per_row_and_nothing_is_written(store, tmp_path):
-    path = write_csv(tmp_path / "bad.csv", HEAD, [
-        firm_row(name="好公司", nodes="胰岛素"),
-        firm_row(name="负数公司", revenue="-5", nodes="胰岛素"),
-        firm_row(name="文字公司", capital="很多", employees="12.5", nodes="胰岛素"),
-        firm_row(name="园区公司", zone="火星园区；西集", nodes="胰岛素"),
-        firm_row(name="资质公司", quals="专精特新；五星企业", nodes="胰岛素"),
-        firm_row(name="环节公司", nodes="不存在的环节"),
-        firm_row(name="歧义公司", nodes="研发服务"),
-        firm_row(name="年份公司", founded="2031", nodes="胰岛素"),
-        firm_row(name="本地公司", is_local="也许", nodes="胰岛素"),
-        firm_row(name="", nodes="胰岛素"),
-    ])
+    path = write_csv(
+        tmp_path / "bad.csv",
+        HEAD,
+        [
+            firm_row(name="好公司", nodes="胰岛素"),
+            firm_row(name="负数公司", revenue="-5", nodes="胰岛素"),
+            firm_row(name="文字公司", capital="很多", employees="12.5", nodes="胰岛素"),
+            firm_row(name="园区公司", zone="火星园区；西集", nodes="胰岛素"),
+            firm_row(name="资质公司", quals="专精特新；五星企业", nodes="胰岛素"),
+            firm_row(name="环节公司", nodes="不存在的环节"),
+            firm_row(name="歧义公司", nodes="研发服务"),
+            firm_row(name="年份公司", founded="2031", nodes="胰岛素"),
+            firm_row(name="本地公司", is_local="也许", nodes="胰岛素"),
+            firm_row(name="", nodes="胰岛素"),
+        ],
+    )
     report = run(store, path)
     assert not report.committed
     assert store.company_count() == 0
@@ -187,11 +290,15 @@ def test_bad_cells_are_reported_per_row_and_nothing_is_written(store, tmp_path):
 
 
 def test_chain_qualified_node_names_and_ids(store, tmp_path):
-    path = write_csv(tmp_path / "nodes.csv", HEAD, [
-        firm_row(name="甲", nodes="生物创新药/研发服务；devices.rnd"),
-        firm_row(name="乙", nodes="XR与智能终端/AR/VR/XR 可穿戴"),
-        firm_row(name="丙", nodes="ar/vr/xr可穿戴、胰岛素"),
-    ])
+    path = write_csv(
+        tmp_path / "nodes.csv",
+        HEAD,
+        [
+            firm_row(name="甲", nodes="生物创新药/研发服务；devices.rnd"),
+            firm_row(name="乙", nodes="XR与智能终端/AR/VR/XR 可穿戴"),
+            firm_row(name="丙", nodes="ar/vr/xr可穿戴、胰岛素"),
+        ],
+    )
     report = run(store, path)
     assert report.ok, report.errors
     assert store.company(company_id_for("甲")).node_ids == ("devices.rnd", "pharma.rnd")
@@ -200,17 +307,29 @@ def test_chain_qualified_node_names_and_ids(store, tmp_path):
 
 
 def test_reimport_updates_instead_of_duplicating(store, tmp_path):
-    first = write_csv(tmp_path / "a.csv", HEAD, [
-        firm_row(uscc=USCC_A, name="北京甲医疗有限公司", district="通州区", revenue="100", nodes="骨科植入器械"),
-        firm_row(name="天津乙材料有限公司", city="天津市", revenue="50", quals="专精特新", nodes="医用钛材"),
-    ])
+    first = write_csv(
+        tmp_path / "a.csv",
+        HEAD,
+        [
+            firm_row(
+                uscc=USCC_A, name="北京甲医疗有限公司", district="通州区", revenue="100", nodes="骨科植入器械"
+            ),
+            firm_row(
+                name="天津乙材料有限公司", city="天津市", revenue="50", quals="专精特新", nodes="医用钛材"
+            ),
+        ],
+    )
     assert run(store, first).created == 2
     # same firms: one by credit code with a new name, one by name with another legal-form suffix;
     # empty cells and absent columns keep what is stored
-    second = write_csv(tmp_path / "b.csv", ["统一社会信用代码", "企业名称", "营业收入(万元)"], [
-        [USCC_A, "北京甲医疗科技有限公司", "120"],
-        ["", "天津乙材料股份有限公司", ""],
-    ])
+    second = write_csv(
+        tmp_path / "b.csv",
+        ["统一社会信用代码", "企业名称", "营业收入(万元)"],
+        [
+            [USCC_A, "北京甲医疗科技有限公司", "120"],
+            ["", "天津乙材料股份有限公司", ""],
+        ],
+    )
     report = run(store, second)
     assert (report.created, report.updated) == (0, 2), report.errors
     assert store.company_count() == 2
@@ -223,7 +342,9 @@ def test_reimport_updates_instead_of_duplicating(store, tmp_path):
 
 def test_name_match_with_conflicting_credit_code_is_an_error(store, tmp_path):
     run(store, write_csv(tmp_path / "a.csv", HEAD, [firm_row(uscc=USCC_A, name="甲公司", nodes="胰岛素")]))
-    report = run(store, write_csv(tmp_path / "b.csv", HEAD, [firm_row(uscc=USCC_B, name="甲公司", nodes="胰岛素")]))
+    report = run(
+        store, write_csv(tmp_path / "b.csv", HEAD, [firm_row(uscc=USCC_B, name="甲公司", nodes="胰岛素")])
+    )
     # the new code matches nothing, but the name matches a firm holding another code
     assert not report.committed
     assert "统一社会信用代码不同" in report.errors[0].message
@@ -231,44 +352,62 @@ def test_name_match_with_conflicting_credit_code_is_an_error(store, tmp_path):
 
 def test_two_rows_pointing_at_one_stored_firm(store, tmp_path):
     run(store, write_csv(tmp_path / "a.csv", HEAD, [firm_row(uscc=USCC_A, name="甲公司", nodes="胰岛素")]))
-    report = run(store, write_csv(tmp_path / "b.csv", HEAD, [
-        firm_row(uscc=USCC_A, name="甲新名公司"), firm_row(name="甲公司")]))
+    report = run(
+        store,
+        write_csv(
+            tmp_path / "b.csv", HEAD, [firm_row(uscc=USCC_A, name="甲新名公司"), firm_row(name="甲公司")]
+        ),
+    )
     assert [e.row for e in report.errors] == [3]
     assert "第 2 行是同一家已有企业" in report.errors[0].message
 
 
 def test_partial_writes_good_rows_and_returns_rejects(store, tmp_path):
-    path = write_csv(tmp_path / "mixed.csv", HEAD, [
-        firm_row(name="好甲", nodes="胰岛素"),
-        firm_row(name="=HYPERLINK(\"http://x\")", revenue="abc", nodes="胰岛素"),
-        firm_row(name="好乙", products="CT 医学影像设备"),
-    ])
+    path = write_csv(
+        tmp_path / "mixed.csv",
+        HEAD,
+        [
+            firm_row(name="好甲", nodes="胰岛素"),
+            firm_row(name='=HYPERLINK("http://x")', revenue="abc", nodes="胰岛素"),
+            firm_row(name="好乙", products="CT 医学影像设备"),
+        ],
+    )
     report = run(store, path, partial=True)
     assert report.committed and report.written == 2 and report.rejected == 1
     assert store.company_count() == 2
     columns, rows = report.reject_table()
     assert [title for _, title in columns] == HEAD + ["错误原因"]
-    assert rows[0]["c1"] == "=HYPERLINK(\"http://x\")" and "不是有效数字" in rows[0]["reason"]
+    assert rows[0]["c1"] == '=HYPERLINK("http://x")' and "不是有效数字" in rows[0]["reason"]
     assert "写入 2" in report.summary() and "跳过 1" in report.summary()
 
 
 def test_is_local_rules(store, tmp_path):
-    path = write_csv(tmp_path / "local.csv", HEAD, [
-        firm_row(name="甲", district="通州区", is_local="否", nodes="胰岛素"),  # explicit wins
-        firm_row(name="乙", district="朝阳区", nodes="胰岛素"),
-        firm_row(name="丙", zone="香河", nodes="胰岛素"),  # no 区县: zone decides; unique prefix
-        firm_row(name="丁", zone="huoxian", nodes="胰岛素"),
-        firm_row(name="戊", is_local="Y", nodes="胰岛素"),
-    ])
+    path = write_csv(
+        tmp_path / "local.csv",
+        HEAD,
+        [
+            firm_row(name="甲", district="通州区", is_local="否", nodes="胰岛素"),  # explicit wins
+            firm_row(name="乙", district="朝阳区", nodes="胰岛素"),
+            firm_row(name="丙", zone="香河", nodes="胰岛素"),  # no 区县: zone decides; unique prefix
+            firm_row(name="丁", zone="huoxian", nodes="胰岛素"),
+            firm_row(name="戊", is_local="Y", nodes="胰岛素"),
+        ],
+    )
     assert run(store, path).ok
     local = {c.name: c.is_local for c in store.companies_on_nodes(["pharma.insulin"])}
     assert local == {"甲": False, "乙": False, "丙": False, "丁": True, "戊": True}
 
 
 def test_zone_names_ids_prefixes_and_ambiguity(store, tmp_path):
-    path = write_csv(tmp_path / "z.csv", HEAD, [
-        firm_row(name="甲", zone="漷县", nodes="胰岛素"), firm_row(name="乙", zone="XiJi", nodes="胰岛素"),
-        firm_row(name="丙", zone="西集", nodes="胰岛素")])
+    path = write_csv(
+        tmp_path / "z.csv",
+        HEAD,
+        [
+            firm_row(name="甲", zone="漷县", nodes="胰岛素"),
+            firm_row(name="乙", zone="XiJi", nodes="胰岛素"),
+            firm_row(name="丙", zone="西集", nodes="胰岛素"),
+        ],
+    )
     report = run(store, path)
     assert [e.row for e in report.errors] == [4]
     assert "不明确" in report.errors[0].message and "西集第二园区" in report.errors[0].message
@@ -278,11 +417,15 @@ def test_zone_names_ids_prefixes_and_ambiguity(store, tmp_path):
 
 
 def test_keyword_placement_and_failure(store, tmp_path):
-    path = write_csv(tmp_path / "kw.csv", HEAD, [
-        firm_row(name="甲", products="人工关节、脊柱内固定", scope="骨科植入物研发"),
-        firm_row(name="乙", products="智能眼镜", scope="电子产品销售"),
-        firm_row(name="丙", products="办公家具", scope="家具销售"),
-    ])
+    path = write_csv(
+        tmp_path / "kw.csv",
+        HEAD,
+        [
+            firm_row(name="甲", products="人工关节、脊柱内固定", scope="骨科植入物研发"),
+            firm_row(name="乙", products="智能眼镜", scope="电子产品销售"),
+            firm_row(name="丙", products="办公家具", scope="家具销售"),
+        ],
+    )
     report = run(store, path)
     assert [e.row for e in report.errors] == [4]
     assert "无法确定产业链环节" in report.errors[0].message
@@ -293,10 +436,12 @@ def test_keyword_placement_and_failure(store, tmp_path):
 
 
 def test_keyword_placer_prefers_more_hits_then_longer_terms_then_id():
-    nodes = [ChainNode("c.a", "c", "储能电池", "中游", 3, ("电池", "电芯")),
-             ChainNode("c.b", "c", "储能变流器", "中游", 3, ("变流器", "PCS")),
-             ChainNode("c.c", "c", "电池回收", "下游", 3, ("电池",)),
-             ChainNode("c.d", "c", "运维", "下游", 3, ("储能电站运维",))]
+    nodes = [
+        ChainNode("c.a", "c", "储能电池", "中游", 3, ("电池", "电芯")),
+        ChainNode("c.b", "c", "储能变流器", "中游", 3, ("变流器", "PCS")),
+        ChainNode("c.c", "c", "电池回收", "下游", 3, ("电池",)),
+        ChainNode("c.d", "c", "运维", "下游", 3, ("储能电站运维",)),
+    ]
     placer = KeywordPlacer(nodes)
     assert placer.place("电芯与电池") == ("c.a",)  # two distinct terms beat one
     assert placer.place("电池") == ("c.a", "c.c")  # tie: both, ordered by id
@@ -306,8 +451,10 @@ def test_keyword_placer_prefers_more_hits_then_longer_terms_then_id():
 
 
 def test_keyword_placer_handles_many_terms_quickly():
-    nodes = [ChainNode(f"c.n{i}", "c", f"环节{i}", "中游", 3, tuple(f"关键词{i}-{j}" for j in range(5)))
-             for i in range(2000)]
+    nodes = [
+        ChainNode(f"c.n{i}", "c", f"环节{i}", "中游", 3, tuple(f"关键词{i}-{j}" for j in range(5)))
+        for i in range(2000)
+    ]
     placer = KeywordPlacer(nodes)
     assert placer.place("生产关键词1999-3与关键词7-1，以及关键词7-2") == ("c.n7",)
 
@@ -347,39 +494,53 @@ def test_progress_callback_reaches_total(store, tmp_path):
 # ---- relations -----------------------------------------------------------------------------------
 @pytest.fixture
 def firms(store, tmp_path):
-    path = write_csv(tmp_path / "firms.csv", HEAD, [
-        firm_row(uscc=USCC_A, name="北京䶮医疗器械有限公司", district="通州区", nodes="骨科植入器械"),
-        firm_row(uscc=USCC_B, name="宝鸡钛业股份有限公司", city="宝鸡市", nodes="医用钛材"),
-        firm_row(name="上海影像有限公司", nodes="医学影像设备"),
-    ])
+    path = write_csv(
+        tmp_path / "firms.csv",
+        HEAD,
+        [
+            firm_row(uscc=USCC_A, name="北京䶮医疗器械有限公司", district="通州区", nodes="骨科植入器械"),
+            firm_row(uscc=USCC_B, name="宝鸡钛业股份有限公司", city="宝鸡市", nodes="医用钛材"),
+            firm_row(name="上海影像有限公司", nodes="医学影像设备"),
+        ],
+    )
     assert run(store, path).ok
     return store
 
 
 def test_relations_by_code_and_name(firms, tmp_path):
-    path = write_csv(tmp_path / "rel.csv", ["供应方", "采购方", "产品", "年交易额（万元）"], [
-        [USCC_B, "北京䶮医疗器械有限公司", "钛合金棒材", "1,200"],
-        ["上海影像有限公司", USCC_A, "", ""],
-    ])
+    path = write_csv(
+        tmp_path / "rel.csv",
+        ["供应方", "采购方", "产品", "年交易额（万元）"],
+        [
+            [USCC_B, "北京䶮医疗器械有限公司", "钛合金棒材", "1,200"],
+            ["上海影像有限公司", USCC_A, "", ""],
+        ],
+    )
     report = import_relations(firms, path)
     assert report.ok and report.written == 2
     supplies = firms.supplies_of(USCC_A)
     assert {(s.supplier_id, s.product, s.amount) for s in supplies} == {
-        (USCC_B, "钛合金棒材", 1200.0), (company_id_for("上海影像有限公司"), "", None)}
+        (USCC_B, "钛合金棒材", 1200.0),
+        (company_id_for("上海影像有限公司"), "", None),
+    }
     again = import_relations(firms, path)  # idempotent: same key replaces
     assert again.written == 2 and len(firms.supplies_of(USCC_A)) == 2
 
 
 def test_relation_errors_and_english_headers(firms, tmp_path):
     bad_code = USCC_B[:-1] + ("0" if USCC_B[-1] != "0" else "1")
-    path = write_csv(tmp_path / "rel.csv", ["supplier", "buyer", "product", "amount"], [
-        [USCC_B, USCC_A, "棒材", "10"],
-        ["不存在公司", USCC_A, "棒材", "10"],
-        [bad_code, USCC_A, "棒材", "10"],
-        [USCC_A, USCC_A, "自供", ""],
-        ["宝鸡钛业有限公司", USCC_A, "棒材", "20"],
-        [USCC_B, "", "棒材", "-3"],
-    ])
+    path = write_csv(
+        tmp_path / "rel.csv",
+        ["supplier", "buyer", "product", "amount"],
+        [
+            [USCC_B, USCC_A, "棒材", "10"],
+            ["不存在公司", USCC_A, "棒材", "10"],
+            [bad_code, USCC_A, "棒材", "10"],
+            [USCC_A, USCC_A, "自供", ""],
+            ["宝鸡钛业有限公司", USCC_A, "棒材", "20"],
+            [USCC_B, "", "棒材", "-3"],
+        ],
+    )
     report = import_relations(firms, path)
     assert not report.committed and firms.supplies_of(USCC_A) == []
     messages = {e.row: e.message for e in report.errors}
@@ -421,8 +582,11 @@ def invoke(config, *args):
 
 def test_cli_default_mode_writes_nothing_and_exits_1(cli_env, tmp_path):
     config, db = cli_env
-    path = write_csv(tmp_path / "firms.csv", HEAD, [firm_row(name="甲", nodes="胰岛素"),
-                                                     firm_row(name="乙", revenue="x", nodes="胰岛素")])
+    path = write_csv(
+        tmp_path / "firms.csv",
+        HEAD,
+        [firm_row(name="甲", nodes="胰岛素"), firm_row(name="乙", revenue="x", nodes="胰岛素")],
+    )
     result = invoke(config, "companies", str(path))
     assert result.exit_code == 1
     assert "第 3 行" in result.stderr and "未写入任何数据" in result.stdout and "--partial" in result.stderr
@@ -433,9 +597,15 @@ def test_cli_default_mode_writes_nothing_and_exits_1(cli_env, tmp_path):
 
 def test_cli_partial_writes_good_rows_and_rejects_file(cli_env, tmp_path):
     config, db = cli_env
-    path = write_csv(tmp_path / "firms.csv", HEAD, [
-        firm_row(name="甲𠮷", nodes="胰岛素"), firm_row(name="=cmd|' /C calc'!A0", revenue="x", nodes="胰岛素")],
-        encoding="gb18030")
+    path = write_csv(
+        tmp_path / "firms.csv",
+        HEAD,
+        [
+            firm_row(name="甲𠮷", nodes="胰岛素"),
+            firm_row(name="=cmd|' /C calc'!A0", revenue="x", nodes="胰岛素"),
+        ],
+        encoding="gb18030",
+    )
     result = invoke(config, "companies", str(path), "--partial")
     assert result.exit_code == 0, result.output
     assert "已写入 1 家企业" in result.stdout and "新增 1" in result.stdout
@@ -459,9 +629,20 @@ def test_cli_partial_writes_good_rows_and_rejects_file(cli_env, tmp_path):
 
 def test_cli_relations_and_custom_rejects_path(cli_env, tmp_path):
     config, db = cli_env
-    invoke(config, "companies", str(write_csv(tmp_path / "f.csv", HEAD, [
-        firm_row(uscc=USCC_A, name="甲", nodes="胰岛素"), firm_row(name="乙", nodes="胰岛素")])))
-    rel = write_csv(tmp_path / "rel.csv", ["供应方", "采购方", "产品"], [["乙", USCC_A, "原料"], ["丙", USCC_A, "x"]])
+    invoke(
+        config,
+        "companies",
+        str(
+            write_csv(
+                tmp_path / "f.csv",
+                HEAD,
+                [firm_row(uscc=USCC_A, name="甲", nodes="胰岛素"), firm_row(name="乙", nodes="胰岛素")],
+            )
+        ),
+    )
+    rel = write_csv(
+        tmp_path / "rel.csv", ["供应方", "采购方", "产品"], [["乙", USCC_A, "原料"], ["丙", USCC_A, "x"]]
+    )
     out = tmp_path / "errs" / "bad.csv"
     result = invoke(config, "relations", str(rel), "--partial", "--rejects", str(out))
     assert result.exit_code == 0, result.output
@@ -480,8 +661,11 @@ def test_cli_file_errors_are_chinese(cli_env, tmp_path):
 
 def test_relation_party_shaped_like_a_code_falls_back_to_name(store, tmp_path):
     name = "ABCDEFGHJKLMNPQRTU"  # 18 code characters, but a (foreign) firm name
-    path = write_csv(tmp_path / "f.csv", HEAD, [firm_row(name=name, nodes="胰岛素"),
-                                                 firm_row(uscc=USCC_A, name="甲", nodes="胰岛素")])
+    path = write_csv(
+        tmp_path / "f.csv",
+        HEAD,
+        [firm_row(name=name, nodes="胰岛素"), firm_row(uscc=USCC_A, name="甲", nodes="胰岛素")],
+    )
     assert run(store, path).ok
     rel = write_csv(tmp_path / "r.csv", ["供应方", "采购方"], [[name, "甲"]])
     report = import_relations(store, rel)
@@ -500,7 +684,9 @@ def test_cli_template_round_trips(cli_env, tmp_path):
     assert sheet["A1"].value == "统一社会信用代码" and sheet["B1"].value == "企业名称"
     result = invoke(config, "template", "relations", "-o", str(tmp_path / "r.csv"))
     assert result.exit_code == 0
-    assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("供应方,采购方,产品,年交易额(万元)")
+    assert (
+        (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("供应方,采购方,产品,年交易额(万元)")
+    )
 
 
 def test_interrupt_during_validation_writes_nothing(tmp_path):
@@ -526,8 +712,11 @@ def test_interrupt_during_validation_writes_nothing(tmp_path):
 
 def test_cli_unwritable_rejects_file_is_reported(cli_env, tmp_path):
     config, db = cli_env
-    path = write_csv(tmp_path / "firms.csv", HEAD, [firm_row(name="甲", nodes="胰岛素"),
-                                                     firm_row(name="乙", revenue="x", nodes="胰岛素")])
+    path = write_csv(
+        tmp_path / "firms.csv",
+        HEAD,
+        [firm_row(name="甲", nodes="胰岛素"), firm_row(name="乙", revenue="x", nodes="胰岛素")],
+    )
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     result = invoke(config, "companies", str(path), "--partial", "--rejects", str(blocker / "r.csv"))

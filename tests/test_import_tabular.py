@@ -1,4 +1,5 @@
 """Reading CSV/XLSX files: every encoding users send, BOMs, rare characters, cells kept as text."""
+
 from __future__ import annotations
 
 import csv
@@ -115,7 +116,10 @@ def test_xlsx_first_sheet_as_text(tmp_path):
     workbook.save(path)
     table = read_table(path)
     assert table.encoding == "xlsx" and table.sheet == "企业"
-    assert table.rows == [[f"{RARE}精密有限公司", "1200", "2015", "014403001922038210"], ["第二家", "12.5", "", ""]]
+    assert table.rows == [
+        [f"{RARE}精密有限公司", "1200", "2015", "014403001922038210"],
+        ["第二家", "12.5", "", ""],
+    ]
     assert table.row_numbers == [2, 4]
     assert any("多个工作表" in w for w in table.warnings)
 
@@ -177,10 +181,12 @@ def test_xlsx_with_xml_entities_is_refused(tmp_path):
     path = tmp_path / "laughs.xlsx"
     _small_workbook(path)
     rebuilt = tmp_path / "laughs2.xlsx"
-    bomb = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "哈哈哈哈哈哈哈哈">'
-            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-            '<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "哈哈哈哈哈哈哈哈">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>'
+    )
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)

@@ -1,4 +1,5 @@
 """Seed files, their loader and the synthetic firm generator."""
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,14 @@ from seed.loader import SEED_DIR, SeedError, load_anchors, load_structure, seed_
 from seed.synthetic import SupplySampler, generate_companies, generate_supplies
 
 POLICY_SECTORS = {
-    "medical": ("医药健康", "战略引擎"), "equipment": ("智能装备", "支柱产业"),
-    "electronics": ("电子信息", "支柱产业"), "nev": ("新能源智能汽车", "支柱产业"),
-    "urban": ("绿色都市", "支柱产业"), "lowcarbon": ("绿色低碳", "前沿新兴"),
-    "digital": ("新一代数字科技", "前沿新兴"), "crossover": ("交叉融合", "前沿新兴"),
+    "medical": ("医药健康", "战略引擎"),
+    "equipment": ("智能装备", "支柱产业"),
+    "electronics": ("电子信息", "支柱产业"),
+    "nev": ("新能源智能汽车", "支柱产业"),
+    "urban": ("绿色都市", "支柱产业"),
+    "lowcarbon": ("绿色低碳", "前沿新兴"),
+    "digital": ("新一代数字科技", "前沿新兴"),
+    "crossover": ("交叉融合", "前沿新兴"),
 }
 # Segments the policy names, which must appear among a chain's node names.
 POLICY_SEGMENTS = {
@@ -33,13 +38,35 @@ POLICY_SEGMENTS = {
     "nev": ["分动器", "电磁式智能扭矩管理器", "控制器系统", "新器件", "储氢瓶"],
     "food": ["休闲食品", "乳制品", "委托生产", "营销结算"],
     "home": ["定制家居", "家居设计", "智能家居"],
-    "storage": ["电化学储能", "空气储能", "飞轮储能", "储能电池", "储能变流器", "能源路由器", "能量控制系统",
-                "系统集成", "运维", "能源互联网"],
+    "storage": [
+        "电化学储能",
+        "空气储能",
+        "飞轮储能",
+        "储能电池",
+        "储能变流器",
+        "能源路由器",
+        "能量控制系统",
+        "系统集成",
+        "运维",
+        "能源互联网",
+    ],
     "robot": ["建筑机器人", "医疗健康机器人", "物流机器人", "水下机器人"],
     "xr": ["VR", "AR", "XR", "可穿戴", "智能终端"],
     "synbio": ["基因编辑", "菌株改造", "合成生物产品", "固废资源化", "医美", "特医食品", "生物基材料"],
 }
-ZONES = ["台马", "运河商务区", "张家湾设计小镇", "西集", "漷县", "永乐店", "于家务", "潞城", "三河", "香河机器人小镇", "大厂"]
+ZONES = [
+    "台马",
+    "运河商务区",
+    "张家湾设计小镇",
+    "西集",
+    "漷县",
+    "永乐店",
+    "于家务",
+    "潞城",
+    "三河",
+    "香河机器人小镇",
+    "大厂",
+]
 URL_SAFE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -62,6 +89,7 @@ def seed_copy(tmp_path: Path) -> Path:
 
 
 # ---- structure -----------------------------------------------------------------------------------
+
 
 def test_policy_sectors_present(structure):
     assert {s.id: (s.name, s.kind) for s in structure.sectors} == POLICY_SECTORS
@@ -102,7 +130,9 @@ def test_flows_form_a_dag_over_known_nodes(structure):
     # Flow runs upstream -> downstream: never from a later stage back to an earlier one.
     rank = {s: i for i, s in enumerate(STAGES)}
     for f in structure.flows:
-        assert rank[structure.node_by_id[f.source_id].stage] <= rank[structure.node_by_id[f.target_id].stage], f
+        assert (
+            rank[structure.node_by_id[f.source_id].stage] <= rank[structure.node_by_id[f.target_id].stage]
+        ), f
 
 
 def test_zones(structure):
@@ -117,7 +147,9 @@ def test_zones(structure):
         else:
             assert zone.is_local and zone.district == structure.home.district
     by_name = {z.name: z for z in structure.zones}
-    assert "digital" in by_name["香河机器人小镇"].focus_sectors and "medical" in by_name["漷县镇"].focus_sectors
+    assert (
+        "digital" in by_name["香河机器人小镇"].focus_sectors and "medical" in by_name["漷县镇"].focus_sectors
+    )
 
 
 def test_doctests():
@@ -130,27 +162,31 @@ def test_doctests():
 
 # ---- broken files ------------------------------------------------------------------------------
 
+
 def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, old
     path.write_text(text.replace(old, new, count), encoding="utf-8")
 
 
-@pytest.mark.parametrize("file, old, new, message", [
-    ("chains/nev.toml", 'stage = "中游"', 'stage = "中段"', "阶段「中段」未知"),
-    ("chains/nev.toml", '["oem", "mobility"]', '["oem", "nowhere"]', "不存在的环节「nowhere」"),
-    ("chains/nev.toml", 'key = "motor"', 'key = "battery"', "key「battery」重复"),
-    ("chains/nev.toml", '["oem", "mobility"]', '["oem", "battery_material"]', "出现循环"),
-    ("chains/nev.toml", 'sector = "nev"', 'sector = "cars"', "产业「cars」未在 sectors.toml 中定义"),
-    ("chains/nev.toml", 'importance = 5', 'importance = 9', "重要度应为 1 到 5"),
-    ("chains/nev.toml", 'parent = "controllers"', 'parent = "nothing"', "上级环节「nothing」不存在"),
-    ("chains/nev.toml", 'key = "motor"', 'key = "电机"', "只能用小写英文字母"),
-    ("chains/nev.toml", 'name = "分动器"', 'name = "域控制器"', "环节名称「域控制器」重复"),
-    ("chains/nev.toml", 'name = "新能源智能汽车"', 'name = "新能源智能汽车', "种子文件格式错误"),
-    ("chains/nev.toml", 'id = "nev"', 'id = "cars"', "应与文件名「nev」一致"),
-    ("zones.toml", 'focus_sectors = ["medical"]', 'focus_sectors = ["pharma"]', "重点产业「pharma」"),
-    ("sectors.toml", 'kind = "战略引擎"', 'kind = "引擎"', "类型「引擎」未知"),
-])
+@pytest.mark.parametrize(
+    "file, old, new, message",
+    [
+        ("chains/nev.toml", 'stage = "中游"', 'stage = "中段"', "阶段「中段」未知"),
+        ("chains/nev.toml", '["oem", "mobility"]', '["oem", "nowhere"]', "不存在的环节「nowhere」"),
+        ("chains/nev.toml", 'key = "motor"', 'key = "battery"', "key「battery」重复"),
+        ("chains/nev.toml", '["oem", "mobility"]', '["oem", "battery_material"]', "出现循环"),
+        ("chains/nev.toml", 'sector = "nev"', 'sector = "cars"', "产业「cars」未在 sectors.toml 中定义"),
+        ("chains/nev.toml", "importance = 5", "importance = 9", "重要度应为 1 到 5"),
+        ("chains/nev.toml", 'parent = "controllers"', 'parent = "nothing"', "上级环节「nothing」不存在"),
+        ("chains/nev.toml", 'key = "motor"', 'key = "电机"', "只能用小写英文字母"),
+        ("chains/nev.toml", 'name = "分动器"', 'name = "域控制器"', "环节名称「域控制器」重复"),
+        ("chains/nev.toml", 'name = "新能源智能汽车"', 'name = "新能源智能汽车', "种子文件格式错误"),
+        ("chains/nev.toml", 'id = "nev"', 'id = "cars"', "应与文件名「nev」一致"),
+        ("zones.toml", 'focus_sectors = ["medical"]', 'focus_sectors = ["pharma"]', "重点产业「pharma」"),
+        ("sectors.toml", 'kind = "战略引擎"', 'kind = "引擎"', "类型「引擎」未知"),
+    ],
+)
 def test_broken_file_gives_chinese_error_naming_it(seed_copy, file, old, new, message):
     _edit(seed_copy / file, old, new)
     with pytest.raises(SeedError) as info:
@@ -163,8 +199,8 @@ def test_flows_after_nodes_is_explained(seed_copy):
     path = seed_copy / "chains" / "food.toml"
     text = path.read_text(encoding="utf-8")
     head, rest = text.split("[chain]", 1)
-    flows = head[head.index("flows = ["):]
-    path.write_text(head[:head.index("flows = [")] + "[chain]" + rest + "\n" + flows, encoding="utf-8")
+    flows = head[head.index("flows = [") :]
+    path.write_text(head[: head.index("flows = [")] + "[chain]" + rest + "\n" + flows, encoding="utf-8")
     with pytest.raises(SeedError, match="flows 必须写在文件开头") as info:
         load_structure(seed_copy)
     assert "food.toml" in str(info.value)
@@ -173,10 +209,13 @@ def test_flows_after_nodes_is_explained(seed_copy):
 def test_a_new_chain_is_a_new_file(seed_copy):
     nodes = "".join(
         f'[[nodes]]\nkey = "n{i}"\nname = "环节{i}"\nstage = "{STAGES[i % 3]}"\nimportance = 3\nkeywords = ["关键词{i}"]\n\n'
-        for i in range(6))
+        for i in range(6)
+    )
     (seed_copy / "chains" / "hydrogen.toml").write_text(
         'flows = [["n0", "n1"], ["n1", "n2"]]\n\n[chain]\nid = "hydrogen"\nname = "氢能"\nsector = "lowcarbon"\n'
-        'sources = ["测试"]\n\n' + nodes, encoding="utf-8")
+        'sources = ["测试"]\n\n' + nodes,
+        encoding="utf-8",
+    )
     structure = load_structure(seed_copy)
     assert "hydrogen" in structure.chain_by_id
     assert len(structure.chain_nodes("hydrogen")) == 6
@@ -186,11 +225,17 @@ def test_a_new_chain_is_a_new_file(seed_copy):
 
 # ---- anchors ---------------------------------------------------------------------------------------
 
+
 def test_anchor_firms(structure):
     anchors = load_anchors(structure)
     by_name = {c.name: c for c in anchors}
-    for firm, node in [("甘李药业", "biopharma.insulin"), ("春立正达", "device.joint"),
-                       ("天海氢能", "nev.hydrogen_tank"), ("福元", "biopharma.generic"), ("蒙牛", "food.dairy")]:
+    for firm, node in [
+        ("甘李药业", "biopharma.insulin"),
+        ("春立正达", "device.joint"),
+        ("天海氢能", "nev.hydrogen_tank"),
+        ("福元", "biopharma.generic"),
+        ("蒙牛", "food.dairy"),
+    ]:
         match = [c for name, c in by_name.items() if firm in name]
         assert len(match) == 1, firm
         assert node in match[0].node_ids and match[0].is_local and not match[0].synthetic
@@ -200,7 +245,9 @@ def test_anchor_firms(structure):
 
 def test_anchors_come_from_the_structure_folder(seed_copy):
     path = seed_copy / "anchors.csv"
-    path.write_text(path.read_text(encoding="utf-8-sig").replace("甘李药业", "甲乙药业"), encoding="utf-8-sig")
+    path.write_text(
+        path.read_text(encoding="utf-8-sig").replace("甘李药业", "甲乙药业"), encoding="utf-8-sig"
+    )
     assert any(c.name.startswith("甲乙药业") for c in load_anchors(load_structure(seed_copy)))
 
 
@@ -216,8 +263,11 @@ def test_anchor_csv_errors_name_file_and_line(structure, tmp_path):
 
 
 def test_anchor_csv_in_gb18030_with_node_names(structure, tmp_path):
-    text = (SEED_DIR / "anchors.csv").read_text(encoding="utf-8-sig").replace("device.joint；device.spine",
-                                                                             "人工关节、脊柱与创伤植入物")
+    text = (
+        (SEED_DIR / "anchors.csv")
+        .read_text(encoding="utf-8-sig")
+        .replace("device.joint；device.spine", "人工关节、脊柱与创伤植入物")
+    )
     path = tmp_path / "anchors.csv"
     path.write_bytes(text.encode("gb18030"))
     chunli = [c for c in load_anchors(structure, path) if "春立" in c.name][0]
@@ -225,6 +275,7 @@ def test_anchor_csv_in_gb18030_with_node_names(structure, tmp_path):
 
 
 # ---- synthetic firms --------------------------------------------------------------------------------
+
 
 def test_generator_streams(structure):
     stream = generate_companies(structure, 10**9)
@@ -307,11 +358,13 @@ def test_supplies_follow_feeds_and_tie_outside_to_local(structure, firms):
 
 # ---- into a store -------------------------------------------------------------------------------------
 
+
 def test_seed_store_fills_a_networkx_store(structure):
     store = NetworkxStore(None)
     calls = []
-    summary = seed_store(store, structure, n_synthetic=3000, progress=lambda d, t: calls.append((d, t)),
-                         batch_size=1000)
+    summary = seed_store(
+        store, structure, n_synthetic=3000, progress=lambda d, t: calls.append((d, t)), batch_size=1000
+    )
     assert summary.anchors == 5 and summary.synthetic == 3000 and summary.supplies > 1000
     assert store.company_count() == 3005
     assert len(store.nodes()) == len(structure.nodes) and len(store.zones()) == len(structure.zones)
@@ -325,7 +378,9 @@ def test_seed_store_fills_a_networkx_store(structure):
     for chain in structure.chains:
         status = Counter(classify(stats[n.id], t)[0] for n in structure.chain_nodes(chain.id))
         assert status[MISSING] and status[WEAK] and status[STRONG], (chain.id, status)
-    ties = store.local_ties([c.id for c in store.companies_on_nodes([n.id for n in structure.nodes], local=False)])
+    ties = store.local_ties(
+        [c.id for c in store.companies_on_nodes([n.id for n in structure.nodes], local=False)]
+    )
     assert len({t.company_id for t in ties}) > 100
 
     again = seed_store(store, structure, n_synthetic=3000)  # same ids: idempotent, nothing doubled
@@ -341,6 +396,8 @@ def test_import_keyword_placement_finds_generated_nodes(structure, firms):
     sample = firms[:3000]
     placed = [set(placer.place(f"{c.products}；{c.scope}")) for c in sample]
     assert sum(bool(p & set(c.node_ids)) for p, c in zip(placed, sample)) > 0.98 * len(sample)
-    same_chain = sum({structure.node_by_id[n].chain_id for n in p} == {structure.node_by_id[c.node_ids[0]].chain_id}
-                     for p, c in zip(placed, sample))
+    same_chain = sum(
+        {structure.node_by_id[n].chain_id for n in p} == {structure.node_by_id[c.node_ids[0]].chain_id}
+        for p, c in zip(placed, sample)
+    )
     assert same_chain > 0.9 * len(sample)

@@ -4,6 +4,7 @@ Nothing connects at import time. `create_app` wires configuration, security and 
 blueprints; the graph store and the CRM database are opened lazily on first use (see
 web.backend), so an app can be built in tests with its own store and session factory.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,12 +23,21 @@ def _blueprints() -> list:
         chains.bp,
         targets.bp,
         companies.bp,
-        leads.bp, board.bp, inbox.bp, dashboard.bp, admin.bp,  # web part 2
+        leads.bp,
+        board.bp,
+        inbox.bp,
+        dashboard.bp,
+        admin.bp,  # web part 2
     ]
 
 
-def create_app(cfg: dict[str, Any] | None = None, *, graph_store=None, session_factory=None,
-               test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    cfg: dict[str, Any] | None = None,
+    *,
+    graph_store=None,
+    session_factory=None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
     """Build the WSGI app.
 
     cfg: the dict from lianzhao.config.load_config (read from config.toml when None).

@@ -3,12 +3,13 @@
 Where crm.permissions has a rule it is used; the rest mirrors the areas' own checks, so a
 menu never offers a page that answers 403.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from crm import permissions
-from crm.models import ADMIN, LEADER, MANAGER, RECRUITER
+from crm.models import LEADER, MANAGER, RECRUITER
 
 _BUSINESS = (RECRUITER, MANAGER, LEADER)  # 三权分立: the administrator handles no business data
 

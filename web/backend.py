@@ -3,6 +3,7 @@
 Both are built lazily on first use and shared by every request thread of one app, so importing
 or creating the app connects to nothing, and tests pass in their own store and session factory.
 """
+
 from __future__ import annotations
 
 import threading

@@ -2,6 +2,7 @@
 
 Views stay thin: they parse input, call one function here or a service directly, and render.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,14 +40,22 @@ def lead_for_company(actor, company) -> LeadRef | None:
     from crm.services.leads import find_holder
 
     settings = backend.crm_settings()
-    holder = find_holder(backend.db(), company_name=company.display_name, uscc=company.uscc,
-                         lost_stage=settings.lost_stage)
+    holder = find_holder(
+        backend.db(), company_name=company.display_name, uscc=company.uscc, lost_stage=settings.lost_stage
+    )
     if holder is None:
         return None
     readable = permissions.can_read(actor, holder)
     who = holder.registered_by.label if holder.registered_by else "其他用户"
-    return LeadRef(holder.id, holder.stage, holder.owner.display_name if holder.owner else None,
-                   who, holder.protected_until, readable, lead_url(holder.id) if readable else None)
+    return LeadRef(
+        holder.id,
+        holder.stage,
+        holder.owner.display_name if holder.owner else None,
+        who,
+        holder.protected_until,
+        readable,
+        lead_url(holder.id) if readable else None,
+    )
 
 
 def create_lead_from_target(actor, company_id: str, node_id: str):
@@ -66,11 +75,19 @@ def create_lead_from_target(actor, company_id: str, node_id: str):
     settings = backend.crm_settings()
     channel = "精准补链" if "精准补链" in settings.channels else settings.channels[0]
     data = {
-        "company_id": target.company_id, "company_name": target.company_name, "uscc": target.uscc,
-        "sector_id": detail.chain.sector_id, "sector_name": sector.name if sector else None,
-        "chain_id": detail.chain.id, "chain_name": detail.chain.name,
-        "node_id": target.node_id, "node_name": target.node_name, "gap_status": target.status,
-        "gap_reason": target.reason, "gap_score": round(target.score, 2), "channel": channel,
+        "company_id": target.company_id,
+        "company_name": target.company_name,
+        "uscc": target.uscc,
+        "sector_id": detail.chain.sector_id,
+        "sector_name": sector.name if sector else None,
+        "chain_id": detail.chain.id,
+        "chain_name": detail.chain.name,
+        "node_id": target.node_id,
+        "node_name": target.node_name,
+        "gap_status": target.status,
+        "gap_reason": target.reason,
+        "gap_score": round(target.score, 2),
+        "channel": channel,
     }
     from flask import request
 
@@ -106,11 +123,13 @@ def held_companies(actor, targets) -> dict:
         cid = getattr(t, "company_id", None) or getattr(t, "id", None)
         name = getattr(t, "company_name", None) or getattr(t, "display_name", None)
         refs.setdefault(cid, CompanyRef(cid, name, getattr(t, "uscc", None)))
-    return holders_for_companies(backend.db(), actor, refs.values(),
-                                 lost_stage=backend.crm_settings().lost_stage)
+    return holders_for_companies(
+        backend.db(), actor, refs.values(), lost_stage=backend.crm_settings().lost_stage
+    )
 
 
 # ---- target lists ------------------------------------------------------------------------
+
 
 def draft_lists_for(actor) -> list:
     """Draft or returned lists of the actor's team that a manager may add rows to."""
@@ -120,16 +139,28 @@ def draft_lists_for(actor) -> list:
     if not permissions.can_manage_target_lists(actor):
         return []
     session = backend.db()
-    return [tl for tl in target_lists.list_lists(session, actor)
-            if tl.status in target_lists.EDITABLE_STATES and tl.team_id == actor.team_id]
+    return [
+        tl
+        for tl in target_lists.list_lists(session, actor)
+        if tl.status in target_lists.EDITABLE_STATES and tl.team_id == actor.team_id
+    ]
 
 
 def target_row(target, chain_name: str) -> dict:
     """A ranked target as the row dict the target-list service stores (score, factors, reason)."""
-    return {"company_id": target.company_id, "company_name": target.company_name, "uscc": target.uscc,
-            "chain_id": target.chain_id, "chain_name": chain_name, "node_id": target.node_id,
-            "node_name": target.node_name, "status": target.status, "score": round(target.score, 2),
-            "factors": {k: round(v, 4) for k, v in target.factors.items()}, "reason": target.reason}
+    return {
+        "company_id": target.company_id,
+        "company_name": target.company_name,
+        "uscc": target.uscc,
+        "chain_id": target.chain_id,
+        "chain_name": chain_name,
+        "node_id": target.node_id,
+        "node_name": target.node_name,
+        "status": target.status,
+        "score": round(target.score, 2),
+        "factors": {k: round(v, 4) for k, v in target.factors.items()},
+        "reason": target.reason,
+    }
 
 
 def ranked_rows(company_node_pairs) -> list[dict]:

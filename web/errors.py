@@ -3,6 +3,7 @@
 Permission checks live in the CRM services; a view that lets PermissionDenied escape gets a 403
 page here, so no view needs its own try/except for it. fetch() callers get JSON instead of HTML.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,9 @@ def render_error(code: int, message: str | None = None):
     message = message or DEFAULT_MESSAGES.get(code, "出错了。")
     if wants_json():
         return jsonify(ok=False, error=message), code
-    return render_template("errors/error.html", code=code, title=TITLES.get(code, "出错了"),
-                           message=message), code
+    return render_template(
+        "errors/error.html", code=code, title=TITLES.get(code, "出错了"), message=message
+    ), code
 
 
 def init_app(app: Flask) -> None:
@@ -75,6 +77,7 @@ def init_app(app: Flask) -> None:
     except ImportError:  # pragma: no cover - the CRM package is always present in a full install
         crm_errors = None
     if crm_errors is not None:
+
         @app.errorhandler(crm_errors.PermissionDenied)
         def denied(exc):
             return render_error(403, str(exc) or None)

@@ -5,6 +5,7 @@ data out as plain dicts and hand them to the page as JSON, never pyvis's HTML: i
 vis-network from a CDN, and a title containing "href" makes it use innerHTML. No node gets a
 `title` here at all; the page builds its tooltip with textContent.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def node_size(criticality: float) -> float:
     return round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * max(0.0, min(criticality, 1.0)), 1)
 
 
-def build_network(report, *, zone_nodes: Iterable[str] | None = None,
-                  top_targets: dict[str, list[str]] | None = None) -> Network:
+def build_network(
+    report, *, zone_nodes: Iterable[str] | None = None, top_targets: dict[str, list[str]] | None = None
+) -> Network:
     """pyvis Network of one chain's gap report.
 
     zone_nodes: when a zone filter is on, the node ids with local firms in that zone; the
@@ -55,7 +57,13 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None,
             level=STAGE_LEVEL.get(gap.stage, 1),
             color=color,
             borderWidth=3 if gap.status == MISSING and not dimmed else 1,
-            font={"size": 16, "color": "#1f2933", "face": "sans-serif", "strokeWidth": 3, "strokeColor": "#ffffff"},
+            font={
+                "size": 16,
+                "color": "#1f2933",
+                "face": "sans-serif",
+                "strokeWidth": 3,
+                "strokeColor": "#ffffff",
+            },
             # Fields for our tooltip (rendered with textContent, never HTML):
             status=gap.status,
             stage=gap.stage,
@@ -87,8 +95,12 @@ def build_network(report, *, zone_nodes: Iterable[str] | None = None,
     net.options.interaction.hover = True
     net.options.interaction.navigationButtons = False
     net.options.interaction.tooltipDelay = 100000  # vis tooltips off: ours are built with textContent
-    net.options.edges.smooth = {"enabled": True, "type": "cubicBezier", "forceDirection": "horizontal",
-                                "roundness": 0.4}
+    net.options.edges.smooth = {
+        "enabled": True,
+        "type": "cubicBezier",
+        "forceDirection": "horizontal",
+        "roundness": 0.4,
+    }
     return net
 
 

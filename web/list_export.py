@@ -1,4 +1,5 @@
 """XLSX of a target-company list, through lianzhao.export (formatted, formula-safe cells)."""
+
 from __future__ import annotations
 
 from graph.targets import FACTOR_LABELS
@@ -16,16 +17,33 @@ def list_title(tl, sector_name: str, chain_name: str | None) -> str:
 
 def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]:
     """(workbook bytes, download file name) for one list; rows in the list's order."""
-    columns = [Column("position", "序号", "int"), Column("company_name", "企业名称"),
-               Column("uscc", "统一社会信用代码"), Column("chain_name", "产业链"),
-               Column("node_name", "补链环节"), Column("gap_status", "环节状态"),
-               Column("score", "评分", "score")]
+    columns = [
+        Column("position", "序号", "int"),
+        Column("company_name", "企业名称"),
+        Column("uscc", "统一社会信用代码"),
+        Column("chain_name", "产业链"),
+        Column("node_name", "补链环节"),
+        Column("gap_status", "环节状态"),
+        Column("score", "评分", "score"),
+    ]
     columns += [Column(f"f_{key}", label, "percent") for key, label in FACTOR_LABELS.items()]
     columns += [Column("reason", "推荐理由"), Column("note", "批注")]
     rows = []
     for row in sorted(tl.rows, key=lambda r: r.position):
-        record = {c: getattr(row, c) for c in ("position", "company_name", "uscc", "chain_name", "node_name",
-                                                 "gap_status", "score", "reason", "note")}
+        record = {
+            c: getattr(row, c)
+            for c in (
+                "position",
+                "company_name",
+                "uscc",
+                "chain_name",
+                "node_name",
+                "gap_status",
+                "score",
+                "reason",
+                "note",
+            )
+        }
         for key in FACTOR_LABELS:
             record[f"f_{key}"] = (row.factors or {}).get(key)
         rows.append(record)
@@ -37,17 +55,31 @@ def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]
 
 def ranking_xlsx(targets, chain_names: dict[str, str], title: str) -> bytes:
     """The ranked 补链 targets as shown on the page (same filters), formatted."""
-    columns = [Column("rank", "排名", "int"), Column("company_name", "企业名称"),
-               Column("uscc", "统一社会信用代码"), Column("place", "所在地"), Column("chain_name", "产业链"),
-               Column("node_name", "补链环节"), Column("status", "环节状态"), Column("score", "评分", "score")]
+    columns = [
+        Column("rank", "排名", "int"),
+        Column("company_name", "企业名称"),
+        Column("uscc", "统一社会信用代码"),
+        Column("place", "所在地"),
+        Column("chain_name", "产业链"),
+        Column("node_name", "补链环节"),
+        Column("status", "环节状态"),
+        Column("score", "评分", "score"),
+    ]
     columns += [Column(f"f_{key}", label, "percent") for key, label in FACTOR_LABELS.items()]
     columns += [Column("reason", "推荐理由")]
     rows = []
     for rank, t in enumerate(targets, start=1):
-        record = {"rank": rank, "company_name": t.company_name, "uscc": t.uscc,
-                  "place": t.province + (t.city if t.city and t.city != t.province else ""),
-                  "chain_name": chain_names.get(t.chain_id, t.chain_id), "node_name": t.node_name,
-                  "status": t.status, "score": round(t.score, 1), "reason": t.reason}
+        record = {
+            "rank": rank,
+            "company_name": t.company_name,
+            "uscc": t.uscc,
+            "place": t.province + (t.city if t.city and t.city != t.province else ""),
+            "chain_name": chain_names.get(t.chain_id, t.chain_id),
+            "node_name": t.node_name,
+            "status": t.status,
+            "score": round(t.score, 1),
+            "reason": t.reason,
+        }
         for key in FACTOR_LABELS:
             record[f"f_{key}"] = t.factors.get(key)
         rows.append(record)

@@ -2,9 +2,10 @@
 
 `localtime` is the Jinja filter every template uses to print a datetime, so no page says "UTC".
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +28,7 @@ def zone_from_config(cfg: dict) -> tzinfo:
 def to_local(value: datetime, tz: tzinfo) -> datetime:
     """A stored datetime (naive means UTC) in the given zone."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(tz)
 
 

@@ -4,14 +4,22 @@ ChainService caches each chain's ranked list (sorted by score, then company id);
 over several chains is a lazy k-way merge of those lists, so a page costs O(N log k), not a
 sort of every candidate in the district.
 """
+
 from __future__ import annotations
 
 import heapq
 from itertools import islice
 
 
-def ranked_targets(svc, *, chain_id: str | None = None, sector_id: str | None = None,
-                   node_id: str | None = None, status: str | None = None, top: int = 50) -> list:
+def ranked_targets(
+    svc,
+    *,
+    chain_id: str | None = None,
+    sector_id: str | None = None,
+    node_id: str | None = None,
+    status: str | None = None,
+    top: int = 50,
+) -> list:
     """Same rows and order as ChainService.targets, cheaper for the all-chains case."""
     if chain_id:
         return svc.targets(chain_id, node_id=node_id, status=status, top=top)

@@ -3,6 +3,7 @@
 Kept apart from the views so every page gets the same rules (等保 2.0 login practice,
 a strict Content-Security-Policy that allows only the app's own files).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ login_manager.session_protection = "strong"
 SECRET_FILE = "secret_key"
 
 # What an account that must change its password may still open.
-PASSWORD_CHANGE_EXEMPT = frozenset({"static", "healthz", "auth.change_password", "auth.logout",
-                                    "auth.login", None})
+PASSWORD_CHANGE_EXEMPT = frozenset(
+    {"static", "healthz", "auth.change_password", "auth.logout", "auth.login", None}
+)
 
 # vis-network's standalone build (web/static/vendor/, 10.1.5) injects its own CSS as <style>
 # elements; these are their SHA-256 hashes (and the empty element's), so the CSP can allow exactly
@@ -43,10 +45,12 @@ VIS_NETWORK_STYLE_HASHES = (
     "sha256-gGUn/VMBXCeWm86qX/pOf+4ZDSbe0JcaXXb4rJjw1mA=",
     "sha256-uepMTym1NwItBa/XV6ef6fQobLL0A0CNVDM5km5L+nQ=",
 )
-CSP = ("default-src 'self'; script-src 'self'; "
-       f"style-src 'self' {' '.join(repr(h) for h in VIS_NETWORK_STYLE_HASHES)}; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; "
+    f"style-src 'self' {' '.join(repr(h) for h in VIS_NETWORK_STYLE_HASHES)}; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def secret_key(cfg: dict[str, Any], folder: str) -> str:
@@ -66,7 +70,9 @@ def secret_key(cfg: dict[str, Any], folder: str) -> str:
         pass
     else:
         if len(key) < 32:  # an emptied or truncated file would make sessions forgeable
-            raise RuntimeError(f"会话密钥文件 {path} 内容无效（少于 32 个字符），请删除该文件后重启以重新生成。")
+            raise RuntimeError(
+                f"会话密钥文件 {path} 内容无效（少于 32 个字符），请删除该文件后重启以重新生成。"
+            )
         if path.stat().st_mode & 0o077:  # copied or restored with loose permissions
             os.chmod(path, 0o600)
         return key
@@ -126,7 +132,9 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
             if _wants_json():
                 return jsonify(ok=False, error="长时间未操作，已自动退出。请刷新页面后重新登录。"), 401
             flash("长时间未操作，已自动退出，请重新登录。", "warning")
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            return redirect(
+                url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+            )
         if current_user.is_authenticated:
             session.permanent = True
             session["last_seen"] = now

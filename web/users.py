@@ -7,6 +7,7 @@ The id kept in the signed session cookie carries a stamp of the password hash, s
 change or an administrator's reset ends every other session of that account (a copied cookie
 stops working); the view that changes the password signs its own session in again.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """What every page shares: the navigation, template helpers and the /healthz probe."""
+
 from __future__ import annotations
 
 import os
@@ -98,9 +99,14 @@ def init_app(app: Flask) -> None:
             actor = current_user.orm
             for label, endpoint, prefix, area in NAV:
                 if endpoint in current_app.view_functions and may_open(actor, area):
-                    items.append({"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)})
-        return {"nav_items": items, "site_name": "链招", "district_name":
-                backend.cfg().get("district", {}).get("name", "")}
+                    items.append(
+                        {"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)}
+                    )
+        return {
+            "nav_items": items,
+            "site_name": "链招",
+            "district_name": backend.cfg().get("district", {}).get("name", ""),
+        }
 
     @app.get("/healthz")
     def healthz():
@@ -122,7 +128,9 @@ def init_app(app: Flask) -> None:
             # no login needed, so no file paths, server addresses or error texts for anyone else
             graph_msg = "产业链图存储正常" if ok_graph else "产业链图存储不可用"
             db_msg = "数据库连接正常" if ok_db else "数据库不可用"
-        body = {"status": "ok" if ok else "error",
-                "graph": {"ok": ok_graph, "message": graph_msg},
-                "db": {"ok": ok_db, "message": db_msg}}
+        body = {
+            "status": "ok" if ok else "error",
+            "graph": {"ok": ok_graph, "message": graph_msg},
+            "db": {"ok": ok_db, "message": db_msg},
+        }
         return jsonify(body), 200 if ok else 503

@@ -1,4 +1,5 @@
 """Helpers shared by the services: the system actor, reloading the actor, loading objects."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ A contact activity (config `contact_kinds`) updates the lead's first/last contac
 response-time rules read. Comments (e.g. a leader's 批示) are not contact with the firm; a comment
 by someone other than the owner lands in the owner's inbox.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -43,11 +44,21 @@ def _text(value: Any, label: str, limit: int = 4000) -> str | None:
     return value
 
 
-def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
-                 occurred_on: date | str | None = None, participants: str | None = None,
-                 outcome: str | None = None, next_step: str | None = None,
-                 due_date: date | str | None = None, settings: CrmSettings | None = None,
-                 ip: str | None = None, now: datetime | None = None) -> Activity:
+def add_activity(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    *,
+    kind: str,
+    occurred_on: date | str | None = None,
+    participants: str | None = None,
+    outcome: str | None = None,
+    next_step: str | None = None,
+    due_date: date | str | None = None,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Activity:
     """Record an activity on a lead the actor may edit; its outcome (结果) is required."""
     settings = settings or CrmSettings()
     now = now or utcnow()
@@ -67,10 +78,17 @@ def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
     due = _as_date(due_date, "下一步截止日期")
     if due is not None and due < day:
         raise ValidationError("下一步截止日期不能早于活动日期")
-    activity = Activity(lead_id=lead.id, kind=kind, occurred_on=day,
-                        participants=_text(participants, "参与人员", 1000),
-                        outcome=outcome, next_step=_text(next_step, "下一步"),
-                        due_date=due, created_by_id=actor.id, created_at=now)
+    activity = Activity(
+        lead_id=lead.id,
+        kind=kind,
+        occurred_on=day,
+        participants=_text(participants, "参与人员", 1000),
+        outcome=outcome,
+        next_step=_text(next_step, "下一步"),
+        due_date=due,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     session.add(activity)
     if kind in settings.contact_kinds:
         at = datetime.combine(day, time.min)
@@ -80,8 +98,9 @@ def add_activity(session: Session, actor: Actor, lead_id: int, *, kind: str,
             lead.last_contact_at = at
     lead.updated_at = now
     flush_or_stale(session, f"线索「{lead.company_name}」")
-    audit.record(session, actor, audit.CREATE, "activity", activity.id, None,
-                 snapshot(activity, ACTIVITY_FIELDS), ip)
+    audit.record(
+        session, actor, audit.CREATE, "activity", activity.id, None, snapshot(activity, ACTIVITY_FIELDS), ip
+    )
     return activity
 
 
@@ -91,13 +110,25 @@ def list_activities(session: Session, actor: Actor, lead_id: int) -> list[Activi
     lead = get_lead(session, lead_id)
     if not perm.can_read(actor, lead):
         raise PermissionDenied("您无权查看该线索")
-    return list(session.scalars(select(Activity).where(Activity.lead_id == lead_id)
-                                .options(selectinload(Activity.created_by))
-                                .order_by(Activity.occurred_on.desc(), Activity.id.desc())))
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(Activity.lead_id == lead_id)
+            .options(selectinload(Activity.created_by))
+            .order_by(Activity.occurred_on.desc(), Activity.id.desc())
+        )
+    )
 
 
-def add_comment(session: Session, actor: Actor, lead_id: int, body: str, *,
-                ip: str | None = None, now: datetime | None = None) -> Comment:
+def add_comment(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    body: str,
+    *,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Comment:
     """Comment on a lead (leaders on any lead; others on leads they may read)."""
     now = now or utcnow()
     actor = current_actor(session, actor)
@@ -110,9 +141,16 @@ def add_comment(session: Session, actor: Actor, lead_id: int, body: str, *,
     comment = Comment(lead_id=lead.id, author_id=actor.id, body=body, created_at=now)
     session.add(comment)
     if lead.owner_id is not None and lead.owner_id != actor.id:
-        session.add(InboxMessage(user_id=lead.owner_id, kind="comment", lead_id=lead.id, created_at=now,
-                                 title=f"{actor.display_name}批注了线索「{lead.company_name}」",
-                                 body=body))
+        session.add(
+            InboxMessage(
+                user_id=lead.owner_id,
+                kind="comment",
+                lead_id=lead.id,
+                created_at=now,
+                title=f"{actor.display_name}批注了线索「{lead.company_name}」",
+                body=body,
+            )
+        )
     session.flush()
     audit.record(session, actor, audit.COMMENT, "lead", lead.id, None, {"comment": body}, ip)
     return comment
@@ -123,6 +161,11 @@ def list_comments(session: Session, actor: Actor, lead_id: int) -> list[Comment]
     lead = get_lead(session, lead_id)
     if not perm.can_read(actor, lead):
         raise PermissionDenied("您无权查看该线索")
-    return list(session.scalars(select(Comment).where(Comment.lead_id == lead_id)
-                                .options(selectinload(Comment.author))
-                                .order_by(Comment.created_at, Comment.id)))
+    return list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.lead_id == lead_id)
+            .options(selectinload(Comment.author))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )

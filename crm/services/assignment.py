@@ -1,6 +1,7 @@
 """Assignment: managers assign and reassign within their team (with a reason), recruiters claim
 pool leads of their team, and new pool leads can be assigned automatically (round robin over the
 team's active recruiters, by sector, or preferring those covering the lead's chain)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -18,8 +19,16 @@ from ._common import Actor, SystemActor, current_actor, get_lead, get_user
 from .leads import flush_or_stale
 
 
-def _give(session: Session, actor: Actor, lead: Lead, assignee: User | None, reason: str | None,
-          now: datetime, ip: str | None, automatic: bool = False) -> Lead:
+def _give(
+    session: Session,
+    actor: Actor,
+    lead: Lead,
+    assignee: User | None,
+    reason: str | None,
+    now: datetime,
+    ip: str | None,
+    automatic: bool = False,
+) -> Lead:
     before = {"owner_id": lead.owner_id, "team_id": lead.team_id}
     previous = lead.owner_id
     lead.owner_id = assignee.id if assignee else None
@@ -30,24 +39,62 @@ def _give(session: Session, actor: Actor, lead: Lead, assignee: User | None, rea
         lead.assigned_at = None
     lead.updated_at = now
     flush_or_stale(session, f"线索「{lead.company_name}」")
-    session.add(Assignment(lead_id=lead.id, from_user_id=previous, to_user_id=lead.owner_id,
-                           by_user_id=actor.id, reason=reason, automatic=automatic, created_at=now))
-    audit.record(session, actor, audit.ASSIGN, "lead", lead.id, before,
-                 {"owner_id": lead.owner_id, "team_id": lead.team_id, "reason": reason,
-                  "automatic": automatic}, ip)
+    session.add(
+        Assignment(
+            lead_id=lead.id,
+            from_user_id=previous,
+            to_user_id=lead.owner_id,
+            by_user_id=actor.id,
+            reason=reason,
+            automatic=automatic,
+            created_at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        audit.ASSIGN,
+        "lead",
+        lead.id,
+        before,
+        {"owner_id": lead.owner_id, "team_id": lead.team_id, "reason": reason, "automatic": automatic},
+        ip,
+    )
     if assignee is not None and assignee.id != actor.id:
         how = "自动分派" if automatic else f"{actor.display_name}分派"
-        inbox.notify(session, assignee.id, "assignment", f"{how}给您新线索「{lead.company_name}」",
-                     reason, lead_id=lead.id, now=now)
+        inbox.notify(
+            session,
+            assignee.id,
+            "assignment",
+            f"{how}给您新线索「{lead.company_name}」",
+            reason,
+            lead_id=lead.id,
+            now=now,
+        )
     if previous is not None and previous != lead.owner_id and previous != actor.id:
-        inbox.notify(session, previous, "reassignment", f"线索「{lead.company_name}」已改由他人负责",
-                     reason, lead_id=lead.id, now=now)
+        inbox.notify(
+            session,
+            previous,
+            "reassignment",
+            f"线索「{lead.company_name}」已改由他人负责",
+            reason,
+            lead_id=lead.id,
+            now=now,
+        )
     return lead
 
 
-def assign_lead(session: Session, actor: Actor, lead_id: int, assignee_id: int,
-                reason: str | None = None, *, expected_version: int | None = None,
-                ip: str | None = None, now: datetime | None = None) -> Lead:
+def assign_lead(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    assignee_id: int,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Lead:
     """A manager gives a lead of the team (or the pool) to an active member of the team.
     Reassigning a lead that already has an owner needs a reason."""
     now = now or utcnow()
@@ -70,8 +117,15 @@ def assign_lead(session: Session, actor: Actor, lead_id: int, assignee_id: int,
     return _give(session, actor, lead, assignee, reason, now, ip)
 
 
-def release_to_pool(session: Session, actor: Actor, lead_id: int, reason: str, *,
-                    ip: str | None = None, now: datetime | None = None) -> Lead:
+def release_to_pool(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    reason: str,
+    *,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Lead:
     """Return a lead to the team's pool: its manager, or its owner giving it up, with a reason."""
     now = now or utcnow()
     actor = current_actor(session, actor)
@@ -85,8 +139,9 @@ def release_to_pool(session: Session, actor: Actor, lead_id: int, reason: str, *
     return _give(session, actor, lead, None, reason.strip(), now, ip)
 
 
-def claim_lead(session: Session, actor: Actor, lead_id: int, *, ip: str | None = None,
-               now: datetime | None = None) -> Lead:
+def claim_lead(
+    session: Session, actor: Actor, lead_id: int, *, ip: str | None = None, now: datetime | None = None
+) -> Lead:
     """A recruiter takes a pool lead of their own team."""
     now = now or utcnow()
     actor = current_actor(session, actor)
@@ -97,8 +152,13 @@ def claim_lead(session: Session, actor: Actor, lead_id: int, *, ip: str | None =
 
 
 def _next_recruiter(session: Session, team: Team, chain_id: str | None, mode: str) -> User | None:
-    candidates = list(session.scalars(select(User).where(
-        User.team_id == team.id, User.role == RECRUITER, User.is_active.is_(True)).order_by(User.id)))
+    candidates = list(
+        session.scalars(
+            select(User)
+            .where(User.team_id == team.id, User.role == RECRUITER, User.is_active.is_(True))
+            .order_by(User.id)
+        )
+    )
     if mode == "chain" and chain_id:
         covering = [u for u in candidates if chain_id in (u.focus_chains or [])]
         candidates = covering or candidates
@@ -111,9 +171,15 @@ def _next_recruiter(session: Session, team: Team, chain_id: str | None, mode: st
     return candidates[0]
 
 
-def auto_assign(session: Session, actor: Actor, lead_ids: Iterable[int], *,
-                settings: CrmSettings | None = None, ip: str | None = None,
-                now: datetime | None = None) -> list[tuple[Lead, User | None]]:
+def auto_assign(
+    session: Session,
+    actor: Actor,
+    lead_ids: Iterable[int],
+    *,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> list[tuple[Lead, User | None]]:
     """Assign pool leads round robin over the active recruiters of the lead's team (by sector
     when the lead has no team). Leads with no eligible recruiter stay in the pool."""
     settings = settings or CrmSettings()
@@ -146,5 +212,10 @@ def assignment_history(session: Session, actor: Actor, lead_id: int) -> list[Ass
     lead = get_lead(session, lead_id)
     if not perm.can_read(actor, lead):
         raise PermissionDenied("您无权查看该线索")
-    return list(session.scalars(select(Assignment).where(Assignment.lead_id == lead_id)
-                                .order_by(Assignment.created_at, Assignment.id)))
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.lead_id == lead_id)
+            .order_by(Assignment.created_at, Assignment.id)
+        )
+    )

@@ -1,5 +1,6 @@
 """Audit log: who did what, when, from which address, with before/after values. Append-only:
 this module only inserts and reads; database triggers refuse UPDATE and DELETE."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -15,25 +16,72 @@ from ..models import ADMIN, LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Tea
 from ._common import Actor, SystemActor, current_actor, jsonable
 
 # Actions written to the log.
-CREATE, UPDATE, ASSIGN, TRANSITION, LOGIN, LOGIN_FAILED, DISABLE, ENABLE, RESET_PASSWORD, \
-    SUBMIT, RETURN, APPROVE, COMMENT = ("create", "update", "assign", "transition", "login",
-                                        "login_failed", "disable", "enable", "reset_password",
-                                        "submit", "return", "approve", "comment")
-ACTION_LABELS = {CREATE: "新建", UPDATE: "修改", ASSIGN: "分派", TRANSITION: "阶段变更",
-                 LOGIN: "登录", LOGIN_FAILED: "登录失败", DISABLE: "停用", ENABLE: "启用",
-                 RESET_PASSWORD: "重置密码", SUBMIT: "提交审批", RETURN: "退回", APPROVE: "批准",
-                 COMMENT: "批注", "import": "导入数据"}
+(
+    CREATE,
+    UPDATE,
+    ASSIGN,
+    TRANSITION,
+    LOGIN,
+    LOGIN_FAILED,
+    DISABLE,
+    ENABLE,
+    RESET_PASSWORD,
+    SUBMIT,
+    RETURN,
+    APPROVE,
+    COMMENT,
+) = (
+    "create",
+    "update",
+    "assign",
+    "transition",
+    "login",
+    "login_failed",
+    "disable",
+    "enable",
+    "reset_password",
+    "submit",
+    "return",
+    "approve",
+    "comment",
+)
+ACTION_LABELS = {
+    CREATE: "新建",
+    UPDATE: "修改",
+    ASSIGN: "分派",
+    TRANSITION: "阶段变更",
+    LOGIN: "登录",
+    LOGIN_FAILED: "登录失败",
+    DISABLE: "停用",
+    ENABLE: "启用",
+    RESET_PASSWORD: "重置密码",
+    SUBMIT: "提交审批",
+    RETURN: "退回",
+    APPROVE: "批准",
+    COMMENT: "批注",
+    "import": "导入数据",
+}
 
 
-def record(session: Session, actor: Actor | None, action: str, entity: str, entity_id: Any,
-           before: dict | None = None, after: dict | None = None, ip: str | None = None,
-           actor_name: str | None = None) -> AuditLog:
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict | None = None,
+    after: dict | None = None,
+    ip: str | None = None,
+    actor_name: str | None = None,
+) -> AuditLog:
     """Append one entry. `actor` None is for events without a known user (failed login)."""
     entry = AuditLog(
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_name=actor_name or (getattr(actor, "username", None) if actor is not None else None),
-        ip=ip, action=action, entity=entity,
+        ip=ip,
+        action=action,
+        entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
@@ -55,16 +103,24 @@ class AuditPage:
     page: int
     per_page: int
 
-
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
 
-def list_entries(session: Session, actor: Actor, *, entity: str | None = None,
-                 entity_id: Any = None, actor_id: int | None = None, since: datetime | None = None,
-                 until: datetime | None = None, action: str | None = None,
-                 page: int = 1, per_page: int = 50) -> AuditPage:
+def list_entries(
+    session: Session,
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    entity_id: Any = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
     """Read the log, newest first, filtered by entity, user, action and time ([since, until)).
     Administrators and leaders only."""
     actor = current_actor(session, actor)
@@ -86,15 +142,18 @@ def list_entries(session: Session, actor: Actor, *, entity: str | None = None,
     per_page = max(1, min(int(per_page), 500))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = min(max(1, page), max(1, -(-total // per_page)))
-    items = session.scalars(query.order_by(AuditLog.id.desc())
-                            .offset((page - 1) * per_page).limit(per_page)).all()
+    items = session.scalars(
+        query.order_by(AuditLog.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
     return AuditPage(list(items), total, page, per_page)
 
 
-def day_range(start: str | date | None, end: str | date | None,
-              offset: timedelta = timedelta(0)) -> tuple[datetime | None, datetime | None]:
+def day_range(
+    start: str | date | None, end: str | date | None, offset: timedelta = timedelta(0)
+) -> tuple[datetime | None, datetime | None]:
     """A filter's "from day / to day" (both inclusive, on the district's clock `offset` east of
     UTC) as the stored naive-UTC [since, until). Bad dates are a ValidationError."""
+
     def parse(value: str | date | None, label: str) -> date | None:
         if value in (None, ""):
             return None
@@ -117,22 +176,66 @@ def day_range(start: str | date | None, end: str | date | None,
 
 # Chinese names of the fields that entries carry (leads, activities, users, target lists, logins).
 BASE_LABELS = {
-    "uscc": "统一社会信用代码", "channel": "招商渠道", "priority": "优先级", "key_flag": "重点项目",
-    "task_force_members": "工作专班成员", "service_plan": "服务方案", "stage": "阶段",
-    "stage_reason": "阶段原因", "owner_id": "负责人", "team_id": "所属组", "reason": "原因",
-    "automatic": "自动分派", "comment": "批注", "kind": "类型", "occurred_on": "日期",
-    "outcome": "结果", "next_step": "下一步", "due_date": "截止日期", "participants": "参与人员",
-    "lead_id": "线索", "username": "用户名", "display_name": "姓名", "role": "角色",
-    "is_active": "启用", "focus_chains": "负责产业链", "password": "密码", "title": "标题",
-    "status": "状态", "based_on_id": "基于名录", "rows": "企业数", "added": "新增企业",
-    "removed": "移除企业", "order": "排序", "note": "备注", "version_no": "版本",
-    "file": "文件", "total": "总行数", "written": "写入", "rejected": "拒绝", "committed": "已提交",
+    "uscc": "统一社会信用代码",
+    "channel": "招商渠道",
+    "priority": "优先级",
+    "key_flag": "重点项目",
+    "task_force_members": "工作专班成员",
+    "service_plan": "服务方案",
+    "stage": "阶段",
+    "stage_reason": "阶段原因",
+    "owner_id": "负责人",
+    "team_id": "所属组",
+    "reason": "原因",
+    "automatic": "自动分派",
+    "comment": "批注",
+    "kind": "类型",
+    "occurred_on": "日期",
+    "outcome": "结果",
+    "next_step": "下一步",
+    "due_date": "截止日期",
+    "participants": "参与人员",
+    "lead_id": "线索",
+    "username": "用户名",
+    "display_name": "姓名",
+    "role": "角色",
+    "is_active": "启用",
+    "focus_chains": "负责产业链",
+    "password": "密码",
+    "title": "标题",
+    "status": "状态",
+    "based_on_id": "基于名录",
+    "rows": "企业数",
+    "added": "新增企业",
+    "removed": "移除企业",
+    "order": "排序",
+    "note": "备注",
+    "version_no": "版本",
+    "file": "文件",
+    "total": "总行数",
+    "written": "写入",
+    "rejected": "拒绝",
+    "committed": "已提交",
 }
-USER_ID_FIELDS = frozenset({"owner_id", "sponsor_user_id", "case_officer_user_id", "created_by_id",
-                            "approved_by_id", "from_user_id", "to_user_id", "by_user_id"})
+USER_ID_FIELDS = frozenset(
+    {
+        "owner_id",
+        "sponsor_user_id",
+        "case_officer_user_id",
+        "created_by_id",
+        "approved_by_id",
+        "from_user_id",
+        "to_user_id",
+        "by_user_id",
+    }
+)
 # Codes that say nothing to a reader next to the name the same entry carries: shown only alone.
-SHOWN_ONLY_WITHOUT = {"chain_id": "chain_name", "node_id": "node_name", "company_id": "company_name",
-                      "sector_name": "sector_id"}
+SHOWN_ONLY_WITHOUT = {
+    "chain_id": "chain_name",
+    "node_id": "node_name",
+    "company_id": "company_name",
+    "sector_name": "sector_id",
+}
 PLAN_PARTS = (("needs", "需求"), ("policy_support", "政策支持"), ("milestones", "里程碑"))
 EMPTY = "空"
 
@@ -163,13 +266,24 @@ class AuditLine:
     subject: str | None = None  # the user's display name when the entry is about a user
 
 
-ENTITY_LABELS = {"lead": "线索", "activity": "跟进", "user": "用户", "target_list": "目标名录",
-                 "target_list_row": "名录条目", "settings": "系统设置"}
+ENTITY_LABELS = {
+    "lead": "线索",
+    "activity": "跟进",
+    "user": "用户",
+    "target_list": "目标名录",
+    "target_list_row": "名录条目",
+    "settings": "系统设置",
+}
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {} or (
-        isinstance(value, Mapping) and all(_is_empty(v) for v in value.values()))
+    return (
+        value is None
+        or value == ""
+        or value == []
+        or value == {}
+        or (isinstance(value, Mapping) and all(_is_empty(v) for v in value.values()))
+    )
 
 
 def _number(value: float) -> str:
@@ -196,16 +310,14 @@ def service_plan_text(plan: Any) -> str:
     """{"needs": …, "policy_support": …, "milestones": [...]} -> 需求：…；政策支持：…；里程碑：…"""
     if not isinstance(plan, Mapping):
         return _plain(plan)
-    parts = [f"{label}：{_plain(plan.get(key))}" for key, label in PLAN_PARTS
-             if not _is_empty(plan.get(key))]
+    parts = [f"{label}：{_plain(plan.get(key))}" for key, label in PLAN_PARTS if not _is_empty(plan.get(key))]
     return "；".join(parts) or EMPTY
 
 
 class _Names:
     """Turns stored codes and ids into the names people know."""
 
-    def __init__(self, users: Mapping[int, str], teams: Mapping[int, str],
-                 sectors: Mapping[str, str]):
+    def __init__(self, users: Mapping[int, str], teams: Mapping[int, str], sectors: Mapping[str, str]):
         self.users, self.teams, self.sectors = users, teams, sectors
 
     def value(self, key: str, value: Any) -> str:
@@ -253,9 +365,13 @@ def _user_ids(entries: Iterable[AuditLog]) -> set[int]:
     return ids
 
 
-def describe(session: Session, entries: Iterable[AuditLog], *,
-             sectors: Mapping[str, str] | None = None,
-             labels: Mapping[str, str] | None = None) -> list[AuditLine]:
+def describe(
+    session: Session,
+    entries: Iterable[AuditLog],
+    *,
+    sectors: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[AuditLine]:
     """Audit entries as readable Chinese lines: field labels, user ids -> display names (one
     query for all of them), team ids -> team names, sector ids -> names from `sectors` (the
     caller's mapping: the CRM does not read the graph), the service plan as
@@ -263,8 +379,9 @@ def describe(session: Session, entries: Iterable[AuditLog], *,
     update whose every change is a no-op is left out altogether."""
     entries = list(entries)
     ids = _user_ids(entries)
-    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) \
-        if ids else {}
+    users = (
+        dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    )
     teams = dict(session.execute(select(Team.id, Team.name)).all())
     names = _Names(users, teams, sectors or {})
     all_labels = {**field_labels(), **(labels or {})}
@@ -274,11 +391,19 @@ def describe(session: Session, entries: Iterable[AuditLog], *,
         if not changes and entry.action == UPDATE and (entry.before or entry.after):
             continue  # nothing really changed
         who = users.get(entry.actor_id) if entry.actor_id is not None else None
-        lines.append(AuditLine(
-            id=entry.id, at=entry.at, actor=who or entry.actor_name or "系统", ip=entry.ip,
-            action=ACTION_LABELS.get(entry.action, entry.action), entity=entry.entity,
-            entity_id=entry.entity_id, changes=changes,
-            subject=users.get(_as_int(entry.entity_id)) if entry.entity == "user" else None))
+        lines.append(
+            AuditLine(
+                id=entry.id,
+                at=entry.at,
+                actor=who or entry.actor_name or "系统",
+                ip=entry.ip,
+                action=ACTION_LABELS.get(entry.action, entry.action),
+                entity=entry.entity,
+                entity_id=entry.entity_id,
+                changes=changes,
+                subject=users.get(_as_int(entry.entity_id)) if entry.entity == "user" else None,
+            )
+        )
     return lines
 
 

@@ -1,4 +1,5 @@
 """In-app inbox: assignments, comments, target-list reviews land here for the user concerned."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,31 +12,54 @@ from ..models import InboxMessage, utcnow
 from ._common import Actor, current_actor
 
 
-def notify(session: Session, user_id: int, kind: str, title: str, body: str | None = None, *,
-           lead_id: int | None = None, target_list_id: int | None = None,
-           now: datetime | None = None) -> InboxMessage:
+def notify(
+    session: Session,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str | None = None,
+    *,
+    lead_id: int | None = None,
+    target_list_id: int | None = None,
+    now: datetime | None = None,
+) -> InboxMessage:
     """Put a message in a user's inbox (called by other services, not by views)."""
-    message = InboxMessage(user_id=user_id, kind=kind, title=title[:200], body=body, lead_id=lead_id,
-                           target_list_id=target_list_id, created_at=now or utcnow())
+    message = InboxMessage(
+        user_id=user_id,
+        kind=kind,
+        title=title[:200],
+        body=body,
+        lead_id=lead_id,
+        target_list_id=target_list_id,
+        created_at=now or utcnow(),
+    )
     session.add(message)
     return message
 
 
-def list_messages(session: Session, actor: Actor, *, unread_only: bool = False,
-                  limit: int = 50) -> list[InboxMessage]:
+def list_messages(
+    session: Session, actor: Actor, *, unread_only: bool = False, limit: int = 50
+) -> list[InboxMessage]:
     """The actor's own messages, newest first."""
     actor = current_actor(session, actor)
     query = select(InboxMessage).where(InboxMessage.user_id == actor.id)
     if unread_only:
         query = query.where(InboxMessage.read_at.is_(None))
-    return list(session.scalars(query.order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc())
-                                .limit(limit)))
+    return list(
+        session.scalars(query.order_by(InboxMessage.created_at.desc(), InboxMessage.id.desc()).limit(limit))
+    )
 
 
 def unread_count(session: Session, actor: Actor) -> int:
     actor = current_actor(session, actor)
-    return session.scalar(select(func.count()).select_from(InboxMessage).where(
-        InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_read(session: Session, actor: Actor, message_id: int) -> InboxMessage:
@@ -52,7 +76,9 @@ def mark_read(session: Session, actor: Actor, message_id: int) -> InboxMessage:
 
 def mark_all_read(session: Session, actor: Actor) -> int:
     actor = current_actor(session, actor)
-    result = session.execute(update(InboxMessage)
-                             .where(InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))
-                             .values(read_at=utcnow()))
+    result = session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
     return result.rowcount or 0

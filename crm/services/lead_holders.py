@@ -4,6 +4,7 @@ Pages that offer 转为线索 (补链目标, the graph side panel, a company pag
 a held firm instead. The answer is safe for any actor: it names the holder (who registered it)
 and gives the lead id only to actors allowed to read the lead.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -41,8 +42,14 @@ class HeldBy:
         return "已登记线索（持有人：您本人）" if self.is_self else f"已登记线索（持有人：{self.holder}）"
 
 
-def holders_for_companies(session: Session, actor, companies: Iterable[CompanyRef], *,
-                          lost_stage: str = "流失", now: datetime | None = None) -> dict[str, HeldBy]:
+def holders_for_companies(
+    session: Session,
+    actor,
+    companies: Iterable[CompanyRef],
+    *,
+    lost_stage: str = "流失",
+    now: datetime | None = None,
+) -> dict[str, HeldBy]:
     """company_id -> HeldBy for each firm held by a live lead (same graph id, credit code or
     normalised name; not lost; protection not expired). One SELECT for all firms."""
     refs = list(companies)
@@ -59,19 +66,33 @@ def holders_for_companies(session: Session, actor, companies: Iterable[CompanyRe
         conditions.append(Lead.uscc.in_(usccs))
     if names:
         conditions.append(Lead.name_key.in_(names))
-    query = (select(Lead).options(joinedload(Lead.registered_by))
-             .where(or_(*conditions), Lead.protected_until > now, Lead.stage != lost_stage)
-             .order_by(Lead.created_at, Lead.id))
+    query = (
+        select(Lead)
+        .options(joinedload(Lead.registered_by))
+        .where(or_(*conditions), Lead.protected_until > now, Lead.stage != lost_stage)
+        .order_by(Lead.created_at, Lead.id)
+    )
     leads = list(session.scalars(query))
     out: dict[str, HeldBy] = {}
     actor_id = getattr(actor, "id", None)
     for ref in refs:
         key = normalize_name(ref.name) if ref.name else None
-        lead = next((ld for ld in leads if (ref.company_id and ld.company_id == ref.company_id)
-                     or (ref.uscc and ld.uscc == ref.uscc) or (key and ld.name_key == key)), None)
+        lead = next(
+            (
+                ld
+                for ld in leads
+                if (ref.company_id and ld.company_id == ref.company_id)
+                or (ref.uscc and ld.uscc == ref.uscc)
+                or (key and ld.name_key == key)
+            ),
+            None,
+        )
         if lead is None:
             continue
         who = lead.registered_by.label if lead.registered_by else "其他用户"
-        out[ref.company_id] = HeldBy(who, actor_id is not None and lead.registered_by_id == actor_id,
-                                     lead.id if permissions.can_read(actor, lead) else None)
+        out[ref.company_id] = HeldBy(
+            who,
+            actor_id is not None and lead.registered_by_id == actor_id,
+            lead.id if permissions.can_read(actor, lead) else None,
+        )
     return out

@@ -4,6 +4,7 @@ The team of a lead is the team of the user who registers it; a recruiter's lead 
 recruiter, a manager's lead goes to the team's pool (or is assigned automatically when
 `[crm] auto_assign` is on).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,29 +25,54 @@ from ..models import LEADER, MANAGER, RECRUITER, Lead, StageChange, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate, four_ones_missing, is_key_project
 from . import audit
-from ._common import Actor, current_actor, get_lead as _load_lead, jsonable, snapshot
+from ._common import Actor, current_actor, jsonable, snapshot
+from ._common import get_lead as _load_lead
 
 TEXT_FIELDS = {  # field -> (label, max length)
-    "company_name": ("企业名称", 200), "company_id": ("企业图谱编号", 64),
-    "sector_id": ("产业", 64), "sector_name": ("产业名称", 100), "chain_id": ("产业链", 64),
-    "chain_name": ("产业链名称", 100), "node_id": ("环节", 64), "node_name": ("环节名称", 100),
-    "gap_status": ("链状态", 16), "gap_reason": ("补链理由", 4000), "zone": ("意向落位园区", 100),
-    "notes": ("备注", 4000), "sponsor_name": ("牵头区领导", 100),
-    "task_force_department": ("工作专班牵头部门", 200), "case_officer_name": ("项目服务专员", 100),
+    "company_name": ("企业名称", 200),
+    "company_id": ("企业图谱编号", 64),
+    "sector_id": ("产业", 64),
+    "sector_name": ("产业名称", 100),
+    "chain_id": ("产业链", 64),
+    "chain_name": ("产业链名称", 100),
+    "node_id": ("环节", 64),
+    "node_name": ("环节名称", 100),
+    "gap_status": ("链状态", 16),
+    "gap_reason": ("补链理由", 4000),
+    "zone": ("意向落位园区", 100),
+    "notes": ("备注", 4000),
+    "sponsor_name": ("牵头区领导", 100),
+    "task_force_department": ("工作专班牵头部门", 200),
+    "case_officer_name": ("项目服务专员", 100),
 }
-NUMBER_FIELDS = {"gap_score": "推荐得分", "investment": "预计投资额（万元）",
-                 "expected_output": "预计年产值（万元）", "land_mu": "用地需求（亩）",
-                 "floor_m2": "用房需求（平方米）"}
+NUMBER_FIELDS = {
+    "gap_score": "推荐得分",
+    "investment": "预计投资额（万元）",
+    "expected_output": "预计年产值（万元）",
+    "land_mu": "用地需求（亩）",
+    "floor_m2": "用房需求（平方米）",
+}
 USER_FIELDS = {"sponsor_user_id": "牵头区领导", "case_officer_user_id": "项目服务专员"}
-EDITABLE = (*TEXT_FIELDS, *NUMBER_FIELDS, *USER_FIELDS, "uscc", "channel", "priority", "key_flag",
-            "task_force_members", "service_plan")
+EDITABLE = (
+    *TEXT_FIELDS,
+    *NUMBER_FIELDS,
+    *USER_FIELDS,
+    "uscc",
+    "channel",
+    "priority",
+    "key_flag",
+    "task_force_members",
+    "service_plan",
+)
 AUDITED = (*EDITABLE, "stage", "stage_reason", "owner_id", "team_id")
 
 
 # ----------------------------------------------------------------------------- validation
 
-def _clean(session: Session, data: Mapping[str, Any], settings: CrmSettings,
-           creating: bool) -> dict[str, Any]:
+
+def _clean(
+    session: Session, data: Mapping[str, Any], settings: CrmSettings, creating: bool
+) -> dict[str, Any]:
     """Validate and normalise lead fields; raise ValidationError listing every problem."""
     unknown = set(data) - set(EDITABLE)
     if unknown:
@@ -98,15 +124,18 @@ def _clean(session: Session, data: Mapping[str, Any], settings: CrmSettings,
     if "task_force_members" in data:
         members = data["task_force_members"] or []
         if isinstance(members, str):
-            members = [m for m in (x.strip() for x in members.replace("，", ",").replace("、", ",").split(","))]
+            members = [
+                m for m in (x.strip() for x in members.replace("，", ",").replace("、", ",").split(","))
+            ]
         out["task_force_members"] = [str(m).strip() for m in members if str(m).strip()]
     if "service_plan" in data:
         plan = data["service_plan"] or {}
         if not isinstance(plan, Mapping):
             problems.append("服务方案格式错误")
         else:
-            out["service_plan"] = {k: jsonable(v) for k, v in plan.items()
-                                   if k in ("needs", "policy_support", "milestones")}
+            out["service_plan"] = {
+                k: jsonable(v) for k, v in plan.items() if k in ("needs", "policy_support", "milestones")
+            }
     for name, label in USER_FIELDS.items():
         if name in data:
             uid = data[name]
@@ -132,9 +161,16 @@ def _clean(session: Session, data: Mapping[str, Any], settings: CrmSettings,
 
 # ----------------------------------------------------------------------------- 首报首谈
 
-def find_holder(session: Session, *, company_name: str | None = None, uscc: str | None = None,
-                now: datetime | None = None, exclude_id: int | None = None,
-                lost_stage: str = "流失") -> Lead | None:
+
+def find_holder(
+    session: Session,
+    *,
+    company_name: str | None = None,
+    uscc: str | None = None,
+    now: datetime | None = None,
+    exclude_id: int | None = None,
+    lost_stage: str = "流失",
+) -> Lead | None:
     """The lead that holds this firm under 首报首谈 (same credit code or normalised name,
     not lost, protection not expired), or None."""
     now = now or utcnow()
@@ -145,8 +181,12 @@ def find_holder(session: Session, *, company_name: str | None = None, uscc: str 
         conditions.append(Lead.name_key == normalize_name(company_name))
     if not conditions:
         return None
-    query = (select(Lead).where(or_(*conditions), Lead.protected_until > now, Lead.stage != lost_stage)
-             .order_by(Lead.created_at, Lead.id).limit(1))
+    query = (
+        select(Lead)
+        .where(or_(*conditions), Lead.protected_until > now, Lead.stage != lost_stage)
+        .order_by(Lead.created_at, Lead.id)
+        .limit(1)
+    )
     if exclude_id is not None:
         query = query.where(Lead.id != exclude_id)
     return session.scalar(query)
@@ -157,8 +197,15 @@ def _raise_duplicate(holder: Lead) -> None:
     raise DuplicateLead(holder.company_name, who, holder.created_at, holder.protected_until, holder.id)
 
 
-def check_duplicate(session: Session, actor: Actor, *, company_name: str, uscc: str | None = None,
-                    settings: CrmSettings | None = None, now: datetime | None = None) -> None:
+def check_duplicate(
+    session: Session,
+    actor: Actor,
+    *,
+    company_name: str,
+    uscc: str | None = None,
+    settings: CrmSettings | None = None,
+    now: datetime | None = None,
+) -> None:
     """Raise DuplicateLead if the firm is held by another registration (for a form's pre-check)."""
     settings = settings or CrmSettings()
     current_actor(session, actor)
@@ -166,17 +213,26 @@ def check_duplicate(session: Session, actor: Actor, *, company_name: str, uscc: 
         uscc = clean_uscc(uscc)
     except InvalidCreditCode as exc:
         raise ValidationError(str(exc)) from exc
-    holder = find_holder(session, company_name=company_name, uscc=uscc, now=now,
-                         lost_stage=settings.lost_stage)
+    holder = find_holder(
+        session, company_name=company_name, uscc=uscc, now=now, lost_stage=settings.lost_stage
+    )
     if holder is not None:
         _raise_duplicate(holder)
 
 
 # ----------------------------------------------------------------------------- create / read / update
 
-def create_lead(session: Session, actor: Actor, data: Mapping[str, Any], *,
-                settings: CrmSettings | None = None, ip: str | None = None,
-                now: datetime | None = None, auto_assign: bool = True) -> Lead:
+
+def create_lead(
+    session: Session,
+    actor: Actor,
+    data: Mapping[str, Any],
+    *,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+    auto_assign: bool = True,
+) -> Lead:
     """Register a firm as a lead at the first stage. Refused with DuplicateLead while another
     registration holds it (首报首谈); the new registration holds it for `protection_days`."""
     settings = settings or CrmSettings()
@@ -192,17 +248,25 @@ def create_lead(session: Session, actor: Actor, data: Mapping[str, Any], *,
     if holder is not None:
         _raise_duplicate(holder)
     workflow = Workflow.from_settings(settings)
-    lead = Lead(**values, stage=workflow.first, stage_changed_at=now, team_id=actor.team_id,
-                registered_by_id=actor.id, created_at=now, updated_at=now,
-                protected_until=now + timedelta(days=settings.protection_days))
+    lead = Lead(
+        **values,
+        stage=workflow.first,
+        stage_changed_at=now,
+        team_id=actor.team_id,
+        registered_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+        protected_until=now + timedelta(days=settings.protection_days),
+    )
     lead.task_force_members = values.get("task_force_members", [])
     lead.service_plan = values.get("service_plan", {})
     if actor.role == RECRUITER:
         lead.owner_id, lead.assigned_at = actor.id, now
     session.add(lead)
     session.flush()
-    session.add(StageChange(lead_id=lead.id, from_stage=None, to_stage=lead.stage, actor_id=actor.id,
-                            changed_at=now))
+    session.add(
+        StageChange(lead_id=lead.id, from_stage=None, to_stage=lead.stage, actor_id=actor.id, changed_at=now)
+    )
     audit.record(session, actor, audit.CREATE, "lead", lead.id, None, snapshot(lead, AUDITED), ip)
     if lead.owner_id is None and auto_assign and settings.auto_assign != "off":
         from .assignment import auto_assign as _auto
@@ -221,10 +285,21 @@ def _lock_company(session: Session, name_key: str | None, uscc: str | None) -> N
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
-def _holder_for(session: Session, values: Mapping[str, Any], settings: CrmSettings,
-                now: datetime, exclude_id: int | None = None) -> Lead | None:
-    return find_holder(session, company_name=values.get("company_name"), uscc=values.get("uscc"),
-                       now=now, exclude_id=exclude_id, lost_stage=settings.lost_stage)
+def _holder_for(
+    session: Session,
+    values: Mapping[str, Any],
+    settings: CrmSettings,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> Lead | None:
+    return find_holder(
+        session,
+        company_name=values.get("company_name"),
+        uscc=values.get("uscc"),
+        now=now,
+        exclude_id=exclude_id,
+        lost_stage=settings.lost_stage,
+    )
 
 
 def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
@@ -236,7 +311,9 @@ def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
     return lead
 
 
-def _editable(session: Session, actor: Actor, lead_id: int, expected_version: int | None) -> tuple[Actor, Lead]:
+def _editable(
+    session: Session, actor: Actor, lead_id: int, expected_version: int | None
+) -> tuple[Actor, Lead]:
     actor = current_actor(session, actor)
     lead = _load_lead(session, lead_id)
     if not perm.can_edit(actor, lead):
@@ -256,9 +333,17 @@ def flush_or_stale(session: Session, what: str) -> None:
         raise StaleEdit(what) from exc
 
 
-def update_lead(session: Session, actor: Actor, lead_id: int, changes: Mapping[str, Any], *,
-                expected_version: int | None = None, settings: CrmSettings | None = None,
-                ip: str | None = None, now: datetime | None = None) -> Lead:
+def update_lead(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Lead:
     """Change lead fields (including the "四个一" items). Pass the `version` the form was loaded
     with as `expected_version`: a save over someone else's newer save is refused (StaleEdit)."""
     settings = settings or CrmSettings()
@@ -267,8 +352,10 @@ def update_lead(session: Session, actor: Actor, lead_id: int, changes: Mapping[s
     if "key_flag" in values and values["key_flag"] != lead.key_flag and not perm.can_flag_key(actor, lead):
         raise PermissionDenied("只有招商经理可以标记或取消重点项目")
     if "company_name" in values or "uscc" in values:
-        probe = {"company_name": values.get("company_name", lead.company_name),
-                 "uscc": values.get("uscc", lead.uscc)}
+        probe = {
+            "company_name": values.get("company_name", lead.company_name),
+            "uscc": values.get("uscc", lead.uscc),
+        }
         holder = _holder_for(session, probe, settings, now or utcnow(), exclude_id=lead.id)
         if holder is not None and holder.created_at <= lead.created_at:
             _raise_duplicate(holder)
@@ -286,9 +373,19 @@ def update_lead(session: Session, actor: Actor, lead_id: int, changes: Mapping[s
 
 # ----------------------------------------------------------------------------- workflow
 
-def transition(session: Session, actor: Actor, lead_id: int, target: str, reason: str | None = None, *,
-               expected_version: int | None = None, settings: CrmSettings | None = None,
-               ip: str | None = None, now: datetime | None = None) -> Lead:
+
+def transition(
+    session: Session,
+    actor: Actor,
+    lead_id: int,
+    target: str,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Lead:
     """Move a lead to `target`. Refused with WorkflowError for an illegal move or a missing
     reason, with GateNotSatisfied (listing what is missing) for an unready key project."""
     settings = settings or CrmSettings()
@@ -308,10 +405,26 @@ def transition(session: Session, actor: Actor, lead_id: int, target: str, reason
     lead.stage_changed_at = now  # response-time clocks also count from here (see services.overdue)
     lead.updated_at = now
     flush_or_stale(session, f"线索「{lead.company_name}」")
-    session.add(StageChange(lead_id=lead.id, from_stage=from_stage, to_stage=target,
-                            reason=lead.stage_reason, actor_id=actor.id, changed_at=now))
-    audit.record(session, actor, audit.TRANSITION, "lead", lead.id, before,
-                 {"stage": lead.stage, "stage_reason": lead.stage_reason}, ip)
+    session.add(
+        StageChange(
+            lead_id=lead.id,
+            from_stage=from_stage,
+            to_stage=target,
+            reason=lead.stage_reason,
+            actor_id=actor.id,
+            changed_at=now,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        audit.TRANSITION,
+        "lead",
+        lead.id,
+        before,
+        {"stage": lead.stage, "stage_reason": lead.stage_reason},
+        ip,
+    )
     return lead
 
 
@@ -339,12 +452,18 @@ def key_project_status(lead: Lead, settings: CrmSettings | None = None) -> KeyPr
 
 def stage_history(session: Session, actor: Actor, lead_id: int) -> list[StageChange]:
     get_lead(session, actor, lead_id)
-    return list(session.scalars(select(StageChange).where(StageChange.lead_id == lead_id)
-                                .options(selectinload(StageChange.actor))
-                                .order_by(StageChange.changed_at, StageChange.id)))
+    return list(
+        session.scalars(
+            select(StageChange)
+            .where(StageChange.lead_id == lead_id)
+            .options(selectinload(StageChange.actor))
+            .order_by(StageChange.changed_at, StageChange.id)
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- listing
+
 
 @dataclass
 class LeadFilter:
@@ -375,9 +494,13 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-SORTS = {"updated": Lead.updated_at.desc(), "created": Lead.created_at.desc(),
-         "investment": Lead.investment.desc(), "score": Lead.gap_score.desc(),
-         "company": Lead.name_key.asc()}
+SORTS = {
+    "updated": Lead.updated_at.desc(),
+    "created": Lead.created_at.desc(),
+    "investment": Lead.investment.desc(),
+    "score": Lead.gap_score.desc(),
+    "company": Lead.name_key.asc(),
+}
 
 
 def visibility(actor: Actor):
@@ -394,8 +517,11 @@ def visibility(actor: Actor):
 def team_pool(actor: Actor):
     """WHERE clause of the pool an actor works: no owner, and the actor's team or no team
     (permissions.in_team_pool as SQL; the pool a recruiter may claim from)."""
-    team = Lead.team_id.is_(None) if actor.team_id is None else or_(
-        Lead.team_id == actor.team_id, Lead.team_id.is_(None))
+    team = (
+        Lead.team_id.is_(None)
+        if actor.team_id is None
+        else or_(Lead.team_id == actor.team_id, Lead.team_id.is_(None))
+    )
     return and_(Lead.owner_id.is_(None), team)
 
 
@@ -404,8 +530,16 @@ def visible_leads(actor: Actor) -> Select:
     return select(Lead).where(visibility(actor))
 
 
-def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None, *, page: int = 1,
-               per_page: int = 20, sort: str = "updated", settings: CrmSettings | None = None) -> Page:
+def list_leads(
+    session: Session,
+    actor: Actor,
+    filters: LeadFilter | None = None,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "updated",
+    settings: CrmSettings | None = None,
+) -> Page:
     """The leads the actor may read, filtered, newest change first, one page at a time."""
     settings = settings or CrmSettings()
     actor = current_actor(session, actor)
@@ -413,15 +547,21 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
     query = visible_leads(actor)
     if f.stages:
         query = query.where(Lead.stage.in_(list(f.stages)))
-    for column, value in ((Lead.sector_id, f.sector_id), (Lead.chain_id, f.chain_id),
-                          (Lead.node_id, f.node_id), (Lead.owner_id, f.owner_id),
-                          (Lead.team_id, f.team_id), (Lead.channel, f.channel),
-                          (Lead.priority, f.priority)):
+    for column, value in (
+        (Lead.sector_id, f.sector_id),
+        (Lead.chain_id, f.chain_id),
+        (Lead.node_id, f.node_id),
+        (Lead.owner_id, f.owner_id),
+        (Lead.team_id, f.team_id),
+        (Lead.channel, f.channel),
+        (Lead.priority, f.priority),
+    ):
         if value not in (None, ""):
             query = query.where(column == value)
     if f.key_only:
-        query = query.where(or_(Lead.key_flag.is_(True),
-                                Lead.investment >= settings.four_ones.key_investment_min))
+        query = query.where(
+            or_(Lead.key_flag.is_(True), Lead.investment >= settings.four_ones.key_investment_min)
+        )
     if f.pool_only:
         query = query.where(Lead.owner_id.is_(None))
     if f.mine_only:
@@ -437,23 +577,35 @@ def list_leads(session: Session, actor: Actor, filters: LeadFilter | None = None
     page = max(1, int(page))
     total = session.scalar(query.with_only_columns(func.count(Lead.id)).order_by(None)) or 0
     order = SORTS.get(sort, SORTS["updated"])
-    items = session.scalars(query.options(joinedload(Lead.owner)).order_by(order, Lead.id.desc())
-                            .offset((page - 1) * per_page).limit(per_page)).all()
+    items = session.scalars(
+        query.options(joinedload(Lead.owner))
+        .order_by(order, Lead.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     return Page(list(items), total, page, per_page)
 
 
 # ----------------------------------------------------------------------------- from targets
 
+
 def target_row_to_lead_data(row: Mapping[str, Any], channel: str = "精准补链") -> dict[str, Any]:
     """Lead fields from a ranked target (graph ranking or a target-list row): the firm, the node
     it fills, and the gap reason and score it came with."""
     return {
-        "company_id": row.get("company_id"), "company_name": row.get("company_name"),
-        "uscc": row.get("uscc"), "sector_id": row.get("sector_id"), "sector_name": row.get("sector_name"),
-        "chain_id": row.get("chain_id"), "chain_name": row.get("chain_name"),
-        "node_id": row.get("node_id"), "node_name": row.get("node_name"),
-        "gap_status": row.get("status") or row.get("gap_status"), "gap_reason": row.get("reason"),
-        "gap_score": row.get("score"), "channel": row.get("channel") or channel,
+        "company_id": row.get("company_id"),
+        "company_name": row.get("company_name"),
+        "uscc": row.get("uscc"),
+        "sector_id": row.get("sector_id"),
+        "sector_name": row.get("sector_name"),
+        "chain_id": row.get("chain_id"),
+        "chain_name": row.get("chain_name"),
+        "node_id": row.get("node_id"),
+        "node_name": row.get("node_name"),
+        "gap_status": row.get("status") or row.get("gap_status"),
+        "gap_reason": row.get("reason"),
+        "gap_score": row.get("score"),
+        "channel": row.get("channel") or channel,
     }
 
 
@@ -473,9 +625,16 @@ class BulkResult:
         return text
 
 
-def create_leads_from_targets(session: Session, actor: Actor, rows: Sequence[Mapping[str, Any]], *,
-                              channel: str = "精准补链", settings: CrmSettings | None = None,
-                              ip: str | None = None, now: datetime | None = None) -> BulkResult:
+def create_leads_from_targets(
+    session: Session,
+    actor: Actor,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    channel: str = "精准补链",
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> BulkResult:
     """Turn target rows into leads in one go (a manager; they go to the team's pool, or are
     assigned automatically when configured). A firm held under 首报首谈 or an invalid row is
     reported in the result and does not stop the others; each row is its own savepoint."""

@@ -2,6 +2,7 @@
 at least every `follow_up_days` while the lead is in an active stage. Both clocks also restart
 when the stage changes (so a lead resumed from 搁置 is not overdue at once). Pool leads (no
 owner) and leads in 搁置, 流失 or the final stage are never overdue."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, Integer, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.expression import FunctionElement
 
 from ..models import MANAGER, Lead, User, utcnow
 from ..settings import CrmSettings
@@ -36,9 +37,17 @@ def due_status(lead: Any, settings: CrmSettings, now: datetime | None = None) ->
     if lead.owner_id is None or lead.stage not in settings.active_stages or lead.assigned_at is None:
         return DueStatus(None, None, False)
     if lead.first_contact_at is None:
-        start, days, reason = max(lead.assigned_at, lead.stage_changed_at), settings.first_contact_days, FIRST_CONTACT
+        start, days, reason = (
+            max(lead.assigned_at, lead.stage_changed_at),
+            settings.first_contact_days,
+            FIRST_CONTACT,
+        )
     else:
-        start, days, reason = max(lead.last_contact_at, lead.stage_changed_at), settings.follow_up_days, FOLLOW_UP
+        start, days, reason = (
+            max(lead.last_contact_at, lead.stage_changed_at),
+            settings.follow_up_days,
+            FOLLOW_UP,
+        )
     due = start + timedelta(days=days)
     late = now > due
     return DueStatus(due, reason, late, (now - due).days if late else 0)
@@ -51,9 +60,14 @@ def overdue_condition(settings: CrmSettings, now: datetime):
     return and_(
         Lead.owner_id.is_not(None),
         Lead.stage.in_(list(settings.active_stages)),
-        or_(and_(Lead.first_contact_at.is_(None), Lead.assigned_at < first, Lead.stage_changed_at < first),
-            and_(Lead.first_contact_at.is_not(None), Lead.last_contact_at < follow,
-                 Lead.stage_changed_at < follow)),
+        or_(
+            and_(Lead.first_contact_at.is_(None), Lead.assigned_at < first, Lead.stage_changed_at < first),
+            and_(
+                Lead.first_contact_at.is_not(None),
+                Lead.last_contact_at < follow,
+                Lead.stage_changed_at < follow,
+            ),
+        ),
     )
 
 
@@ -65,17 +79,27 @@ class OverdueItem:
     days_overdue: int
 
 
-def overdue_leads(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
-                  now: datetime | None = None, team_id: int | None = None,
-                  owner_id: int | None = None, limit: int | None = None,
-                  offset: int = 0) -> list[OverdueItem]:
+def overdue_leads(
+    session: Session,
+    actor: Actor,
+    *,
+    settings: CrmSettings | None = None,
+    now: datetime | None = None,
+    team_id: int | None = None,
+    owner_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[OverdueItem]:
     """Overdue leads the actor may read (a manager: the team's; a recruiter: own; a leader: all),
     most overdue first, paged in SQL by `offset`/`limit` (`count_overdue` gives the total)."""
     settings = settings or CrmSettings()
     now = now or utcnow()
     query = _overdue_query(session, actor, settings, now, team_id, owner_id)
-    query = query.options(joinedload(Lead.owner), joinedload(Lead.team)).order_by(
-        due_expression(settings), Lead.id).offset(offset)
+    query = (
+        query.options(joinedload(Lead.owner), joinedload(Lead.team))
+        .order_by(due_expression(settings), Lead.id)
+        .offset(offset)
+    )
     if limit:
         query = query.limit(limit)
     items = []
@@ -85,16 +109,28 @@ def overdue_leads(session: Session, actor: Actor, *, settings: CrmSettings | Non
     return items
 
 
-def count_overdue(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
-                  now: datetime | None = None, team_id: int | None = None,
-                  owner_id: int | None = None) -> int:
+def count_overdue(
+    session: Session,
+    actor: Actor,
+    *,
+    settings: CrmSettings | None = None,
+    now: datetime | None = None,
+    team_id: int | None = None,
+    owner_id: int | None = None,
+) -> int:
     settings = settings or CrmSettings()
     query = _overdue_query(session, actor, settings, now or utcnow(), team_id, owner_id)
     return session.scalar(query.with_only_columns(func.count(Lead.id))) or 0
 
 
-def _overdue_query(session: Session, actor: Actor, settings: CrmSettings, now: datetime,
-                   team_id: int | None, owner_id: int | None):
+def _overdue_query(
+    session: Session,
+    actor: Actor,
+    settings: CrmSettings,
+    now: datetime,
+    team_id: int | None,
+    owner_id: int | None,
+):
     actor = current_actor(session, actor)
     query = select(Lead).where(overdue_condition(settings, now))
     # The command line (SYSTEM) sees every team's list; real users see what they may read.
@@ -108,6 +144,7 @@ def _overdue_query(session: Session, actor: Actor, settings: CrmSettings, now: d
 
 
 # --- the due date as SQL, for ordering in the database (GREATEST and day arithmetic differ) ---
+
 
 class _greatest(FunctionElement):
     type = DateTime()
@@ -143,10 +180,12 @@ def _plus_days_sqlite(element, compiler, **kw):
 
 def due_expression(settings: CrmSettings):
     """When the next contact is due, as a SQL expression (same rule as `due_status`)."""
-    first = _plus_days(_greatest(Lead.assigned_at, Lead.stage_changed_at),
-                       literal(int(settings.first_contact_days), Integer))
-    follow = _plus_days(_greatest(Lead.last_contact_at, Lead.stage_changed_at),
-                        literal(int(settings.follow_up_days), Integer))
+    first = _plus_days(
+        _greatest(Lead.assigned_at, Lead.stage_changed_at), literal(int(settings.first_contact_days), Integer)
+    )
+    follow = _plus_days(
+        _greatest(Lead.last_contact_at, Lead.stage_changed_at), literal(int(settings.follow_up_days), Integer)
+    )
     return case((Lead.first_contact_at.is_(None), first), else_=follow)
 
 
@@ -158,8 +197,14 @@ class TeamOverdue:
     items: list[OverdueItem] = field(default_factory=list)
 
 
-def overdue_by_team(session: Session, actor: Actor, *, settings: CrmSettings | None = None,
-                    now: datetime | None = None, sector_id: str | None = None) -> list[TeamOverdue]:
+def overdue_by_team(
+    session: Session,
+    actor: Actor,
+    *,
+    settings: CrmSettings | None = None,
+    now: datetime | None = None,
+    sector_id: str | None = None,
+) -> list[TeamOverdue]:
     """Overdue leads grouped per team with the team's managers (the managers' watch list)."""
     items = overdue_leads(session, actor, settings=settings, now=now)
     groups: dict[int | None, TeamOverdue] = {}
@@ -169,8 +214,17 @@ def overdue_by_team(session: Session, actor: Actor, *, settings: CrmSettings | N
             continue
         key = team.id if team else None
         if key not in groups:
-            managers = [] if team is None else list(session.scalars(select(User).where(
-                User.team_id == team.id, User.role == MANAGER, User.is_active.is_(True)).order_by(User.id)))
+            managers = (
+                []
+                if team is None
+                else list(
+                    session.scalars(
+                        select(User)
+                        .where(User.team_id == team.id, User.role == MANAGER, User.is_active.is_(True))
+                        .order_by(User.id)
+                    )
+                )
+            )
             groups[key] = TeamOverdue(key, team.name if team else "（未分组）", managers)
         groups[key].items.append(item)
     return sorted(groups.values(), key=lambda g: (g.team_id is None, g.team_id or 0))

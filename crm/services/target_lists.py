@@ -6,6 +6,7 @@ draft based on it, so every earlier version stays readable.
 Who reads what: managers read their team's lists and every approved one; leaders read every
 list that has been submitted at least once; recruiters read approved lists.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,15 +19,38 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
 from ..errors import NotFound, PermissionDenied, ValidationError, WorkflowError
-from ..models import (LEADER, MANAGER, TL_APPROVED, TL_DRAFT, TL_RETURNED, TL_SUBMITTED, TargetList,
-                      TargetListReview, TargetListRow, User, utcnow)
+from ..models import (
+    LEADER,
+    MANAGER,
+    TL_APPROVED,
+    TL_DRAFT,
+    TL_RETURNED,
+    TL_SUBMITTED,
+    TargetList,
+    TargetListReview,
+    TargetListRow,
+    User,
+    utcnow,
+)
 from . import audit, inbox
 from ._common import Actor, current_actor, jsonable
 from .leads import flush_or_stale
 
 EDITABLE_STATES = (TL_DRAFT, TL_RETURNED)
-ROW_FIELDS = ("company_id", "company_name", "uscc", "chain_id", "chain_name", "node_id", "node_name",
-              "gap_status", "score", "factors", "reason", "note")
+ROW_FIELDS = (
+    "company_id",
+    "company_name",
+    "uscc",
+    "chain_id",
+    "chain_name",
+    "node_id",
+    "node_name",
+    "gap_status",
+    "score",
+    "factors",
+    "reason",
+    "note",
+)
 
 
 def _load(session: Session, list_id: int) -> TargetList:
@@ -48,7 +72,9 @@ def _can_read(actor: Actor, tl: TargetList) -> bool:
     return False
 
 
-def _editable(session: Session, actor: Actor, list_id: int, expected_version: int | None) -> tuple[Actor, TargetList]:
+def _editable(
+    session: Session, actor: Actor, list_id: int, expected_version: int | None
+) -> tuple[Actor, TargetList]:
     actor = current_actor(session, actor)
     tl = _load(session, list_id)
     if not perm.can_manage_target_lists(actor) or tl.team_id != actor.team_id:
@@ -77,12 +103,19 @@ def get_list(session: Session, actor: Actor, list_id: int) -> TargetList:
     return tl
 
 
-def list_lists(session: Session, actor: Actor, *, sector_id: str | None = None,
-               chain_id: str | None = None, status: str | None = None) -> list[TargetList]:
+def list_lists(
+    session: Session,
+    actor: Actor,
+    *,
+    sector_id: str | None = None,
+    chain_id: str | None = None,
+    status: str | None = None,
+) -> list[TargetList]:
     """Lists the actor may read, newest first."""
     actor = current_actor(session, actor)
-    query = select(TargetList).options(selectinload(TargetList.created_by),
-                                       selectinload(TargetList.approved_by))
+    query = select(TargetList).options(
+        selectinload(TargetList.created_by), selectinload(TargetList.approved_by)
+    )
     if sector_id:
         query = query.where(TargetList.sector_id == sector_id)
     if chain_id:
@@ -93,21 +126,32 @@ def list_lists(session: Session, actor: Actor, *, sector_id: str | None = None,
     return [tl for tl in lists if _can_read(actor, tl)]
 
 
-def approved_versions(session: Session, actor: Actor, sector_id: str,
-                      chain_id: str | None = None) -> list[TargetList]:
+def approved_versions(
+    session: Session, actor: Actor, sector_id: str, chain_id: str | None = None
+) -> list[TargetList]:
     """Every approved (frozen) version for a sector/chain, oldest first."""
     actor = current_actor(session, actor)
     if not perm.can_read_target_lists(actor):
         raise PermissionDenied("您无权查看目标企业名录")
-    query = select(TargetList).where(TargetList.status == TL_APPROVED, TargetList.sector_id == sector_id,
-                                     TargetList.chain_id.is_(None) if chain_id is None
-                                     else TargetList.chain_id == chain_id)
+    query = select(TargetList).where(
+        TargetList.status == TL_APPROVED,
+        TargetList.sector_id == sector_id,
+        TargetList.chain_id.is_(None) if chain_id is None else TargetList.chain_id == chain_id,
+    )
     return list(session.scalars(query.order_by(TargetList.version_no)))
 
 
-def create_draft(session: Session, actor: Actor, *, sector_id: str, chain_id: str | None = None,
-                 title: str | None = None, based_on_id: int | None = None, ip: str | None = None,
-                 now: datetime | None = None) -> TargetList:
+def create_draft(
+    session: Session,
+    actor: Actor,
+    *,
+    sector_id: str,
+    chain_id: str | None = None,
+    title: str | None = None,
+    based_on_id: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> TargetList:
     """Start a draft. With `based_on_id` (an approved list) its rows are copied as the start."""
     now = now or utcnow()
     actor = current_actor(session, actor)
@@ -122,18 +166,38 @@ def create_draft(session: Session, actor: Actor, *, sector_id: str, chain_id: st
             raise ValidationError("只能以已批准的名录为基础新建版本")
         sector_id, chain_id = base.sector_id, base.chain_id
     title = (title or "").strip() or (base.title if base else f"补链目标企业名录（{chain_id or sector_id}）")
-    tl = TargetList(sector_id=sector_id, chain_id=chain_id or None, title=title[:200], status=TL_DRAFT,
-                    team_id=actor.team_id, created_by_id=actor.id, created_at=now, updated_at=now,
-                    based_on_id=base.id if base else None)
+    tl = TargetList(
+        sector_id=sector_id,
+        chain_id=chain_id or None,
+        title=title[:200],
+        status=TL_DRAFT,
+        team_id=actor.team_id,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+        based_on_id=base.id if base else None,
+    )
     session.add(tl)
     if base is not None:
         for row in base.rows:
-            tl.rows.append(TargetListRow(position=row.position,
-                                         **{f: getattr(row, f) for f in ROW_FIELDS}))
+            tl.rows.append(TargetListRow(position=row.position, **{f: getattr(row, f) for f in ROW_FIELDS}))
     session.flush()
-    audit.record(session, actor, audit.CREATE, "target_list", tl.id, None,
-                 {"sector_id": sector_id, "chain_id": chain_id, "title": tl.title,
-                  "based_on_id": tl.based_on_id, "rows": len(tl.rows)}, ip)
+    audit.record(
+        session,
+        actor,
+        audit.CREATE,
+        "target_list",
+        tl.id,
+        None,
+        {
+            "sector_id": sector_id,
+            "chain_id": chain_id,
+            "title": tl.title,
+            "based_on_id": tl.based_on_id,
+            "rows": len(tl.rows),
+        },
+        ip,
+    )
     return tl
 
 
@@ -151,12 +215,18 @@ def _clean_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(factors, Mapping):
         raise ValidationError(f"「{name}」的得分构成格式错误")
     return {
-        "company_id": company_id[:64], "company_name": name[:200],
+        "company_id": company_id[:64],
+        "company_name": name[:200],
         "uscc": (str(row["uscc"]).strip() or None) if row.get("uscc") else None,
-        "chain_id": row.get("chain_id"), "chain_name": row.get("chain_name"),
-        "node_id": row.get("node_id"), "node_name": row.get("node_name"),
-        "gap_status": row.get("gap_status") or row.get("status"), "score": score,
-        "factors": jsonable(dict(factors)), "reason": row.get("reason"), "note": row.get("note"),
+        "chain_id": row.get("chain_id"),
+        "chain_name": row.get("chain_name"),
+        "node_id": row.get("node_id"),
+        "node_name": row.get("node_name"),
+        "gap_status": row.get("gap_status") or row.get("status"),
+        "score": score,
+        "factors": jsonable(dict(factors)),
+        "reason": row.get("reason"),
+        "note": row.get("note"),
     }
 
 
@@ -166,8 +236,15 @@ class AddRowsResult:
     skipped: list[str] = field(default_factory=list)  # Chinese: why each row was left out
 
 
-def add_rows(session: Session, actor: Actor, list_id: int, rows: Iterable[Mapping[str, Any]], *,
-             expected_version: int | None = None, ip: str | None = None) -> AddRowsResult:
+def add_rows(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+) -> AddRowsResult:
     """Append ranked targets (dicts as the graph's ranking gives them: company_id, company_name,
     uscc, chain_id, chain_name, node_id, node_name, status, score, factors, reason). A firm already
     on the list for the same node is skipped and reported."""
@@ -179,7 +256,9 @@ def add_rows(session: Session, actor: Actor, list_id: int, rows: Iterable[Mappin
         values = _clean_row(raw)
         key = (values["company_id"], values["node_id"])
         if key in present:
-            result.skipped.append(f"「{values['company_name']}」已在名录中（{values['node_name'] or '同一环节'}）")
+            result.skipped.append(
+                f"「{values['company_name']}」已在名录中（{values['node_name'] or '同一环节'}）"
+            )
             continue
         present.add(key)
         position += 1
@@ -188,13 +267,28 @@ def add_rows(session: Session, actor: Actor, list_id: int, rows: Iterable[Mappin
         result.added.append(row)
     _touch(session, tl)
     if result.added:
-        audit.record(session, actor, audit.UPDATE, "target_list", tl.id, None,
-                     {"added": [r.company_name for r in result.added]}, ip)
+        audit.record(
+            session,
+            actor,
+            audit.UPDATE,
+            "target_list",
+            tl.id,
+            None,
+            {"added": [r.company_name for r in result.added]},
+            ip,
+        )
     return result
 
 
-def remove_rows(session: Session, actor: Actor, list_id: int, row_ids: Sequence[int], *,
-                expected_version: int | None = None, ip: str | None = None) -> TargetList:
+def remove_rows(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    row_ids: Sequence[int],
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+) -> TargetList:
     actor, tl = _editable(session, actor, list_id, expected_version)
     wanted = set(row_ids)
     removed = [r for r in tl.rows if r.id in wanted]
@@ -205,13 +299,28 @@ def remove_rows(session: Session, actor: Actor, list_id: int, row_ids: Sequence[
     for i, row in enumerate(tl.rows, start=1):
         row.position = i
     _touch(session, tl)
-    audit.record(session, actor, audit.UPDATE, "target_list", tl.id,
-                 {"removed": [r.company_name for r in removed]}, None, ip)
+    audit.record(
+        session,
+        actor,
+        audit.UPDATE,
+        "target_list",
+        tl.id,
+        {"removed": [r.company_name for r in removed]},
+        None,
+        ip,
+    )
     return tl
 
 
-def reorder(session: Session, actor: Actor, list_id: int, row_ids: Sequence[int], *,
-            expected_version: int | None = None, ip: str | None = None) -> TargetList:
+def reorder(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    row_ids: Sequence[int],
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+) -> TargetList:
     """Set the order of all rows: `row_ids` must name every row of the list exactly once."""
     actor, tl = _editable(session, actor, list_id, expected_version)
     by_id = {r.id: r for r in tl.rows}
@@ -222,13 +331,22 @@ def reorder(session: Session, actor: Actor, list_id: int, row_ids: Sequence[int]
         by_id[row_id].position = i
     _touch(session, tl)
     session.expire(tl, ["rows"])
-    audit.record(session, actor, audit.UPDATE, "target_list", tl.id, {"order": before},
-                 {"order": list(row_ids)}, ip)
+    audit.record(
+        session, actor, audit.UPDATE, "target_list", tl.id, {"order": before}, {"order": list(row_ids)}, ip
+    )
     return tl
 
 
-def annotate(session: Session, actor: Actor, list_id: int, row_id: int, note: str | None, *,
-             expected_version: int | None = None, ip: str | None = None) -> TargetListRow:
+def annotate(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    row_id: int,
+    note: str | None,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+) -> TargetListRow:
     actor, tl = _editable(session, actor, list_id, expected_version)
     row = next((r for r in tl.rows if r.id == row_id), None)
     if row is None:
@@ -239,12 +357,21 @@ def annotate(session: Session, actor: Actor, list_id: int, row_id: int, note: st
     before = row.note
     row.note = note
     _touch(session, tl)
-    audit.record(session, actor, audit.UPDATE, "target_list_row", row.id, {"note": before}, {"note": note}, ip)
+    audit.record(
+        session, actor, audit.UPDATE, "target_list_row", row.id, {"note": before}, {"note": note}, ip
+    )
     return row
 
 
-def rename(session: Session, actor: Actor, list_id: int, title: str, *,
-           expected_version: int | None = None, ip: str | None = None) -> TargetList:
+def rename(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    title: str,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+) -> TargetList:
     actor, tl = _editable(session, actor, list_id, expected_version)
     title = (title or "").strip()
     if not title:
@@ -252,18 +379,28 @@ def rename(session: Session, actor: Actor, list_id: int, title: str, *,
     before = tl.title
     tl.title = title[:200]
     _touch(session, tl)
-    audit.record(session, actor, audit.UPDATE, "target_list", tl.id, {"title": before}, {"title": tl.title}, ip)
+    audit.record(
+        session, actor, audit.UPDATE, "target_list", tl.id, {"title": before}, {"title": tl.title}, ip
+    )
     return tl
 
 
-def _review(session: Session, actor: Actor, tl: TargetList, action: str, comment: str | None,
-            now: datetime) -> None:
+def _review(
+    session: Session, actor: Actor, tl: TargetList, action: str, comment: str | None, now: datetime
+) -> None:
     tl.reviews.append(TargetListReview(action=action, comment=comment, actor_id=actor.id, at=now))
 
 
-def submit(session: Session, actor: Actor, list_id: int, comment: str | None = None, *,
-           expected_version: int | None = None, ip: str | None = None,
-           now: datetime | None = None) -> TargetList:
+def submit(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    comment: str | None = None,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> TargetList:
     """Send a draft (or a returned list) to the leaders for approval."""
     now = now or utcnow()
     actor, tl = _editable(session, actor, list_id, expected_version)
@@ -274,9 +411,18 @@ def submit(session: Session, actor: Actor, list_id: int, comment: str | None = N
     _review(session, actor, tl, "submit", (comment or "").strip() or None, now)
     _touch(session, tl, now)
     for leader in session.scalars(select(User).where(User.role == LEADER, User.is_active.is_(True))):
-        inbox.notify(session, leader.id, "target_list_submitted",
-                     f"{actor.display_name}提交了《{tl.title}》，请审批", comment, target_list_id=tl.id, now=now)
-    audit.record(session, actor, audit.SUBMIT, "target_list", tl.id, {"status": before}, {"status": tl.status}, ip)
+        inbox.notify(
+            session,
+            leader.id,
+            "target_list_submitted",
+            f"{actor.display_name}提交了《{tl.title}》，请审批",
+            comment,
+            target_list_id=tl.id,
+            now=now,
+        )
+    audit.record(
+        session, actor, audit.SUBMIT, "target_list", tl.id, {"status": before}, {"status": tl.status}, ip
+    )
     return tl
 
 
@@ -294,9 +440,16 @@ def _reviewable(session: Session, actor: Actor, list_id: int, expected_version: 
     return actor, tl
 
 
-def return_list(session: Session, actor: Actor, list_id: int, comment: str, *,
-                expected_version: int | None = None, ip: str | None = None,
-                now: datetime | None = None) -> TargetList:
+def return_list(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    comment: str,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> TargetList:
     """A leader sends the list back to its manager; a comment saying why is required."""
     now = now or utcnow()
     actor, tl = _reviewable(session, actor, list_id, expected_version)
@@ -306,30 +459,68 @@ def return_list(session: Session, actor: Actor, list_id: int, comment: str, *,
     tl.status = TL_RETURNED
     _review(session, actor, tl, "return", comment, now)
     _touch(session, tl, now)
-    inbox.notify(session, tl.created_by_id, "target_list_returned",
-                 f"{actor.display_name}退回了《{tl.title}》", comment, target_list_id=tl.id, now=now)
-    audit.record(session, actor, audit.RETURN, "target_list", tl.id, {"status": TL_SUBMITTED},
-                 {"status": TL_RETURNED, "comment": comment}, ip)
+    inbox.notify(
+        session,
+        tl.created_by_id,
+        "target_list_returned",
+        f"{actor.display_name}退回了《{tl.title}》",
+        comment,
+        target_list_id=tl.id,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor,
+        audit.RETURN,
+        "target_list",
+        tl.id,
+        {"status": TL_SUBMITTED},
+        {"status": TL_RETURNED, "comment": comment},
+        ip,
+    )
     return tl
 
 
-def approve(session: Session, actor: Actor, list_id: int, comment: str | None = None, *,
-            expected_version: int | None = None, ip: str | None = None,
-            now: datetime | None = None) -> TargetList:
+def approve(
+    session: Session,
+    actor: Actor,
+    list_id: int,
+    comment: str | None = None,
+    *,
+    expected_version: int | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> TargetList:
     """A leader approves: the list is frozen as the next version of its sector/chain."""
     now = now or utcnow()
     actor, tl = _reviewable(session, actor, list_id, expected_version)
     scope = select(func.max(TargetList.version_no)).where(
-        TargetList.status == TL_APPROVED, TargetList.sector_id == tl.sector_id,
-        TargetList.chain_id.is_(None) if tl.chain_id is None else TargetList.chain_id == tl.chain_id)
+        TargetList.status == TL_APPROVED,
+        TargetList.sector_id == tl.sector_id,
+        TargetList.chain_id.is_(None) if tl.chain_id is None else TargetList.chain_id == tl.chain_id,
+    )
     tl.version_no = (session.scalar(scope) or 0) + 1
     tl.status, tl.approved_at, tl.approved_by_id = TL_APPROVED, now, actor.id
     comment = (comment or "").strip() or None
     _review(session, actor, tl, "approve", comment, now)
     _touch(session, tl, now)
-    inbox.notify(session, tl.created_by_id, "target_list_approved",
-                 f"{actor.display_name}批准了《{tl.title}》（第 {tl.version_no} 版）", comment,
-                 target_list_id=tl.id, now=now)
-    audit.record(session, actor, audit.APPROVE, "target_list", tl.id, {"status": TL_SUBMITTED},
-                 {"status": TL_APPROVED, "version_no": tl.version_no, "comment": comment}, ip)
+    inbox.notify(
+        session,
+        tl.created_by_id,
+        "target_list_approved",
+        f"{actor.display_name}批准了《{tl.title}》（第 {tl.version_no} 版）",
+        comment,
+        target_list_id=tl.id,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor,
+        audit.APPROVE,
+        "target_list",
+        tl.id,
+        {"status": TL_SUBMITTED},
+        {"status": TL_APPROVED, "version_no": tl.version_no, "comment": comment},
+        ip,
+    )
     return tl

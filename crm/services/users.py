@@ -4,11 +4,12 @@ Only administrators (or the command line, `SYSTEM`) manage users. `authenticate`
 for a wrong password: it returns a `LoginResult`, so the failure counter it writes is committed
 by the caller's unit of work instead of being rolled back with an exception.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,9 +26,14 @@ USER_FIELDS = ("username", "display_name", "role", "team_id", "is_active", "focu
 
 # Team names for the sector ids of seed/sectors.toml; unknown sectors get "<id> 招商组".
 SECTOR_TEAM_NAMES = {
-    "medical": "医药健康招商组", "equipment": "智能装备招商组", "electronics": "电子信息招商组",
-    "nev": "新能源智能汽车招商组", "urban": "绿色都市招商组", "lowcarbon": "绿色低碳招商组",
-    "digital": "新一代数字科技招商组", "crossover": "交叉融合招商组",
+    "medical": "医药健康招商组",
+    "equipment": "智能装备招商组",
+    "electronics": "电子信息招商组",
+    "nev": "新能源智能汽车招商组",
+    "urban": "绿色都市招商组",
+    "lowcarbon": "绿色低碳招商组",
+    "digital": "新一代数字科技招商组",
+    "crossover": "交叉融合招商组",
 }
 
 
@@ -48,6 +54,7 @@ def _require_admin(actor: Actor) -> None:
 
 
 # ----------------------------------------------------------------------------- teams
+
 
 def ensure_team(session: Session, sector_id: str, name: str | None = None) -> Team:
     """The team of a sector, created on first use (teams are configuration, not user data)."""
@@ -71,10 +78,21 @@ def team_for_sector(session: Session, sector_id: str | None) -> Team | None:
 
 # ----------------------------------------------------------------------------- users
 
-def create_user(session: Session, actor: Actor, *, username: str, display_name: str, role: str,
-                password: str, sector_id: str | None = None, focus_chains: list[str] | None = None,
-                settings: CrmSettings | None = None, ip: str | None = None,
-                must_change_password: bool = False) -> User:
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    sector_id: str | None = None,
+    focus_chains: list[str] | None = None,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    must_change_password: bool = False,
+) -> User:
     """Create a user. Recruiters and managers belong to the team of `sector_id` (required)."""
     settings = settings or CrmSettings()
     actor = current_actor(session, actor)
@@ -94,18 +112,27 @@ def create_user(session: Session, actor: Actor, *, username: str, display_name: 
     elif sector_id:
         team = ensure_team(session, sector_id)
     check_password(password, settings.security, username)
-    user = User(username=username, display_name=display_name, role=role, team=team,
-                password_hash=hash_password(password), is_active=True,
-                focus_chains=list(focus_chains or []), failed_logins=0,
-                password_changed_at=utcnow(), must_change_password=must_change_password)
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        team=team,
+        password_hash=hash_password(password),
+        is_active=True,
+        focus_chains=list(focus_chains or []),
+        failed_logins=0,
+        password_changed_at=utcnow(),
+        must_change_password=must_change_password,
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor, audit.CREATE, "user", user.id, None, snapshot(user, USER_FIELDS), ip)
     return user
 
 
-def list_users(session: Session, actor: Actor, *, include_inactive: bool = True,
-               role: str | None = None) -> list[User]:
+def list_users(
+    session: Session, actor: Actor, *, include_inactive: bool = True, role: str | None = None
+) -> list[User]:
     """All users for administrators; other roles see the active users (to pick assignees)."""
     actor = current_actor(session, actor)
     query = select(User).order_by(User.id)
@@ -129,8 +156,7 @@ def load_for_login_session(session: Session, user_id: int) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def set_active(session: Session, actor: Actor, user_id: int, active: bool,
-               ip: str | None = None) -> User:
+def set_active(session: Session, actor: Actor, user_id: int, active: bool, ip: str | None = None) -> User:
     """Disable (or re-enable) an account; a disabled user cannot log in or act."""
     actor = current_actor(session, actor)
     _require_admin(actor)
@@ -142,8 +168,16 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool,
         if active:
             user.failed_logins, user.locked_until = 0, None
         session.flush()
-        audit.record(session, actor, audit.ENABLE if active else audit.DISABLE, "user", user.id,
-                     {"is_active": not active}, {"is_active": active}, ip)
+        audit.record(
+            session,
+            actor,
+            audit.ENABLE if active else audit.DISABLE,
+            "user",
+            user.id,
+            {"is_active": not active},
+            {"is_active": active},
+            ip,
+        )
     return user
 
 
@@ -151,8 +185,15 @@ def disable_user(session: Session, actor: Actor, user_id: int, ip: str | None = 
     return set_active(session, actor, user_id, False, ip)
 
 
-def reset_password(session: Session, actor: Actor, user_id: int, new_password: str, *,
-                   settings: CrmSettings | None = None, ip: str | None = None) -> User:
+def reset_password(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    new_password: str,
+    *,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+) -> User:
     """Administrator sets a new password; the user must change it at next login. Unlocks."""
     settings = settings or CrmSettings()
     actor = current_actor(session, actor)
@@ -168,8 +209,15 @@ def reset_password(session: Session, actor: Actor, user_id: int, new_password: s
     return user
 
 
-def change_password(session: Session, actor: Actor, old_password: str, new_password: str, *,
-                    settings: CrmSettings | None = None, ip: str | None = None) -> User:
+def change_password(
+    session: Session,
+    actor: Actor,
+    old_password: str,
+    new_password: str,
+    *,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+) -> User:
     """A user changes their own password (old one required)."""
     settings = settings or CrmSettings()
     user = current_actor(session, actor)
@@ -188,9 +236,17 @@ def change_password(session: Session, actor: Actor, old_password: str, new_passw
     return user
 
 
-def update_user(session: Session, actor: Actor, user_id: int, *, display_name: str | None = None,
-                role: str | None = None, sector_id: str | None = None,
-                focus_chains: list[str] | None = None, ip: str | None = None) -> User:
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    role: str | None = None,
+    sector_id: str | None = None,
+    focus_chains: list[str] | None = None,
+    ip: str | None = None,
+) -> User:
     actor = current_actor(session, actor)
     _require_admin(actor)
     user = get_user(session, user_id)
@@ -214,6 +270,7 @@ def update_user(session: Session, actor: Actor, user_id: int, *, display_name: s
 
 # ----------------------------------------------------------------------------- login
 
+
 @dataclass
 class LoginResult:
     ok: bool
@@ -223,9 +280,16 @@ class LoginResult:
     first_login: bool = False  # the account had never logged in (a new account, not a reset)
 
 
-def authenticate(session: Session, username: str, password: str, *,
-                 settings: CrmSettings | None = None, ip: str | None = None,
-                 now: datetime | None = None, tz: tzinfo | None = None) -> LoginResult:
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    settings: CrmSettings | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> LoginResult:
     """Check a login. After `lockout_failures` wrong passwords the account is locked for
     `lockout_minutes`; the message never tells whether the user name exists.
 
@@ -238,15 +302,24 @@ def authenticate(session: Session, username: str, password: str, *,
     user = session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
         verify_password(None, password)  # same work as a real check
-        audit.record(session, None, audit.LOGIN_FAILED, "user", None, None,
-                     {"username": (username or "")[:64], "reason": "用户不存在"}, ip,
-                     actor_name=(username or "")[:100])
+        audit.record(
+            session,
+            None,
+            audit.LOGIN_FAILED,
+            "user",
+            None,
+            None,
+            {"username": (username or "")[:64], "reason": "用户不存在"},
+            ip,
+            actor_name=(username or "")[:100],
+        )
         return LoginResult(False, None, generic)
     if user.locked_until is not None and user.locked_until > now:
         audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "账号锁定中"}, ip)
-        until = user.locked_until.replace(tzinfo=timezone.utc).astimezone(tz or timezone.utc)
-        return LoginResult(False, None,
-                           f"登录失败次数过多，账号已锁定，请于 {until:%H:%M} 后重试或联系管理员")
+        until = user.locked_until.replace(tzinfo=UTC).astimezone(tz or UTC)
+        return LoginResult(
+            False, None, f"登录失败次数过多，账号已锁定，请于 {until:%H:%M} 后重试或联系管理员"
+        )
     if not verify_password(user.password_hash, password):
         user.failed_logins = (user.failed_logins or 0) + 1
         reason = "密码错误"
@@ -266,5 +339,6 @@ def authenticate(session: Session, username: str, password: str, *,
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     session.flush()
     audit.record(session, user, audit.LOGIN, "user", user.id, None, None, ip)
-    return LoginResult(True, user, "登录成功", must_change_password=user.must_change_password,
-                       first_login=first_login)
+    return LoginResult(
+        True, user, "登录成功", must_change_password=user.must_change_password, first_login=first_login
+    )

@@ -1,5 +1,6 @@
 """CRM commands: `lianzhao db upgrade`, `lianzhao user add|list|disable|enable|reset-password`,
 `lianzhao leads overdue`. They parse, call a crm service and print; no rules here."""
+
 from __future__ import annotations
 
 import sys
@@ -60,8 +61,11 @@ def register(main: click.Group) -> None:
     @user_group.command("add")
     @click.argument("username")
     @click.option("--name", "display_name", default="", help="姓名（默认同用户名）")
-    @click.option("--role", required=True,
-                  help="角色：招商专员、招商经理、区领导、系统管理员（或 recruiter/manager/leader/admin）")
+    @click.option(
+        "--role",
+        required=True,
+        help="角色：招商专员、招商经理、区领导、系统管理员（或 recruiter/manager/leader/admin）",
+    )
     @click.option("--sector", default=None, help="所属产业组 id（招商专员、招商经理必填），如 medical")
     @click.option("--random-password", "generate", is_flag=True, help="生成随机密码并只显示这一次")
     @click.pass_context
@@ -78,9 +82,17 @@ def register(main: click.Group) -> None:
             password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
         try:
             with unit_of_work(sf) as s:
-                user = users.create_user(s, SYSTEM, username=username, display_name=display_name,
-                                         role=role, password=password, sector_id=sector,
-                                         settings=settings, must_change_password=bool(generate))
+                user = users.create_user(
+                    s,
+                    SYSTEM,
+                    username=username,
+                    display_name=display_name,
+                    role=role,
+                    password=password,
+                    sector_id=sector,
+                    settings=settings,
+                    must_change_password=bool(generate),
+                )
                 label = user.label
         except CrmError as exc:
             _fail(exc)
@@ -103,7 +115,9 @@ def register(main: click.Group) -> None:
             for u in rows:
                 state = "停用" if not u.is_active else ("锁定" if u.locked_until else "正常")
                 team = u.team.name if u.team else "-"
-                click.echo(f"{u.id:<6} {u.username:<19} {u.display_name:<10} {u.role_label:<8} {team:<14} {state}")
+                click.echo(
+                    f"{u.id:<6} {u.username:<19} {u.display_name:<10} {u.role_label:<8} {team:<14} {state}"
+                )
             click.echo(f"共 {len(rows)} 个用户")
 
     def _set_active(ctx, username, active):
@@ -179,7 +193,9 @@ def register(main: click.Group) -> None:
                 for item in group.items:
                     lead = item.lead
                     owner = lead.owner.display_name if lead.owner else "（线索池）"
-                    click.echo(f"  #{lead.id} {lead.company_name} ［{lead.stage}］ 负责人：{owner} "
-                               f"{item.reason}，应于 {item.due_at:%Y-%m-%d} 前，已超 {item.days_overdue} 天")
+                    click.echo(
+                        f"  #{lead.id} {lead.company_name} ［{lead.stage}］ 负责人：{owner} "
+                        f"{item.reason}，应于 {item.due_at:%Y-%m-%d} 前，已超 {item.days_overdue} 天"
+                    )
                 total += len(group.items)
             click.echo(f"\n共 {total} 条超期线索")

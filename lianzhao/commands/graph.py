@@ -1,4 +1,5 @@
 """`lianzhao init`, `lianzhao chains`, `lianzhao gaps`, `lianzhao targets`."""
+
 from __future__ import annotations
 
 import sys
@@ -35,19 +36,33 @@ def _emit(rows, columns, fmt: str, output: str | None, title: str) -> None:
 def gap_columns():
     from lianzhao.export import Column
 
-    return [Column("stage", "阶段"), Column("name", "环节"), Column("status", "状态"),
-            Column("local_firms", "本地企业数", "int"), Column("local_output", "本地产值(万元)", "number"),
-            Column("qualified_firms", "本地优质企业数", "int"), Column("outside_firms", "外地企业数", "int"),
-            Column("criticality", "关键度", "percent"), Column("downstream_count", "下游环节数", "int"),
-            Column("reason", "说明")]
+    return [
+        Column("stage", "阶段"),
+        Column("name", "环节"),
+        Column("status", "状态"),
+        Column("local_firms", "本地企业数", "int"),
+        Column("local_output", "本地产值(万元)", "number"),
+        Column("qualified_firms", "本地优质企业数", "int"),
+        Column("outside_firms", "外地企业数", "int"),
+        Column("criticality", "关键度", "percent"),
+        Column("downstream_count", "下游环节数", "int"),
+        Column("reason", "说明"),
+    ]
 
 
 def target_columns():
     from lianzhao.export import Column
 
-    cols = [Column("rank", "排名", "int"), Column("company_name", "企业名称"), Column("uscc", "统一社会信用代码"),
-            Column("province", "省份"), Column("city", "城市"), Column("node_name", "目标环节"),
-            Column("status", "环节状态"), Column("score", "综合得分", "score")]
+    cols = [
+        Column("rank", "排名", "int"),
+        Column("company_name", "企业名称"),
+        Column("uscc", "统一社会信用代码"),
+        Column("province", "省份"),
+        Column("city", "城市"),
+        Column("node_name", "目标环节"),
+        Column("status", "环节状态"),
+        Column("score", "综合得分", "score"),
+    ]
     cols += [Column(f"factor_{k}", label, "percent") for k, label in FACTOR_LABELS.items()]
     cols += [Column("reason", "推荐理由"), Column("synthetic", "示例数据")]
     return cols
@@ -56,10 +71,20 @@ def target_columns():
 def target_rows(targets) -> list[dict]:
     rows = []
     for i, t in enumerate(targets, 1):
-        row = {"rank": i, "company_name": t.company_name, "uscc": t.uscc or "", "province": t.province,
-               "city": t.city, "node_name": t.node_name, "status": t.status, "score": t.score,
-               "reason": t.reason, "synthetic": t.synthetic, "company_id": t.company_id,
-               "node_id": t.node_id}
+        row = {
+            "rank": i,
+            "company_name": t.company_name,
+            "uscc": t.uscc or "",
+            "province": t.province,
+            "city": t.city,
+            "node_name": t.node_name,
+            "status": t.status,
+            "score": t.score,
+            "reason": t.reason,
+            "synthetic": t.synthetic,
+            "company_id": t.company_id,
+            "node_id": t.node_id,
+        }
         row.update({f"factor_{k}": v for k, v in t.factors.items()})
         rows.append(row)
     return rows
@@ -79,8 +104,10 @@ def register(main: click.Group) -> None:
                 click.echo(f"{s.name}（{s.id}，{s.kind}）")
                 for report in svc.sector_overview(s.id):
                     c, n = report.chain, report.summary
-                    click.echo(f"  {c.name}（{c.id}）：环节{n['nodes']:.0f}个，缺链{n['缺链']:.0f}，"
-                               f"弱链{n['弱链']:.0f}，强链{n['强链']:.0f}，覆盖率{n['coverage']:.0%}")
+                    click.echo(
+                        f"  {c.name}（{c.id}）：环节{n['nodes']:.0f}个，缺链{n['缺链']:.0f}，"
+                        f"弱链{n['弱链']:.0f}，强链{n['强链']:.0f}，覆盖率{n['coverage']:.0%}"
+                    )
 
     @main.command("gaps")
     @click.option("--chain", "chain_ref", required=True, help="产业链 id 或名称")
@@ -97,8 +124,10 @@ def register(main: click.Group) -> None:
             report = svc.gap_report(chain.id)
             rows = [asdict(g) for g in report.nodes]
             s = report.summary
-            title = (f"{chain.name}产业链缺口分析：缺链{s['缺链']:.0f}个，弱链{s['弱链']:.0f}个，"
-                     f"强链{s['强链']:.0f}个，本地覆盖率{s['coverage']:.0%}")
+            title = (
+                f"{chain.name}产业链缺口分析：缺链{s['缺链']:.0f}个，弱链{s['弱链']:.0f}个，"
+                f"强链{s['强链']:.0f}个，本地覆盖率{s['coverage']:.0%}"
+            )
             _emit(rows, gap_columns(), fmt, output, title)
             if fmt == "table" and not output and report.extensions:
                 click.echo("\n延链方向（强链相邻的未覆盖环节）：")

@@ -2,6 +2,7 @@
 
 Only parses options, calls graph.importer and renders its report; the rules live in the service.
 """
+
 from __future__ import annotations
 
 import sys
@@ -59,8 +60,9 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
     try:
         with open_graph_store(obj.cfg) as store:
             if kind == "companies":
-                report = importer.import_companies(store, file, district_cfg=obj.cfg.get("district", {}),
-                                                   partial=partial, progress=progress)
+                report = importer.import_companies(
+                    store, file, district_cfg=obj.cfg.get("district", {}), partial=partial, progress=progress
+                )
             else:
                 report = importer.import_relations(store, file, partial=partial, progress=progress)
     except TabularError as exc:
@@ -99,11 +101,15 @@ def register(main: click.Group) -> None:
         """从 CSV（UTF-8/GB18030/UTF-16）或 XLSX 文件导入企业与供应关系。"""
 
     partial_option = click.option(
-        "--partial", is_flag=True,
-        help="只导入正确的行，把错误的行写入 --rejects 文件（默认：有任何错误行则不写入）")
+        "--partial",
+        is_flag=True,
+        help="只导入正确的行，把错误的行写入 --rejects 文件（默认：有任何错误行则不写入）",
+    )
     rejects_option = click.option(
-        "--rejects", type=click.Path(dir_okay=False, path_type=Path),
-        help="错误行输出文件（默认：与输入文件同目录的 <文件名>.rejected.csv）")
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="错误行输出文件（默认：与输入文件同目录的 <文件名>.rejected.csv）",
+    )
     file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 
     @import_group.command("companies")
@@ -117,8 +123,13 @@ def register(main: click.Group) -> None:
 
     @import_group.command("template")
     @click.argument("kind", type=click.Choice(["companies", "relations"]))
-    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                  help="输出文件（.xlsx 或 .csv）")
+    @click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="输出文件（.xlsx 或 .csv）",
+    )
     def template_cmd(kind: str, output: Path):
         """生成导入模板：中文表头加一行示例。"""
         from graph import importer
@@ -129,8 +140,13 @@ def register(main: click.Group) -> None:
         if fmt not in ("csv", "xlsx"):
             _fail("模板文件应为 .xlsx 或 .csv")
         columns = [Column(spec.key, spec.title) for spec in specs]
-        write_table([{spec.key: spec.example for spec in specs}], columns, fmt, output,
-                    sheet_name="企业" if kind == "companies" else "供应关系")
+        write_table(
+            [{spec.key: spec.example for spec in specs}],
+            columns,
+            fmt,
+            output,
+            sheet_name="企业" if kind == "companies" else "供应关系",
+        )
         click.echo(f"已写入导入模板 {output}（第 2 行为示例，请替换）")
 
     @import_group.command("relations")

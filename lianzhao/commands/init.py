@@ -1,4 +1,5 @@
 """`lianzhao init`: create the instance, seed the graph store, migrate the CRM, add demo data."""
+
 from __future__ import annotations
 
 import sys
@@ -39,16 +40,20 @@ def seed_graph(cfg: dict, n_synthetic: int, force: bool) -> None:
             store.upsert_nodes(structure.nodes)
             store.upsert_flows(structure.flows)
             store.upsert_zones(structure.zones)
-            click.echo(f"图谱已有 {existing} 家企业：已更新产业链结构，未重新生成示例企业（如需重建请加 --force）。")
+            click.echo(
+                f"图谱已有 {existing} 家企业：已更新产业链结构，未重新生成示例企业（如需重建请加 --force）。"
+            )
             return
         progress, close = _progress_bar("写入产业链图谱")
         try:
             summary = seed_store(store, structure, n_synthetic=n_synthetic, progress=progress)
         finally:
             close()
-        click.echo(f"已载入：产业{summary.sectors}个，产业链{summary.chains}条，环节{summary.nodes}个，"
-                   f"园区{summary.zones}个，本地龙头企业{summary.anchors}家，示例企业{summary.synthetic}家，"
-                   f"供应关系{summary.supplies}条。")
+        click.echo(
+            f"已载入：产业{summary.sectors}个，产业链{summary.chains}条，环节{summary.nodes}个，"
+            f"园区{summary.zones}个，本地龙头企业{summary.anchors}家，示例企业{summary.synthetic}家，"
+            f"供应关系{summary.supplies}条。"
+        )
 
 
 def demo_target_rows(cfg: dict) -> list[dict]:
@@ -62,11 +67,22 @@ def demo_target_rows(cfg: dict) -> list[dict]:
         sector_names = {s.id: s.name for s in svc.sectors()}
         for chain in svc.chains():
             for t in svc.targets(chain.id, top=DEMO_TARGETS_PER_CHAIN):
-                rows.append({"company_id": t.company_id, "company_name": t.company_name, "uscc": t.uscc,
-                             "sector_id": chain.sector_id, "sector_name": sector_names.get(chain.sector_id, ""),
-                             "chain_id": chain.id, "chain_name": chain.name,
-                             "node_id": t.node_id, "node_name": t.node_name, "status": t.status,
-                             "score": t.score, "reason": t.reason})
+                rows.append(
+                    {
+                        "company_id": t.company_id,
+                        "company_name": t.company_name,
+                        "uscc": t.uscc,
+                        "sector_id": chain.sector_id,
+                        "sector_name": sector_names.get(chain.sector_id, ""),
+                        "chain_id": chain.id,
+                        "chain_name": chain.name,
+                        "node_id": t.node_id,
+                        "node_name": t.node_name,
+                        "status": t.status,
+                        "score": t.score,
+                        "reason": t.reason,
+                    }
+                )
     return rows
 
 
@@ -98,8 +114,14 @@ def seed_crm(cfg: dict, demo: bool) -> None:
 def register(main: click.Group) -> None:
     @main.command("init")
     @click.option("--demo", is_flag=True, help="同时创建演示账号（每个角色一个）和演示线索")
-    @click.option("--synthetic", "n_synthetic", default=3000, show_default=True, type=click.IntRange(0),
-                  help="生成的示例企业数量（标注为示例数据；真实部署可设为 0）")
+    @click.option(
+        "--synthetic",
+        "n_synthetic",
+        default=3000,
+        show_default=True,
+        type=click.IntRange(0),
+        help="生成的示例企业数量（标注为示例数据；真实部署可设为 0）",
+    )
     @click.option("--force", is_flag=True, help="图谱已有企业时仍重新写入种子数据")
     @click.pass_obj
     def init_cmd(obj, demo, n_synthetic, force):
@@ -107,6 +129,8 @@ def register(main: click.Group) -> None:
         from lianzhao.config import instance_path
 
         cfg = obj.cfg
-        click.echo(f"实例目录：{instance_path(cfg)}；图存储：{cfg.get('graph', {}).get('backend', 'networkx')}")
+        click.echo(
+            f"实例目录：{instance_path(cfg)}；图存储：{cfg.get('graph', {}).get('backend', 'networkx')}"
+        )
         seed_graph(cfg, n_synthetic, force)
         seed_crm(cfg, demo)

@@ -1,4 +1,5 @@
 """`lianzhao graph sync --to neo4j|networkx` and `lianzhao health`."""
+
 from __future__ import annotations
 
 import sys
@@ -51,13 +52,19 @@ def health_lines(cfg: dict) -> tuple[bool, list[str]]:
 def register(main: click.Group) -> None:
     graph_group = main.commands.get("graph")
     if graph_group is None:
+
         @main.group("graph")
         def graph_group():
             """图存储管理：在嵌入式图存储与 Neo4j 之间同步。"""
 
     @graph_group.command("sync")
-    @click.option("--to", "target", type=click.Choice(TARGETS), required=True,
-                  help="目标图存储：neo4j（从嵌入式复制到 Neo4j）或 networkx（从 Neo4j 复制回嵌入式）")
+    @click.option(
+        "--to",
+        "target",
+        type=click.Choice(TARGETS),
+        required=True,
+        help="目标图存储：neo4j（从嵌入式复制到 Neo4j）或 networkx（从 Neo4j 复制回嵌入式）",
+    )
     @click.option("--yes", is_flag=True, help="不再确认，直接清空目标并复制")
     @click.pass_obj
     def sync_cmd(obj, target, yes):
@@ -67,8 +74,11 @@ def register(main: click.Group) -> None:
         cfg = obj.cfg
         source = "networkx" if target == "neo4j" else "neo4j"
         if not yes:
-            click.confirm(f"将清空 {_where(cfg, target)} 的全部图谱数据，并从 {_where(cfg, source)} 复制，是否继续？",
-                          abort=True, err=True)
+            click.confirm(
+                f"将清空 {_where(cfg, target)} 的全部图谱数据，并从 {_where(cfg, source)} 复制，是否继续？",
+                abort=True,
+                err=True,
+            )
         with _open(cfg, source) as src, _open(cfg, target) as dst:
             total = src.company_count()
             with click.progressbar(length=total, label="正在同步企业", file=sys.stderr) as bar:
@@ -82,11 +92,15 @@ def register(main: click.Group) -> None:
                 try:
                     summary = sync(src, dst, progress=progress)
                 except KeyboardInterrupt:
-                    click.echo("\n已中断：目标图存储只写入了完整的批次，重新运行本命令即可完成同步。", err=True)
+                    click.echo(
+                        "\n已中断：目标图存储只写入了完整的批次，重新运行本命令即可完成同步。", err=True
+                    )
                     sys.exit(130)
-        click.echo(f"同步完成：{summary.sectors} 个产业、{summary.chains} 条产业链、{summary.nodes} 个环节、"
-                   f"{summary.flows} 条流向、{summary.zones} 个园区、{summary.companies} 家企业、"
-                   f"{summary.supplies} 条供应关系 → {_where(cfg, target)}")
+        click.echo(
+            f"同步完成：{summary.sectors} 个产业、{summary.chains} 条产业链、{summary.nodes} 个环节、"
+            f"{summary.flows} 条流向、{summary.zones} 个园区、{summary.companies} 家企业、"
+            f"{summary.supplies} 条供应关系 → {_where(cfg, target)}"
+        )
 
     @main.command("health")
     @click.pass_obj

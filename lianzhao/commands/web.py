@@ -1,4 +1,5 @@
 """`lianzhao serve`: the web app under waitress, a production WSGI server."""
+
 from __future__ import annotations
 
 import threading
@@ -33,12 +34,22 @@ def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
     app = create_app(cfg)
     extra = {}
     if web.get("trusted_proxy"):
-        extra = {"trusted_proxy": web["trusted_proxy"], "trusted_proxy_count": 1,
-                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
-                 "clear_untrusted_proxy_headers": True}
+        extra = {
+            "trusted_proxy": web["trusted_proxy"],
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+            "clear_untrusted_proxy_headers": True,
+        }
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="LianZhao",
-                                        channel_timeout=int(web.get("channel_timeout", 120)), **extra)
+        server = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="LianZhao",
+            channel_timeout=int(web.get("channel_timeout", 120)),
+            **extra,
+        )
     except OSError as exc:
         click.echo(f"错误：无法在 {host}:{port} 启动：{exc.strerror or exc}", err=True)
         raise SystemExit(1) from exc

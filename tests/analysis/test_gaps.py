@@ -1,5 +1,13 @@
 """Gap analysis on small literal graphs: no store involved."""
-from graph.gaps import GapThresholds, analyse_chain, classify, downstream_counts, extension_candidates, summarise
+
+from graph.gaps import (
+    GapThresholds,
+    analyse_chain,
+    classify,
+    downstream_counts,
+    extension_candidates,
+    summarise,
+)
 from graph.model import ChainNode, Flow, NodeStats
 
 T = GapThresholds(missing_below=1, weak_firms_below=3, weak_output_below=50000, weak_without_qualified=True)
@@ -14,8 +22,12 @@ def chain():
         ChainNode("c.machine", "c", "整机", "中游", importance=3),
         ChainNode("c.service", "c", "服务", "下游", importance=1),
     ]
-    flows = [Flow("c.raw", "c.part"), Flow("c.mat", "c.part"), Flow("c.part", "c.machine"),
-             Flow("c.machine", "c.service")]
+    flows = [
+        Flow("c.raw", "c.part"),
+        Flow("c.mat", "c.part"),
+        Flow("c.part", "c.machine"),
+        Flow("c.machine", "c.service"),
+    ]
     return nodes, flows
 
 
@@ -53,8 +65,11 @@ def test_criticality_combines_importance_and_structure():
     assert rows["c.service"].criticality == min(r.criticality for r in rows.values())
     assert rows["c.mat"].criticality == round(0.6 * 1.0 + 0.4 * 0.75, 4)
     # Same importance, more downstream -> more critical.
-    same = [ChainNode("d.a", "d", "A", "上游", 3), ChainNode("d.b", "d", "B", "中游", 3),
-            ChainNode("d.c", "d", "C", "下游", 3)]
+    same = [
+        ChainNode("d.a", "d", "A", "上游", 3),
+        ChainNode("d.b", "d", "B", "中游", 3),
+        ChainNode("d.c", "d", "C", "下游", 3),
+    ]
     r = {x.node_id: x for x in analyse_chain(same, [Flow("d.a", "d.b"), Flow("d.b", "d.c")], {}, T)}
     assert r["d.a"].criticality > r["d.b"].criticality > r["d.c"].criticality
 
@@ -78,8 +93,10 @@ def test_extension_candidates_next_to_strong_nodes():
 
 def test_summary_counts_and_coverage():
     nodes, flows = chain()
-    stats = {"c.part": NodeStats("c.part", local_firms=6, local_output=600000, qualified_firms=2),
-             "c.raw": NodeStats("c.raw", local_firms=1, local_output=10, qualified_firms=0)}
+    stats = {
+        "c.part": NodeStats("c.part", local_firms=6, local_output=600000, qualified_firms=2),
+        "c.raw": NodeStats("c.raw", local_firms=1, local_output=10, qualified_firms=0),
+    }
     s = summarise(analyse_chain(nodes, flows, stats, T))
     assert (s["缺链"], s["弱链"], s["强链"], s["nodes"]) == (3, 1, 1, 5)
     assert s["coverage"] == 0.4

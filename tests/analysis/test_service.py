@@ -1,4 +1,5 @@
 """ChainService over the real embedded store with seed + synthetic data."""
+
 import dataclasses
 
 import pytest
@@ -84,10 +85,21 @@ def test_cache_is_dropped_when_data_changes():
     report = svc.gap_report(chain.id)
     missing = next(g for g in report.nodes if g.status == "缺链")
     assert svc.gap_report(chain.id) is report  # cached
-    firm = Company(id="X1", name="本地新企业", is_local=True, revenue=90000, qualifications=("专精特新",),
-                   node_ids=(missing.node_id,))
-    store.upsert_companies([firm, dataclasses.replace(firm, id="X2", name="本地新企业二"),
-                            dataclasses.replace(firm, id="X3", name="本地新企业三")])
+    firm = Company(
+        id="X1",
+        name="本地新企业",
+        is_local=True,
+        revenue=90000,
+        qualifications=("专精特新",),
+        node_ids=(missing.node_id,),
+    )
+    store.upsert_companies(
+        [
+            firm,
+            dataclasses.replace(firm, id="X2", name="本地新企业二"),
+            dataclasses.replace(firm, id="X3", name="本地新企业三"),
+        ]
+    )
     after = {g.node_id: g for g in svc.gap_report(chain.id).nodes}
     assert after[missing.node_id].status == "强链"
 
@@ -96,8 +108,12 @@ def test_local_partners_in_reasons_are_marked_synthetic(service):
     import re
 
     real_names = {c.name for c in load_anchors(load_structure())}
-    named = [m for c in service.chains() for t in service.targets(c.id, top=None)
-             for m in re.findall(r"本地(?:企业|链主)「(.+?)」", t.reason)]
+    named = [
+        m
+        for c in service.chains()
+        for t in service.targets(c.id, top=None)
+        for m in re.findall(r"本地(?:企业|链主)「(.+?)」", t.reason)
+    ]
     assert named, "seed data should give 以商招商 ties"
     assert all(n.endswith("（示例数据）") or n in real_names for n in named)
     assert any(n.endswith("（示例数据）") for n in named)

@@ -1,16 +1,24 @@
 """Target ranking on literal data: factors, reasons, ordering."""
+
 from graph.gaps import GapThresholds, analyse_chain
 from graph.model import ChainNode, Company, Flow, NodeStats, Tie, Zone
 from graph.targets import District, TargetWeights, rank_targets
 
-NODES = [ChainNode("m.raw", "m", "医用高分子材料", "上游", 5), ChainNode("m.dev", "m", "骨科植入物", "中游", 4),
-         ChainNode("m.hosp", "m", "医疗服务", "下游", 2)]
+NODES = [
+    ChainNode("m.raw", "m", "医用高分子材料", "上游", 5),
+    ChainNode("m.dev", "m", "骨科植入物", "中游", 4),
+    ChainNode("m.hosp", "m", "医疗服务", "下游", 2),
+]
 FLOWS = [Flow("m.raw", "m.dev"), Flow("m.dev", "m.hosp")]
-STATS = {"m.dev": NodeStats("m.dev", local_firms=1, local_output=9000, qualified_firms=0),
-         "m.hosp": NodeStats("m.hosp", local_firms=5, local_output=900000, qualified_firms=2)}
+STATS = {
+    "m.dev": NodeStats("m.dev", local_firms=1, local_output=9000, qualified_firms=0),
+    "m.hosp": NodeStats("m.hosp", local_firms=5, local_output=900000, qualified_firms=2),
+}
 GAPS = analyse_chain(NODES, FLOWS, STATS, GapThresholds())
-ZONES = [Zone("huoxian", "漷县", "产业城镇", focus_sectors=("medical",), focus=("高端医疗器械",)),
-         Zone("sanhe", "三河", "北三县", focus_sectors=("medical",), is_local=False)]
+ZONES = [
+    Zone("huoxian", "漷县", "产业城镇", focus_sectors=("medical",), focus=("高端医疗器械",)),
+    Zone("sanhe", "三河", "北三县", focus_sectors=("medical",), is_local=False),
+]
 
 
 def firm(cid, **kw):
@@ -70,11 +78,25 @@ def test_order_is_deterministic_on_equal_scores():
 
 
 def test_weights_from_config_change_ranking():
-    cfg = {"targets": {"weight_gap": 0, "weight_strength": 1, "weight_ties": 0, "weight_geography": 0,
-                       "weight_zone_fit": 0}}
+    cfg = {
+        "targets": {
+            "weight_gap": 0,
+            "weight_strength": 1,
+            "weight_ties": 0,
+            "weight_geography": 0,
+            "weight_zone_fit": 0,
+        }
+    }
     w = TargetWeights.from_config(cfg)
-    rows = rank_targets(GAPS, [firm("a"), firm("b", node_ids=("m.dev",), qualifications=("链主",))],
-                        [], ZONES, "medical", District(), w)
+    rows = rank_targets(
+        GAPS,
+        [firm("a"), firm("b", node_ids=("m.dev",), qualifications=("链主",))],
+        [],
+        ZONES,
+        "medical",
+        District(),
+        w,
+    )
     assert rows[0].company_id == "b"
 
 

@@ -2,6 +2,7 @@
 
 Adding a backend is one line here. A factory may call pytest.skip() when its server is absent.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from graph.nx_store import NetworkxStore
 from graph.store import GraphStore
+
 
 def neo4j_store(tmp_path: Path | None = None) -> GraphStore:
     """The Neo4j server named by NEO4J_URI; skipped when absent, but CI=true makes that a failure."""
@@ -25,8 +27,12 @@ def neo4j_store(tmp_path: Path | None = None) -> GraphStore:
         reason = f"未设置 NEO4J_URI，跳过 Neo4j 测试。{how}"
     else:
         try:
-            return Neo4jStore(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
-                              os.environ.get("NEO4J_PASSWORD", ""), os.environ.get("NEO4J_DATABASE", "neo4j"))
+            return Neo4jStore(
+                os.environ["NEO4J_URI"],
+                os.environ.get("NEO4J_USER", "neo4j"),
+                os.environ.get("NEO4J_PASSWORD", ""),
+                os.environ.get("NEO4J_DATABASE", "neo4j"),
+            )
         except GraphStoreUnavailable as exc:
             reason = f"Neo4j 不可用：{exc}。{how}"
     if os.environ.get("CI", "").lower() == "true":

@@ -1,4 +1,5 @@
 """The `store` fixture: one empty store per test, for each backend in backends.BACKENDS."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 Small literal data: one sector, two chains, a little hierarchy and flow, local and outside firms
 (names with rare characters 䶮 𠮷 that gbk would lose), and supply ties in both directions.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -30,17 +31,67 @@ ZONES = [
     Zone("huoxian", "漷县镇", "产业城镇", "通州区", ("med",), ("医药健康", "高端医疗器械")),
     Zone("sanhe", "三河市", "北三县", "三河市", (), ("新能源汽车",), is_local=False),
 ]
-LOCAL_A = Company("L-a", "北京春立正达医疗器械股份有限公司", "91350100M000100Y43", "北京市", "北京市",
-                  "通州区", True, "huoxian", 120000.0, 5000.0, 800, 1998, ("专精特新", "上市"),
-                  "人工关节", node_ids=("md-2",))
-LOCAL_B = Company("L-b", "北京䶮材科技有限公司", None, "北京市", "北京市", "通州区", True, "huoxian",
-                  3000.5, qualifications=("高新技术企业",), synthetic=True, node_ids=("md-1", "md-1a"))
-LOCAL_C = Company("L-c", "通州𠮷康服务有限公司", is_local=True, revenue=None, synthetic=True,
-                  node_ids=("md-3",))
-OUT_X = Company("O-x", "天津𠮷利精密有限公司", "914403001922038216", "天津市", "天津市", "西青区", False,
-                None, 80000.0, qualifications=("小巨人",), synthetic=True, node_ids=("md-1", "md-2"))
-OUT_Y = Company("O-y", "三河扭矩科技有限公司", None, "河北省", "廊坊市", "三河市", False, "sanhe",
-                15000.0, synthetic=True, node_ids=("ev-1",))
+LOCAL_A = Company(
+    "L-a",
+    "北京春立正达医疗器械股份有限公司",
+    "91350100M000100Y43",
+    "北京市",
+    "北京市",
+    "通州区",
+    True,
+    "huoxian",
+    120000.0,
+    5000.0,
+    800,
+    1998,
+    ("专精特新", "上市"),
+    "人工关节",
+    node_ids=("md-2",),
+)
+LOCAL_B = Company(
+    "L-b",
+    "北京䶮材科技有限公司",
+    None,
+    "北京市",
+    "北京市",
+    "通州区",
+    True,
+    "huoxian",
+    3000.5,
+    qualifications=("高新技术企业",),
+    synthetic=True,
+    node_ids=("md-1", "md-1a"),
+)
+LOCAL_C = Company(
+    "L-c", "通州𠮷康服务有限公司", is_local=True, revenue=None, synthetic=True, node_ids=("md-3",)
+)
+OUT_X = Company(
+    "O-x",
+    "天津𠮷利精密有限公司",
+    "914403001922038216",
+    "天津市",
+    "天津市",
+    "西青区",
+    False,
+    None,
+    80000.0,
+    qualifications=("小巨人",),
+    synthetic=True,
+    node_ids=("md-1", "md-2"),
+)
+OUT_Y = Company(
+    "O-y",
+    "三河扭矩科技有限公司",
+    None,
+    "河北省",
+    "廊坊市",
+    "三河市",
+    False,
+    "sanhe",
+    15000.0,
+    synthetic=True,
+    node_ids=("ev-1",),
+)
 COMPANIES = [LOCAL_A, LOCAL_B, LOCAL_C, OUT_X, OUT_Y]
 SUPPLIES = [
     Supply("O-x", "L-a", "钛合金棒材", 2500.0),  # outside supplies local
@@ -126,7 +177,10 @@ def test_node_moved_to_another_chain(full):
     assert list(full.node_stats(QUALIFIED, "med-dev")) == ["md-1", "md-1a", "md-2"]
     assert full.node_stats(QUALIFIED, "ev-drive")["md-3"].local_firms == 1
     assert [(f.source_id, f.target_id) for f in full.flows("med-dev")] == [
-        ("md-1", "md-2"), ("md-1a", "md-2"), ("md-2", "md-3")]
+        ("md-1", "md-2"),
+        ("md-1a", "md-2"),
+        ("md-2", "md-3"),
+    ]
     assert full.flows("ev-drive") == []
 
 
@@ -208,8 +262,11 @@ def test_company_validation_writes_nothing(full):
 def test_match_companies_by_uscc_and_name(full):
     got = full.match_companies(
         ["91350100M000100Y43", "914403001922038216", "91110000000000000X"],
-        [normalize_name("北京䶮材科技有限责任公司"), normalize_name("三河 扭矩科技 股份有限公司"),
-         normalize_name("不存在公司")],
+        [
+            normalize_name("北京䶮材科技有限责任公司"),
+            normalize_name("三河 扭矩科技 股份有限公司"),
+            normalize_name("不存在公司"),
+        ],
     )
     assert got == {
         "91350100M000100Y43": "L-a",
@@ -248,8 +305,7 @@ def test_companies_on_nodes_with_local_filter(full):
 
 # ---- supplies and ties ----------------------------------------------------------------------
 def test_supplies_of_both_directions_sorted(full):
-    assert full.supplies_of("O-x") == sorted(
-        SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+    assert full.supplies_of("O-x") == sorted(SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
     assert full.supplies_of("L-c") == []
     assert full.supplies_of("ghost") == []
 
@@ -258,7 +314,8 @@ def test_bulk_reads_for_sync(full, store):
     assert full.company_ids() == sorted(c.id for c in COMPANIES)
     suppliers = sorted({s.supplier_id for s in SUPPLIES})
     assert full.supplies_from(suppliers + ["ghost"]) == sorted(
-        SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+        SUPPLIES, key=lambda s: (s.supplier_id, s.buyer_id, s.product)
+    )
     only = suppliers[:1]
     assert all(s.supplier_id in only for s in full.supplies_from(only))
     full.clear()
@@ -296,7 +353,9 @@ def test_local_ties_follow_local_status(full):
     full.upsert_companies([replace(OUT_Y, is_local=True, qualifications=("链主",))])
     ties = full.local_ties(["O-x", "O-y"])
     assert [(t.company_id, t.local_id, t.direction) for t in ties] == [
-        ("O-x", "L-b", "buys"), ("O-x", "O-y", "supplies")]
+        ("O-x", "L-b", "buys"),
+        ("O-x", "O-y", "supplies"),
+    ]
     assert ties[1].local_qualifications == ("链主",)
 
 
@@ -330,8 +389,7 @@ def test_node_stats_empty_chain_has_zero_entries(store):
 
 
 def full_zero(stats: dict[str, NodeStats]) -> bool:
-    return len(stats) == 4 and all(
-        s == NodeStats(nid, 0, 0.0, 0, 0) for nid, s in stats.items())
+    return len(stats) == 4 and all(s == NodeStats(nid, 0, 0.0, 0, 0) for nid, s in stats.items())
 
 
 def test_node_stats_qualified_set_is_honoured(full):
@@ -344,10 +402,12 @@ def test_node_stats_qualified_set_is_honoured(full):
 
 
 def test_node_stats_sums_local_output(full):
-    full.upsert_companies([
-        Company("L-d", "通州第二关节有限公司", is_local=True, revenue=0.1, node_ids=("md-2",)),
-        Company("L-e", "通州第三关节有限公司", is_local=True, revenue=0.2, node_ids=("md-2",)),
-    ])
+    full.upsert_companies(
+        [
+            Company("L-d", "通州第二关节有限公司", is_local=True, revenue=0.1, node_ids=("md-2",)),
+            Company("L-e", "通州第三关节有限公司", is_local=True, revenue=0.2, node_ids=("md-2",)),
+        ]
+    )
     s = full.node_stats(QUALIFIED)["md-2"]
     assert s.local_firms == 3
     assert s.local_output == pytest.approx(120000.3)
@@ -356,8 +416,7 @@ def test_node_stats_sums_local_output(full):
 def test_node_stats_follow_reupserts(full):
     full.node_stats(QUALIFIED)  # warm any cache
     # L-a moves from md-2 to md-3 and loses 上市
-    full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",), qualifications=("专精特新",),
-                                   revenue=100.0)])
+    full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",), qualifications=("专精特新",), revenue=100.0)])
     stats = full.node_stats(QUALIFIED)
     assert stats["md-2"] == NodeStats("md-2", 0, 0.0, 0, 1)
     assert stats["md-3"] == NodeStats("md-3", 2, pytest.approx(100.0), 1, 0)

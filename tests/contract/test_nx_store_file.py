@@ -1,4 +1,5 @@
 """Embedded-store specifics beyond the contract: persistence, crash safety, versions, sharing a file."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.model import Chain, ChainNode, Company, Flow, Sector, Supply, Zone
+from graph.model import Chain, ChainNode, Company, Flow, Supply
 from graph.nx_store import NetworkxStore
 from graph.store import GraphStoreError, GraphStoreUnavailable
 
-from .test_graph_store import COMPANIES, QUALIFIED, SUPPLIES, ZONES, CHAINS, NODES, FLOWS, SECTORS
+from .test_graph_store import CHAINS, COMPANIES, FLOWS, NODES, QUALIFIED, SECTORS, SUPPLIES, ZONES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +34,18 @@ def fill(store: NetworkxStore) -> None:
 
 def snapshot(store: NetworkxStore) -> tuple:
     ids = [c.id for c in COMPANIES]
-    return (store.sectors(), store.chains(), store.nodes(), store.flows(), store.zones(),
-            store.companies(ids), [store.supplies_of(i) for i in ids], store.node_stats(QUALIFIED),
-            store.local_ties(ids), store.company_count(True))
+    return (
+        store.sectors(),
+        store.chains(),
+        store.nodes(),
+        store.flows(),
+        store.zones(),
+        store.companies(ids),
+        [store.supplies_of(i) for i in ids],
+        store.node_stats(QUALIFIED),
+        store.local_ties(ids),
+        store.company_count(True),
+    )
 
 
 def test_reopen_gives_identical_answers(tmp_path):
@@ -163,8 +173,9 @@ def test_killed_writer_loses_nothing_committed(tmp_path):
     """SIGKILL in the middle of a big write: reopening gives exactly the earlier commits."""
     path = tmp_path / "g.sqlite3"
     wal = Path(f"{path}-wal")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         first = child.stdout.readline().split()
         assert first[0] == "ready", first
@@ -217,8 +228,10 @@ def test_failure_mid_write_leaves_file_and_memory_unchanged(tmp_path, monkeypatc
         return real(c, norm)
 
     monkeypatch.setattr(nx_store, "_company_row", flaky)
-    many = [Company(f"Z{i:06d}", f"批量{i}", is_local=True, revenue=1.0, node_ids=("md-2",))
-            for i in range(40_000)]
+    many = [
+        Company(f"Z{i:06d}", f"批量{i}", is_local=True, revenue=1.0, node_ids=("md-2",))
+        for i in range(40_000)
+    ]
     with pytest.raises(KeyboardInterrupt):
         st.upsert_companies(many + [Company("L-a", "被改名", node_ids=("md-3",))])
     assert len(written) == 30_000
@@ -238,8 +251,9 @@ def test_rejected_batch_never_reaches_the_file(tmp_path):
         with pytest.raises(GraphStoreError):
             st.upsert_supplies([Supply("L-c", "O-y", "新品"), Supply("L-c", "ghost", "新品")])
         with pytest.raises(GraphStoreError):
-            st.upsert_companies([Company("N-1", "新", node_ids=("md-1",)),
-                                 Company("N-2", "新2", zone_id="ghost")])
+            st.upsert_companies(
+                [Company("N-1", "新", node_ids=("md-1",)), Company("N-2", "新2", zone_id="ghost")]
+            )
     with NetworkxStore(path) as st:
         assert snapshot(st) == before
 
@@ -274,7 +288,8 @@ def test_threads_share_one_store(store_file):
         try:
             for i in range(200):
                 store_file.upsert_companies(
-                    [Company(f"T{i:04d}", f"线程{i}", is_local=True, revenue=1.0, node_ids=("md-3",))])
+                    [Company(f"T{i:04d}", f"线程{i}", is_local=True, revenue=1.0, node_ids=("md-3",))]
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -381,7 +396,8 @@ def test_interrupted_reload_is_redone_not_trusted(tmp_path, monkeypatch):
 def test_bulk_export_helpers(store_file):
     assert store_file.company_ids() == sorted(c.id for c in COMPANIES)
     assert store_file.supplies_from(["O-x", "ghost"]) == sorted(
-        [s for s in SUPPLIES if s.supplier_id == "O-x"], key=lambda s: (s.buyer_id, s.product))
+        [s for s in SUPPLIES if s.supplier_id == "O-x"], key=lambda s: (s.buyer_id, s.product)
+    )
     assert store_file.supplies_from([]) == []
 
 

@@ -1,10 +1,11 @@
 """open_graph_store picks the backend from config; bad names fail in Chinese."""
+
 from __future__ import annotations
 
 import pytest
 
-from graph.nx_store import NetworkxStore
 from graph.model import Sector
+from graph.nx_store import NetworkxStore
 from lianzhao.config import ConfigError
 from lianzhao.stores import open_graph_store
 

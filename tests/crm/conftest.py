@@ -3,6 +3,7 @@
 PostgreSQL comes from scripts/postgres.sh (LIANZHAO_TEST_PG_URL). Unset: the pg tests are
 skipped with a message, except under CI=true where that is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,7 @@ def _pg_engine():
     if not url:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI 中必须提供 PostgreSQL：{PG_ENV} 未设置（scripts/postgres.sh start）")
-        pytest.skip(f"未设置 {PG_ENV}，跳过 PostgreSQL 测试（运行 eval \"$(scripts/postgres.sh start)\"）")
+        pytest.skip(f'未设置 {PG_ENV}，跳过 PostgreSQL 测试（运行 eval "$(scripts/postgres.sh start)"）')
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(url=url)
     with admin.begin() as conn:
@@ -75,19 +76,31 @@ def people(sf, settings, monkeypatch):
     verification is werkzeug's real code either way, and users created in tests get scrypt."""
     from werkzeug.security import generate_password_hash
 
-    monkeypatch.setattr(user_svc, "hash_password",
-                        lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000"))
+    monkeypatch.setattr(
+        user_svc, "hash_password", lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000")
+    )
     spec = {
-        "admin": (ADMIN, None), "leader": (LEADER, None),
-        "mgr": (MANAGER, "medical"), "rec": (RECRUITER, "medical"), "rec2": (RECRUITER, "medical"),
-        "mgr_e": (MANAGER, "electronics"), "rec_e": (RECRUITER, "electronics"),
+        "admin": (ADMIN, None),
+        "leader": (LEADER, None),
+        "mgr": (MANAGER, "medical"),
+        "rec": (RECRUITER, "medical"),
+        "rec2": (RECRUITER, "medical"),
+        "mgr_e": (MANAGER, "electronics"),
+        "rec_e": (RECRUITER, "electronics"),
     }
     out = {}
     with unit_of_work(sf) as s:
         for key, (role, sector) in spec.items():
-            out[key] = user_svc.create_user(s, SYSTEM, username=key, display_name=f"用户{key}",
-                                            role=role, password=PASSWORD, sector_id=sector,
-                                            settings=settings)
+            out[key] = user_svc.create_user(
+                s,
+                SYSTEM,
+                username=key,
+                display_name=f"用户{key}",
+                role=role,
+                password=PASSWORD,
+                sector_id=sector,
+                settings=settings,
+            )
     monkeypatch.undo()
     return out
 

@@ -1,4 +1,5 @@
 """'Today' for an activity is the district's date, not UTC's (QA: refused 00:00-08:00 Beijing)."""
+
 from datetime import date, datetime
 
 from crm.settings import CrmSettings

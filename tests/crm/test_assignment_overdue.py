@@ -1,4 +1,5 @@
 """Assignment (manual, claim, pool, automatic round robin), the inbox, and the response-time rules."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,7 +10,8 @@ import pytest
 from crm.db import unit_of_work
 from crm.errors import NotFound, PermissionDenied, StaleEdit, ValidationError
 from crm.models import Lead, utcnow
-from crm.services import activities, assignment, inbox, leads, overdue, users as user_svc
+from crm.services import activities, assignment, inbox, leads, overdue
+from crm.services import users as user_svc
 from crm.services._common import SYSTEM
 from crm.settings import CrmSettings
 
@@ -51,8 +53,10 @@ def test_manager_assigns_within_team_with_reason_and_inbox(sf, people):
         assert inbox.unread_count(s, p["rec"]) == 1  # told it was taken away
         assert inbox.unread_count(s, p["rec2"]) == 1
         history = assignment.assignment_history(s, p["mgr"], lead.id)
-        assert [(h.from_user_id, h.to_user_id) for h in history] == [(None, p["rec"].id),
-                                                                     (p["rec"].id, p["rec2"].id)]
+        assert [(h.from_user_id, h.to_user_id) for h in history] == [
+            (None, p["rec"].id),
+            (p["rec"].id, p["rec2"].id),
+        ]
         assert history[1].reason == "张三出差一个月"
         with pytest.raises(PermissionDenied):
             leads.get_lead(s, p["rec"], lead.id)  # no longer theirs
@@ -70,8 +74,7 @@ def test_assign_refuses_stale_version(sf, people):
         leads.update_lead(s, people["mgr"], lead.id, {"notes": "先改一下"})
     with unit_of_work(sf) as s:
         with pytest.raises(StaleEdit):
-            assignment.assign_lead(s, people["mgr"], lead.id, people["rec"].id,
-                                   expected_version=lead.version)
+            assignment.assign_lead(s, people["mgr"], lead.id, people["rec"].id, expected_version=lead.version)
 
 
 def test_claim_and_release(sf, people):
@@ -114,12 +117,15 @@ def test_auto_assign_on_create_by_chain(sf, people):
     with unit_of_work(sf) as s:
         user_svc.update_user(s, SYSTEM, p["rec2"].id, focus_chains=["med-devices"])
     with unit_of_work(sf) as s:
-        a = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·器械甲", "chain_id": "med-devices"},
-                              settings=settings)
-        b = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·器械乙", "chain_id": "med-devices"},
-                              settings=settings)
-        c = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·药企丙", "chain_id": "biopharma"},
-                              settings=settings)
+        a = leads.create_lead(
+            s, p["mgr"], {"company_name": "示例数据·器械甲", "chain_id": "med-devices"}, settings=settings
+        )
+        b = leads.create_lead(
+            s, p["mgr"], {"company_name": "示例数据·器械乙", "chain_id": "med-devices"}, settings=settings
+        )
+        c = leads.create_lead(
+            s, p["mgr"], {"company_name": "示例数据·药企丙", "chain_id": "biopharma"}, settings=settings
+        )
         assert (a.owner_id, b.owner_id) == (p["rec2"].id, p["rec2"].id)
         assert c.owner_id in (p["rec"].id, p["rec2"].id)
 
@@ -132,14 +138,29 @@ def test_overdue_rules(sf, people):
     past = now - timedelta(days=40)
     with unit_of_work(sf) as s:
         never = leads.create_lead(s, p["rec"], {"company_name": "示例数据·从未联系"}, now=past)
-        fresh = leads.create_lead(s, p["rec"], {"company_name": "示例数据·刚登记"},
-                                  now=now - timedelta(days=n - 1))
+        fresh = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·刚登记"}, now=now - timedelta(days=n - 1)
+        )
         stale = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·久未跟进"}, now=past)
-        activities.add_activity(s, p["rec2"], stale.id, kind="拜访",
-                                occurred_on=(now - timedelta(days=m + 2)).date(), outcome="企业有意向", now=now)
+        activities.add_activity(
+            s,
+            p["rec2"],
+            stale.id,
+            kind="拜访",
+            occurred_on=(now - timedelta(days=m + 2)).date(),
+            outcome="企业有意向",
+            now=now,
+        )
         kept = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·持续跟进"}, now=past)
-        activities.add_activity(s, p["rec2"], kept.id, kind="电话",
-                                occurred_on=(now - timedelta(days=m - 2)).date(), outcome="约定考察", now=now)
+        activities.add_activity(
+            s,
+            p["rec2"],
+            kept.id,
+            kind="电话",
+            occurred_on=(now - timedelta(days=m - 2)).date(),
+            outcome="约定考察",
+            now=now,
+        )
         noted = leads.create_lead(s, p["rec"], {"company_name": "示例数据·只有备注"}, now=past)
         activities.add_activity(s, p["rec"], noted.id, kind="备注", outcome="内部记录", now=now)
         paused = leads.create_lead(s, p["rec"], {"company_name": "示例数据·已搁置"}, now=past)
@@ -149,8 +170,11 @@ def test_overdue_rules(sf, people):
     with unit_of_work(sf) as s:
         items = overdue.overdue_leads(s, p["mgr"], settings=settings, now=now)
         got = {i.lead.id: i.reason for i in items}
-        assert got == {never.id: overdue.FIRST_CONTACT, noted.id: overdue.FIRST_CONTACT,
-                       stale.id: overdue.FOLLOW_UP}
+        assert got == {
+            never.id: overdue.FIRST_CONTACT,
+            noted.id: overdue.FIRST_CONTACT,
+            stale.id: overdue.FOLLOW_UP,
+        }
         assert [i.due_at for i in items] == sorted(i.due_at for i in items)  # SQL order = rule
         assert overdue.count_overdue(s, p["mgr"], settings=settings, now=now) == 3
         flagged = leads.list_leads(s, p["mgr"], leads.LeadFilter(overdue_only=True), settings=settings)
@@ -159,10 +183,16 @@ def test_overdue_rules(sf, people):
         assert [i.lead.id for i in page2] == [i.lead.id for i in items[1:3]]
         first = next(i for i in items if i.lead.id == never.id)
         assert first.days_overdue == 40 - n
-        assert {i.lead.id for i in overdue.overdue_leads(s, p["rec"], settings=settings, now=now)} == \
-            {never.id, noted.id}
-        assert {i.lead.id for i in overdue.overdue_leads(s, p["leader"], settings=settings, now=now)} == \
-            {never.id, noted.id, stale.id, elec.id}
+        assert {i.lead.id for i in overdue.overdue_leads(s, p["rec"], settings=settings, now=now)} == {
+            never.id,
+            noted.id,
+        }
+        assert {i.lead.id for i in overdue.overdue_leads(s, p["leader"], settings=settings, now=now)} == {
+            never.id,
+            noted.id,
+            stale.id,
+            elec.id,
+        }
         groups = overdue.overdue_by_team(s, SYSTEM, settings=settings, now=now)
         assert [(g.team_name, len(g.items)) for g in groups] == [("医药健康招商组", 3), ("电子信息招商组", 1)]
         assert [u.username for u in groups[0].managers] == ["mgr"]
@@ -186,8 +216,9 @@ def test_overdue_cli_lists_per_team(sf, people, engine, tmp_path, monkeypatch):
     from lianzhao.cli import main
 
     with unit_of_work(sf) as s:
-        leads.create_lead(s, people["rec"], {"company_name": "示例数据·超期公司"},
-                          now=utcnow() - timedelta(days=30))
+        leads.create_lead(
+            s, people["rec"], {"company_name": "示例数据·超期公司"}, now=utcnow() - timedelta(days=30)
+        )
     monkeypatch.setenv("LIANZHAO_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     result = CliRunner().invoke(main, ["leads", "overdue"])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
 """Audit entries as readable Chinese lines (services.audit.describe) and the log's filters."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,14 +21,22 @@ def _lines(sf, actor, lead_id, **kw):
 def test_lead_history_reads_as_chinese_with_names(sf, people):
     p = people
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·审计公司", "sector_id": "medical",
-                                               "channel": "精准补链"})
+        lead = leads.create_lead(
+            s, p["mgr"], {"company_name": "示例数据·审计公司", "sector_id": "medical", "channel": "精准补链"}
+        )
     with unit_of_work(sf) as s:
-        leads.update_lead(s, p["mgr"], lead.id, {
-            "sponsor_user_id": p["leader"].id, "key_flag": True, "investment": "20000",
-            "task_force_members": "区发改委、区规自分局",
-            "service_plan": {"needs": "用地 50 亩", "policy_support": "",
-                             "milestones": ["签约", "开工"]}})
+        leads.update_lead(
+            s,
+            p["mgr"],
+            lead.id,
+            {
+                "sponsor_user_id": p["leader"].id,
+                "key_flag": True,
+                "investment": "20000",
+                "task_force_members": "区发改委、区规自分局",
+                "service_plan": {"needs": "用地 50 亩", "policy_support": "", "milestones": ["签约", "开工"]},
+            },
+        )
     with unit_of_work(sf) as s:  # saving the same values again changes nothing
         leads.update_lead(s, p["mgr"], lead.id, {"notes": None, "sponsor_user_id": p["leader"].id})
     with unit_of_work(sf) as s:
@@ -57,15 +66,26 @@ def test_lead_history_reads_as_chinese_with_names(sf, people):
 def test_no_op_update_entries_are_dropped(sf, people):
     with unit_of_work(sf) as s:
         lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·空改公司"})
-        audit.record(s, people["rec"], audit.UPDATE, "lead", lead.id,
-                     {"stage_reason": None, "notes": ""}, {"stage_reason": None, "notes": None})
+        audit.record(
+            s,
+            people["rec"],
+            audit.UPDATE,
+            "lead",
+            lead.id,
+            {"stage_reason": None, "notes": ""},
+            {"stage_reason": None, "notes": None},
+        )
     lines = _lines(sf, people["leader"], lead.id)
     assert [l.action for l in lines] == ["新建"]
 
 
 def test_service_plan_text():
-    assert audit.service_plan_text({"needs": "厂房", "policy_support": "租金补贴",
-                                    "milestones": ["签约", "投产"]}) == "需求：厂房；政策支持：租金补贴；里程碑：签约、投产"
+    assert (
+        audit.service_plan_text(
+            {"needs": "厂房", "policy_support": "租金补贴", "milestones": ["签约", "投产"]}
+        )
+        == "需求：厂房；政策支持：租金补贴；里程碑：签约、投产"
+    )
     assert audit.service_plan_text({"needs": "", "milestones": []}) == "空"
 
 

@@ -1,4 +1,5 @@
 """`lianzhao db upgrade`, `lianzhao user add|list|disable|enable|reset-password` end to end."""
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,25 @@ def run(engine, monkeypatch):
 
     def invoke(*args, input=None):
         return CliRunner().invoke(main, list(args), input=input)
+
     return invoke
 
 
 def test_user_commands(run, engine):
     result = run("db", "upgrade")
     assert result.exit_code == 0 and "最新版本（0003）" in result.output
-    result = run("user", "add", "chen", "--name", "陈专员", "--role", "招商专员", "--sector", "medical",
-                 "--random-password")
+    result = run(
+        "user",
+        "add",
+        "chen",
+        "--name",
+        "陈专员",
+        "--role",
+        "招商专员",
+        "--sector",
+        "medical",
+        "--random-password",
+    )
     assert result.exit_code == 0, result.output
     password = re.search(r"：(\S+)$", result.output.strip().splitlines()[-1]).group(1)
     sf = make_session_factory(engine)

@@ -1,4 +1,5 @@
 """Engine set-up, unit of work, and migrations that match the models on both databases."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,8 +53,18 @@ def test_foreign_keys_enforced(sf):
 
     with pytest.raises(IntegrityError):
         with unit_of_work(sf) as s:
-            s.add(User(username="ghost", display_name="x", role="recruiter", team_id=999,
-                       password_hash="x", is_active=True, focus_chains=[], failed_logins=0))
+            s.add(
+                User(
+                    username="ghost",
+                    display_name="x",
+                    role="recruiter",
+                    team_id=999,
+                    password_hash="x",
+                    is_active=True,
+                    focus_chains=[],
+                    failed_logins=0,
+                )
+            )
 
 
 def test_upgrade_from_previous_revision_keeps_data(tmp_path):

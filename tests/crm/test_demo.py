@@ -1,4 +1,5 @@
 """Demo accounts and leads: random passwords, every stage, a ready key project, an overdue lead."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -39,10 +40,22 @@ def test_demo_users_and_leads(sf):
 
 
 def test_demo_uses_graph_rows_first(sf):
-    rows = [{"company_id": f"G{i}", "company_name": f"示例数据·图谱企业{i}", "uscc": None,
-             "sector_id": "medical", "chain_id": "c1", "chain_name": "高端医疗器械", "node_id": f"n{i}",
-             "node_name": f"环节{i}", "status": "缺链", "score": 70.0 + i, "reason": "缺链"}
-            for i in range(30)]
+    rows = [
+        {
+            "company_id": f"G{i}",
+            "company_name": f"示例数据·图谱企业{i}",
+            "uscc": None,
+            "sector_id": "medical",
+            "chain_id": "c1",
+            "chain_name": "高端医疗器械",
+            "node_id": f"n{i}",
+            "node_name": f"环节{i}",
+            "status": "缺链",
+            "score": 70.0 + i,
+            "reason": "缺链",
+        }
+        for i in range(30)
+    ]
     with unit_of_work(sf) as s:
         demo.create_demo_users(s)
     with unit_of_work(sf) as s:

@@ -1,5 +1,6 @@
 """Leads through the services: validation, 首报首谈, transitions with the gate, history,
 concurrent edits and the append-only audit log, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,17 +21,41 @@ USCC = "91350100M000100Y43"
 def test_create_validates_and_normalises(sf, people):
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError) as info:
-            leads.create_lead(s, people["rec"], {"company_name": " ", "uscc": "91350100M000100Y44",
-                                                 "investment": "很多", "channel": "电话招商",
-                                                 "land_mu": -3})
+            leads.create_lead(
+                s,
+                people["rec"],
+                {
+                    "company_name": " ",
+                    "uscc": "91350100M000100Y44",
+                    "investment": "很多",
+                    "channel": "电话招商",
+                    "land_mu": -3,
+                },
+            )
     msg = str(info.value)
-    for part in ("企业名称不能为空", "校验位", "预计投资额（万元）必须是数字", "招商渠道", "用地需求（亩）必须是非负数"):
+    for part in (
+        "企业名称不能为空",
+        "校验位",
+        "预计投资额（万元）必须是数字",
+        "招商渠道",
+        "用地需求（亩）必须是非负数",
+    ):
         assert part in msg
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {
-            "company_name": "示例数据·北京甲医疗器械 股份有限公司", "uscc": " 91350100m000100y43 ",
-            "investment": "12000", "channel": "精准补链", "sector_id": "medical", "gap_score": 81.5,
-            "gap_reason": "缺链：手术机器人核心部件本地无企业"}, ip="10.1.1.1")
+        lead = leads.create_lead(
+            s,
+            people["rec"],
+            {
+                "company_name": "示例数据·北京甲医疗器械 股份有限公司",
+                "uscc": " 91350100m000100y43 ",
+                "investment": "12000",
+                "channel": "精准补链",
+                "sector_id": "medical",
+                "gap_score": 81.5,
+                "gap_reason": "缺链：手术机器人核心部件本地无企业",
+            },
+            ip="10.1.1.1",
+        )
         assert lead.uscc == USCC and lead.name_key == "示例数据·北京甲医疗器械"
         assert lead.stage == "线索" and lead.owner_id == people["rec"].id and lead.priority == "中"
         assert lead.version == 1
@@ -44,11 +69,14 @@ def test_create_validates_and_normalises(sf, people):
 def test_first_registration_holds_the_firm(sf, people):
     t0 = utcnow()
     with unit_of_work(sf) as s:
-        first = leads.create_lead(s, people["rec"], {"company_name": "示例数据·天枢精密有限公司",
-                                                     "uscc": USCC}, now=t0)
+        first = leads.create_lead(
+            s, people["rec"], {"company_name": "示例数据·天枢精密有限公司", "uscc": USCC}, now=t0
+        )
     # Same credit code, different name; and same normalised name, no code.
-    for data in ({"company_name": "天枢精密（北京）", "uscc": USCC},
-                 {"company_name": "示例数据·天枢精密 有限责任公司"}):
+    for data in (
+        {"company_name": "天枢精密（北京）", "uscc": USCC},
+        {"company_name": "示例数据·天枢精密 有限责任公司"},
+    ):
         with unit_of_work(sf) as s:
             with pytest.raises(DuplicateLead) as info:
                 leads.create_lead(s, people["rec2"], data, now=t0 + timedelta(days=1))
@@ -60,7 +88,9 @@ def test_first_registration_holds_the_firm(sf, people):
     # After the protection period another recruiter may register it.
     later = first.protected_until + timedelta(seconds=1)
     with unit_of_work(sf) as s:
-        second = leads.create_lead(s, people["rec2"], {"company_name": "示例数据·天枢精密有限公司"}, now=later)
+        second = leads.create_lead(
+            s, people["rec2"], {"company_name": "示例数据·天枢精密有限公司"}, now=later
+        )
         assert second.id != first.id
 
 
@@ -76,8 +106,7 @@ def test_lost_lead_releases_the_firm(sf, people):
 def test_full_path_with_gate_and_history(sf, people):
     p = people
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, p["rec"], {"company_name": "示例数据·重点项目公司",
-                                               "investment": 20000})
+        lead = leads.create_lead(s, p["rec"], {"company_name": "示例数据·重点项目公司", "investment": 20000})
         assert leads.key_project_status(lead).is_key
     with unit_of_work(sf) as s:
         leads.transition(s, p["rec"], lead.id, "接洽")
@@ -90,20 +119,46 @@ def test_full_path_with_gate_and_history(sf, people):
         with pytest.raises(ValidationError, match="区领导角色"):
             leads.update_lead(s, p["rec"], lead.id, {"sponsor_user_id": p["rec2"].id})
     with unit_of_work(sf) as s:
-        leads.update_lead(s, p["rec"], lead.id, {
-            "sponsor_user_id": p["leader"].id, "task_force_department": "区投资促进局",
-            "task_force_members": "区发改委、区规自分局", "case_officer_user_id": p["rec"].id,
-            "service_plan": {"needs": "用地 80 亩", "policy_support": "固投补贴"}})
+        leads.update_lead(
+            s,
+            p["rec"],
+            lead.id,
+            {
+                "sponsor_user_id": p["leader"].id,
+                "task_force_department": "区投资促进局",
+                "task_force_members": "区发改委、区规自分局",
+                "case_officer_user_id": p["rec"].id,
+                "service_plan": {"needs": "用地 80 亩", "policy_support": "固投补贴"},
+            },
+        )
     with unit_of_work(sf) as s:
         with pytest.raises(GateNotSatisfied) as info:
             leads.transition(s, p["rec"], lead.id, "在谈")
         assert info.value.missing == ["服务方案（推进节点）"]
     with unit_of_work(sf) as s:
-        l = leads.update_lead(s, p["rec"], lead.id, {"service_plan": {
-            "needs": "用地 80 亩", "policy_support": "固投补贴", "milestones": ["2027-06 开工"]}})
+        l = leads.update_lead(
+            s,
+            p["rec"],
+            lead.id,
+            {
+                "service_plan": {
+                    "needs": "用地 80 亩",
+                    "policy_support": "固投补贴",
+                    "milestones": ["2027-06 开工"],
+                }
+            },
+        )
         assert l.task_force_members == ["区发改委", "区规自分局"]
-    path = [("在谈", None), ("接洽", "企业要求重新测算"), ("在谈", None), ("搁置", "等待企业董事会"),
-            ("在谈", None), ("签约", None), ("落地", None), ("投产", None)]
+    path = [
+        ("在谈", None),
+        ("接洽", "企业要求重新测算"),
+        ("在谈", None),
+        ("搁置", "等待企业董事会"),
+        ("在谈", None),
+        ("签约", None),
+        ("落地", None),
+        ("投产", None),
+    ]
     for target, reason in path:
         with unit_of_work(sf) as s:
             leads.transition(s, p["rec"], lead.id, target, reason, ip="10.2.2.2")
@@ -191,8 +246,9 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
             activities.add_activity(s, people["rec"], lead.id, kind="宴请")
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="晚于今天"):
-            activities.add_activity(s, people["rec"], lead.id, kind="拜访",
-                                    occurred_on=today + timedelta(days=1))
+            activities.add_activity(
+                s, people["rec"], lead.id, kind="拜访", occurred_on=today + timedelta(days=1)
+            )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="活动结果"):  # an empty form is no visit
             activities.add_activity(s, people["rec"], lead.id, kind="拜访", outcome="  ")
@@ -201,12 +257,25 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
         activities.add_activity(s, people["rec"], lead.id, kind="备注", outcome="内部记录")
     with unit_of_work(sf) as s:
         assert s.get(Lead, lead.id).first_contact_at is None  # 备注 is not contact
-        activities.add_activity(s, people["rec"], lead.id, kind="拜访",
-                                occurred_on=(today - timedelta(days=5)).isoformat(),
-                                participants="张三、企业副总", outcome="有意向", next_step="报送用地需求",
-                                due_date=today + timedelta(days=7))
-        activities.add_activity(s, people["rec"], lead.id, kind="电话", occurred_on=today - timedelta(days=2),
-                                outcome="确认考察时间")
+        activities.add_activity(
+            s,
+            people["rec"],
+            lead.id,
+            kind="拜访",
+            occurred_on=(today - timedelta(days=5)).isoformat(),
+            participants="张三、企业副总",
+            outcome="有意向",
+            next_step="报送用地需求",
+            due_date=today + timedelta(days=7),
+        )
+        activities.add_activity(
+            s,
+            people["rec"],
+            lead.id,
+            kind="电话",
+            occurred_on=today - timedelta(days=2),
+            outcome="确认考察时间",
+        )
     with unit_of_work(sf) as s:
         l = s.get(Lead, lead.id)
         assert l.first_contact_at.date() == today - timedelta(days=5)
@@ -231,12 +300,19 @@ def test_leader_comment_reaches_owner_inbox(sf, people):
 def test_list_filters_and_pagination(sf, people):
     with unit_of_work(sf) as s:
         for i in range(25):
-            leads.create_lead(s, people["mgr"], {"company_name": f"示例数据·列表公司{i:02d}",
-                                                 "chain_id": "med-devices" if i % 2 else "biopharma",
-                                                 "investment": 1000 * i})
+            leads.create_lead(
+                s,
+                people["mgr"],
+                {
+                    "company_name": f"示例数据·列表公司{i:02d}",
+                    "chain_id": "med-devices" if i % 2 else "biopharma",
+                    "investment": 1000 * i,
+                },
+            )
     with unit_of_work(sf) as s:
-        page = leads.list_leads(s, people["mgr"], leads.LeadFilter(chain_id="med-devices"),
-                                page=2, per_page=5)
+        page = leads.list_leads(
+            s, people["mgr"], leads.LeadFilter(chain_id="med-devices"), page=2, per_page=5
+        )
         assert page.total == 12 and page.pages == 3 and len(page.items) == 5
         page = leads.list_leads(s, people["mgr"], leads.LeadFilter(text="列表公司1"), per_page=50)
         assert page.total == 10

@@ -1,4 +1,5 @@
 """Permission rules per role on own, team, other-team and pool leads (pure) and through services."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace as NS
@@ -17,27 +18,35 @@ leader = NS(id=30, role="leader", team_id=None, is_active=True)
 admin = NS(id=40, role="admin", team_id=None, is_active=True)
 gone = NS(id=11, role="recruiter", team_id=MED, is_active=False)
 
-own = NS(owner_id=10, team_id=MED)           # rec's own lead
-teammate = NS(owner_id=12, team_id=MED)      # another medical recruiter's lead
-other_team = NS(owner_id=50, team_id=ELEC)   # an electronics recruiter's lead
+own = NS(owner_id=10, team_id=MED)  # rec's own lead
+teammate = NS(owner_id=12, team_id=MED)  # another medical recruiter's lead
+other_team = NS(owner_id=50, team_id=ELEC)  # an electronics recruiter's lead
 pool_med = NS(owner_id=None, team_id=MED)
 pool_elec = NS(owner_id=None, team_id=ELEC)
-pool_none = NS(owner_id=None, team_id=None)   # a pool lead no team holds yet
+pool_none = NS(owner_id=None, team_id=None)  # a pool lead no team holds yet
 inactive_owner = NS(owner_id=11, team_id=MED)
 
 CASES = {
     # user, lead: (read, edit, comment, assign)
-    ("rec", "own"): (1, 1, 1, 0), ("rec", "teammate"): (0, 0, 0, 0),
-    ("rec", "other_team"): (0, 0, 0, 0), ("rec", "pool_med"): (1, 1, 1, 0),
+    ("rec", "own"): (1, 1, 1, 0),
+    ("rec", "teammate"): (0, 0, 0, 0),
+    ("rec", "other_team"): (0, 0, 0, 0),
+    ("rec", "pool_med"): (1, 1, 1, 0),
     # Another team's pool is not this recruiter's pool: not listed, not opened (it could not
     # be claimed anyway); a pool lead of no team is everyone's.
-    ("rec", "pool_elec"): (0, 0, 0, 0), ("rec", "pool_none"): (1, 1, 1, 0),
-    ("mgr", "own"): (1, 1, 1, 1), ("mgr", "teammate"): (1, 1, 1, 1),
-    ("mgr", "other_team"): (0, 0, 0, 0), ("mgr", "pool_med"): (1, 1, 1, 1),
-    ("mgr", "pool_elec"): (0, 0, 0, 0), ("mgr", "pool_none"): (1, 1, 1, 1),
-    ("leader", "own"): (1, 0, 1, 0), ("leader", "other_team"): (1, 0, 1, 0),
+    ("rec", "pool_elec"): (0, 0, 0, 0),
+    ("rec", "pool_none"): (1, 1, 1, 0),
+    ("mgr", "own"): (1, 1, 1, 1),
+    ("mgr", "teammate"): (1, 1, 1, 1),
+    ("mgr", "other_team"): (0, 0, 0, 0),
+    ("mgr", "pool_med"): (1, 1, 1, 1),
+    ("mgr", "pool_elec"): (0, 0, 0, 0),
+    ("mgr", "pool_none"): (1, 1, 1, 1),
+    ("leader", "own"): (1, 0, 1, 0),
+    ("leader", "other_team"): (1, 0, 1, 0),
     ("leader", "pool_elec"): (1, 0, 1, 0),
-    ("admin", "own"): (0, 0, 0, 0), ("admin", "pool_med"): (0, 0, 0, 0),
+    ("admin", "own"): (0, 0, 0, 0),
+    ("admin", "pool_med"): (0, 0, 0, 0),
     ("gone", "inactive_owner"): (0, 0, 0, 0),
 }
 
@@ -46,8 +55,12 @@ CASES = {
 def test_role_matrix(user_key, lead_key):
     user, lead = globals()[user_key], globals()[lead_key]
     expected = CASES[(user_key, lead_key)]
-    got = (perm.can_read(user, lead), perm.can_edit(user, lead), perm.can_comment(user, lead),
-           perm.can_assign(user, lead))
+    got = (
+        perm.can_read(user, lead),
+        perm.can_edit(user, lead),
+        perm.can_comment(user, lead),
+        perm.can_assign(user, lead),
+    )
     assert tuple(int(x) for x in got) == expected
 
 
@@ -83,11 +96,11 @@ def test_services_enforce_permissions_on_every_object(sf, people):
         except PermissionDenied:
             return False
 
-    read = lambda lid: (lambda s, a: leads.get_lead(s, a, lid))
-    edit = lambda lid: (lambda s, a: leads.update_lead(s, a, lid, {"notes": f"by {a.id}"}))
-    move = lambda lid: (lambda s, a: leads.transition(s, a, lid, "搁置", "测试"))
-    act = lambda lid: (lambda s, a: activities.add_activity(s, a, lid, kind="电话", outcome="约定下周面谈"))
-    note = lambda lid: (lambda s, a: activities.add_comment(s, a, lid, "请抓紧推进"))
+    read = lambda lid: lambda s, a: leads.get_lead(s, a, lid)
+    edit = lambda lid: lambda s, a: leads.update_lead(s, a, lid, {"notes": f"by {a.id}"})
+    move = lambda lid: lambda s, a: leads.transition(s, a, lid, "搁置", "测试")
+    act = lambda lid: lambda s, a: activities.add_activity(s, a, lid, kind="电话", outcome="约定下周面谈")
+    note = lambda lid: lambda s, a: activities.add_comment(s, a, lid, "请抓紧推进")
 
     p = people
     assert [can(p["rec"], read(x.id)) for x in (own_lead, mate_lead, elec_lead, pool_lead)] == [1, 0, 0, 1]

@@ -1,4 +1,5 @@
 """补链目标企业名录: draft, edit, submit, return, approve, frozen versions; targets -> leads in bulk."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,16 +8,29 @@ from sqlalchemy import select
 from crm.db import unit_of_work
 from crm.errors import PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from crm.models import AuditLog, InboxMessage
-from crm.services import leads, target_lists as tls
+from crm.services import leads
+from crm.services import target_lists as tls
 
 
 def ranked(n, chain="med-devices"):
     """Rows as the graph's ranking hands them over."""
-    return [{"company_id": f"C{i:03d}", "company_name": f"示例数据·目标企业{i:03d}有限公司",
-             "uscc": None, "sector_id": "medical", "chain_id": chain, "chain_name": "高端医疗器械",
-             "node_id": f"N{i % 3}", "node_name": f"环节{i % 3}", "status": "缺链",
-             "score": 90 - i, "factors": {"gap": 0.9, "strength": 0.5, "ties": 0.2},
-             "reason": f"缺链环节{i % 3}；与本地企业有供货关系"} for i in range(n)]
+    return [
+        {
+            "company_id": f"C{i:03d}",
+            "company_name": f"示例数据·目标企业{i:03d}有限公司",
+            "uscc": None,
+            "sector_id": "medical",
+            "chain_id": chain,
+            "chain_name": "高端医疗器械",
+            "node_id": f"N{i % 3}",
+            "node_name": f"环节{i % 3}",
+            "status": "缺链",
+            "score": 90 - i,
+            "factors": {"gap": 0.9, "strength": 0.5, "ties": 0.2},
+            "reason": f"缺链环节{i % 3}；与本地企业有供货关系",
+        }
+        for i in range(n)
+    ]
 
 
 def test_draft_edit_submit_return_approve_and_versions(sf, people):
@@ -25,8 +39,9 @@ def test_draft_edit_submit_return_approve_and_versions(sf, people):
         with pytest.raises(PermissionDenied):
             tls.create_draft(s, p["rec"], sector_id="medical")
     with unit_of_work(sf) as s:
-        tl = tls.create_draft(s, p["mgr"], sector_id="medical", chain_id="med-devices",
-                              title="高端医疗器械补链目标企业名录")
+        tl = tls.create_draft(
+            s, p["mgr"], sector_id="medical", chain_id="med-devices", title="高端医疗器械补链目标企业名录"
+        )
     with unit_of_work(sf) as s:
         res = tls.add_rows(s, p["mgr"], tl.id, ranked(5) + ranked(1))
         assert len(res.added) == 5 and len(res.skipped) == 1 and "已在名录中" in res.skipped[0]
@@ -75,8 +90,12 @@ def test_draft_edit_submit_return_approve_and_versions(sf, people):
         v1 = tls.approve(s, p["leader"], tl.id, "同意")
         assert (v1.status, v1.version_no, v1.approved_by_id) == ("approved", 1, p["leader"].id)
     with unit_of_work(sf) as s:
-        assert [r.action for r in tls.get_list(s, p["rec"], tl.id).reviews] == \
-            ["submit", "return", "submit", "approve"]
+        assert [r.action for r in tls.get_list(s, p["rec"], tl.id).reviews] == [
+            "submit",
+            "return",
+            "submit",
+            "approve",
+        ]
         with pytest.raises(WorkflowError, match="新版本"):
             tls.add_rows(s, p["mgr"], tl.id, ranked(9)[8:])
     # A new round starts from the approved list; the old version stays as it was.
@@ -126,5 +145,10 @@ def test_targets_to_leads_in_bulk_honours_first_registration(sf, people):
         page = leads.list_leads(s, p["mgr"], leads.LeadFilter(pool_only=True))
         assert page.total == 3
         lead = next(l for l in page.items if l.company_id == "C000")
-        assert (lead.gap_score, lead.gap_reason, lead.channel, lead.node_name, lead.gap_status) == \
-            (90, rows[0]["reason"], "精准补链", "环节0", "缺链")
+        assert (lead.gap_score, lead.gap_reason, lead.channel, lead.node_name, lead.gap_status) == (
+            90,
+            rows[0]["reason"],
+            "精准补链",
+            "环节0",
+            "缺链",
+        )

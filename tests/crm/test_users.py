@@ -1,4 +1,5 @@
 """Users, teams, password policy and login lockout."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -30,27 +31,58 @@ def test_password_policy_composition_switch():
 def test_create_user_requires_admin_and_valid_input(sf, people):
     with unit_of_work(sf) as s:
         with pytest.raises(PermissionDenied):
-            user_svc.create_user(s, people["mgr"], username="x1", display_name="x", role="招商专员",
-                                 password=PASSWORD, sector_id="medical")
+            user_svc.create_user(
+                s,
+                people["mgr"],
+                username="x1",
+                display_name="x",
+                role="招商专员",
+                password=PASSWORD,
+                sector_id="medical",
+            )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="已存在"):
-            user_svc.create_user(s, people["admin"], username="rec", display_name="x",
-                                 role="recruiter", password=PASSWORD, sector_id="medical")
+            user_svc.create_user(
+                s,
+                people["admin"],
+                username="rec",
+                display_name="x",
+                role="recruiter",
+                password=PASSWORD,
+                sector_id="medical",
+            )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="安全策略"):
-            user_svc.create_user(s, people["admin"], username="weak", display_name="x",
-                                 role="recruiter", password="password123", sector_id="medical")
+            user_svc.create_user(
+                s,
+                people["admin"],
+                username="weak",
+                display_name="x",
+                role="recruiter",
+                password="password123",
+                sector_id="medical",
+            )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="产业组"):
-            user_svc.create_user(s, people["admin"], username="noteam", display_name="x",
-                                 role="招商经理", password=PASSWORD)
+            user_svc.create_user(
+                s, people["admin"], username="noteam", display_name="x", role="招商经理", password=PASSWORD
+            )
     with unit_of_work(sf) as s:
-        u = user_svc.create_user(s, people["admin"], username="newbie", display_name="新人",
-                                 role="招商专员", password=PASSWORD, sector_id="nev", ip="10.0.0.9")
+        u = user_svc.create_user(
+            s,
+            people["admin"],
+            username="newbie",
+            display_name="新人",
+            role="招商专员",
+            password=PASSWORD,
+            sector_id="nev",
+            ip="10.0.0.9",
+        )
         assert u.team.name == "新能源智能汽车招商组" and u.role == "recruiter"
     with unit_of_work(sf) as s:
-        entry = s.scalars(select(AuditLog).where(AuditLog.entity == "user",
-                                                 AuditLog.entity_id == str(u.id))).one()
+        entry = s.scalars(
+            select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == str(u.id))
+        ).one()
         assert entry.action == "create" and entry.ip == "10.0.0.9"
         assert entry.actor_id == people["admin"].id and entry.after["username"] == "newbie"
         assert "password_hash" not in entry.after

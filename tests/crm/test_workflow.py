@@ -1,4 +1,5 @@
 """The stage workflow and the "四个一" gate, as pure functions: every pair of stages is checked."""
+
 from __future__ import annotations
 
 import itertools
@@ -63,10 +64,17 @@ def test_custom_stages_from_config():
     assert wf.is_active("拜访") and not wf.is_active("签约")
 
 
-COMPLETE = {"sponsor_user_id": 7, "task_force_department": "区投资促进局",
-            "task_force_members": ["区发改委", "区规自分局"], "case_officer_name": "张三",
-            "service_plan": {"needs": "用地 50 亩", "policy_support": "固定资产投资补贴",
-                             "milestones": ["2027-03 签约", "2027-09 开工"]}}
+COMPLETE = {
+    "sponsor_user_id": 7,
+    "task_force_department": "区投资促进局",
+    "task_force_members": ["区发改委", "区规自分局"],
+    "case_officer_name": "张三",
+    "service_plan": {
+        "needs": "用地 50 亩",
+        "policy_support": "固定资产投资补贴",
+        "milestones": ["2027-03 签约", "2027-09 开工"],
+    },
+}
 
 
 def test_four_ones_missing_lists_each_item_with_configured_labels():
@@ -74,9 +82,14 @@ def test_four_ones_missing_lists_each_item_with_configured_labels():
     assert four_ones_missing(COMPLETE, fo) == []
     assert four_ones_missing({}, fo) == ["牵头区领导", "工作专班", "项目服务专员", "服务方案"]
     partial = dict(COMPLETE, task_force_members=[], service_plan={"needs": "x", "milestones": []})
-    assert four_ones_missing(partial, fo) == ["工作专班（成员）", "服务方案（政策支持）", "服务方案（推进节点）"]
-    renamed = FourOnes(labels={"sponsor": "包联领导", "task_force": "专班", "case_officer": "专员",
-                               "service_plan": "方案"})
+    assert four_ones_missing(partial, fo) == [
+        "工作专班（成员）",
+        "服务方案（政策支持）",
+        "服务方案（推进节点）",
+    ]
+    renamed = FourOnes(
+        labels={"sponsor": "包联领导", "task_force": "专班", "case_officer": "专员", "service_plan": "方案"}
+    )
     assert four_ones_missing({}, renamed) == ["包联领导", "专班", "专员", "方案"]
 
 

@@ -4,6 +4,7 @@ headless Chromium (never `playwright install`: no browser downloads on this netw
 Without /usr/bin/chromium the tests skip with a message; under CI=true that is a failure.
 Each page fails its test if a JavaScript dialog opens (an XSS probe would call alert()).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,15 +17,24 @@ import pytest
 from tests.web.webdata import PASSWORD, build_env
 
 CHROMIUM = os.environ.get("LIANZHAO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _need_chromium():
     if not Path(CHROMIUM).exists():
-        message = "未找到 Debian 的 chromium（/usr/bin/chromium），跳过浏览器测试：请运行 scripts/system-deps.sh"
+        message = (
+            "未找到 Debian 的 chromium（/usr/bin/chromium），跳过浏览器测试：请运行 scripts/system-deps.sh"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -79,8 +89,9 @@ def browser():
     if _SHARED["users"] == 0:
         playwright = sync_playwright().start()
         _SHARED["playwright"] = playwright
-        _SHARED["browser"] = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                                        headless=True)
+        _SHARED["browser"] = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
     _SHARED["users"] += 1
     yield _SHARED["browser"]
     _SHARED["users"] -= 1
@@ -96,8 +107,12 @@ def new_page(browser, live_server):
     contexts, dialogs, violations = [], [], []
 
     def _new():
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 960},
-                                      accept_downloads=True, base_url=live_server.url)
+        context = browser.new_context(
+            locale="zh-CN",
+            viewport={"width": 1440, "height": 960},
+            accept_downloads=True,
+            base_url=live_server.url,
+        )
         context.set_default_timeout(15000)
         contexts.append(context)
         page = context.new_page()
@@ -107,8 +122,14 @@ def new_page(browser, live_server):
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
-        page.on("console", lambda m: violations.append(m.text)
-                if m.type == "error" and "Content Security Policy" in m.text else None)
+        page.on(
+            "console",
+            lambda m: (
+                violations.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
+        )
         return page
 
     yield _new
@@ -141,6 +162,8 @@ def click_graph_node(page, node_id: str) -> None:
     box = page.locator("#chain-graph canvas").bounding_box()
     pos = page.evaluate(
         "id => { const n = window.LZGraph.network; const p = n.getPositions([id])[id];"
-        " return n.canvasToDOM(p); }", node_id)
+        " return n.canvasToDOM(p); }",
+        node_id,
+    )
     page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
     page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])

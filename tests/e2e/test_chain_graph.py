@@ -1,5 +1,6 @@
 """A recruiter opens a chain graph, hovers and clicks a 缺链 node and sees its targets.
 Company names (one is an XSS probe) stay text in the tooltip, the panel and the list."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,10 @@ def test_graph_tooltip_and_panel_show_names_as_text(new_page):
     # hover: our tooltip, built with textContent
     page.evaluate("id => window.LZGraph.network.focus(id, {scale: 1.0})", MISSING_NODE)
     box = page.locator("#chain-graph canvas").bounding_box()
-    pos = page.evaluate("id => window.LZGraph.network.canvasToDOM("
-                        "window.LZGraph.network.getPositions([id])[id])", MISSING_NODE)
+    pos = page.evaluate(
+        "id => window.LZGraph.network.canvasToDOM(window.LZGraph.network.getPositions([id])[id])",
+        MISSING_NODE,
+    )
     page.mouse.move(box["x"] + pos["x"], box["y"] + pos["y"])
     tooltip = page.locator("[data-testid=graph-tooltip]")
     tooltip.wait_for(state="visible")

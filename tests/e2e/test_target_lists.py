@@ -1,5 +1,6 @@
 """A manager drafts a target list and submits it; a leader returns it, then approves it and
 downloads the XLSX. Names (one an XSS probe) stay text; no dialog may open."""
+
 from __future__ import annotations
 
 import io
@@ -59,7 +60,10 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     first.locator("input[name=note]").fill("已与企业初步接触")
     _submit(page, first.locator("button", has_text="保存"))
     page.wait_for_selector(".flash-success")
-    assert page.locator("[data-testid=list-row]").first.locator("input[name=note]").input_value() == "已与企业初步接触"
+    assert (
+        page.locator("[data-testid=list-row]").first.locator("input[name=note]").input_value()
+        == "已与企业初步接触"
+    )
     screenshot(page, "target-list-draft")
 
     page.fill("textarea[name=comment]", "请领导审定")
@@ -71,7 +75,10 @@ def test_manager_drafts_leader_returns_then_approves(new_page):
     # the leader returns it with a comment
     login(page, "lingdao")
     page.goto("/targets/lists")
-    _submit(page, page.locator("table", has_text="待审批").get_by_role("link", name="2026年动力总成补链目标企业名录"))
+    _submit(
+        page,
+        page.locator("table", has_text="待审批").get_by_role("link", name="2026年动力总成补链目标企业名录"),
+    )
     page.wait_for_selector("[data-testid=review-box]")
     screenshot(page, "target-list-review")
     page.locator("form[action$='/return'] textarea[name=comment]").fill("请补充功率半导体环节的企业")

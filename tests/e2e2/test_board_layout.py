@@ -1,5 +1,6 @@
 """The board at a 1440px desktop: every stage column inside the page (extra width scrolls inside
 the board, never the page) and the bulk bar's reason box wide enough for its whole hint."""
+
 from __future__ import annotations
 
 from tests.e2e.conftest import login, screenshot
@@ -15,7 +16,8 @@ def test_board_fits_1440_and_bulk_reason_hint_is_whole(new_page, web_env):
     assert board["x"] + board["width"] <= 1440
     last = page.locator(".kanban .kcol").last.bounding_box()
     visible_right = page.evaluate(
-        "() => { const k = document.querySelector('.kanban'); return k.getBoundingClientRect().right; }")
+        "() => { const k = document.querySelector('.kanban'); return k.getBoundingClientRect().right; }"
+    )
     assert last["x"] < visible_right  # 流失 starts on screen (scrolling inside the board at worst)
     hint = page.evaluate("""() => {
         const box = document.querySelector('#bulk-form input[name=reason]');

@@ -2,6 +2,7 @@
 it in the inbox, logs a visit, is refused 在谈 until the "四个一" are in place, then moves it on to
 签约; the leader sees it on the dashboard. Plus: a recruiter refused another team's lead by URL,
 and an import with bad rows that shows every row error and writes nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,10 +11,12 @@ from tests.e2e.conftest import login, screenshot
 
 pytestmark = pytest.mark.browser
 
-BAD_CSV = ("企业名称,统一社会信用代码,省份,营业收入(万元),产业链环节\n"
-           "好企业甲,91110112MA0000102Y,天津市,5000,新能源汽车动力总成/电机控制器\n"
-           "坏企业乙,91350100M000100Y44,天津市,5000,新能源汽车动力总成/电机控制器\n"
-           ",,天津市,abc,新能源汽车动力总成/电机控制器\n")
+BAD_CSV = (
+    "企业名称,统一社会信用代码,省份,营业收入(万元),产业链环节\n"
+    "好企业甲,91110112MA0000102Y,天津市,5000,新能源汽车动力总成/电机控制器\n"
+    "坏企业乙,91350100M000100Y44,天津市,5000,新能源汽车动力总成/电机控制器\n"
+    ",,天津市,abc,新能源汽车动力总成/电机控制器\n"
+)
 
 
 def flash(page) -> str:

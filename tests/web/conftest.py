@@ -1,4 +1,5 @@
 """Fixtures for the web tests: a real app on a real (small) graph store and CRM database."""
+
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ import shutil
 import pytest
 
 from web import create_app
+
 from .webdata import PASSWORD, build_env, close_env, open_env
 
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -31,8 +33,9 @@ def env(template_env, tmp_path):
 
 @pytest.fixture
 def app(env):
-    return create_app(env.cfg, graph_store=env.store, session_factory=env.session_factory,
-                      test_config={"TESTING": True})
+    return create_app(
+        env.cfg, graph_store=env.store, session_factory=env.session_factory, test_config={"TESTING": True}
+    )
 
 
 @pytest.fixture
@@ -56,8 +59,10 @@ def login(client, username, password=PASSWORD):
 @pytest.fixture
 def as_user(client):
     """as_user("jingli") logs the client in and returns it."""
+
     def _login(username):
         resp = login(client, username)
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return client
+
     return _login

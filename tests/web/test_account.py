@@ -1,4 +1,5 @@
 """修改密码, the must-change rule, role-aware navigation and local times (QA fixes)."""
+
 from __future__ import annotations
 
 import re
@@ -19,16 +20,30 @@ NEW_PASSWORD = "Neues#Passwort2026"
 
 def _new_user(env, username="xinren", must_change=True):
     with unit_of_work(env.session_factory) as s:
-        create_user(s, SYSTEM, username=username, display_name="新同事", role="recruiter",
-                    password=PASSWORD, sector_id="nev", must_change_password=must_change)
+        create_user(
+            s,
+            SYSTEM,
+            username=username,
+            display_name="新同事",
+            role="recruiter",
+            password=PASSWORD,
+            sector_id="nev",
+            must_change_password=must_change,
+        )
 
 
 def _change(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None, next_url=None):
     token = csrf_token(client, "/password")
     path = "/password" + (f"?next={next_url}" if next_url else "")
-    return client.post(path, data={"current_password": current, "new_password": new,
-                                   "confirm_password": confirm if confirm is not None else new,
-                                   "csrf_token": token})
+    return client.post(
+        path,
+        data={
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": confirm if confirm is not None else new,
+            "csrf_token": token,
+        },
+    )
 
 
 def test_new_account_is_sent_to_change_password_with_first_login_wording(env, client):
@@ -58,8 +73,11 @@ def test_must_change_blocks_every_page_until_changed(env, client):
         resp = client.get(path)
         assert resp.status_code == 302 and "/password" in resp.headers["Location"], path
     token = csrf_token(client, "/password")
-    resp = client.post("/targets/lead", json={"company_id": "O1", "node_id": "nev_drive.controller"},
-                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+    resp = client.post(
+        "/targets/lead",
+        json={"company_id": "O1", "node_id": "nev_drive.controller"},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
     assert resp.status_code == 403 and "修改密码" in resp.get_json()["error"]
     assert client.get("/static/css/app.css").status_code == 200
     resp = _change(client, next_url="/targets/")
@@ -88,8 +106,10 @@ def test_change_password_checks_old_confirm_and_policy(env, as_user):
 
 def test_change_password_needs_csrf(as_user):
     client = as_user("zhuanyuan")
-    resp = client.post("/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-                                          "confirm_password": NEW_PASSWORD})
+    resp = client.post(
+        "/password",
+        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
     assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
 
 
@@ -100,12 +120,15 @@ def _nav(client) -> list[str]:
     return [re.sub(r"<span.*?</span>", "", text).strip() for text in links]  # minus unread badges
 
 
-@pytest.mark.parametrize("username, expected", [
-    ("zhuanyuan", ["产业链图谱", "补链目标", "目标名录", "线索", "收件箱"]),
-    ("jingli", ["产业链图谱", "补链目标", "目标名录", "线索", "看板", "收件箱", "驾驶舱"]),
-    ("lingdao", ["产业链图谱", "补链目标", "目标名录", "线索", "看板", "收件箱", "驾驶舱"]),
-    ("admin", ["产业链图谱", "补链目标", "管理"]),
-])
+@pytest.mark.parametrize(
+    "username, expected",
+    [
+        ("zhuanyuan", ["产业链图谱", "补链目标", "目标名录", "线索", "收件箱"]),
+        ("jingli", ["产业链图谱", "补链目标", "目标名录", "线索", "看板", "收件箱", "驾驶舱"]),
+        ("lingdao", ["产业链图谱", "补链目标", "目标名录", "线索", "看板", "收件箱", "驾驶舱"]),
+        ("admin", ["产业链图谱", "补链目标", "管理"]),
+    ],
+)
 def test_nav_follows_the_role_and_offers_no_403(as_user, username, expected):
     client = as_user(username)
     nav = _nav(client)

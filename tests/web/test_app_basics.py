@@ -1,4 +1,5 @@
 """App factory, login, security headers, CSRF, error pages and the health probe."""
+
 from __future__ import annotations
 
 from .conftest import csrf_token, login
@@ -57,16 +58,20 @@ def test_post_without_csrf_token_is_refused(client):
 
 def test_json_post_needs_csrf_header(as_user):
     client = as_user("zhuanyuan")
-    resp = client.post("/targets/lead", json={"company_id": "O1", "node_id": "nev_drive.controller"},
-                       headers={"Accept": "application/json"})
+    resp = client.post(
+        "/targets/lead",
+        json={"company_id": "O1", "node_id": "nev_drive.controller"},
+        headers={"Accept": "application/json"},
+    )
     assert resp.status_code == 400
     assert resp.get_json()["ok"] is False
 
 
 def test_open_redirect_is_ignored(client):
     token = csrf_token(client)
-    resp = client.post("/login?next=//evil.example/x", data={
-        "username": "jingli", "password": PASSWORD, "csrf_token": token})
+    resp = client.post(
+        "/login?next=//evil.example/x", data={"username": "jingli", "password": PASSWORD, "csrf_token": token}
+    )
     assert resp.status_code == 302
     assert "evil" not in resp.headers["Location"]
 
@@ -158,9 +163,9 @@ def test_create_app_connects_to_nothing(tmp_path):
 
 def test_configured_store_and_database_open_lazily_on_first_request(env):
     """No store or session factory passed in: the app opens the configured ones itself."""
-    from .webdata import close_env, open_env
-
     from web import create_app
+
+    from .webdata import close_env, open_env
 
     close_env(env)  # the files stay; the app reopens them from the configured instance folder
     app = create_app(env.cfg)

@@ -1,4 +1,5 @@
 """Chain overview, sector overview, graph page, node panel, lead creation, company page."""
+
 from __future__ import annotations
 
 import json
@@ -58,14 +59,20 @@ def test_node_panel_json(as_user):
     assert {f["label"] for f in first["factors"]} >= {"缺口程度", "企业实力", "本地关联"}
     assert "通州整车示例" in first["reason"]
     strong = client.get(f"/chains/nodes/{CHAIN}.assembly/panel?zone=xiji").get_json()
-    assert {c["name"] for c in strong["local_firms"]} == {"通州整车示例（示例数据）", "运河汽车零部件（示例数据）"}
+    assert {c["name"] for c in strong["local_firms"]} == {
+        "通州整车示例（示例数据）",
+        "运河汽车零部件（示例数据）",
+    }
     assert client.get("/chains/nodes/nev_drive.nothing/panel").status_code == 404
 
 
 def _post_lead(client, company_id="O1", node_id=MISSING_NODE):
     token = csrf_token(client, "/chains/")
-    return client.post("/targets/lead", json={"company_id": company_id, "node_id": node_id},
-                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+    return client.post(
+        "/targets/lead",
+        json={"company_id": company_id, "node_id": node_id},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
 
 
 def test_create_lead_from_target_and_first_report_protection(client, as_user, env):

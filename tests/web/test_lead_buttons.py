@@ -1,16 +1,20 @@
 """转为线索 only for roles that may create leads; firms already held show who holds them."""
+
 from __future__ import annotations
 
 from .conftest import csrf_token
 from .webdata import MISSING_NODE
 
-BUTTON = '>转为线索</button>'
+BUTTON = ">转为线索</button>"
 
 
 def _post_lead(client, company_id="O1", node_id=MISSING_NODE):
     token = csrf_token(client, "/chains/")
-    return client.post("/targets/lead", json={"company_id": company_id, "node_id": node_id},
-                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+    return client.post(
+        "/targets/lead",
+        json={"company_id": company_id, "node_id": node_id},
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
 
 
 def test_roles_that_cannot_create_leads_see_no_button(as_user, client):
@@ -40,7 +44,9 @@ def test_held_firm_shows_holder_instead_of_button(as_user, client):
     assert "已登记线索（持有人：张专员（招商专员））" in html
     # one button fewer than targets: O1 is held
     panel = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
-    assert {t["company_id"]: t["held"] for t in panel["targets"]}["O1"].startswith("已登记线索（持有人：张专员")
+    assert {t["company_id"]: t["held"] for t in panel["targets"]}["O1"].startswith(
+        "已登记线索（持有人：张专员"
+    )
 
 
 def test_duplicate_of_own_lead_is_worded_in_second_person(as_user, client):
@@ -80,9 +86,16 @@ def test_reassignment_without_reason_says_not_reassigned(as_user, client, env):
     as_user("jingli")
     with env.session_factory() as s:
         jingli = get_by_username(s, "jingli").id
-    resp = client.post("/board/assign", data={"lead_id": lead_id, "assignee_id": jingli, "reason": "",
-                                              "csrf_token": csrf_token(client, "/chains/")},
-                       follow_redirects=True)
+    resp = client.post(
+        "/board/assign",
+        data={
+            "lead_id": lead_id,
+            "assignee_id": jingli,
+            "reason": "",
+            "csrf_token": csrf_token(client, "/chains/"),
+        },
+        follow_redirects=True,
+    )
     html = resp.get_data(as_text=True)
     assert "未改派：改派线索须填写原因" in html and "未分派：" not in html
 
@@ -115,5 +128,9 @@ def test_chain_dropdowns_are_grouped_by_sector_in_plan_order(as_user):
         # 医药健康 is the plan's 战略引擎, so it comes before the 支柱产业 新能源智能汽车
         assert groups == ["医药健康", "新能源智能汽车"], path
         med = select.index('label="医药健康"')
-        assert med < select.index("高端医疗器械") < select.index('label="新能源智能汽车"') \
-            < select.index("新能源汽车动力总成"), path
+        assert (
+            med
+            < select.index("高端医疗器械")
+            < select.index('label="新能源智能汽车"')
+            < select.index("新能源汽车动力总成")
+        ), path

@@ -1,4 +1,5 @@
 """`lianzhao serve`: refuses bad options and a busy port with one Chinese line, no traceback."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """目标名录 through the web: draft, add, reorder, annotate, submit, return, approve, versions, export."""
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,12 @@ def test_full_review_cycle(client, as_user):
     html = client.get(f"/targets/?chain={CHAIN}").get_data(as_text=True)
     assert "加入名录" in html and "动力总成补链名录" in html
     for company in ("O1", "O2"):
-        resp = _post(client, "/targets/lists/add", {"list_id": list_id, "company_id": company,
-                                                    "node_id": MISSING_NODE}, page="/targets/")
+        resp = _post(
+            client,
+            "/targets/lists/add",
+            {"list_id": list_id, "company_id": company, "node_id": MISSING_NODE},
+            page="/targets/",
+        )
         assert resp.status_code == 302
     _post(client, "/targets/lists/add", {"list_id": list_id, "company_id": "O1", "node_id": MISSING_NODE})
     page = client.get(f"/targets/lists/{list_id}").get_data(as_text=True)
@@ -68,19 +73,30 @@ def test_full_review_cycle(client, as_user):
             return [(r.id, r.company_id, r.note) for r in sorted(tl.rows, key=lambda r: r.position)]
 
     first, second = rows()[0], rows()[1]
-    _post(client, f"/targets/lists/{list_id}/rows/{second[0]}/move",
-          {"direction": "up", "version": _version(client, list_id)})
+    _post(
+        client,
+        f"/targets/lists/{list_id}/rows/{second[0]}/move",
+        {"direction": "up", "version": _version(client, list_id)},
+    )
     assert [r[1] for r in rows()[:2]] == [second[1], first[1]]
-    _post(client, f"/targets/lists/{list_id}/rows/{first[0]}/note",
-          {"note": "已约拜访", "version": _version(client, list_id)})
+    _post(
+        client,
+        f"/targets/lists/{list_id}/rows/{first[0]}/note",
+        {"note": "已约拜访", "version": _version(client, list_id)},
+    )
     assert dict((r[1], r[2]) for r in rows())[first[1]] == "已约拜访"
     last = rows()[-1]
     # 移除 asks first: without the confirmation nothing is removed and the page shows the question
-    resp = _post(client, f"/targets/lists/{list_id}/rows/{last[0]}/remove", {"version": _version(client, list_id)})
+    resp = _post(
+        client, f"/targets/lists/{list_id}/rows/{last[0]}/remove", {"version": _version(client, list_id)}
+    )
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert len(rows()) == 5 and 'data-testid="confirm-remove"' in page and "确认移除" in page
-    _post(client, f"/targets/lists/{list_id}/rows/{last[0]}/remove",
-          {"version": _version(client, list_id), "confirm": "1"})
+    _post(
+        client,
+        f"/targets/lists/{list_id}/rows/{last[0]}/remove",
+        {"version": _version(client, list_id), "confirm": "1"},
+    )
     assert len(rows()) == 4
     # the first row cannot move up, the last cannot move down
     page = client.get(f"/targets/lists/{list_id}").get_data(as_text=True)
@@ -94,14 +110,24 @@ def test_full_review_cycle(client, as_user):
     assert "已被其他人修改" in client.get(f"/targets/lists/{list_id}").get_data(as_text=True)
     assert dict((r[1], r[2]) for r in rows())[first[1]] == "已约拜访"
 
-    _post(client, f"/targets/lists/{list_id}/submit", {"comment": "请审定", "version": _version(client, list_id)})
+    _post(
+        client,
+        f"/targets/lists/{list_id}/submit",
+        {"comment": "请审定", "version": _version(client, list_id)},
+    )
     assert "待审批" in client.get(f"/targets/lists/{list_id}").get_data(as_text=True)
 
     _switch(client, "lingdao")
     # returning needs a comment
-    resp = _post(client, f"/targets/lists/{list_id}/return", {"comment": " ", "version": _version(client, list_id)})
+    resp = _post(
+        client, f"/targets/lists/{list_id}/return", {"comment": " ", "version": _version(client, list_id)}
+    )
     assert "须填写意见" in client.get(resp.headers["Location"]).get_data(as_text=True)
-    _post(client, f"/targets/lists/{list_id}/return", {"comment": "请补充芯片环节", "version": _version(client, list_id)})
+    _post(
+        client,
+        f"/targets/lists/{list_id}/return",
+        {"comment": "请补充芯片环节", "version": _version(client, list_id)},
+    )
 
     _switch(client, "jingli")
     page = client.get(f"/targets/lists/{list_id}").get_data(as_text=True)

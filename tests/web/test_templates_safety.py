@@ -1,5 +1,6 @@
 """Guards against the known XSS traps: no |safe, no Markup, no render_template_string (pyvis
 output must never be rendered as a template), no inline <script> with code, no inline style."""
+
 from __future__ import annotations
 
 import re
@@ -36,4 +37,6 @@ def test_our_javascript_never_writes_html():
         if "vendor" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text, path
+        assert (
+            "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text
+        ), path

@@ -1,5 +1,6 @@
 """Fixtures for web part 2: the web tests' app and users (tests/web/webdata.py) plus leads made
 through the CRM services, so every page is exercised on real rows in a real database."""
+
 from __future__ import annotations
 
 import re
@@ -29,17 +30,43 @@ def make_leads(sf) -> Leads:
         rec = get_by_username(s, "zhuanyuan")
         rec2 = get_by_username(s, "zhuanyuan2")
         mgr = get_by_username(s, "jingli")
-        base = {"sector_id": "nev", "sector_name": "新能源智能汽车", "chain_id": "nev_drive",
-                "chain_name": "新能源汽车动力总成", "node_id": "nev_drive.controller",
-                "node_name": "电机控制器", "gap_status": "缺链", "gap_reason": "本地无电机控制器企业",
-                "gap_score": 81.5, "channel": "精准补链"}
+        base = {
+            "sector_id": "nev",
+            "sector_name": "新能源智能汽车",
+            "chain_id": "nev_drive",
+            "chain_name": "新能源汽车动力总成",
+            "node_id": "nev_drive.controller",
+            "node_name": "电机控制器",
+            "gap_status": "缺链",
+            "gap_reason": "本地无电机控制器企业",
+            "gap_score": 81.5,
+            "channel": "精准补链",
+        }
         own = create_lead(s, rec, {**base, "company_name": "精控电驱科技"})
         key = create_lead(s, rec, {**base, "company_name": "苏州功率芯片", "investment": 20000})
-        pool = create_lead(s, mgr, {**base, "company_name": "常州电机", "node_id": "nev_drive.motor",
-                                    "node_name": "驱动电机", "gap_status": "弱链"})
-        other = create_lead(s, rec2, {"company_name": "天津植入材料", "sector_id": "medical",
-                                      "chain_id": "med_device", "chain_name": "高端医疗器械",
-                                      "node_id": "med_device.implant", "node_name": "植入材料"})
+        pool = create_lead(
+            s,
+            mgr,
+            {
+                **base,
+                "company_name": "常州电机",
+                "node_id": "nev_drive.motor",
+                "node_name": "驱动电机",
+                "gap_status": "弱链",
+            },
+        )
+        other = create_lead(
+            s,
+            rec2,
+            {
+                "company_name": "天津植入材料",
+                "sector_id": "medical",
+                "chain_id": "med_device",
+                "chain_name": "高端医疗器械",
+                "node_id": "med_device.implant",
+                "node_name": "植入材料",
+            },
+        )
         return Leads(own.id, key.id, pool.id, other.id)
 
 
@@ -57,8 +84,9 @@ def leads(env) -> Leads:
 
 @pytest.fixture
 def app(env):
-    return create_app(env.cfg, graph_store=env.store, session_factory=env.session_factory,
-                      test_config={"TESTING": True})
+    return create_app(
+        env.cfg, graph_store=env.store, session_factory=env.session_factory, test_config={"TESTING": True}
+    )
 
 
 @pytest.fixture
@@ -76,6 +104,7 @@ def csrf_token(client, path="/login") -> str:
 @pytest.fixture
 def as_user(app):
     """as_user("jingli") logs a fresh client in; client.token is then the page CSRF token."""
+
     def _login(username):
         client = app.test_client()
         token = csrf_token(client)
@@ -83,6 +112,7 @@ def as_user(app):
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         client.token = csrf_token(client, "/chains/")
         return client
+
     return _login
 
 

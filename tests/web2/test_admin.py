@@ -1,47 +1,63 @@
 """系统管理: users (create with a one-time password, disable, reset, role/team), settings that
 config.toml leaves editable (validated, audited, persisted), and the import page (row errors shown,
 nothing written on failure). Everything refused to non-administrators."""
+
 from __future__ import annotations
 
 import io
 import json
 import re
 
-from .conftest import csrf_token, post
+from sqlalchemy import select
+
 from crm.db import unit_of_work
 from crm.models import AuditLog, User
 from crm.services.users import get_by_username
-from sqlalchemy import select
 from tests.web.webdata import PASSWORD, uscc
 from web import create_app
 
-GOOD_CSV = ("企业名称,统一社会信用代码,省份,城市,区县,营业收入(万元),产业链环节\n"
-            f"导入测试电控,{uscc(101)},天津市,天津市,滨海新区,12000,新能源汽车动力总成/电机控制器\n")
-BAD_CSV = ("企业名称,统一社会信用代码,省份,营业收入(万元),产业链环节\n"
-           f"好企业甲,{uscc(102)},天津市,5000,新能源汽车动力总成/电机控制器\n"
-           "坏企业乙,91350100M000100Y44,天津市,5000,新能源汽车动力总成/电机控制器\n"
-           ",,天津市,abc,新能源汽车动力总成/电机控制器\n")
+from .conftest import csrf_token, post
+
+GOOD_CSV = (
+    "企业名称,统一社会信用代码,省份,城市,区县,营业收入(万元),产业链环节\n"
+    f"导入测试电控,{uscc(101)},天津市,天津市,滨海新区,12000,新能源汽车动力总成/电机控制器\n"
+)
+BAD_CSV = (
+    "企业名称,统一社会信用代码,省份,营业收入(万元),产业链环节\n"
+    f"好企业甲,{uscc(102)},天津市,5000,新能源汽车动力总成/电机控制器\n"
+    "坏企业乙,91350100M000100Y44,天津市,5000,新能源汽车动力总成/电机控制器\n"
+    ",,天津市,abc,新能源汽车动力总成/电机控制器\n"
+)
 
 
 def test_non_admins_are_refused(as_user):
     for user in ("zhuanyuan", "jingli", "lingdao"):
         client = as_user(user)
         assert client.get("/admin/users").status_code == 403
-        assert post(client, "/admin/users", {"username": "x1", "display_name": "x", "role": "admin"}).status_code == 403
+        assert (
+            post(client, "/admin/users", {"username": "x1", "display_name": "x", "role": "admin"}).status_code
+            == 403
+        )
         assert client.get("/admin/import").status_code == 403
 
 
 def test_create_user_shows_generated_password_once_and_it_works(as_user, app, env):
     client = as_user("admin")
-    resp = post(client, "/admin/users", {"username": "newrec", "display_name": "钱专员", "role": "recruiter",
-                                         "sector_id": "nev"})
+    resp = post(
+        client,
+        "/admin/users",
+        {"username": "newrec", "display_name": "钱专员", "role": "recruiter", "sector_id": "nev"},
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "已创建用户「newrec」" in html
     password = re.search(r"初始密码：</strong><code>([^<]+)</code>", html).group(1)
     assert password not in client.get("/admin/users").get_data(as_text=True)  # shown once only
     fresh = app.test_client()
-    resp = fresh.post("/login", data={"username": "newrec", "password": password,
-                                      "csrf_token": csrf_token(fresh)}, follow_redirects=True)
+    resp = fresh.post(
+        "/login",
+        data={"username": "newrec", "password": password, "csrf_token": csrf_token(fresh)},
+        follow_redirects=True,
+    )
     assert "钱专员" in resp.get_data(as_text=True) and "请尽快修改密码" in resp.get_data(as_text=True)
 
 
@@ -49,8 +65,9 @@ def test_create_user_refusals_are_explained(as_user, env):
     client = as_user("admin")
     resp = post(client, "/admin/users", {"username": "r2", "display_name": "x", "role": "recruiter"})
     assert resp.status_code == 400 and "须指定所属产业组" in resp.get_data(as_text=True)
-    resp = post(client, "/admin/users", {"username": "r3", "display_name": "x", "role": "admin",
-                                         "password": "short"})
+    resp = post(
+        client, "/admin/users", {"username": "r3", "display_name": "x", "role": "admin", "password": "short"}
+    )
     assert "密码不符合安全策略" in resp.get_data(as_text=True)
     with unit_of_work(env.session_factory) as s:
         assert s.scalar(select(User).where(User.username.in_(["r2", "r3"]))) is None
@@ -62,14 +79,17 @@ def test_disable_enable_and_reset_password(as_user, app, env):
         uid = get_by_username(s, "zhuanyuan2").id
     post(client, f"/admin/users/{uid}/active", {"active": "0"})
     fresh = app.test_client()
-    resp = fresh.post("/login", data={"username": "zhuanyuan2", "password": PASSWORD,
-                                      "csrf_token": csrf_token(fresh)})
+    resp = fresh.post(
+        "/login", data={"username": "zhuanyuan2", "password": PASSWORD, "csrf_token": csrf_token(fresh)}
+    )
     assert resp.status_code == 401
     post(client, f"/admin/users/{uid}/active", {"active": "1"})
     resp = post(client, f"/admin/users/{uid}/password", {"password": "Neu-Passwort-2026"})
     assert "已重置「zhuanyuan2」的密码" in resp.get_data(as_text=True)
-    resp = fresh.post("/login", data={"username": "zhuanyuan2", "password": "Neu-Passwort-2026",
-                                      "csrf_token": csrf_token(fresh)})
+    resp = fresh.post(
+        "/login",
+        data={"username": "zhuanyuan2", "password": "Neu-Passwort-2026", "csrf_token": csrf_token(fresh)},
+    )
     assert resp.status_code == 302
 
 
@@ -96,9 +116,18 @@ def test_settings_editable_keys_are_saved_audited_and_survive_restart(as_user, e
     html = client.get("/admin/settings").get_data(as_text=True)
     assert 'name="crm.follow_up_days"' in html
     assert 'name="four_ones.key_investment_min"' not in html and "由配置文件固定" in html
-    resp = post(client, "/admin/settings", {"crm.follow_up_days": "7", "crm.first_contact_days": "3",
-                                            "crm.protection_days": "90", "crm.auto_assign": "off",
-                                            "four_ones.key_investment_min": "1"}, follow_redirects=True)
+    resp = post(
+        client,
+        "/admin/settings",
+        {
+            "crm.follow_up_days": "7",
+            "crm.first_contact_days": "3",
+            "crm.protection_days": "90",
+            "crm.auto_assign": "off",
+            "four_ones.key_investment_min": "1",
+        },
+        follow_redirects=True,
+    )
     assert "已保存 1 项设置" in resp.get_data(as_text=True)
     saved = json.loads((env.folder / "settings.json").read_text(encoding="utf-8"))
     assert saved == {"crm.follow_up_days": 7}  # the pinned key was ignored
@@ -106,10 +135,15 @@ def test_settings_editable_keys_are_saved_audited_and_survive_restart(as_user, e
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "settings")).one()
         assert entry.after == {"crm.follow_up_days": 7} and entry.before == {"crm.follow_up_days": 14}
     # a new app on the same instance folder starts with the saved value
-    app2 = create_app(env.cfg | {"crm": dict(env.cfg["crm"], follow_up_days=14)}, graph_store=env.store,
-                      session_factory=env.session_factory, test_config={"TESTING": True})
+    app2 = create_app(
+        env.cfg | {"crm": dict(env.cfg["crm"], follow_up_days=14)},
+        graph_store=env.store,
+        session_factory=env.session_factory,
+        test_config={"TESTING": True},
+    )
     with app2.app_context():
         from web import backend
+
         assert backend.crm_settings().follow_up_days == 7
 
 
@@ -122,8 +156,12 @@ def test_invalid_settings_are_refused_and_nothing_written(as_user, env):
 
 
 def _upload(client, kind, text, name="firms.csv"):
-    return post(client, "/admin/import", {"kind": kind, "file": (io.BytesIO(text.encode("utf-8-sig")), name)},
-                content_type="multipart/form-data")
+    return post(
+        client,
+        "/admin/import",
+        {"kind": kind, "file": (io.BytesIO(text.encode("utf-8-sig")), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_import_with_bad_rows_shows_each_error_and_writes_nothing(as_user, env):
@@ -165,9 +203,12 @@ def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
     data = io.BytesIO()
     book.save(data)
     before = env.store.company_count()
-    resp = post(as_user("admin"), "/admin/import",
-                {"kind": "companies", "file": (io.BytesIO(data.getvalue()), "企业.xlsx")},
-                content_type="multipart/form-data")
+    resp = post(
+        as_user("admin"),
+        "/admin/import",
+        {"kind": "companies", "file": (io.BytesIO(data.getvalue()), "企业.xlsx")},
+        content_type="multipart/form-data",
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "未写入任何数据" in html
     errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
@@ -177,9 +218,11 @@ def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
 
 
 def test_relations_import_names_unknown_firms_per_row(as_user, env):
-    text = ("供应方,采购方,产品,年交易额(万元)\n"
-            f"{uscc(11)},{uscc(1)},控制器,1200\n"
-            "不存在的供应商,通州整车示例,电池,300\n")
+    text = (
+        "供应方,采购方,产品,年交易额(万元)\n"
+        f"{uscc(11)},{uscc(1)},控制器,1200\n"
+        "不存在的供应商,通州整车示例,电池,300\n"
+    )
     resp = _upload(as_user("admin"), "relations", text, name="供应关系.csv")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "未写入任何数据" in html

@@ -1,15 +1,18 @@
 """团队看板: columns, overdue column, filters, assignment with a reason, bulk actions that are
 all-or-nothing, and refusals for other roles and other teams."""
+
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from .conftest import post
+from sqlalchemy import select
+
 from crm.db import unit_of_work
 from crm.models import InboxMessage, Lead, utcnow
 from crm.services.users import get_by_username
-from sqlalchemy import select
+
+from .conftest import post
 
 
 def _uid(env, username):
@@ -66,8 +69,12 @@ def test_filters_by_owner_and_key_project(as_user, leads, env):
 def test_assign_pool_lead_notifies_assignee(as_user, leads, env):
     client = as_user("jingli")
     rec = _uid(env, "zhuanyuan")
-    resp = post(client, "/board/assign", {"lead_id": leads.pool, "assignee_id": rec,
-                                          "reason": "熟悉电机行业"}, follow_redirects=True)
+    resp = post(
+        client,
+        "/board/assign",
+        {"lead_id": leads.pool, "assignee_id": rec, "reason": "熟悉电机行业"},
+        follow_redirects=True,
+    )
     assert "已将「常州电机」分派给张专员" in resp.get_data(as_text=True)
     assert _lead(env, leads.pool).owner_id == rec
     with unit_of_work(env.session_factory) as s:
@@ -86,8 +93,11 @@ def test_reassign_needs_reason(as_user, leads, env):
 
 
 def test_manager_cannot_assign_other_teams_lead(as_user, leads, env):
-    resp = post(as_user("jingli"), "/board/assign",
-                {"lead_id": leads.other, "assignee_id": _uid(env, "zhuanyuan"), "reason": "x"})
+    resp = post(
+        as_user("jingli"),
+        "/board/assign",
+        {"lead_id": leads.other, "assignee_id": _uid(env, "zhuanyuan"), "reason": "x"},
+    )
     assert resp.status_code == 403
     assert _lead(env, leads.other).owner_id == _uid(env, "zhuanyuan2")
 
@@ -98,8 +108,9 @@ def test_bulk_move_is_all_or_nothing(as_user, leads, env):
     post(client, "/board/bulk", {"action": "move", "target": "接洽", "lead_ids": ids})
     assert {_lead(env, i).stage for i in ids} == {"接洽"}
     # 在谈 is refused for the key project (no "四个一"): neither lead moves
-    resp = post(client, "/board/bulk", {"action": "move", "target": "在谈", "lead_ids": ids},
-                follow_redirects=True)
+    resp = post(
+        client, "/board/bulk", {"action": "move", "target": "在谈", "lead_ids": ids}, follow_redirects=True
+    )
     html = resp.get_data(as_text=True)
     assert "全部线索保持原样" in html and "苏州功率芯片" in html and "四个一" in html
     assert {_lead(env, i).stage for i in ids} == {"接洽"}
@@ -113,8 +124,12 @@ def test_bulk_release_and_assign(as_user, leads, env):
     post(client, "/board/bulk", {"action": "release", "reason": "重新分工", "lead_ids": ids})
     assert all(_lead(env, i).owner_id is None for i in ids)
     rec = _uid(env, "zhuanyuan")
-    resp = post(client, "/board/bulk", {"action": "assign", "assignee_id": rec, "lead_ids": ids},
-                follow_redirects=True)
+    resp = post(
+        client,
+        "/board/bulk",
+        {"action": "assign", "assignee_id": rec, "lead_ids": ids},
+        follow_redirects=True,
+    )
     assert "已处理 2 条线索" in resp.get_data(as_text=True)
     assert all(_lead(env, i).owner_id == rec for i in ids)
 
@@ -128,21 +143,34 @@ def test_leader_sees_board_read_only(as_user, leads):
 def test_lead_page_has_assign_form_for_manager_only(as_user, leads, env):
     html = as_user("jingli").get(f"/leads/{leads.pool}").get_data(as_text=True)
     assert 'data-testid="lead-assign"' in html and "张专员" in html
-    resp = post(as_user("jingli"), "/board/assign",
-                {"lead_id": leads.pool, "assignee_id": _uid(env, "zhuanyuan"),
-                 "next": f"/leads/{leads.pool}"})
+    resp = post(
+        as_user("jingli"),
+        "/board/assign",
+        {"lead_id": leads.pool, "assignee_id": _uid(env, "zhuanyuan"), "next": f"/leads/{leads.pool}"},
+    )
     assert resp.headers["Location"].endswith(f"/leads/{leads.pool}")
-    assert 'data-testid="lead-assign"' not in as_user("zhuanyuan").get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert 'data-testid="lead-assign"' not in as_user("zhuanyuan").get(f"/leads/{leads.own}").get_data(
+        as_text=True
+    )
 
 
 def test_manager_board_pool_excludes_other_teams_pool(as_user, env):
     from crm.services.leads import create_lead
+
     with unit_of_work(env.session_factory) as s:
-        from crm.services.users import create_user
         from crm.services._common import SYSTEM
+        from crm.services.users import create_user
         from tests.web.webdata import PASSWORD
-        med = create_user(s, SYSTEM, username="jingli2", display_name="孙经理", role="manager",
-                          password=PASSWORD, sector_id="medical")
+
+        med = create_user(
+            s,
+            SYSTEM,
+            username="jingli2",
+            display_name="孙经理",
+            role="manager",
+            password=PASSWORD,
+            sector_id="medical",
+        )
         create_lead(s, med, {"company_name": "医药池线索", "sector_id": "medical"})
     html = as_user("jingli").get("/board/").get_data(as_text=True)
     assert "医药池线索" not in html
@@ -150,7 +178,11 @@ def test_manager_board_pool_excludes_other_teams_pool(as_user, env):
 
 def test_bulk_acts_once_on_a_lead_ticked_twice(as_user, leads, env):
     client = as_user("jingli")
-    resp = post(client, "/board/bulk", {"action": "move", "target": "接洽", "lead_ids": [leads.own, leads.own]},
-                follow_redirects=True)
+    resp = post(
+        client,
+        "/board/bulk",
+        {"action": "move", "target": "接洽", "lead_ids": [leads.own, leads.own]},
+        follow_redirects=True,
+    )
     assert "已处理 1 条线索" in resp.get_data(as_text=True)
     assert _lead(env, leads.own).stage == "接洽"

@@ -1,13 +1,16 @@
 """收件箱: assignment and comment messages, overdue reminders, marking read (own messages only)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-from .conftest import post
+from sqlalchemy import select
+
 from crm.db import unit_of_work
 from crm.models import InboxMessage, Lead, utcnow
 from crm.services.users import get_by_username
-from sqlalchemy import select
+
+from .conftest import post
 
 
 def test_assignment_and_comment_reach_the_recruiters_inbox(as_user, leads, env):
@@ -24,8 +27,9 @@ def test_assignment_and_comment_reach_the_recruiters_inbox(as_user, leads, env):
     assert "李经理分派给您新线索「常州电机」" in html and "请本周内联系" in html
     assert "王区长批注了线索「精控电驱科技」" in html and "这家企业要重点跟进" in html
     with unit_of_work(env.session_factory) as s:
-        msg = s.scalars(select(InboxMessage).where(InboxMessage.user_id == rec,
-                                                   InboxMessage.kind == "assignment")).one()
+        msg = s.scalars(
+            select(InboxMessage).where(InboxMessage.user_id == rec, InboxMessage.kind == "assignment")
+        ).one()
     resp = post(client, f"/inbox/{msg.id}/read")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/leads/{leads.pool}")
     assert "1 条未读" in client.get("/inbox/").get_data(as_text=True)

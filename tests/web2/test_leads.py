@@ -1,14 +1,16 @@
 """我的线索 and the lead page: ordering, permissions (403), activity logging, the "四个一" gate,
 claiming pool leads, comments, stale edits and escaping of user data."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-from .conftest import post
 from crm.db import unit_of_work
 from crm.models import Lead, utcnow
 from crm.services.leads import create_lead
 from crm.services.users import get_by_username
+
+from .conftest import post
 
 
 def test_my_leads_lists_own_and_pool_but_not_other_teams(as_user, leads):
@@ -56,9 +58,16 @@ def test_lead_page_shows_header_four_ones_and_timeline(as_user, leads):
 
 def test_log_activity_appears_on_timeline_and_counts_as_contact(as_user, leads, env):
     client = as_user("zhuanyuan")
-    resp = post(client, f"/leads/{leads.own}/activities",
-                {"kind": "拜访", "outcome": "企业有意在通州设厂", "next_step": "邀请考察",
-                 "due_date": (utcnow().date() + timedelta(days=5)).isoformat()})
+    resp = post(
+        client,
+        f"/leads/{leads.own}/activities",
+        {
+            "kind": "拜访",
+            "outcome": "企业有意在通州设厂",
+            "next_step": "邀请考察",
+            "due_date": (utcnow().date() + timedelta(days=5)).isoformat(),
+        },
+    )
     assert resp.status_code == 302
     html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
     assert "企业有意在通州设厂" in html and "邀请考察" in html and "已登记拜访" in html
@@ -69,8 +78,12 @@ def test_log_activity_appears_on_timeline_and_counts_as_contact(as_user, leads, 
 def test_bad_activity_is_refused_with_message_and_not_written(as_user, leads, env):
     client = as_user("zhuanyuan")
     future = (utcnow().date() + timedelta(days=3)).isoformat()
-    resp = post(client, f"/leads/{leads.own}/activities", {"kind": "拜访", "occurred_on": future},
-                follow_redirects=True)
+    resp = post(
+        client,
+        f"/leads/{leads.own}/activities",
+        {"kind": "拜访", "occurred_on": future},
+        follow_redirects=True,
+    )
     assert "跟进记录未保存" in resp.get_data(as_text=True)
     with unit_of_work(env.session_factory) as s:
         assert s.get(Lead, leads.own).last_contact_at is None
@@ -83,8 +96,12 @@ def _version(env, lead_id):
 
 def test_gate_refuses_key_project_until_four_ones_are_set(as_user, leads, env):
     client = as_user("zhuanyuan")
-    assert post(client, f"/leads/{leads.key}/stage",
-                {"target": "接洽", "version": _version(env, leads.key)}).status_code == 302
+    assert (
+        post(
+            client, f"/leads/{leads.key}/stage", {"target": "接洽", "version": _version(env, leads.key)}
+        ).status_code
+        == 302
+    )
     resp = post(client, f"/leads/{leads.key}/stage", {"target": "在谈", "version": _version(env, leads.key)})
     assert resp.status_code == 409
     html = resp.get_data(as_text=True)
@@ -93,14 +110,28 @@ def test_gate_refuses_key_project_until_four_ones_are_set(as_user, leads, env):
         assert s.get(Lead, leads.key).stage == "接洽"
         leader = get_by_username(s, "lingdao").id
         officer = get_by_username(s, "zhuanyuan").id
-    resp = post(client, f"/leads/{leads.key}/four-ones", {
-        "version": _version(env, leads.key), "sponsor_user_id": leader,
-        "task_force_department": "区投资促进局", "task_force_members": "李四、王五",
-        "case_officer_user_id": officer, "needs": "用地 50 亩", "policy_support": "高精尖产业资金",
-        "milestones": "2027-03 签约\n2027-06 注册"}, follow_redirects=True)
+    resp = post(
+        client,
+        f"/leads/{leads.key}/four-ones",
+        {
+            "version": _version(env, leads.key),
+            "sponsor_user_id": leader,
+            "task_force_department": "区投资促进局",
+            "task_force_members": "李四、王五",
+            "case_officer_user_id": officer,
+            "needs": "用地 50 亩",
+            "policy_support": "高精尖产业资金",
+            "milestones": "2027-03 签约\n2027-06 注册",
+        },
+        follow_redirects=True,
+    )
     assert "“四个一”已保存" in resp.get_data(as_text=True)
-    resp = post(client, f"/leads/{leads.key}/stage", {"target": "在谈", "version": _version(env, leads.key)},
-                follow_redirects=True)
+    resp = post(
+        client,
+        f"/leads/{leads.key}/stage",
+        {"target": "在谈", "version": _version(env, leads.key)},
+        follow_redirects=True,
+    )
     assert "已进入「在谈」阶段" in resp.get_data(as_text=True)
     post(client, f"/leads/{leads.key}/stage", {"target": "签约", "version": _version(env, leads.key)})
     with unit_of_work(env.session_factory) as s:
@@ -109,8 +140,12 @@ def test_gate_refuses_key_project_until_four_ones_are_set(as_user, leads, env):
 
 def test_partial_four_ones_lists_what_is_still_missing(as_user, leads, env):
     client = as_user("zhuanyuan")
-    resp = post(client, f"/leads/{leads.key}/four-ones",
-                {"version": _version(env, leads.key), "sponsor_name": "王区长"}, follow_redirects=True)
+    resp = post(
+        client,
+        f"/leads/{leads.key}/four-ones",
+        {"version": _version(env, leads.key), "sponsor_name": "王区长"},
+        follow_redirects=True,
+    )
     html = resp.get_data(as_text=True)
     assert "尚缺：工作专班、项目服务专员、服务方案" in html
 
@@ -119,8 +154,9 @@ def test_stale_version_is_refused(as_user, leads, env):
     client = as_user("zhuanyuan")
     stale = _version(env, leads.own)
     post(client, f"/leads/{leads.own}/details", {"version": stale, "zone": "西集镇"})
-    resp = post(client, f"/leads/{leads.own}/details", {"version": stale, "zone": "漷县镇"},
-                follow_redirects=True)
+    resp = post(
+        client, f"/leads/{leads.own}/details", {"version": stale, "zone": "漷县镇"}, follow_redirects=True
+    )
     assert "已被其他人修改" in resp.get_data(as_text=True)
     with unit_of_work(env.session_factory) as s:
         assert s.get(Lead, leads.own).zone == "西集镇"
@@ -128,11 +164,18 @@ def test_stale_version_is_refused(as_user, leads, env):
 
 def test_workflow_refusal_needs_reason(as_user, leads, env):
     client = as_user("zhuanyuan")
-    resp = post(client, f"/leads/{leads.own}/stage", {"target": "搁置", "version": _version(env, leads.own)},
-                follow_redirects=True)
+    resp = post(
+        client,
+        f"/leads/{leads.own}/stage",
+        {"target": "搁置", "version": _version(env, leads.own)},
+        follow_redirects=True,
+    )
     assert "须填写原因" in resp.get_data(as_text=True)
-    post(client, f"/leads/{leads.own}/stage",
-         {"target": "搁置", "reason": "企业暂缓投资", "version": _version(env, leads.own)})
+    post(
+        client,
+        f"/leads/{leads.own}/stage",
+        {"target": "搁置", "reason": "企业暂缓投资", "version": _version(env, leads.own)},
+    )
     html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
     assert "企业暂缓投资" in html and "恢复到「线索」" in html
 

@@ -1,5 +1,6 @@
 """Every web part 2 page: Chinese, behind login, and clean under the strict CSP (no inline script,
 no inline style, no event-handler attributes), and only our own static files."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Behaviour fixed after hands-on QA: team-scoped pool, readable audit, sector names on the
 dashboard, required activity outcome, inbox badge, paged overdue reminders."""
+
 from __future__ import annotations
 
 from .conftest import post
@@ -18,18 +19,19 @@ def test_pool_lists_only_the_recruiters_own_team(as_user, leads):
 
 
 def test_empty_activity_form_is_refused_and_says_why(as_user, leads, env):
-    from crm.db import unit_of_work
-    from crm.models import Activity
     from sqlalchemy import func, select
 
+    from crm.db import unit_of_work
+    from crm.models import Activity
+
     client = as_user("zhuanyuan")
-    resp = post(client, f"/leads/{leads.own}/activities", {"kind": "拜访", "outcome": " "},
-                follow_redirects=True)
+    resp = post(
+        client, f"/leads/{leads.own}/activities", {"kind": "拜访", "outcome": " "}, follow_redirects=True
+    )
     html = resp.get_data(as_text=True)
     assert "跟进记录未保存：请填写活动结果" in html and "已登记拜访" not in html
     with unit_of_work(env.session_factory) as s:
-        assert s.scalar(select(func.count()).select_from(Activity)
-                        .where(Activity.lead_id == leads.own)) == 0
+        assert s.scalar(select(func.count()).select_from(Activity).where(Activity.lead_id == leads.own)) == 0
 
 
 def test_inbox_reminders_load_one_page_of_overdue_leads(as_user, leads, env, monkeypatch):
@@ -81,16 +83,25 @@ def test_lead_audit_record_is_readable_for_leaders(as_user, leads, env):
     with unit_of_work(env.session_factory) as s:
         leader = get_by_username(s, "lingdao").id
     client = as_user("zhuanyuan")
-    post(client, f"/leads/{leads.key}/four-ones", {
-        "version": _lead_version(env, leads.key), "sponsor_user_id": leader,
-        "task_force_department": "区投资促进局", "task_force_members": "李四、王五",
-        "needs": "用地 50 亩", "policy_support": "", "milestones": "2027-03 签约\n2027-06 注册"})
+    post(
+        client,
+        f"/leads/{leads.key}/four-ones",
+        {
+            "version": _lead_version(env, leads.key),
+            "sponsor_user_id": leader,
+            "task_force_department": "区投资促进局",
+            "task_force_members": "李四、王五",
+            "needs": "用地 50 亩",
+            "policy_support": "",
+            "milestones": "2027-03 签约\n2027-06 注册",
+        },
+    )
     post(client, f"/leads/{leads.key}/stage", {"target": "接洽", "version": _lead_version(env, leads.key)})
     html = as_user("lingdao").get(f"/leads/{leads.key}").get_data(as_text=True)
     section = html.split('data-testid="audit"')[1].split("</section>")[0]
     text = re.sub(r"<[^>]+>", " ", section)
     assert "张专员" in text and "zhuanyuan" not in text  # display names, not user names
-    assert f"牵头区领导：空 → 王区长" in text and "→ 2" not in text
+    assert "牵头区领导：空 → 王区长" in text and "→ 2" not in text
     assert "服务方案：空 → 需求：用地 50 亩；里程碑：2027-03 签约、2027-06 注册" in text
     assert "产业：新能源智能汽车" in text and "nev" not in text
     assert "阶段：线索 → 接洽" in text and "阶段原因" not in text  # no "空 → 空"

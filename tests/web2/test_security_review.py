@@ -1,5 +1,6 @@
 """Security review probes: CSRF on every state-changing route, object permissions across roles and
 teams, open redirects, and what /healthz tells an anonymous caller."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,9 @@ def test_json_post_needs_the_csrf_header(app, leads, as_user):
     client = as_user("jingli")
     resp = client.post(f"/leads/{leads.own}/comments", json={"text": "x"})
     assert resp.status_code == 400
-    resp = client.post(f"/leads/{leads.own}/comments", data={"body": "经由请求头提交"},
-                       headers={"X-CSRFToken": client.token})
+    resp = client.post(
+        f"/leads/{leads.own}/comments", data={"body": "经由请求头提交"}, headers={"X-CSRFToken": client.token}
+    )
     assert resp.status_code in (200, 302)
 
 
@@ -45,13 +47,15 @@ def test_get_routes_do_not_change_state(app):
         assert not ({"GET"} <= rule.methods and {"DELETE", "PUT", "PATCH"} & rule.methods), rule.rule
 
 
-WRITES = [("activities", {"kind": "电话", "summary": "越权写入", "outcome": "x", "date": "2026-01-01"}),
-          ("stage", {"target": "接洽", "reason": "越权"}),
-          ("four-ones", {"sponsor": "x"}),
-          ("details", {"contact_name": "越权"}),
-          ("comments", {"body": "越权评论"}),
-          ("claim", {}),
-          ("release", {"reason": "越权"})]
+WRITES = [
+    ("activities", {"kind": "电话", "summary": "越权写入", "outcome": "x", "date": "2026-01-01"}),
+    ("stage", {"target": "接洽", "reason": "越权"}),
+    ("four-ones", {"sponsor": "x"}),
+    ("details", {"contact_name": "越权"}),
+    ("comments", {"body": "越权评论"}),
+    ("claim", {}),
+    ("release", {"reason": "越权"}),
+]
 
 
 @pytest.mark.parametrize("username", ["zhuanyuan2", "admin"])
@@ -91,15 +95,28 @@ def test_business_roles_cannot_open_admin(as_user):
         assert post(client, "/admin/users/1/password", {"password": "Abcdef123456!"}).status_code == 403
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "/\\/evil.example",
-                                    "https://evil.example/", "/\t/evil.example", "\\\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "/\\evil.example/x",
+        "/\\/evil.example",
+        "https://evil.example/",
+        "/\t/evil.example",
+        "\\\\evil.example",
+    ],
+)
 def test_login_next_never_leaves_the_site(client, target):
     from tests.web.webdata import PASSWORD
+
     from .conftest import csrf_token
 
     token = csrf_token(client, f"/login?next={target}")
-    resp = client.post("/login", query_string={"next": target},
-                       data={"username": "zhuanyuan", "password": PASSWORD, "csrf_token": token})
+    resp = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "zhuanyuan", "password": PASSWORD, "csrf_token": token},
+    )
     assert resp.status_code == 302
     location = resp.headers["Location"]
     assert "evil" not in location, location
@@ -113,8 +130,12 @@ def test_healthz_tells_an_anonymous_caller_no_paths(client, env):
 def _upload(client, name, text, kind="companies"):
     import io
 
-    return post(client, "/admin/import", {"kind": kind, "file": (io.BytesIO(text.encode("utf-8")), name)},
-                content_type="multipart/form-data")
+    return post(
+        client,
+        "/admin/import",
+        {"kind": kind, "file": (io.BytesIO(text.encode("utf-8")), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_name_is_text_and_no_temp_file_is_left(as_user, env):
@@ -161,7 +182,9 @@ def test_security_headers_on_pages_and_errors(client):
 
 def test_target_list_writes_only_by_its_team_manager_and_approval_only_by_a_leader(as_user):
     manager = as_user("jingli")
-    resp = post(manager, "/targets/lists/new", {"sector": "nev", "chain": "nev_drive", "title": "越权测试名录"})
+    resp = post(
+        manager, "/targets/lists/new", {"sector": "nev", "chain": "nev_drive", "title": "越权测试名录"}
+    )
     list_id = int(re.search(r"/targets/lists/(\d+)", resp.headers["Location"]).group(1))
     for username in ("zhuanyuan", "zhuanyuan2", "lingdao", "admin"):
         client = as_user(username)

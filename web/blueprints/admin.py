@@ -7,6 +7,7 @@ administrator may change at run time; every other key stays pinned by the file. 
 validated as a whole (CrmSettings.from_config), written atomically to <instance>/settings.json,
 audited, and applied to the running app; the file is read again when the app starts.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import backend
@@ -28,8 +28,11 @@ SETTING_SPECS = {
     "crm.first_contact_days": ("首次联系时限（天）", "int", {"min": 1, "max": 365}),
     "crm.follow_up_days": ("跟进间隔（天）", "int", {"min": 1, "max": 365}),
     "crm.protection_days": ("首报首谈保护期（天）", "int", {"min": 1, "max": 3650}),
-    "crm.auto_assign": ("自动分派", "choice", {"choices": {"off": "关闭", "sector": "按产业轮流",
-                                                           "chain": "按产业链优先"}}),
+    "crm.auto_assign": (
+        "自动分派",
+        "choice",
+        {"choices": {"off": "关闭", "sector": "按产业轮流", "chain": "按产业链优先"}},
+    ),
     "four_ones.key_investment_min": ("重点项目投资额门槛（万元）", "float", {"min": 0}),
     "security.lockout_failures": ("连续登录失败锁定次数", "int", {"min": 1, "max": 100}),
     "security.lockout_minutes": ("锁定时长（分钟）", "int", {"min": 1, "max": 1440}),
@@ -49,6 +52,7 @@ def _admins_only():
 
 
 # ----------------------------------------------------------------------------- settings store
+
 
 def editable_keys(cfg: dict) -> list[str]:
     """Keys config.toml hands to the administrator ([admin] editable), known to this page."""
@@ -115,6 +119,7 @@ def _parse(key: str, raw: str):
 
 # ----------------------------------------------------------------------------- users
 
+
 def _sectors():
     return backend.chain_service().sectors()
 
@@ -124,9 +129,15 @@ def _render_users(new_password=None, status=200):
     from crm.services import users
 
     session = backend.db()
-    return render_template("admin/users.html", users=users.list_users(session, current_user.orm),
-                           roles=ROLE_LABELS, sectors=_sectors(), teams=users.list_teams(session),
-                           new_password=new_password, policy=backend.crm_settings().security), status
+    return render_template(
+        "admin/users.html",
+        users=users.list_users(session, current_user.orm),
+        roles=ROLE_LABELS,
+        sectors=_sectors(),
+        teams=users.list_teams(session),
+        new_password=new_password,
+        policy=backend.crm_settings().security,
+    ), status
 
 
 @bp.get("/")
@@ -158,11 +169,18 @@ def create_user():
     password = password or generate_password()
     try:
         with backend.unit_of_work() as session:
-            user = users.create_user(session, current_user.orm, username=form.get("username", ""),
-                                     display_name=form.get("display_name", ""), role=form.get("role", ""),
-                                     password=password, sector_id=form.get("sector_id") or None,
-                                     settings=backend.crm_settings(), ip=request.remote_addr,
-                                     must_change_password=True)
+            user = users.create_user(
+                session,
+                current_user.orm,
+                username=form.get("username", ""),
+                display_name=form.get("display_name", ""),
+                role=form.get("role", ""),
+                password=password,
+                sector_id=form.get("sector_id") or None,
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+                must_change_password=True,
+            )
     except ValidationError as exc:
         flash(f"用户未创建：{exc}", "error")
         return _render_users(status=400)
@@ -198,8 +216,14 @@ def reset_password(user_id: int):
     password = password or generate_password()
     try:
         with backend.unit_of_work() as session:
-            user = users.reset_password(session, current_user.orm, user_id, password,
-                                        settings=backend.crm_settings(), ip=request.remote_addr)
+            user = users.reset_password(
+                session,
+                current_user.orm,
+                user_id,
+                password,
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+            )
     except ValidationError as exc:
         flash(f"密码未重置：{exc}", "error")
         return _render_users(status=400)
@@ -215,9 +239,15 @@ def update_user(user_id: int):
     form = request.form
     try:
         with backend.unit_of_work() as session:
-            user = users.update_user(session, current_user.orm, user_id,
-                                     display_name=form.get("display_name"), role=form.get("role") or None,
-                                     sector_id=form.get("sector_id", None), ip=request.remote_addr)
+            user = users.update_user(
+                session,
+                current_user.orm,
+                user_id,
+                display_name=form.get("display_name"),
+                role=form.get("role") or None,
+                sector_id=form.get("sector_id", None),
+                ip=request.remote_addr,
+            )
     except ValidationError as exc:
         flash(f"用户未修改：{exc}", "error")
         return redirect(url_for("admin.users"))
@@ -227,6 +257,7 @@ def update_user(user_id: int):
 
 # ----------------------------------------------------------------------------- settings page
 
+
 @bp.get("/settings")
 def settings():
     return _render_settings()
@@ -235,11 +266,20 @@ def settings():
 def _render_settings(errors=None, status=200):
     cfg = backend.cfg()
     editable = set(editable_keys(cfg))
-    rows = [{"key": key, "label": spec[0], "kind": spec[1], "extra": spec[2],
-             "value": _current_value(cfg, key), "editable": key in editable}
-            for key, spec in SETTING_SPECS.items()]
-    return render_template("admin/settings.html", rows=rows, errors=errors or [],
-                           crm=backend.crm_settings()), status
+    rows = [
+        {
+            "key": key,
+            "label": spec[0],
+            "kind": spec[1],
+            "extra": spec[2],
+            "value": _current_value(cfg, key),
+            "editable": key in editable,
+        }
+        for key, spec in SETTING_SPECS.items()
+    ]
+    return render_template(
+        "admin/settings.html", rows=rows, errors=errors or [], crm=backend.crm_settings()
+    ), status
 
 
 @bp.post("/settings")
@@ -286,8 +326,16 @@ def save_settings():
         json.dump(overrides, fh, ensure_ascii=False, indent=2)
     try:
         with backend.unit_of_work() as session:
-            audit.record(session, current_user.orm, audit.UPDATE, "settings", None, before, changes,
-                         request.remote_addr)
+            audit.record(
+                session,
+                current_user.orm,
+                audit.UPDATE,
+                "settings",
+                None,
+                before,
+                changes,
+                request.remote_addr,
+            )
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -300,12 +348,18 @@ def save_settings():
 
 # ----------------------------------------------------------------------------- import page
 
+
 @bp.get("/import")
 def import_page():
     from graph.importer import COMPANY_COLUMNS, RELATION_COLUMNS
 
-    return render_template("admin/import.html", report=None, kinds=IMPORT_KINDS,
-                           company_columns=COMPANY_COLUMNS, relation_columns=RELATION_COLUMNS)
+    return render_template(
+        "admin/import.html",
+        report=None,
+        kinds=IMPORT_KINDS,
+        company_columns=COMPANY_COLUMNS,
+        relation_columns=RELATION_COLUMNS,
+    )
 
 
 @bp.post("/import")
@@ -347,14 +401,33 @@ def run_import():
             Path(tmp).unlink(missing_ok=True)
     if report is not None:
         with backend.unit_of_work() as session:
-            audit.record(session, current_user.orm, "import", kind, None, None,
-                         {"file": upload.filename, "total": report.total, "written": report.written,
-                          "rejected": report.rejected, "committed": report.committed},
-                         request.remote_addr)
+            audit.record(
+                session,
+                current_user.orm,
+                "import",
+                kind,
+                None,
+                None,
+                {
+                    "file": upload.filename,
+                    "total": report.total,
+                    "written": report.written,
+                    "rejected": report.rejected,
+                    "committed": report.committed,
+                },
+                request.remote_addr,
+            )
     status = 200 if report is not None and report.committed else 400
-    return render_template("admin/import.html", report=report, error=error, kind=kind,
-                           filename=upload.filename if upload else None, kinds=IMPORT_KINDS,
-                           company_columns=COMPANY_COLUMNS, relation_columns=RELATION_COLUMNS), status
+    return render_template(
+        "admin/import.html",
+        report=report,
+        error=error,
+        kind=kind,
+        filename=upload.filename if upload else None,
+        kinds=IMPORT_KINDS,
+        company_columns=COMPANY_COLUMNS,
+        relation_columns=RELATION_COLUMNS,
+    ), status
 
 
 # ----------------------------------------------------------------------------- audit log
@@ -376,9 +449,13 @@ def audit_log():
     session = backend.db()
     actor = current_user.orm
     args = request.args
-    f = {"user": _int_arg(args.get("user")), "action": args.get("action") or None,
-         "entity": args.get("entity") or None, "start": (args.get("start") or "").strip(),
-         "end": (args.get("end") or "").strip()}
+    f = {
+        "user": _int_arg(args.get("user")),
+        "action": args.get("action") or None,
+        "entity": args.get("entity") or None,
+        "start": (args.get("start") or "").strip(),
+        "end": (args.get("end") or "").strip(),
+    }
     if f["action"] not in (None, *audit.ACTION_LABELS):
         f["action"] = None
     if f["entity"] not in (None, *audit.ENTITY_LABELS):
@@ -389,18 +466,41 @@ def audit_log():
         since, until = audit.day_range(f["start"], f["end"], *([offset] if offset else []))
     except ValidationError as exc:
         error, since, until = str(exc), None, None
-    page = audit.list_entries(session, actor, actor_id=f["user"], action=f["action"],
-                              entity=f["entity"], since=since, until=until,
-                              page=_int_arg(args.get("page")) or 1, per_page=AUDIT_PER_PAGE)
+    page = audit.list_entries(
+        session,
+        actor,
+        actor_id=f["user"],
+        action=f["action"],
+        entity=f["entity"],
+        since=since,
+        until=until,
+        page=_int_arg(args.get("page")) or 1,
+        per_page=AUDIT_PER_PAGE,
+    )
     labels = {key: spec[0] for key, spec in SETTING_SPECS.items()}
-    lines = audit.describe(session, page.items, labels=labels,
-                           sectors={s.id: s.name for s in _sectors()})
-    args_kept = {k: v for k, v in (("user", f["user"]), ("action", f["action"]),
-                                   ("entity", f["entity"]), ("start", f["start"]),
-                                   ("end", f["end"])) if v}
-    return render_template("admin/audit.html", page=page, lines=lines, f=f, error=error,
-                           people=users.list_users(session, actor), actions=audit.ACTION_LABELS,
-                           entities=audit.ENTITY_LABELS, args=args_kept), 400 if error else 200
+    lines = audit.describe(session, page.items, labels=labels, sectors={s.id: s.name for s in _sectors()})
+    args_kept = {
+        k: v
+        for k, v in (
+            ("user", f["user"]),
+            ("action", f["action"]),
+            ("entity", f["entity"]),
+            ("start", f["start"]),
+            ("end", f["end"]),
+        )
+        if v
+    }
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        lines=lines,
+        f=f,
+        error=error,
+        people=users.list_users(session, actor),
+        actions=audit.ACTION_LABELS,
+        entities=audit.ENTITY_LABELS,
+        args=args_kept,
+    ), 400 if error else 200
 
 
 def _int_arg(value) -> int | None:

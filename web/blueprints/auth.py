@@ -1,5 +1,6 @@
 """Login, logout and changing one's own password. Password checks, the password policy, lockout
 and the audit entries are the CRM service's job."""
+
 from __future__ import annotations
 
 import time
@@ -14,7 +15,9 @@ from ..users import WebUser
 
 bp = Blueprint("auth", __name__)
 
-FIRST_LOGIN_MESSAGE = "这是您的首次登录。初始密码由管理员设置，请尽快修改密码：设置您自己的新密码后即可使用全部功能。"
+FIRST_LOGIN_MESSAGE = (
+    "这是您的首次登录。初始密码由管理员设置，请尽快修改密码：设置您自己的新密码后即可使用全部功能。"
+)
 RESET_MESSAGE = "您的密码已由管理员重置，请尽快修改密码：设置新密码后即可继续使用。"
 MUST_CHANGE_MESSAGE = "请先修改密码后再继续使用。"
 
@@ -46,8 +49,14 @@ def login():
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         with backend.unit_of_work() as s:  # failed attempts are counted and audited too
-            result = users.authenticate(s, username, password, settings=backend.crm_settings(),
-                                        ip=request.remote_addr, tz=zone_from_config(backend.cfg()))
+            result = users.authenticate(
+                s,
+                username,
+                password,
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+                tz=zone_from_config(backend.cfg()),
+            )
         if result.ok:
             session.clear()  # a fresh session on login (no fixation)
             login_user(WebUser(result.user))
@@ -58,8 +67,9 @@ def login():
                 return redirect(url_for("auth.change_password", next=next_url))
             return redirect(next_url or url_for("index"))
         error = result.message
-    return render_template("auth/login.html", error=error, username=username, next_url=next_url), \
-        (401 if error else 200)
+    return render_template("auth/login.html", error=error, username=username, next_url=next_url), (
+        401 if error else 200
+    )
 
 
 @bp.post("/logout")
@@ -92,8 +102,14 @@ def change_password():
         else:
             try:
                 with backend.unit_of_work() as s:
-                    users.change_password(s, current_user.orm, current, new,
-                                          settings=backend.crm_settings(), ip=request.remote_addr)
+                    users.change_password(
+                        s,
+                        current_user.orm,
+                        current,
+                        new,
+                        settings=backend.crm_settings(),
+                        ip=request.remote_addr,
+                    )
             except ValidationError as exc:
                 errors.append(str(exc))
             else:
@@ -104,6 +120,10 @@ def change_password():
                 flash("密码已修改。下次登录请使用新密码。", "success")
                 return redirect(next_url or url_for("index"))
     policy = backend.crm_settings().security
-    return render_template("auth/change_password.html", errors=errors, next_url=next_url,
-                           policy=policy, forced=bool(current_user.orm.must_change_password)), \
-        (400 if errors else 200)
+    return render_template(
+        "auth/change_password.html",
+        errors=errors,
+        next_url=next_url,
+        policy=policy,
+        forced=bool(current_user.orm.must_change_password),
+    ), (400 if errors else 200)

@@ -1,6 +1,7 @@
 """团队看板 for managers: a kanban by stage, an overdue column, the shared pool, assignment with a
 reason and bulk actions. Leaders may look (read-only). All writes go through crm services;
 a bulk action is one transaction, so a refused lead leaves every lead as it was."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -38,8 +39,11 @@ def _members(session, actor):
 
     if actor.role != "manager":
         return []
-    return [u for u in users.list_users(session, actor, include_inactive=False)
-            if permissions.can_be_assignee(actor, u)]
+    return [
+        u
+        for u in users.list_users(session, actor, include_inactive=False)
+        if permissions.can_be_assignee(actor, u)
+    ]
 
 
 @bp.get("/")
@@ -47,9 +51,12 @@ def index():
     actor = current_user.orm
     session = backend.db()
     settings = backend.crm_settings()
-    f = WorkFilter(sector_id=request.args.get("sector") or None, owner_id=_int(request.args.get("owner")),
-                   key_only=request.args.get("key") == "1",
-                   text=(request.args.get("q") or "").strip()[:100] or None)
+    f = WorkFilter(
+        sector_id=request.args.get("sector") or None,
+        owner_id=_int(request.args.get("owner")),
+        key_only=request.args.get("key") == "1",
+        text=(request.args.get("q") or "").strip()[:100] or None,
+    )
     data = board(session, actor, f, settings, per_column=10)
     members = _members(session, actor)
     from crm.services.leads import allowed_transitions
@@ -57,15 +64,29 @@ def index():
     nexts = {}
     for column in data.columns + [data.overdue]:
         for row in column.rows:
-            forward = [s for s in allowed_transitions(row.lead, settings)
-                       if s in settings.stages and row.lead.stage in settings.stages
-                       and settings.stages.index(s) > settings.stages.index(row.lead.stage)]
+            forward = [
+                s
+                for s in allowed_transitions(row.lead, settings)
+                if s in settings.stages
+                and row.lead.stage in settings.stages
+                and settings.stages.index(s) > settings.stages.index(row.lead.stage)
+            ]
             nexts[row.lead.id] = forward[0] if forward else None
-    return render_template("board/index.html", board=data, f=f, members=members, nexts=nexts,
-                           settings=settings, sectors=backend.chain_service().sectors(),
-                           bulk_actions=BULK_ACTIONS, editable=actor.role == "manager",
-                           here=request.full_path, lead_base=url_for("leads.index"), tok=generate_csrf(),
-                           key_min=settings.four_ones.key_investment_min)
+    return render_template(
+        "board/index.html",
+        board=data,
+        f=f,
+        members=members,
+        nexts=nexts,
+        settings=settings,
+        sectors=backend.chain_service().sectors(),
+        bulk_actions=BULK_ACTIONS,
+        editable=actor.role == "manager",
+        here=request.full_path,
+        lead_base=url_for("leads.index"),
+        tok=generate_csrf(),
+        key_min=settings.four_ones.key_investment_min,
+    )
 
 
 def _back():
@@ -84,10 +105,15 @@ def assign():
         return _back()
     try:
         with backend.unit_of_work() as session:
-            lead = assignment.assign_lead(session, current_user.orm, lead_id, assignee_id,
-                                          request.form.get("reason"),
-                                          expected_version=_int(request.form.get("version")),
-                                          ip=request.remote_addr)
+            lead = assignment.assign_lead(
+                session,
+                current_user.orm,
+                lead_id,
+                assignee_id,
+                request.form.get("reason"),
+                expected_version=_int(request.form.get("version")),
+                ip=request.remote_addr,
+            )
             who = lead.owner.display_name if lead.owner else ""
     except (ValidationError, StaleEdit) as exc:
         flash(f"{'未改派' if getattr(exc, 'reassignment', False) else '未分派'}：{exc}", "error")
@@ -119,7 +145,9 @@ def bulk():
     try:
         with backend.unit_of_work() as session:
             if action == "auto":
-                results = assignment.auto_assign(session, actor, ids, settings=settings, ip=request.remote_addr)
+                results = assignment.auto_assign(
+                    session, actor, ids, settings=settings, ip=request.remote_addr
+                )
                 done = sum(1 for _lead, user in results if user is not None)
             else:
                 assignee_id = _int(request.form.get("assignee_id"))
@@ -129,12 +157,17 @@ def bulk():
                 for lead_id in ids:
                     current = lead_id
                     if action == "assign":
-                        assignment.assign_lead(session, actor, lead_id, assignee_id, reason, ip=request.remote_addr)
+                        assignment.assign_lead(
+                            session, actor, lead_id, assignee_id, reason, ip=request.remote_addr
+                        )
                     elif action == "release":
-                        assignment.release_to_pool(session, actor, lead_id, reason or "", ip=request.remote_addr)
+                        assignment.release_to_pool(
+                            session, actor, lead_id, reason or "", ip=request.remote_addr
+                        )
                     else:
-                        leads.transition(session, actor, lead_id, target, reason, settings=settings,
-                                         ip=request.remote_addr)
+                        leads.transition(
+                            session, actor, lead_id, target, reason, settings=settings, ip=request.remote_addr
+                        )
                     done += 1
     except PermissionDenied:
         raise

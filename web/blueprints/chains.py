@@ -1,4 +1,5 @@
 """产业链图谱: sector overviews and the chain-gap graph with its node side panel."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
@@ -73,8 +74,13 @@ def graph(chain_id: str):
     tops = top_target_names(svc.chain_targets(chain_id))
     payload = graph_payload(build_network(report, zone_nodes=highlight, top_targets=tops))
     return render_template(
-        "chains/graph.html", report=report, payload=payload, zone=zone,
-        sectors=svc.sectors(), all_chains=svc.chains(), zones=svc.zones(),
+        "chains/graph.html",
+        report=report,
+        payload=payload,
+        zone=zone,
+        sectors=svc.sectors(),
+        all_chains=svc.chains(),
+        zones=svc.zones(),
         highlight_count=len(highlight) if highlight is not None else None,
     )
 
@@ -96,29 +102,50 @@ def node_panel(node_id: str):
     held = held_companies(actor, detail.targets) if can_lead else {}
     return jsonify(
         node={
-            "id": gap.node_id, "name": gap.name, "stage": gap.stage, "status": gap.status,
-            "reason": gap.reason, "importance": gap.importance,
-            "criticality": gap.criticality, "downstream_share": gap.downstream_share,
-            "local_firms": gap.local_firms, "local_output": format_wan(gap.local_output),
-            "qualified_firms": gap.qualified_firms, "outside_firms": gap.outside_firms,
+            "id": gap.node_id,
+            "name": gap.name,
+            "stage": gap.stage,
+            "status": gap.status,
+            "reason": gap.reason,
+            "importance": gap.importance,
+            "criticality": gap.criticality,
+            "downstream_share": gap.downstream_share,
+            "local_firms": gap.local_firms,
+            "local_output": format_wan(gap.local_output),
+            "qualified_firms": gap.qualified_firms,
+            "outside_firms": gap.outside_firms,
             "chain": detail.chain.name,
         },
         zone=zone.name if zone else None,
-        local_firms=[{
-            "id": c.id, "name": c.display_name, "zone": zones.get(c.zone_id or "", ""),
-            "revenue": format_wan(c.revenue) if c.revenue is not None else "",
-            "qualifications": list(c.qualifications),
-            "url": url_for("companies.show", company_id=c.id),
-        } for c in firms[:20]],
+        local_firms=[
+            {
+                "id": c.id,
+                "name": c.display_name,
+                "zone": zones.get(c.zone_id or "", ""),
+                "revenue": format_wan(c.revenue) if c.revenue is not None else "",
+                "qualifications": list(c.qualifications),
+                "url": url_for("companies.show", company_id=c.id),
+            }
+            for c in firms[:20]
+        ],
         local_firms_total=len(firms),
-        targets=[{
-            "company_id": t.company_id, "company_name": t.company_name, "score": round(t.score, 1),
-            "place": f"{t.province}{t.city if t.city != t.province else ''}", "reason": t.reason,
-            "node_id": t.node_id, "qualifications": list(t.qualifications),
-            "factors": [{"label": FACTOR_LABELS.get(k, k), "value": round(v, 2)} for k, v in t.factors.items()],
-            "url": url_for("companies.show", company_id=t.company_id),
-            "held": held[t.company_id].text if t.company_id in held else None,
-        } for t in detail.targets],
+        targets=[
+            {
+                "company_id": t.company_id,
+                "company_name": t.company_name,
+                "score": round(t.score, 1),
+                "place": f"{t.province}{t.city if t.city != t.province else ''}",
+                "reason": t.reason,
+                "node_id": t.node_id,
+                "qualifications": list(t.qualifications),
+                "factors": [
+                    {"label": FACTOR_LABELS.get(k, k), "value": round(v, 2)} for k, v in t.factors.items()
+                ],
+                "url": url_for("companies.show", company_id=t.company_id),
+                "held": held[t.company_id].text if t.company_id in held else None,
+            }
+            for t in detail.targets
+        ],
         targets_url=url_for("targets.index", chain=gap.chain_id, node=gap.node_id),
         lead_url=url_for("targets.create_lead") if can_lead else None,
     )

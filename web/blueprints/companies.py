@@ -1,4 +1,5 @@
 """Company page: the firm's data, its chain nodes, supply ties with local firms, its lead."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -30,6 +31,13 @@ def show(company_id: str):
             scores.extend(t for t in svc.chain_targets(chain_id) if t.company_id == company_id)
     from ..access import may_create_lead
 
-    return render_template("companies/show.html", d=detail, c=detail.company, chains=chains, lead=lead,
-                           scores=scores, factor_labels=FACTOR_LABELS,
-                           can_create_lead=may_create_lead(current_user.orm))
+    return render_template(
+        "companies/show.html",
+        d=detail,
+        c=detail.company,
+        chains=chains,
+        lead=lead,
+        scores=scores,
+        factor_labels=FACTOR_LABELS,
+        can_create_lead=may_create_lead(current_user.orm),
+    )

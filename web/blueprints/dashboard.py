@@ -1,6 +1,7 @@
 """领导驾驶舱: chain gaps filled vs open, leads by stage, key projects and their "四个一",
 overdue per team, investment signed and landed. Charts are SVG drawn by the template on the
 server (no chart library, prints as it shows)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -31,12 +32,21 @@ def index():
     data = queries.build(backend.db(), current_user.orm, settings, svc, sector_id=sector_id)
     from crm.models import utcnow
 
-    return render_template("dashboard/index.html", d=data, settings=settings, sectors=sectors,
-                           sector_id=sector_id, labels=settings.four_ones.labels,
-                           signed_stages=queries.milestone_stages(settings)[0],
-                           landed_stages=queries.milestone_stages(settings)[1], now=utcnow(),
-                           sector_rows=_sector_rows, chain_rows=_chain_rows, money_rows=_money_rows,
-                           wan=_wan)
+    return render_template(
+        "dashboard/index.html",
+        d=data,
+        settings=settings,
+        sectors=sectors,
+        sector_id=sector_id,
+        labels=settings.four_ones.labels,
+        signed_stages=queries.milestone_stages(settings)[0],
+        landed_stages=queries.milestone_stages(settings)[1],
+        now=utcnow(),
+        sector_rows=_sector_rows,
+        chain_rows=_chain_rows,
+        money_rows=_money_rows,
+        wan=_wan,
+    )
 
 
 def _sector_rows(sectors):

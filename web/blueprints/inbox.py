@@ -1,5 +1,6 @@
 """收件箱: the signed-in user's messages (assignments, reassignments, returned or approved target
 lists, comments) and reminders of overdue leads, both from the CRM services."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -10,9 +11,15 @@ from ..queries.response import response_status
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
-KIND_LABELS = {"assignment": "分派", "reassignment": "改派", "comment": "批注",
-               "target_list_submitted": "名录待审批", "target_list_returned": "名录退回",
-               "target_list_approved": "名录已批准", "return": "退回"}
+KIND_LABELS = {
+    "assignment": "分派",
+    "reassignment": "改派",
+    "comment": "批注",
+    "target_list_submitted": "名录待审批",
+    "target_list_returned": "名录退回",
+    "target_list_approved": "名录已批准",
+    "return": "退回",
+}
 REMINDER_LIMIT = 50
 
 
@@ -34,6 +41,7 @@ def _link(message) -> str | None:
 def unread_badge():
     """`inbox_unread()` for the top nav's 收件箱 badge: one count on the (user, read_at) index,
     made only when a page asks for it, and at most once per request."""
+
     def inbox_unread() -> int:
         if "inbox_unread" not in g:
             g.inbox_unread = 0
@@ -66,19 +74,31 @@ def index():
         kwargs = {"owner_id": actor.id} if actor.role == "recruiter" else {"team_id": actor.team_id}
         now = utcnow()
         # The most overdue page from SQL, and the total by a count: never every overdue lead.
-        items = overdue.overdue_leads(session, actor, settings=settings, now=now, limit=REMINDER_LIMIT,
-                                      **kwargs)
-        reminder_total = (len(items) if len(items) < REMINDER_LIMIT else
-                          overdue.count_overdue(session, actor, settings=settings, now=now, **kwargs))
+        items = overdue.overdue_leads(
+            session, actor, settings=settings, now=now, limit=REMINDER_LIMIT, **kwargs
+        )
+        reminder_total = (
+            len(items)
+            if len(items) < REMINDER_LIMIT
+            else overdue.count_overdue(session, actor, settings=settings, now=now, **kwargs)
+        )
         reminders = [(item, response_status(item.lead, settings, now)) for item in items]
     returns = []
     if actor.role == "manager":
         from ..queries.returns import recent_returns
 
         returns = recent_returns(session, actor)
-    return render_template("inbox/index.html", messages=messages, unread=unread, unread_only=unread_only,
-                           reminders=reminders, reminder_total=reminder_total, kinds=KIND_LABELS,
-                           link=_link, returns=returns)
+    return render_template(
+        "inbox/index.html",
+        messages=messages,
+        unread=unread,
+        unread_only=unread_only,
+        reminders=reminders,
+        reminder_total=reminder_total,
+        kinds=KIND_LABELS,
+        link=_link,
+        returns=returns,
+    )
 
 
 @bp.post("/<int:message_id>/read")

@@ -4,6 +4,7 @@ comments, audit history, activity logging and stage moves.
 Views parse, call a CRM service, render. Permission refusals come from the services and become
 the 403 page (web.errors); rule refusals (workflow, gate, stale edit) are explained on the page.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -67,10 +68,14 @@ def index():
     stage = request.args.get("stage") or None
     if stage not in (None, *settings.all_stages):
         stage = None
-    f = WorkFilter(scope=scope, stage=stage, sector_id=request.args.get("sector") or None,
-                   key_only=request.args.get("key") == "1",
-                   overdue_only=request.args.get("overdue") == "1",
-                   text=(request.args.get("q") or "").strip()[:100] or None)
+    f = WorkFilter(
+        scope=scope,
+        stage=stage,
+        sector_id=request.args.get("sector") or None,
+        key_only=request.args.get("key") == "1",
+        overdue_only=request.args.get("overdue") == "1",
+        text=(request.args.get("q") or "").strip()[:100] or None,
+    )
     # A repeat of the same list by the same session, with no lead in scope changed, is served
     # from the render cache (pending flash messages always render afresh).
     from flask import session as web_session
@@ -80,24 +85,41 @@ def index():
     cache = _list_cache()
     key = None
     if "_flashes" not in web_session:
-        key = (web_session.get("csrf_token"), actor.id, actor.role, actor.team_id, request.full_path,
-               id(settings))
+        key = (
+            web_session.get("csrf_token"),
+            actor.id,
+            actor.role,
+            actor.team_id,
+            request.full_path,
+            id(settings),
+        )
         version = leads_version(backend.db())
         html = cache.get(key, version)
         if html is not None:
             return html
-    result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1),
-                      per_page=50)
+    result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1), per_page=50)
     from crm.services.leads import allowed_transitions
 
     nexts = {}
     for row in result.rows:
         forward = [s for s in allowed_transitions(row.lead, settings) if s in settings.stages]
-        nexts[row.lead.id] = forward[0] if forward and _is_forward(row.lead.stage, forward[0], settings) else None
+        nexts[row.lead.id] = (
+            forward[0] if forward and _is_forward(row.lead.stage, forward[0], settings) else None
+        )
     sectors = backend.chain_service().sectors()
-    html = render_template("leads/index.html", page=result, f=f, scopes=scopes, scope_labels=SCOPES,
-                           settings=settings, nexts=nexts, sectors=sectors,
-                           today=_today(), args=request.args, lead_base=url_for("leads.index"))
+    html = render_template(
+        "leads/index.html",
+        page=result,
+        f=f,
+        scopes=scopes,
+        scope_labels=SCOPES,
+        settings=settings,
+        nexts=nexts,
+        sectors=sectors,
+        today=_today(),
+        args=request.args,
+        lead_base=url_for("leads.index"),
+    )
     if key is not None and "_flashes" not in web_session:
         cache.put(key, version, html)
     return html
@@ -155,25 +177,43 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         audit_page, audit_lines = None, []
     workflow = Workflow.from_settings(settings)
     targets = leads.allowed_transitions(lead, settings)
-    moves = [{"stage": t, "reason": workflow.needs_reason(lead.stage, t),
-              "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings)}
-             for t in targets]
+    moves = [
+        {
+            "stage": t,
+            "reason": workflow.needs_reason(lead.stage, t),
+            "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings),
+        }
+        for t in targets
+    ]
     key = leads.key_project_status(lead, settings)
     can_edit = permissions.can_edit(actor, lead)
     people = users.list_users(session, actor, include_inactive=False) if can_edit else []
     can_assign = permissions.can_assign(actor, lead)
     assignees = [u for u in people if permissions.can_be_assignee(actor, u)] if can_assign else []
     return render_template(
-        "leads/show.html", lead=lead, events=events, comments=comments, audit_page=audit_page,
-        moves=moves, key=key, can_edit=can_edit, can_comment=permissions.can_comment(actor, lead),
-        can_flag=permissions.can_flag_key(actor, lead), can_claim=permissions.can_claim(actor, lead),
-        can_assign=can_assign, assignees=assignees,
+        "leads/show.html",
+        lead=lead,
+        events=events,
+        comments=comments,
+        audit_page=audit_page,
+        moves=moves,
+        key=key,
+        can_edit=can_edit,
+        can_comment=permissions.can_comment(actor, lead),
+        can_flag=permissions.can_flag_key(actor, lead),
+        can_claim=permissions.can_claim(actor, lead),
+        can_assign=can_assign,
+        assignees=assignees,
         can_release=lead.owner_id is not None and (can_assign or lead.owner_id == actor.id),
         leaders=[u for u in people if u.role == LEADER],
         officers=[u for u in people if u.role in ("recruiter", "manager")],
-        labels=settings.four_ones.labels, gate_stage=settings.four_ones.gate_stage,
-        key_min=settings.four_ones.key_investment_min, settings=settings, gate=gate,
-        response=response_status(lead, settings, _now()), today=_today(),
+        labels=settings.four_ones.labels,
+        gate_stage=settings.four_ones.gate_stage,
+        key_min=settings.four_ones.key_investment_min,
+        settings=settings,
+        gate=gate,
+        response=response_status(lead, settings, _now()),
+        today=_today(),
         audit_lines=audit_lines,
     ), status
 
@@ -202,11 +242,18 @@ def add_activity(lead_id: int):
     try:
         with backend.unit_of_work() as session:
             act = activities.add_activity(
-                session, current_user.orm, lead_id, kind=form.get("kind", ""),
-                occurred_on=form.get("occurred_on") or None, participants=form.get("participants"),
-                outcome=form.get("outcome"), next_step=form.get("next_step"),
-                due_date=form.get("due_date") or None, settings=backend.crm_settings(),
-                ip=request.remote_addr)
+                session,
+                current_user.orm,
+                lead_id,
+                kind=form.get("kind", ""),
+                occurred_on=form.get("occurred_on") or None,
+                participants=form.get("participants"),
+                outcome=form.get("outcome"),
+                next_step=form.get("next_step"),
+                due_date=form.get("due_date") or None,
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+            )
     except (ValidationError, StaleEdit) as exc:
         flash(f"跟进记录未保存：{exc}", "error")
         return _back(lead_id)
@@ -225,9 +272,16 @@ def move(lead_id: int):
     reason = request.form.get("reason")
     try:
         with backend.unit_of_work() as session:
-            lead = leads.transition(session, current_user.orm, lead_id, target, reason,
-                                    expected_version=_version(), settings=backend.crm_settings(),
-                                    ip=request.remote_addr)
+            lead = leads.transition(
+                session,
+                current_user.orm,
+                lead_id,
+                target,
+                reason,
+                expected_version=_version(),
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+            )
     except GateNotSatisfied as exc:
         return _render_lead(lead_id, gate=exc, status=409)
     except (WorkflowError, StaleEdit) as exc:
@@ -255,9 +309,11 @@ def save_four_ones(lead_id: int):
         "task_force_members": form.get("task_force_members", ""),
         "case_officer_user_id": form.get("case_officer_user_id") or None,
         "case_officer_name": form.get("case_officer_name"),
-        "service_plan": {"needs": (form.get("needs") or "").strip(),
-                         "policy_support": (form.get("policy_support") or "").strip(),
-                         "milestones": _lines(form.get("milestones"))},
+        "service_plan": {
+            "needs": (form.get("needs") or "").strip(),
+            "policy_support": (form.get("policy_support") or "").strip(),
+            "milestones": _lines(form.get("milestones")),
+        },
     }
     for uid in ("sponsor_user_id", "case_officer_user_id"):
         if changes[uid] is not None and _int(changes[uid]) is None:
@@ -265,9 +321,15 @@ def save_four_ones(lead_id: int):
             return _back(lead_id)
     try:
         with backend.unit_of_work() as session:
-            lead = leads.update_lead(session, current_user.orm, lead_id, changes,
-                                     expected_version=_version(), settings=backend.crm_settings(),
-                                     ip=request.remote_addr)
+            lead = leads.update_lead(
+                session,
+                current_user.orm,
+                lead_id,
+                changes,
+                expected_version=_version(),
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+            )
             missing = leads.key_project_status(lead, backend.crm_settings()).missing
     except (ValidationError, StaleEdit) as exc:
         flash(f"“四个一”未保存：{exc}", "error")
@@ -287,17 +349,36 @@ def save_details(lead_id: int):
     from crm.services import leads
 
     form = request.form
-    changes = {name: form.get(name) for name in
-               ("investment", "expected_output", "land_mu", "floor_m2", "zone", "priority", "notes",
-                "uscc", "channel") if name in form}
+    changes = {
+        name: form.get(name)
+        for name in (
+            "investment",
+            "expected_output",
+            "land_mu",
+            "floor_m2",
+            "zone",
+            "priority",
+            "notes",
+            "uscc",
+            "channel",
+        )
+        if name in form
+    }
     session = backend.db()
     lead = leads.get_lead(session, current_user.orm, lead_id)
     if permissions.can_flag_key(current_user.orm, lead):
         changes["key_flag"] = form.get("key_flag") == "1"
     try:
         with backend.unit_of_work() as session:
-            leads.update_lead(session, current_user.orm, lead_id, changes, expected_version=_version(),
-                              settings=backend.crm_settings(), ip=request.remote_addr)
+            leads.update_lead(
+                session,
+                current_user.orm,
+                lead_id,
+                changes,
+                expected_version=_version(),
+                settings=backend.crm_settings(),
+                ip=request.remote_addr,
+            )
     except (ValidationError, StaleEdit) as exc:
         flash(f"项目信息未保存：{exc}", "error")
         return _back(lead_id)
@@ -312,8 +393,9 @@ def comment(lead_id: int):
 
     try:
         with backend.unit_of_work() as session:
-            activities.add_comment(session, current_user.orm, lead_id, request.form.get("body", ""),
-                                   ip=request.remote_addr)
+            activities.add_comment(
+                session, current_user.orm, lead_id, request.form.get("body", ""), ip=request.remote_addr
+            )
     except ValidationError as exc:
         flash(str(exc), "error")
         return _back(lead_id)
@@ -333,8 +415,10 @@ def claim(lead_id: int):
     except (ValidationError, StaleEdit) as exc:
         flash(str(exc), "error")
         return _back(lead_id)
-    flash(f"已认领「{lead.company_name}」，请在 {backend.crm_settings().first_contact_days} 天内首次联系。",
-          "success")
+    flash(
+        f"已认领「{lead.company_name}」，请在 {backend.crm_settings().first_contact_days} 天内首次联系。",
+        "success",
+    )
     return _back(lead_id)
 
 
@@ -346,8 +430,9 @@ def release(lead_id: int):
 
     try:
         with backend.unit_of_work() as session:
-            lead = assignment.release_to_pool(session, current_user.orm, lead_id,
-                                              request.form.get("reason", ""), ip=request.remote_addr)
+            lead = assignment.release_to_pool(
+                session, current_user.orm, lead_id, request.form.get("reason", ""), ip=request.remote_addr
+            )
     except (ValidationError, StaleEdit) as exc:
         flash(f"未退回：{exc}", "error")
         return _back(lead_id)

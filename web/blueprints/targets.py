@@ -1,11 +1,22 @@
 """补链目标 (ranked targets), 目标名录 (target lists: draft, review, versions, export) and
 turning a target into a lead. Workflow and permission rules live in the CRM services."""
+
 from __future__ import annotations
 
 import io
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from graph.model import MISSING, WEAK
@@ -50,31 +61,47 @@ def target_filters(svc) -> dict:
     except ValueError:
         top = PAGE_SIZES[0]
     top = top if top in PAGE_SIZES else PAGE_SIZES[0]
-    return {"sector": sector_id, "chain": chain_id, "node": node_id, "status": status, "top": top,
-            "nodes": [n for n in nodes if n.status != "强链"]}
+    return {
+        "sector": sector_id,
+        "chain": chain_id,
+        "node": node_id,
+        "status": status,
+        "top": top,
+        "nodes": [n for n in nodes if n.status != "强链"],
+    }
 
 
 @bp.get("/")
 def index():
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"],
-                          status=f["status"], top=f["top"])
+    rows = ranked_targets(
+        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
+    )
     chains = {c.id: c for c in svc.chains()}
-    from ..crm_calls import draft_lists_for
-
     from ..access import may_create_lead
-    from ..crm_calls import held_companies, lead_url
+    from ..crm_calls import draft_lists_for, held_companies, lead_url
 
     actor = current_user.orm
     drafts = draft_lists_for(actor)
     can_lead = may_create_lead(actor)
-    return render_template("targets/index.html", rows=rows, f=f, sectors=svc.sectors(),
-                           all_chains=svc.chains(), chains=chains, factor_labels=FACTOR_LABELS,
-                           page_sizes=PAGE_SIZES, drafts=drafts, can_create_lead=can_lead,
-                           held=held_companies(actor, rows) if can_lead else {}, lead_link=lead_url,
-                           weight_text=_weight_text(backend.cfg()), filter_text=_filter_text(svc, f),
-                           printed_at=_local_now())
+    return render_template(
+        "targets/index.html",
+        rows=rows,
+        f=f,
+        sectors=svc.sectors(),
+        all_chains=svc.chains(),
+        chains=chains,
+        factor_labels=FACTOR_LABELS,
+        page_sizes=PAGE_SIZES,
+        drafts=drafts,
+        can_create_lead=can_lead,
+        held=held_companies(actor, rows) if can_lead else {},
+        lead_link=lead_url,
+        weight_text=_weight_text(backend.cfg()),
+        filter_text=_filter_text(svc, f),
+        printed_at=_local_now(),
+    )
 
 
 def _filter_text(svc, f: dict) -> str:
@@ -113,15 +140,23 @@ def export():
 
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"],
-                          status=f["status"], top=f["top"])
+    rows = ranked_targets(
+        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
+    )
     names = {c.id: c.name for c in svc.chains()}
-    scope = names.get(f["chain"]) if f["chain"] else next(
-        (s.name for s in svc.sectors() if s.id == f["sector"]), "全部产业")
+    scope = (
+        names.get(f["chain"])
+        if f["chain"]
+        else next((s.name for s in svc.sectors() if s.id == f["sector"]), "全部产业")
+    )
     title = f"补链目标（{scope}，前{f['top']}家，{date.today():%Y-%m-%d}）"
     data = ranking_xlsx(rows, names, title)
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"补链目标_{date.today():%Y%m%d}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"补链目标_{date.today():%Y%m%d}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @bp.post("/lead")
@@ -144,6 +179,7 @@ def create_lead():
 
 
 # ---- 目标名录: target-company lists ---------------------------------------------------------
+
 
 def _version() -> int | None:
     """The list version the form was loaded with (a concurrent edit is refused as stale)."""
@@ -189,12 +225,22 @@ def lists():
     groups = [
         ("编制中", [tl for tl in rows if tl.status in target_lists.EDITABLE_STATES]),
         ("待审批", [tl for tl in rows if tl.status == TL_SUBMITTED]),
-        ("已批准", sorted((tl for tl in rows if tl.status == TL_APPROVED),
-                       key=lambda tl: (tl.sector_id, tl.chain_id or "", -(tl.version_no or 0)))),
+        (
+            "已批准",
+            sorted(
+                (tl for tl in rows if tl.status == TL_APPROVED),
+                key=lambda tl: (tl.sector_id, tl.chain_id or "", -(tl.version_no or 0)),
+            ),
+        ),
     ]
-    return render_template("lists/index.html", groups=groups, names=names,
-                           can_create=permissions.can_manage_target_lists(actor),
-                           sectors=svc.sectors(), all_chains=svc.chains())
+    return render_template(
+        "lists/index.html",
+        groups=groups,
+        names=names,
+        can_create=permissions.can_manage_target_lists(actor),
+        sectors=svc.sectors(),
+        all_chains=svc.chains(),
+    )
 
 
 @bp.post("/lists/new")
@@ -209,10 +255,18 @@ def list_new():
     if chain_id and svc.chain(chain_id).sector_id != sector_id:
         abort(400, "所选产业链不属于该产业")
     with backend.unit_of_work() as session:
-        tl = target_lists.create_draft(session, current_user.orm, sector_id=sector_id, chain_id=chain_id,
-                                       title=request.form.get("title"), ip=request.remote_addr)
-    flash(f"已新建名录草稿《{tl.title}》。可在「补链目标」页面逐个加入企业，或在下方一键加入排名靠前的企业。",
-          "success")
+        tl = target_lists.create_draft(
+            session,
+            current_user.orm,
+            sector_id=sector_id,
+            chain_id=chain_id,
+            title=request.form.get("title"),
+            ip=request.remote_addr,
+        )
+    flash(
+        f"已新建名录草稿《{tl.title}》。可在「补链目标」页面逐个加入企业，或在下方一键加入排名靠前的企业。",
+        "success",
+    )
     return _back(tl.id)
 
 
@@ -222,10 +276,17 @@ def list_new_version(list_id: int):
 
     def action(session):
         base = target_lists.get_list(session, current_user.orm, list_id)
-        tl = target_lists.create_draft(session, current_user.orm, sector_id=base.sector_id,
-                                       chain_id=base.chain_id, based_on_id=list_id, ip=request.remote_addr)
+        tl = target_lists.create_draft(
+            session,
+            current_user.orm,
+            sector_id=base.sector_id,
+            chain_id=base.chain_id,
+            based_on_id=list_id,
+            ip=request.remote_addr,
+        )
         session.flush()
         return _back(tl.id)
+
     return _list_action(list_id, action, "已以该批准版本为基础新建草稿。")
 
 
@@ -240,14 +301,23 @@ def list_show(list_id: int):
     session = backend.db()
     tl = target_lists.get_list(session, actor, list_id)
     versions = target_lists.approved_versions(session, actor, tl.sector_id, tl.chain_id)
-    can_edit = (permissions.can_manage_target_lists(actor) and tl.team_id == actor.team_id
-                and tl.status in target_lists.EDITABLE_STATES)
+    can_edit = (
+        permissions.can_manage_target_lists(actor)
+        and tl.team_id == actor.team_id
+        and tl.status in target_lists.EDITABLE_STATES
+    )
     can_review = permissions.can_review_target_lists(actor) and tl.status == TL_SUBMITTED
     sector_name, chain_name = _scope_names(svc, tl)
     return render_template(
-        "lists/show.html", tl=tl, versions=versions, can_edit=can_edit, can_review=can_review,
+        "lists/show.html",
+        tl=tl,
+        versions=versions,
+        can_edit=can_edit,
+        can_review=can_review,
         can_new_version=permissions.can_manage_target_lists(actor) and tl.status == "approved",
-        sector_name=sector_name, chain_name=chain_name, factor_labels=FACTOR_LABELS,
+        sector_name=sector_name,
+        chain_name=chain_name,
+        factor_labels=FACTOR_LABELS,
         targets_url=url_for("targets.index", sector=tl.sector_id, chain=tl.chain_id or None),
         confirm_remove=request.args.get("remove", type=int) if can_edit else None,
     )
@@ -287,10 +357,16 @@ def list_add_top(list_id: int):
     def action(session):
         tl = target_lists.get_list(session, current_user.orm, list_id)
         rows = top_rows(tl.chain_id, tl.sector_id, count)
-        result = target_lists.add_rows(session, current_user.orm, list_id, rows,
-                                       expected_version=_version(), ip=request.remote_addr)
-        flash(f"已加入 {len(result.added)} 家企业" + (f"，{len(result.skipped)} 家已在名录中" if result.skipped else "")
-              + "。", "success")
+        result = target_lists.add_rows(
+            session, current_user.orm, list_id, rows, expected_version=_version(), ip=request.remote_addr
+        )
+        flash(
+            f"已加入 {len(result.added)} 家企业"
+            + (f"，{len(result.skipped)} 家已在名录中" if result.skipped else "")
+            + "。",
+            "success",
+        )
+
     return _list_action(list_id, action, None)
 
 
@@ -300,9 +376,13 @@ def list_remove(list_id: int, row_id: int):
 
     if request.form.get("confirm") != "1":  # two steps: the page asks first (no inline script)
         return redirect(url_for("targets.list_show", list_id=list_id, remove=row_id, _anchor=f"row-{row_id}"))
-    return _list_action(list_id, lambda s: target_lists.remove_rows(
-        s, current_user.orm, list_id, [row_id], expected_version=_version(), ip=request.remote_addr),
-        "已从名录中移除。")
+    return _list_action(
+        list_id,
+        lambda s: target_lists.remove_rows(
+            s, current_user.orm, list_id, [row_id], expected_version=_version(), ip=request.remote_addr
+        ),
+        "已从名录中移除。",
+    )
 
 
 @bp.post("/lists/<int:list_id>/rows/<int:row_id>/move")
@@ -320,8 +400,10 @@ def list_move(list_id: int, row_id: int):
         j = i + step
         if 0 <= j < len(order):
             order[i], order[j] = order[j], order[i]
-            target_lists.reorder(session, current_user.orm, list_id, order,
-                                 expected_version=_version(), ip=request.remote_addr)
+            target_lists.reorder(
+                session, current_user.orm, list_id, order, expected_version=_version(), ip=request.remote_addr
+            )
+
     return _list_action(list_id, action, None)
 
 
@@ -329,36 +411,73 @@ def list_move(list_id: int, row_id: int):
 def list_note(list_id: int, row_id: int):
     from crm.services import target_lists
 
-    return _list_action(list_id, lambda s: target_lists.annotate(
-        s, current_user.orm, list_id, row_id, request.form.get("note"), expected_version=_version(),
-        ip=request.remote_addr), "批注已保存。")
+    return _list_action(
+        list_id,
+        lambda s: target_lists.annotate(
+            s,
+            current_user.orm,
+            list_id,
+            row_id,
+            request.form.get("note"),
+            expected_version=_version(),
+            ip=request.remote_addr,
+        ),
+        "批注已保存。",
+    )
 
 
 @bp.post("/lists/<int:list_id>/submit")
 def list_submit(list_id: int):
     from crm.services import target_lists
 
-    return _list_action(list_id, lambda s: target_lists.submit(
-        s, current_user.orm, list_id, request.form.get("comment"), expected_version=_version(),
-        ip=request.remote_addr), "已提交区领导审批。")
+    return _list_action(
+        list_id,
+        lambda s: target_lists.submit(
+            s,
+            current_user.orm,
+            list_id,
+            request.form.get("comment"),
+            expected_version=_version(),
+            ip=request.remote_addr,
+        ),
+        "已提交区领导审批。",
+    )
 
 
 @bp.post("/lists/<int:list_id>/return")
 def list_return(list_id: int):
     from crm.services import target_lists
 
-    return _list_action(list_id, lambda s: target_lists.return_list(
-        s, current_user.orm, list_id, request.form.get("comment", ""), expected_version=_version(),
-        ip=request.remote_addr), "已退回，意见已通知编制人。")
+    return _list_action(
+        list_id,
+        lambda s: target_lists.return_list(
+            s,
+            current_user.orm,
+            list_id,
+            request.form.get("comment", ""),
+            expected_version=_version(),
+            ip=request.remote_addr,
+        ),
+        "已退回，意见已通知编制人。",
+    )
 
 
 @bp.post("/lists/<int:list_id>/approve")
 def list_approve(list_id: int):
     from crm.services import target_lists
 
-    return _list_action(list_id, lambda s: target_lists.approve(
-        s, current_user.orm, list_id, request.form.get("comment"), expected_version=_version(),
-        ip=request.remote_addr), "已批准，名录已定版。")
+    return _list_action(
+        list_id,
+        lambda s: target_lists.approve(
+            s,
+            current_user.orm,
+            list_id,
+            request.form.get("comment"),
+            expected_version=_version(),
+            ip=request.remote_addr,
+        ),
+        "已批准，名录已定版。",
+    )
 
 
 @bp.get("/lists/<int:list_id>/export.xlsx")
@@ -371,8 +490,12 @@ def list_export(list_id: int):
     tl = target_lists.get_list(backend.db(), current_user.orm, list_id)
     sector_name, chain_name = _scope_names(svc, tl)
     data, filename = list_xlsx(tl, sector_name, chain_name)
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=filename,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @bp.get("/lists/<int:list_id>/print")
@@ -387,5 +510,11 @@ def list_print(list_id: int):
     from ..localtime import zone_from_config
 
     now = datetime.now(zone_from_config(backend.cfg()))
-    return render_template("lists/print.html", tl=tl, sector_name=sector_name, chain_name=chain_name,
-                           factor_labels=FACTOR_LABELS, now=now.strftime("%Y-%m-%d %H:%M"))
+    return render_template(
+        "lists/print.html",
+        tl=tl,
+        sector_name=sector_name,
+        chain_name=chain_name,
+        factor_labels=FACTOR_LABELS,
+        now=now.strftime("%Y-%m-%d %H:%M"),
+    )

@@ -2,6 +2,7 @@
 and their "四个一", overdue per team, investment signed and landed. Read-only; starts from
 `visible_leads(actor)` so a manager's dashboard covers what the manager may read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -96,17 +97,32 @@ def gap_coverage(chain_service, landed_nodes: set[str]) -> list[SectorGaps]:
     for chain in chain_service.chains():
         report = chain_service.gap_report(chain.id)
         gap_nodes = [n for n in report.nodes if n.status in (MISSING, WEAK)]
-        row = ChainGaps(chain.id, chain.name, chain.sector_id, len(gap_nodes),
-                        sum(1 for n in gap_nodes if n.node_id in landed_nodes),
-                        sum(1 for n in gap_nodes if n.status == MISSING),
-                        sum(1 for n in gap_nodes if n.status == WEAK))
-        sectors.setdefault(chain.sector_id, SectorGaps(chain.sector_id, names.get(chain.sector_id, chain.sector_id)))
+        row = ChainGaps(
+            chain.id,
+            chain.name,
+            chain.sector_id,
+            len(gap_nodes),
+            sum(1 for n in gap_nodes if n.node_id in landed_nodes),
+            sum(1 for n in gap_nodes if n.status == MISSING),
+            sum(1 for n in gap_nodes if n.status == WEAK),
+        )
+        sectors.setdefault(
+            chain.sector_id, SectorGaps(chain.sector_id, names.get(chain.sector_id, chain.sector_id))
+        )
         sectors[chain.sector_id].chains.append(row)
     return [s for s in sectors.values() if s.chains]
 
 
-def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, *,
-          now: datetime | None = None, key_limit: int = 30, sector_id: str | None = None) -> Dashboard:
+def build(
+    session: Session,
+    actor: Actor,
+    settings: CrmSettings,
+    chain_service,
+    *,
+    now: datetime | None = None,
+    key_limit: int = 30,
+    sector_id: str | None = None,
+) -> Dashboard:
     now = now or utcnow()
     actor = current_actor(session, actor)
     base = visible_leads(actor)
@@ -118,8 +134,12 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
     counts = dict(session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
     by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
 
-    landed_nodes = {n for (n,) in session.execute(
-        select(sub.c.node_id).where(sub.c.stage.in_(landed_stages), sub.c.node_id.is_not(None)).distinct())}
+    landed_nodes = {
+        n
+        for (n,) in session.execute(
+            select(sub.c.node_id).where(sub.c.stage.in_(landed_stages), sub.c.node_id.is_not(None)).distinct()
+        )
+    }
     sectors = gap_coverage(chain_service, landed_nodes)
     if sector_id:
         sectors = [s for s in sectors if s.sector_id == sector_id]
@@ -132,25 +152,41 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
     candidates = key_q.where(
         or_(Lead.sponsor_user_id.is_not(None), filled(Lead.sponsor_name)),
         filled(Lead.task_force_department),
-        or_(Lead.case_officer_user_id.is_not(None), filled(Lead.case_officer_name)))
-    four_cols = (Lead.sponsor_user_id, Lead.sponsor_name, Lead.task_force_department,
-                 Lead.task_force_members, Lead.case_officer_user_id, Lead.case_officer_name,
-                 Lead.service_plan)
-    key_ready = sum(1 for row in session.execute(candidates.with_only_columns(*four_cols)).mappings()
-                    if not four_ones_missing(row, settings.four_ones))
-    shown = session.scalars(key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
-                            .order_by(Lead.investment.desc().nulls_last(), Lead.id).limit(key_limit)).all()
+        or_(Lead.case_officer_user_id.is_not(None), filled(Lead.case_officer_name)),
+    )
+    four_cols = (
+        Lead.sponsor_user_id,
+        Lead.sponsor_name,
+        Lead.task_force_department,
+        Lead.task_force_members,
+        Lead.case_officer_user_id,
+        Lead.case_officer_name,
+        Lead.service_plan,
+    )
+    key_ready = sum(
+        1
+        for row in session.execute(candidates.with_only_columns(*four_cols)).mappings()
+        if not four_ones_missing(row, settings.four_ones)
+    )
+    shown = session.scalars(
+        key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
+        .order_by(Lead.investment.desc().nulls_last(), Lead.id)
+        .limit(key_limit)
+    ).all()
     projects = [KeyProject(lead, four_ones_missing(lead, settings.four_ones)) for lead in shown]
 
     late = base.where(overdue_condition(settings, now)).order_by(None).subquery()
     team_names = {t.id: t.name for t in session.scalars(select(Team))}
-    overdue = [(team_names.get(team_id, "（未分组）"), n) for team_id, n in session.execute(
-        select(late.c.team_id, func.count()).group_by(late.c.team_id)).all()]
+    overdue = [
+        (team_names.get(team_id, "（未分组）"), n)
+        for team_id, n in session.execute(select(late.c.team_id, func.count()).group_by(late.c.team_id)).all()
+    ]
     overdue.sort(key=lambda item: -item[1])
 
     def money(stages) -> Money:
-        n, total = session.execute(select(func.count(), func.coalesce(func.sum(sub.c.investment), 0))
-                                   .where(sub.c.stage.in_(stages))).one()
+        n, total = session.execute(
+            select(func.count(), func.coalesce(func.sum(sub.c.investment), 0)).where(sub.c.stage.in_(stages))
+        ).one()
         return Money(int(n), float(total))
 
     # Bars are labelled with the graph's sector names: a lead's own sector_name may be empty
@@ -158,13 +194,28 @@ def build(session: Session, actor: Actor, settings: CrmSettings, chain_service, 
     sector_names = {s.id: s.name for s in chain_service.sectors()}
     per_sector = {}
     for sid, name, stage, total in session.execute(
-            select(sub.c.sector_id, func.max(sub.c.sector_name), sub.c.stage,
-                   func.coalesce(func.sum(sub.c.investment), 0))
-            .where(sub.c.stage.in_(signed_stages)).group_by(sub.c.sector_id, sub.c.stage)).all():
+        select(
+            sub.c.sector_id,
+            func.max(sub.c.sector_name),
+            sub.c.stage,
+            func.coalesce(func.sum(sub.c.investment), 0),
+        )
+        .where(sub.c.stage.in_(signed_stages))
+        .group_by(sub.c.sector_id, sub.c.stage)
+    ).all():
         entry = per_sector.setdefault(sid, [sector_names.get(sid) or name or sid or "（未填产业）", 0.0, 0.0])
         entry[1] += float(total)
         if stage in landed_stages:
             entry[2] += float(total)
     money_by_sector = sorted((tuple(v) for v in per_sector.values()), key=lambda v: -v[1])
-    return Dashboard(sectors, by_stage, projects, key_total, key_ready, overdue,
-                     money(signed_stages), money(landed_stages), money_by_sector)
+    return Dashboard(
+        sectors,
+        by_stage,
+        projects,
+        key_total,
+        key_ready,
+        overdue,
+        money(signed_stages),
+        money(landed_stages),
+        money_by_sector,
+    )

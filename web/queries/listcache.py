@@ -8,6 +8,7 @@ the model's onupdate does it for any other ORM update), and a new lead has a new
 change anywhere makes every cached list stale. Things outside the lead rows (time passing the
 response deadlines, a renamed user) are bounded by a short time-to-live.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from crm.models import Lead
 
-
 # Built once: constructing and caching-keying a statement per request costs more than running it.
 # Two scalar subqueries, not one SELECT with two aggregates: SQLite answers a lone max() from the
 # index, but scans the table for a pair.
-_VERSION = select(select(func.max(Lead.updated_at)).scalar_subquery(),
-                  select(func.max(Lead.id)).scalar_subquery())
+_VERSION = select(
+    select(func.max(Lead.updated_at)).scalar_subquery(), select(func.max(Lead.id)).scalar_subquery()
+)
 
 
 def leads_version(session: Session) -> tuple:

@@ -1,4 +1,5 @@
 """Response-time badges: the CRM's rule (crm.services.overdue) worded for the screens."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 The assignment service records a return as an Assignment with no assignee but sends no message,
 so the inbox reads the history here. Starts from `visible_leads(actor)` (the permission rule).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ class Returned:
     still_in_pool: bool
 
 
-def recent_returns(session: Session, actor: Actor, *, days: int = 14, limit: int = 20,
-                   now: datetime | None = None) -> list[Returned]:
+def recent_returns(
+    session: Session, actor: Actor, *, days: int = 14, limit: int = 20, now: datetime | None = None
+) -> list[Returned]:
     actor = current_actor(session, actor)
     since = (now or utcnow()) - timedelta(days=days)
     scope = visible_leads(actor).where(Lead.team_id == actor.team_id).subquery()
@@ -38,8 +40,16 @@ def recent_returns(session: Session, actor: Actor, *, days: int = 14, limit: int
         .join(scope, scope.c.id == Assignment.lead_id)
         .outerjoin(by, by.id == Assignment.by_user_id)
         .outerjoin(prev, prev.id == Assignment.from_user_id)
-        .where(Assignment.to_user_id.is_(None), Assignment.from_user_id.is_not(None),
-               Assignment.created_at >= since, Assignment.by_user_id != actor.id)
-        .order_by(Assignment.created_at.desc(), Assignment.id.desc()).limit(limit)).all()
-    return [Returned(a.lead_id, name, by_name, prev_name, a.reason, a.created_at, owner is None)
-            for a, name, owner, by_name, prev_name in rows]
+        .where(
+            Assignment.to_user_id.is_(None),
+            Assignment.from_user_id.is_not(None),
+            Assignment.created_at >= since,
+            Assignment.by_user_id != actor.id,
+        )
+        .order_by(Assignment.created_at.desc(), Assignment.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        Returned(a.lead_id, name, by_name, prev_name, a.reason, a.created_at, owner is None)
+        for a, name, owner, by_name, prev_name in rows
+    ]

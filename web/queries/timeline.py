@@ -2,6 +2,7 @@
 
 Each list comes from its CRM service (which checks the permission); this only merges them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,10 +30,15 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
 
 
-def merge(session: Session, activities: list[Activity], changes: list[StageChange],
-          assigned: list[Assignment]) -> list[Event]:
-    names = _names(session, {a.from_user_id for a in assigned} | {a.to_user_id for a in assigned}
-                   | {a.by_user_id for a in assigned})
+def merge(
+    session: Session, activities: list[Activity], changes: list[StageChange], assigned: list[Assignment]
+) -> list[Event]:
+    names = _names(
+        session,
+        {a.from_user_id for a in assigned}
+        | {a.to_user_id for a in assigned}
+        | {a.by_user_id for a in assigned},
+    )
     events: list[Event] = []
     for a in activities:
         at = datetime.combine(a.occurred_on, a.created_at.time() if a.created_at else time.min)

@@ -2,6 +2,7 @@
 
 Every query starts from `visible_leads(actor)`, the CRM's permission rule as SQL.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,9 +56,14 @@ class WorkPage:
 
 def next_due_column():
     """Due date of the next step of the lead's latest activity (index lead_id, occurred_on)."""
-    return (select(Activity.due_date).where(Activity.lead_id == Lead.id)
-            .order_by(Activity.occurred_on.desc(), Activity.id.desc()).limit(1)
-            .correlate(Lead).scalar_subquery())
+    return (
+        select(Activity.due_date)
+        .where(Activity.lead_id == Lead.id)
+        .order_by(Activity.occurred_on.desc(), Activity.id.desc())
+        .limit(1)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
 
 
 def key_clause(settings: CrmSettings):
@@ -90,16 +96,25 @@ def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime)
 
 
 # Columns lists never show (JSON and long text): loaded only if something touches them.
-LIST_DEFERRED = (defer(Lead.task_force_members), defer(Lead.service_plan), defer(Lead.gap_reason),
-                 defer(Lead.notes), defer(Lead.stage_reason))
+LIST_DEFERRED = (
+    defer(Lead.task_force_members),
+    defer(Lead.service_plan),
+    defer(Lead.gap_reason),
+    defer(Lead.notes),
+    defer(Lead.stage_reason),
+)
 
 
 def _load(session: Session, ids: list[int]) -> dict[int, Lead]:
     """Only the displayed leads become ORM objects (hydrating all of a scope is the slow part)."""
     if not ids:
         return {}
-    return {lead.id: lead for lead in session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).options(selectinload(Lead.owner), *LIST_DEFERRED))}
+    return {
+        lead.id: lead
+        for lead in session.scalars(
+            select(Lead).where(Lead.id.in_(ids)).options(selectinload(Lead.owner), *LIST_DEFERRED)
+        )
+    }
 
 
 def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
@@ -108,8 +123,16 @@ def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
     return dict(session.execute(select(Lead.id, next_due_column()).where(Lead.id.in_(ids))).all())
 
 
-def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
-             page: int = 1, per_page: int = 50, now: datetime | None = None) -> WorkPage:
+def worklist(
+    session: Session,
+    actor: Actor,
+    f: WorkFilter,
+    settings: CrmSettings,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+) -> WorkPage:
     """Leads in the order work gets done: active before closed, overdue first, then the
     nearest next-step due date, then the most recently changed. The pool has no response
     clock: it is ordered by recommendation score, then newest."""
@@ -122,18 +145,26 @@ def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSetting
     total_col = func.count().over().label("total")  # the total rides along: one scan, not two
     if f.scope == "pool":
         ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
-            Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+            Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
+        )
     else:
         due = next_due_column().label("next_due")
         closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
-        ordered = query.with_only_columns(Lead.id, late, total_col).add_columns(due).order_by(
-            closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+        ordered = (
+            query.with_only_columns(Lead.id, late, total_col)
+            .add_columns(due)
+            .order_by(closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+        )
     picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
     if picked:
         total = int(picked[0].total)
     else:  # past the last page (or nothing at all): count, then show the last page
-        total = session.scalar(select(func.count()).select_from(
-            query.order_by(None).with_only_columns(Lead.id).subquery())) or 0
+        total = (
+            session.scalar(
+                select(func.count()).select_from(query.order_by(None).with_only_columns(Lead.id).subquery())
+            )
+            or 0
+        )
         last = max(1, math.ceil(total / per_page))
         if page > last and total:
             page = last
@@ -141,8 +172,10 @@ def worklist(session: Session, actor: Actor, f: WorkFilter, settings: CrmSetting
     ids = [row[0] for row in picked]
     leads = _load(session, ids)
     dues = {row[0]: row[3] for row in picked} if f.scope != "pool" else _dues(session, ids)
-    out = [Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
-           for i, row in zip(ids, picked)]
+    out = [
+        Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
+        for i, row in zip(ids, picked)
+    ]
     return WorkPage(out, total, page, per_page)
 
 
@@ -160,34 +193,66 @@ class Board:
     pool: Column
 
 
-def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, *,
-          per_column: int = 10, now: datetime | None = None) -> Board:
+def board(
+    session: Session,
+    actor: Actor,
+    f: WorkFilter,
+    settings: CrmSettings,
+    *,
+    per_column: int = 10,
+    now: datetime | None = None,
+) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
     the shared pool. Managers see their team; others what they may read. One ranked query
     picks every column's cards; only the cards shown are loaded as objects."""
     now = now or utcnow()
     actor = current_actor(session, actor)
     scope = "team" if actor.role == MANAGER else "all"
-    base = WorkFilter(scope=scope, sector_id=f.sector_id, owner_id=f.owner_id, key_only=f.key_only,
-                      text=f.text)
+    base = WorkFilter(
+        scope=scope, sector_id=f.sector_id, owner_id=f.owner_id, key_only=f.key_only, text=f.text
+    )
     owned = _filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
     counts = _stage_counts(session, owned)
     # Cards rank overdue first, then the longest without contact (index columns only: no
     # per-lead subquery over the whole team); the next-step date is read for shown cards only.
-    rank = func.row_number().over(partition_by=Lead.stage, order_by=(
-        case((overdue_clause(settings, now), 1), else_=0).desc(),
-        Lead.last_contact_at.asc().nulls_first(), Lead.updated_at.desc(), Lead.id.desc())).label("rn")
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Lead.stage,
+            order_by=(
+                case((overdue_clause(settings, now), 1), else_=0).desc(),
+                Lead.last_contact_at.asc().nulls_first(),
+                Lead.updated_at.desc(),
+                Lead.id.desc(),
+            ),
+        )
+        .label("rn")
+    )
     ranked = owned.with_only_columns(Lead.id, Lead.stage, rank).subquery()
-    picked = session.execute(select(ranked.c.id, ranked.c.stage)
-                             .where(ranked.c.rn <= per_column).order_by(ranked.c.stage, ranked.c.rn)).all()
-    late_total, late_ids = _top(session, owned.where(overdue_clause(settings, now)), per_column,
-                                Lead.last_contact_at.asc().nulls_first(), Lead.assigned_at.asc(), Lead.id)
-    pool_q = _filtered(actor, WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only,
-                                         text=f.text), settings, now)
+    picked = session.execute(
+        select(ranked.c.id, ranked.c.stage)
+        .where(ranked.c.rn <= per_column)
+        .order_by(ranked.c.stage, ranked.c.rn)
+    ).all()
+    late_total, late_ids = _top(
+        session,
+        owned.where(overdue_clause(settings, now)),
+        per_column,
+        Lead.last_contact_at.asc().nulls_first(),
+        Lead.assigned_at.asc(),
+        Lead.id,
+    )
+    pool_q = _filtered(
+        actor,
+        WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only, text=f.text),
+        settings,
+        now,
+    )
     if actor.role == MANAGER:  # the pool this manager can hand out: the team's and team-less leads
         pool_q = pool_q.where(or_(Lead.team_id == actor.team_id, Lead.team_id.is_(None)))
-    pool_total, pool_ids = _top(session, pool_q, per_column, Lead.gap_score.desc().nulls_last(),
-                                Lead.id.desc())
+    pool_total, pool_ids = _top(
+        session, pool_q, per_column, Lead.gap_score.desc().nulls_last(), Lead.id.desc()
+    )
     leads = _load(session, [row.id for row in picked] + late_ids + pool_ids)
     dues = _dues(session, list({row.id for row in picked} | set(late_ids)))
     by_stage: dict[str, list[Row]] = {}
@@ -195,18 +260,23 @@ def board(session: Session, actor: Actor, f: WorkFilter, settings: CrmSettings, 
         lead = leads[row.id]
         status = response_status(lead, settings, now)
         by_stage.setdefault(row.stage, []).append(
-            Row(lead, dues.get(row.id), bool(status and status.overdue), status))
+            Row(lead, dues.get(row.id), bool(status and status.overdue), status)
+        )
     columns = [Column(stage, counts.get(stage, 0), by_stage.get(stage, [])) for stage in settings.all_stages]
-    overdue = Column("超期", late_total, [Row(leads[i], dues.get(i), True,
-                                              response_status(leads[i], settings, now)) for i in late_ids])
+    overdue = Column(
+        "超期",
+        late_total,
+        [Row(leads[i], dues.get(i), True, response_status(leads[i], settings, now)) for i in late_ids],
+    )
     pool = Column("公共池", pool_total, [Row(leads[i], None, False, None) for i in pool_ids])
     return Board(columns, overdue, pool)
 
 
 def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
     """The first `limit` ids and the total in one pass (a window count instead of a second scan)."""
-    rows = session.execute(query.with_only_columns(Lead.id, func.count().over().label("total"))
-                           .order_by(*order).limit(limit)).all()
+    rows = session.execute(
+        query.with_only_columns(Lead.id, func.count().over().label("total")).order_by(*order).limit(limit)
+    ).all()
     if not rows:
         return 0, []
     return int(rows[0].total), [row.id for row in rows]
@@ -214,5 +284,7 @@ def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
 
 def _stage_counts(session: Session, query) -> dict[str, int]:
     sub = query.order_by(None).with_only_columns(Lead.stage).subquery()
-    return {stage: n for stage, n in session.execute(
-        select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()}
+    return {
+        stage: n
+        for stage, n in session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()
+    }
