@@ -61,11 +61,7 @@ class ChainNode:
 
     def threshold_overrides(self) -> dict[str, int | float | bool]:
         """The node's own thresholds, named like graph.gaps.GapThresholds fields (for `replace`)."""
-        return {
-            name: value
-            for name in THRESHOLD_FIELDS
-            if (value := getattr(self, name)) is not None
-        }
+        return {name: value for name in THRESHOLD_FIELDS if (value := getattr(self, name)) is not None}
 
 
 @dataclass(frozen=True)
