@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 STAGES = ("上游", "中游", "下游")
 QUALIFICATIONS = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")
-SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴")
+SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴", "服务支撑")
 # Per-node overrides of graph.gaps.GapThresholds, as ChainNode fields of the same names.
 THRESHOLD_FIELDS = ("weak_firms_below", "weak_output_below", "weak_without_qualified")
 # Status of a chain node for the district.

@@ -167,7 +167,7 @@ def check_structure(structure: Structure, codes: dict[str, str], policy_text: st
                 f"流向「{src.name}（{src.stage}）→ {dst.name}（{dst.stage}）」由下游指向上游",
             )
         if f.target_id in groups:
-            add(ERROR, "flow-to-group", src, f"流向指向了归类环节「{dst.name}」，请指向它的具体子环节")
+            add(NOTE, "flow-to-group", src, f"流向指向了归类环节「{dst.name}」，请指向它的具体子环节")
     for kw, nodes in sorted(words.items()):
         for i, a in enumerate(nodes):
             clash = [b for b in nodes[i + 1 :] if not _related(a, b, by_id)]

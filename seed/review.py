@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from graph.model import STAGES, THRESHOLD_FIELDS, Chain, ChainNode, Flow
 
-from .loader import FORMAT_VERSION, LIST_SEPARATORS, SeedError, Structure
+from .loader import FORMAT_VERSION, SeedError, Structure
 
 COLUMNS = (
     ("stage", "阶段", 6),
@@ -48,6 +48,7 @@ HEADER_ROW = 3
 REF = re.compile(r"〔([a-z][a-z0-9_.]*)〕\s*$")
 MAX_XLSX_BYTES = 20 * 2**20  # refuse bigger uncompressed workbooks (zip bombs)
 _LIST = "、"
+CELL_SEPARATORS = re.compile(r"[、；;，,\n]")  # not "/": names such as 「XR/MR设备」 contain it
 
 
 def _ref(node: ChainNode, chain_id: str) -> str:
@@ -207,7 +208,7 @@ class ReviewedChain:
 def _split(text) -> tuple[str, ...]:
     if text is None:
         return ()
-    return tuple(p.strip() for p in LIST_SEPARATORS.split(str(text)) if p.strip())
+    return tuple(p.strip() for p in CELL_SEPARATORS.split(str(text)) if p.strip())
 
 
 def _check_size(data: bytes) -> None:
