@@ -3,15 +3,17 @@ and the review workbook reads back to the same files."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from lianzhao.cli import main
 from seed import checks, review
-from seed.loader import SEED_DIR, load_structure
+from seed.loader import SEED_DIR, load_anchors, load_structure
 
 
 @pytest.fixture
@@ -79,8 +81,6 @@ def test_shared_segment_gives_each_chain_its_own_node():
 
 
 def test_policy_firms_sit_on_the_right_nodes():
-    from seed.loader import load_anchors
-
     structure = load_structure()
     on = {c.name: set(c.node_ids) for c in load_anchors(structure)}
     assert on["甘李药业股份有限公司"] == {"biopharma.insulin"}
@@ -97,9 +97,7 @@ def test_review_workbook_round_trips_and_shows_a_diff(seed_copy, tmp_path):
     data = review.export_workbook(structure, checks.read_codes())
     assert all(not review.diff(structure, c) for c in review.read_workbook(data, structure))
 
-    from openpyxl import load_workbook
-
-    wb = load_workbook(__import__("io").BytesIO(data))
+    wb = load_workbook(io.BytesIO(data))
     sheet = wb["nev"]
     titles = [c.value for c in sheet[review.HEADER_ROW]]
     col = {t: i + 1 for i, t in enumerate(titles)}
@@ -132,8 +130,6 @@ def test_cli_export_writes_a_workbook(tmp_path):
         main, ["chains", "export", "--format", "xlsx", "-o", str(out), "--chain", "ic"]
     )
     assert result.exit_code == 0, result.output
-    from openpyxl import load_workbook
-
     wb = load_workbook(out)
     assert wb.sheetnames == ["说明", "ic"]
     assert "（ic）" in wb["ic"]["A1"].value
