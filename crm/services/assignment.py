@@ -15,8 +15,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError
 from ..models import MANAGER, RECRUITER, Assignment, Lead, Team, User, utcnow
 from ..settings import CrmSettings
 from . import audit, inbox
-from ._common import Actor, SystemActor, current_actor, get_lead, get_user
-from .leads import flush_or_stale
+from ._common import Actor, SystemActor, current_actor, flush_or_stale, get_lead, get_user
 
 
 def _give(
@@ -176,13 +175,12 @@ def auto_assign(
     actor: Actor,
     lead_ids: Iterable[int],
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> list[tuple[Lead, User | None]]:
     """Assign pool leads round robin over the active recruiters of the lead's team (by sector
     when the lead has no team). Leads with no eligible recruiter stay in the pool."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     actor = current_actor(session, actor)
     if actor.role != MANAGER and not isinstance(actor, SystemActor):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import PermissionDenied, ValidationError
 from ..models import ADMIN, LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User, utcnow
 from ._common import Actor, SystemActor, current_actor, jsonable
+from .lead_fields import NUMBER_FIELDS, TEXT_FIELDS, USER_FIELDS
 
 # Actions written to the log.
 (
@@ -242,8 +243,6 @@ EMPTY = "空"
 
 def field_labels() -> dict[str, str]:
     """Every field name an entry may carry -> its Chinese label."""
-    from .leads import NUMBER_FIELDS, TEXT_FIELDS, USER_FIELDS  # leads imports this module
-
     labels = dict(BASE_LABELS)
     labels.update({k: v[0] for k, v in TEXT_FIELDS.items()})
     labels.update(NUMBER_FIELDS)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..models import MANAGER, Lead, User, utcnow
+from ..permissions import visibility
 from ..settings import CrmSettings
 from ._common import Actor, SystemActor, current_actor
-from .leads import visibility
 
 FIRST_CONTACT, FOLLOW_UP = "首次接触超期", "跟进超期"
 
@@ -83,7 +83,7 @@ def overdue_leads(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     team_id: int | None = None,
     owner_id: int | None = None,
@@ -92,7 +92,6 @@ def overdue_leads(
 ) -> list[OverdueItem]:
     """Overdue leads the actor may read (a manager: the team's; a recruiter: own; a leader: all),
     most overdue first, paged in SQL by `offset`/`limit` (`count_overdue` gives the total)."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     query = _overdue_query(session, actor, settings, now, team_id, owner_id)
     query = (
@@ -113,12 +112,11 @@ def count_overdue(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     team_id: int | None = None,
     owner_id: int | None = None,
 ) -> int:
-    settings = settings or CrmSettings()
     query = _overdue_query(session, actor, settings, now or utcnow(), team_id, owner_id)
     return session.scalar(query.with_only_columns(func.count(Lead.id))) or 0
 
@@ -201,7 +199,7 @@ def overdue_by_team(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     sector_id: str | None = None,
 ) -> list[TeamOverdue]:

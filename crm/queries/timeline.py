@@ -11,7 +11,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.models import Activity, Assignment, StageChange, User
+from ..models import Activity, Assignment, StageChange, User
 
 
 @dataclass
