@@ -75,7 +75,6 @@ def create_app(
     app.json.ensure_ascii = False
     backend.init_app(app, cfg, graph_store=graph_store, session_factory=session_factory)
 
-
     errors.init_app(app)
     views_common.init_app(app)
     for bp in _blueprints():

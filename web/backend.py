@@ -39,7 +39,6 @@ class Backend:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-
                     self._store = open_graph_store(self.cfg)
         return self._store
 
@@ -48,7 +47,6 @@ class Backend:
         if self._chain_service is None:
             with self._lock:
                 if self._chain_service is None:
-
                     self._chain_service = ChainService(self.store, self.cfg)
         return self._chain_service
 
@@ -57,7 +55,6 @@ class Backend:
         if self._session_factory is None:
             with self._lock:
                 if self._session_factory is None:
-
                     self._session_factory = make_session_factory(make_engine(self.cfg))
         return self._session_factory
 
@@ -65,7 +62,6 @@ class Backend:
     def crm_settings(self):
         """CRM rules from config.toml ([crm], [four_ones], [security]), read once."""
         if self._crm_settings is None:
-
             self._crm_settings = CrmSettings.from_config(self.cfg)
         return self._crm_settings
 

@@ -70,7 +70,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
     app.jinja_env.filters["role_label"] = role_label
 
-
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """Stored UTC shown on the district's clock ([web] timezone): `{{ x.created_at | localtime }}`."""
         return format_local(value, zone_from_config(backend.cfg()), fmt)

@@ -222,7 +222,7 @@ def worklist(
     dues = {row[0]: row[3] for row in picked} if with_due else _dues(session, ids)
     out = [
         Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
-        for i, row in zip(ids, picked)
+        for i, row in zip(ids, picked, strict=True)
     ]
     return WorkPage(out, total, page, per_page)
 

@@ -58,10 +58,9 @@ def seed_graph(cfg: dict, n_synthetic: int, force: bool) -> None:
 
 def demo_target_rows(cfg: dict) -> list[dict]:
     """A few top targets of every chain, as plain dicts the CRM demo turns into leads."""
+    from crm.services.from_targets import RankingNames, target_row
     from graph.service import ChainService
     from lianzhao.stores import open_graph_store
-
-    from crm.services.from_targets import RankingNames, target_row
 
     with open_graph_store(cfg) as store:
         svc = ChainService(store, cfg)

@@ -47,7 +47,6 @@ def login():
     error = None
     username = ""
     if request.method == "POST":
-
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         with backend.unit_of_work() as s:  # failed attempts are counted and audited too

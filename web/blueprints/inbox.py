@@ -51,7 +51,6 @@ def unread_badge():
         if "inbox_unread" not in g:
             g.inbox_unread = 0
             if current_user.is_authenticated:
-
                 try:
                     g.inbox_unread = inbox.unread_count(backend.db(), current_user.orm)
                 except CrmError:  # a user disabled mid-session: no badge, the page decides the rest
@@ -86,7 +85,6 @@ def index():
         reminders = [(item, response_status(item.lead, settings, now)) for item in items]
     returns = []
     if actor.role == "manager":
-
         returns = recent_returns(session, actor)
     return render_template(
         "inbox/index.html",

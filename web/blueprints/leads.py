@@ -89,7 +89,6 @@ def index():
     # A repeat of the same list by the same session, with no lead in scope changed, is served
     # from the render cache (pending flash messages always render afresh).
 
-
     cache = _list_cache()
     key = None
     if "_flashes" not in web_session:
@@ -134,7 +133,6 @@ def index():
 
 def _list_cache():
     """The app's render cache for lead lists (one per app, shared by its threads)."""
-
 
     return current_app.extensions.setdefault("lianzhao.web2.list_cache", RenderCache())
 

@@ -165,7 +165,6 @@ def list_show(list_id: int):
 def list_add():
     """From the ranking page: add one target (company on node) to a chosen draft list."""
 
-
     try:
         list_id = int(request.form.get("list_id", ""))
     except ValueError:
@@ -183,7 +182,6 @@ def list_add():
 
 @bp.post("/lists/<int:list_id>/add-top")
 def list_add_top(list_id: int):
-
 
     count = int(request.form.get("count", "10")) if request.form.get("count", "10").isdigit() else 10
     count = max(1, min(count, 100))
@@ -208,7 +206,9 @@ def list_add_top(list_id: int):
 def list_remove(list_id: int, row_id: int):
 
     if request.form.get("confirm") != "1":  # two steps: the page asks first (no inline script)
-        return redirect(url_for("target_lists.list_show", list_id=list_id, remove=row_id, _anchor=f"row-{row_id}"))
+        return redirect(
+            url_for("target_lists.list_show", list_id=list_id, remove=row_id, _anchor=f"row-{row_id}")
+        )
     return _list_action(
         list_id,
         lambda s: target_lists.remove_rows(
@@ -328,7 +328,6 @@ def list_print(list_id: int):
     svc = backend.chain_service()
     tl = target_lists.get_list(backend.db(), current_user.orm, list_id)
     sector_name, chain_name = _scope_names(svc, tl)
-
 
     now = datetime.now(zone_from_config(backend.cfg()))
     return render_template(

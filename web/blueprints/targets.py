@@ -117,7 +117,6 @@ def _filter_text(svc, f: dict) -> str:
 
 def _local_now() -> str:
 
-
     return datetime.now(zone_from_config(backend.cfg())).strftime("%Y-%m-%d %H:%M")
 
 
@@ -134,7 +133,6 @@ def _weight_text(cfg: dict) -> str:
 @bp.get("/export.xlsx")
 def export():
     """The ranking with the page's filters as a formatted workbook."""
-
 
     svc = backend.chain_service()
     f = target_filters(svc)
