@@ -124,7 +124,7 @@ def _walk(
 ) -> datetime:
     """Move a lead along `path`, logging a contact before each move; returns the last time used."""
     when = start
-    kinds = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [
+    kinds: list[str] = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [
         settings.contact_kinds[0]
     ]
     for i, (stage, reason) in enumerate(path):
@@ -188,7 +188,7 @@ def create_demo_leads(
     stages = settings.stages
     day = timedelta(days=1)
 
-    def register(actor: User, sectors: tuple[str, ...] | None, when: datetime, **extra) -> int | None:
+    def register(actor: User, sectors: tuple[str, ...] | None, when: datetime, **extra: Any) -> int | None:
         while True:
             row = _pick(rows, sectors, used)
             if row is None:

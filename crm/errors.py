@@ -27,6 +27,8 @@ class PermissionDenied(CrmError, base.PermissionDenied):
 class ValidationError(CrmError, base.InvalidInput):
     """Input that breaks a field rule; nothing was written."""
 
+    reassignment: bool = False  # set on "改派须填写原因" so views say 未改派 (not 未分派)
+
 
 class WorkflowError(CrmError, base.InvalidInput):
     """A stage transition that the workflow does not allow."""
@@ -49,7 +51,7 @@ class DuplicateLead(CrmError, base.Conflict):
         company_name: str,
         holder: str,
         registered_at: datetime,
-        protected_until: datetime,
+        protected_until: datetime | None,
         lead_id: int,
         holder_user_id: int | None = None,
     ):
@@ -59,9 +61,10 @@ class DuplicateLead(CrmError, base.Conflict):
         self.registered_at = registered_at
         self.protected_until = protected_until
         self.lead_id = lead_id
+        until = f"，首报首谈保护期至{protected_until:%Y-%m-%d}" if protected_until else ""
         super().__init__(
-            f"「{company_name}」已由{holder}于{registered_at:%Y-%m-%d}首报登记（线索编号 {lead_id}），"
-            f"首报首谈保护期至{protected_until:%Y-%m-%d}，不能重复登记"
+            f"「{company_name}」已由{holder}于{registered_at:%Y-%m-%d}首报登记（线索编号 {lead_id}）"
+            f"{until}，不能重复登记"
         )
 
 

@@ -73,7 +73,7 @@ def visibility(user: Any) -> ColumnElement[bool]:
     return false()
 
 
-def visible_leads(user: Any) -> Select[tuple[Lead]]:
+def visible_leads(user: Any) -> Select[Any]:
     """SELECT of the leads the user may read: every list and count starts here."""
     return select(Lead).where(visibility(user))
 

@@ -131,7 +131,9 @@ def build(
     sub = base.order_by(None).subquery()
     signed_stages, landed_stages = milestone_stages(settings)
 
-    counts = dict(session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
+    counts: dict[str, int] = dict(
+        session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()
+    )
     by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
 
     landed_nodes = {
@@ -172,7 +174,7 @@ def build(
     # Bars are labelled with the graph's sector names: a lead's own sector_name may be empty
     # (registered by hand or imported) and its id ("medical") means nothing to a reader.
     sector_names = {s.id: s.name for s in chain_service.sectors()}
-    per_sector = {}
+    per_sector: dict[str | None, list[Any]] = {}
     for sid, name, stage, total in session.execute(
         select(
             sub.c.sector_id,

@@ -75,7 +75,7 @@ class WorkPage:
 
 
 # Orders a caller may ask for instead of the work order (newest change, biggest investment...).
-SORTS = {
+SORTS: dict[str, tuple[Any, ...]] = {
     "updated": (Lead.updated_at.desc(),),
     "created": (Lead.created_at.desc(),),
     "investment": (Lead.investment.desc().nulls_last(),),

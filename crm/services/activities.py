@@ -133,10 +133,10 @@ def add_comment(
     lead = get_lead(session, lead_id)
     if not perm.can_comment(actor, lead):
         raise PermissionDenied("您无权批注该线索")
-    body = _text(body, "批注内容", 2000)
-    if not body:
+    text = _text(body, "批注内容", 2000)
+    if not text:
         raise ValidationError("批注内容不能为空")
-    comment = Comment(lead_id=lead.id, author_id=actor.id, body=body, created_at=now)
+    comment = Comment(lead_id=lead.id, author_id=actor.id, body=text, created_at=now)
     session.add(comment)
     if lead.owner_id is not None and lead.owner_id != actor.id:
         session.add(

@@ -175,7 +175,7 @@ class LeadRef:
     stage: str
     owner_name: str | None
     holder: str
-    protected_until: datetime
+    protected_until: datetime | None
     readable: bool
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, Integer, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import FunctionElement
@@ -53,7 +53,7 @@ def due_status(lead: Any, settings: CrmSettings, now: datetime | None = None) ->
     return DueStatus(due, reason, late, (now - due).days if late else 0)
 
 
-def overdue_condition(settings: CrmSettings, now: datetime):
+def overdue_condition(settings: CrmSettings, now: datetime) -> ColumnElement[bool]:
     """The same rule as SQL, for lists and counts."""
     first = now - timedelta(days=settings.first_contact_days)
     follow = now - timedelta(days=settings.follow_up_days)
@@ -74,8 +74,8 @@ def overdue_condition(settings: CrmSettings, now: datetime):
 @dataclass
 class OverdueItem:
     lead: Lead
-    reason: str
-    due_at: datetime
+    reason: str | None
+    due_at: datetime | None
     days_overdue: int
 
 
@@ -128,7 +128,7 @@ def _overdue_query(
     now: datetime,
     team_id: int | None,
     owner_id: int | None,
-):
+) -> Select[Any]:
     actor = current_actor(session, actor)
     query = select(Lead).where(overdue_condition(settings, now))
     # The command line (SYSTEM) sees every team's list; real users see what they may read.
@@ -176,7 +176,7 @@ def _plus_days_sqlite(element, compiler, **kw):
     return f"datetime({compiler.process(expr, **kw)}, {compiler.process(days, **kw)} || ' days')"
 
 
-def due_expression(settings: CrmSettings):
+def due_expression(settings: CrmSettings) -> Any:
     """When the next contact is due, as a SQL expression (same rule as `due_status`)."""
     first = _plus_days(
         _greatest(Lead.assigned_at, Lead.stage_changed_at), literal(int(settings.first_contact_days), Integer)

@@ -434,7 +434,9 @@ def submit(
     return tl
 
 
-def _reviewable(session: Session, actor: Actor, list_id: int, expected_version: int | None):
+def _reviewable(
+    session: Session, actor: Actor, list_id: int, expected_version: int | None
+) -> tuple[Actor, TargetList]:
     actor = current_actor(session, actor)
     if not perm.can_review_target_lists(actor):
         raise PermissionDenied("只有区领导可以审批目标企业名录")
