@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+import tabulate as _tabulate
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from wcwidth import wcswidth
+
 FORMATS = ("table", "csv", "json", "xlsx")
 MIME_TYPES = {
     "table": "text/plain; charset=utf-8",
@@ -115,7 +121,6 @@ def _is_number(value: Any) -> bool:
 # ---- renderers -------------------------------------------------------------------------------
 def render_table(rows: Iterable[Any], columns: Sequence[Column]) -> str:
     """Aligned plain text; CJK characters count as two columns (tabulate + wcwidth)."""
-    import tabulate as _tabulate
 
     _tabulate.WIDE_CHARS_MODE = True  # needs wcwidth; the default when it is installed
     data = [[_CONTROL.sub(" ", _text(_raw(r, c.key), c.kind)) for c in columns] for r in rows]
@@ -159,10 +164,6 @@ def render_xlsx(
     rows: Iterable[Any], columns: Sequence[Column], *, title: str | None = None, sheet_name: str | None = None
 ) -> bytes:
     """A formatted workbook: optional title row, bold frozen header, fitted widths, autofilter."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from wcwidth import wcswidth
 
     workbook = Workbook()
     sheet = workbook.active

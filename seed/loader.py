@@ -19,9 +19,9 @@ from typing import Any
 
 import networkx as nx
 
+from graph.errors import ConfigError
 from graph.identity import InvalidCreditCode, clean_uscc, company_id_for
 from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow, Sector, Zone
-from lianzhao.config import ConfigError
 
 SEED_DIR = Path(__file__).resolve().parent
 ZONE_KINDS = ("一极", "服务型智造基地", "产业城镇", "北三县")

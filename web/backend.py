@@ -1,17 +1,28 @@
-"""Where views get their services: the chain service and a CRM database session per request.
+"""Where views get their services: the chain service, a CRM database session per request and the
+CRM rules in force.
 
-Both are built lazily on first use and shared by every request thread of one app, so importing
-or creating the app connects to nothing, and tests pass in their own store and session factory.
+The store and the session factory are built lazily on first use and shared by every request thread
+of one app, so importing or creating the app connects to nothing, and tests pass in their own store
+and session factory. The CRM rules are the configuration plus the administrator's overrides stored
+in the CRM database (crm.settings_store): each request compares the stored version once, so a
+change saved by another process is in force at this process's next request.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
+
+from crm.db import make_engine, make_session_factory
+from crm.settings import CrmSettings
+from crm.settings_store import SettingsSource
+from graph.backends import open_graph_store
+from graph.service import ChainService
 
 EXT = "lianzhao"
 
@@ -25,7 +36,7 @@ class Backend:
         self._owns_store = graph_store is None
         self._session_factory = session_factory
         self._chain_service = None
-        self._crm_settings = None
+        self.settings_source = SettingsSource(cfg)  # checks the configuration's CRM rules now
         self._lock = threading.RLock()  # chain_service opens the store under the same lock
 
     @property
@@ -33,8 +44,6 @@ class Backend:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    from lianzhao.stores import open_graph_store
-
                     self._store = open_graph_store(self.cfg)
         return self._store
 
@@ -43,8 +52,6 @@ class Backend:
         if self._chain_service is None:
             with self._lock:
                 if self._chain_service is None:
-                    from graph.service import ChainService
-
                     self._chain_service = ChainService(self.store, self.cfg)
         return self._chain_service
 
@@ -53,25 +60,12 @@ class Backend:
         if self._session_factory is None:
             with self._lock:
                 if self._session_factory is None:
-                    from crm.db import make_engine, make_session_factory
-
                     self._session_factory = make_session_factory(make_engine(self.cfg))
         return self._session_factory
-
-    @property
-    def crm_settings(self):
-        """CRM rules from config.toml ([crm], [four_ones], [security]), read once."""
-        if self._crm_settings is None:
-            from crm.settings import CrmSettings
-
-            self._crm_settings = CrmSettings.from_config(self.cfg)
-        return self._crm_settings
 
     def warm_up(self) -> float:
         """Compute every chain's gap report and ranking once (seconds taken), so the first
         visitors after a start get cached pages. `lianzhao serve` runs it in a thread."""
-        import time
-
         t0 = time.perf_counter()
         svc = self.chain_service
         for chain in svc.chains():
@@ -121,8 +115,11 @@ def unit_of_work() -> Iterator:
         raise
 
 
-def crm_settings():
-    return backend().crm_settings
+def crm_settings() -> CrmSettings:
+    """The CRM rules in force for this request: read once per request (one version check)."""
+    if "crm_settings" not in g:
+        g.crm_settings = backend().settings_source.current(db())
+    return g.crm_settings
 
 
 def cfg() -> dict[str, Any]:
