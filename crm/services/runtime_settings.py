@@ -85,3 +85,12 @@ def save_settings(
     settings_store.write_overrides(session, changes, getattr(actor, "id", None))
     audit.record(session, actor, audit.UPDATE, "settings", None, before, changes, ip)
     return changes
+
+
+def import_legacy(
+    session: Session, actor: Any, cfg: Mapping[str, Any], saved: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Take over the values an older release kept in <instance>/settings.json (a flat
+    {"crm.follow_up_days": 7} mapping): checked and audited like a save from the page."""
+    form = {key: str(value) for key, value in saved.items() if key in SETTINGS}
+    return save_settings(session, actor, cfg, form)

@@ -7,17 +7,40 @@ administrator's run-time settings stored in the CRM database (crm.settings_store
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import click
 
 from crm.db import current_revision, make_engine, make_session_factory, unit_of_work, upgrade
 from crm.errors import CrmError
 from crm.passwords import generate_password
-from crm.services import overdue, users
+from crm.services import overdue, runtime_settings, users
 from crm.services._common import SYSTEM
 from crm.settings import CrmSettings
 from crm.settings_store import effective_settings
+
+LEGACY_SETTINGS = "settings.json"
+
+
+def take_over_legacy_settings(cfg: dict, sf) -> None:
+    """Releases before 0004 kept the administrator's settings in <instance>/settings.json: move
+    them into the CRM database once (audited) and rename the file, so no value is lost."""
+    path = Path(cfg["instance"]["path"]) / LEGACY_SETTINGS
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        click.echo(f"提示：无法读取旧版业务设置文件 {path}（{exc}），已忽略", err=True)
+        return
+    with unit_of_work(sf) as session:
+        changes = runtime_settings.import_legacy(
+            session, SYSTEM, cfg, saved if isinstance(saved, dict) else {}
+        )
+    path.rename(path.with_name(LEGACY_SETTINGS + ".imported"))
+    click.echo(f"已将旧版业务设置（{len(changes)} 项）从 {path} 迁入 CRM 数据库。", err=True)
 
 
 def _open(ctx: click.Context):
@@ -27,6 +50,7 @@ def _open(ctx: click.Context):
     engine = make_engine(cfg)
     upgrade(engine)
     sf = make_session_factory(engine)
+    take_over_legacy_settings(cfg, sf)
     with unit_of_work(sf) as session:
         settings = effective_settings(session, cfg)
     return sf, settings
@@ -50,11 +74,11 @@ def db_group():
 @click.pass_context
 def db_upgrade(ctx):
     """将 CRM 数据库结构升级到最新版本（Alembic 迁移）。"""
-
     engine = make_engine(ctx.obj.cfg)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
+    take_over_legacy_settings(ctx.obj.cfg, make_session_factory(engine))
     url = engine.url.render_as_string(hide_password=True)
     if before == after:
         click.echo(f"数据库已是最新版本（{after}）：{url}")
@@ -80,7 +104,6 @@ def user_group():
 @click.pass_context
 def user_add(ctx, username, display_name, role, sector, generate):
     """新建用户。"""
-
     sf, settings = _open(ctx)
     if generate:
         password = random_password()
@@ -111,7 +134,6 @@ def user_add(ctx, username, display_name, role, sector, generate):
 @click.pass_context
 def user_list(ctx):
     """列出全部用户。"""
-
     sf, _ = _open(ctx)
     with unit_of_work(sf) as s:
         rows = users.list_users(s, SYSTEM, include_inactive=True)
@@ -126,7 +148,6 @@ def user_list(ctx):
 
 
 def _set_active(ctx, username, active):
-
     sf, _ = _open(ctx)
     try:
         with unit_of_work(sf) as s:
@@ -158,7 +179,6 @@ def user_enable(ctx, username):
 @click.pass_context
 def user_reset_password(ctx, username):
     """为用户生成新的随机密码（只显示一次，首次登录后须修改），并解除锁定。"""
-
     sf, settings = _open(ctx)
     password = random_password()
     try:
@@ -180,7 +200,6 @@ def leads_group():
 @click.pass_context
 def leads_overdue(ctx, sector):
     """按产业组（招商经理）列出超期未跟进的线索。"""
-
     sf, settings = _open(ctx)
     with unit_of_work(sf) as s:
         groups = overdue.overdue_by_team(s, SYSTEM, settings=settings, sector_id=sector)

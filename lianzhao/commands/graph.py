@@ -16,14 +16,12 @@ FORMATS = ["table", "csv", "json", "xlsx"]
 
 
 def _service(ctx_obj):
-
     store = open_graph_store(ctx_obj.cfg)
     return store, ChainService(store, ctx_obj.cfg)
 
 
 def _emit(rows, columns, fmt: str, output: str | None, title: str) -> None:
     """Write rows in the chosen format to a file or stdout (xlsx needs a file)."""
-
     if fmt == "xlsx" and not output:
         raise click.UsageError("xlsx 格式需要用 --output 指定输出文件")
     if output:
@@ -35,7 +33,6 @@ def _emit(rows, columns, fmt: str, output: str | None, title: str) -> None:
 
 
 def gap_columns():
-
     return [
         Column("stage", "阶段"),
         Column("name", "环节"),
@@ -51,7 +48,6 @@ def gap_columns():
 
 
 def target_columns():
-
     cols = [
         Column("rank", "排名", "int"),
         Column("company_name", "企业名称"),
@@ -115,7 +111,6 @@ def chains_cmd(obj, sector):
 @click.pass_obj
 def gaps_cmd(obj, chain_ref, fmt, output):
     """产业链缺口分析：每个环节的本地企业、产值、优质企业与缺链/弱链/强链状态。"""
-
     store, svc = _service(obj)
     with store:
         chain = svc.find_chain(chain_ref)

@@ -52,7 +52,6 @@ def _default_rejects(path: Path) -> Path:
 
 
 def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> None:
-
     target = rejects or _default_rejects(file)
     if target.resolve() == file.resolve():
         _fail("错误行输出文件不能与输入文件相同")
@@ -135,7 +134,6 @@ def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None):
 )
 def template_cmd(kind: str, output: Path):
     """生成导入模板：中文表头加一行示例。"""
-
     specs = importer.COMPANY_COLUMNS if kind == "companies" else importer.RELATION_COLUMNS
     fmt = format_for_path(output, "csv")
     if fmt not in ("csv", "xlsx"):

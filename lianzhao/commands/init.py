@@ -13,6 +13,7 @@ from crm import demo as crm_demo
 from crm.settings_store import effective_settings
 from graph.backends import open_graph_store
 from graph.service import ChainService
+from lianzhao.commands.crm import take_over_legacy_settings
 from lianzhao.config import LOCAL_CONFIG, PACKAGED_CONFIG, instance_path
 from seed.loader import load_structure, seed_store
 
@@ -38,7 +39,6 @@ def _progress_bar(label: str):
 
 
 def seed_graph(cfg: dict, n_synthetic: int, force: bool) -> None:
-
     structure = load_structure()
     with open_graph_store(cfg) as store:
         existing = store.company_count()
@@ -66,7 +66,6 @@ def seed_graph(cfg: dict, n_synthetic: int, force: bool) -> None:
 
 def demo_target_rows(cfg: dict) -> list[dict]:
     """A few top targets of every chain, as plain dicts the CRM demo turns into leads."""
-
     rows = []
     with open_graph_store(cfg) as store:
         svc = ChainService(store, cfg)
@@ -93,14 +92,14 @@ def demo_target_rows(cfg: dict) -> list[dict]:
 
 
 def seed_crm(cfg: dict, demo: bool) -> None:
-
     engine = db.make_engine(cfg)
     db.upgrade(engine)
+    factory = db.make_session_factory(engine)
+    take_over_legacy_settings(cfg, factory)
     click.echo("CRM 数据库已迁移到最新版本。")
     if not demo:
         return
 
-    factory = db.make_session_factory(engine)
     with db.unit_of_work(factory) as session:
         accounts = crm_demo.create_demo_users(session)
     if not accounts:

@@ -56,7 +56,6 @@ def graph_group():
 @click.pass_obj
 def sync_cmd(obj, target, yes):
     """把整个产业链图谱从一个图存储复制到另一个（先清空目标；中断后重新运行即可补全）。"""
-
     cfg = obj.cfg
     source = "networkx" if target == "neo4j" else "neo4j"
     if not yes:

@@ -17,7 +17,6 @@ from web import create_app
 @click.pass_obj
 def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
     """启动网页端（waitress 生产级 WSGI 服务器）。"""
-
     cfg = obj.cfg
     web = cfg["web"]
     host = host or web["host"]
