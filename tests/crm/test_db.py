@@ -9,10 +9,11 @@ from sqlalchemy import select, text
 
 from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
 from crm.models import Base, Team
+from lianzhao.config import build_config
 
 
 def test_migrations_from_empty_match_models(engine):
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -20,9 +21,9 @@ def test_migrations_from_empty_match_models(engine):
 
 
 def test_default_url_is_sqlite_in_instance(tmp_path):
-    cfg = {"_base_dir": str(tmp_path), "instance": {"path": "inst"}}
+    cfg = build_config({"instance": {"path": "inst"}}, base=tmp_path)
     assert database_url(cfg) == f"sqlite:///{tmp_path / 'inst' / 'crm.sqlite3'}"
-    cfg["database"] = {"url": "postgresql://u@h/db"}
+    cfg["database"]["url"] = "postgresql://u@h/db"
     assert database_url(cfg) == "postgresql://u@h/db"
     assert make_engine(cfg).dialect.driver == "psycopg"  # plain postgresql:// gets psycopg 3
 
