@@ -25,12 +25,13 @@ from .model import (
     Tie,
     Zone,
 )
-from .store import GraphStore, GraphStoreError
+from .errors import NotFound
+from .store import GraphStore
 from .targets import District, Target, TargetWeights, rank_targets
 
 
-class NotFoundError(GraphStoreError):
-    """A chain, node or company id that does not exist."""
+class NotFoundError(NotFound):
+    """A chain, sector, node or company the user asked for does not exist (not a store failure)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InvalidInput
+
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _ZIP_MAGIC = b"PK\x03\x04"
 _HEADER_SPACE = re.compile(r"\s+")
@@ -23,7 +25,7 @@ _HEADER_SPACE = re.compile(r"\s+")
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
-class TabularError(ValueError):
+class TabularError(InvalidInput):
     """The file cannot be read as a table; the message is Chinese, for the user."""
 
 

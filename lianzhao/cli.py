@@ -36,11 +36,11 @@ class FriendlyGroup(click.Group):
     """Turns known errors into one Chinese line and exit code 1 instead of a traceback."""
 
     def invoke(self, ctx):
-        from graph.store import GraphStoreError
+        from graph.errors import LianzhaoError
 
         try:
             return super().invoke(ctx)
-        except (ConfigError, GraphStoreError) as exc:
+        except (ConfigError, LianzhaoError) as exc:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
 

@@ -50,7 +50,16 @@ def render_error(code: int, message: str | None = None):
 
 
 def init_app(app: Flask) -> None:
-    from graph.store import GraphStoreError, GraphStoreUnavailable
+    from graph.errors import Conflict, InvalidInput, LianzhaoError, NotFound, PermissionDenied, Unavailable
+    from graph.store import GraphStoreUnavailable
+
+    kind_status = (
+        (NotFound, 404),
+        (PermissionDenied, 403),
+        (Conflict, 409),
+        (Unavailable, 503),
+        (InvalidInput, 400),
+    )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -66,11 +75,11 @@ def init_app(app: Flask) -> None:
         log.warning("graph store unavailable: %s", exc)
         return render_error(503, str(exc))
 
-    @app.errorhandler(GraphStoreError)
-    def store_error(exc):
-        # graph.service.NotFoundError and friends carry a Chinese sentence.
-        name = type(exc).__name__
-        return render_error(404 if name == "NotFoundError" else 400, str(exc))
+    @app.errorhandler(LianzhaoError)
+    def user_error(exc):
+        # graph.service.NotFoundError and friends carry a Chinese sentence; the kind gives the status.
+        code = next((status for kind, status in kind_status if isinstance(exc, kind)), 400)
+        return render_error(code, str(exc))
 
     try:
         from crm import errors as crm_errors
