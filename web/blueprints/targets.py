@@ -24,7 +24,6 @@ from graph.targets import FACTOR_LABELS
 
 from .. import backend
 from ..errors import wants_json
-from ..ranking import ranked_targets
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -75,9 +74,7 @@ def target_filters(svc) -> dict:
 def index():
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(
-        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
-    )
+    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
     chains = {c.id: c for c in svc.chains()}
     from ..access import may_create_lead
     from ..crm_calls import draft_lists_for, held_companies, lead_url
@@ -140,9 +137,7 @@ def export():
 
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(
-        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
-    )
+    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
     names = {c.id: c.name for c in svc.chains()}
     scope = (
         names.get(f["chain"])
