@@ -137,7 +137,7 @@ def companies_batch(items: Iterable[Company]) -> dict[str, Company]:
             check_id(cid, "企业")
         node_ids = c.node_ids
         if type(node_ids) is not tuple or (
-            len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:]))
+            len(node_ids) > 1 and any(a >= b for a, b in zip(node_ids, node_ids[1:], strict=False))
         ):
             if any(not isinstance(n, str) for n in node_ids):
                 raise InvalidGraphData(f"企业「{c.name}」的产业链环节编号无效：{node_ids!r}")

@@ -28,7 +28,7 @@ def uscc_check_char(first17: str) -> str:
     >>> uscc_check_char("91350100M000100Y4")
     '3'
     """
-    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, _USCC_WEIGHTS, strict=False))
     return USCC_CHARS[(31 - total % 31) % 31]
 
 

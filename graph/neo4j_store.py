@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from typing import Any

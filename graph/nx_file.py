@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY, kind TEXT NOT N
 def new_company(values: Iterable[Any]) -> Company:
     """Build a frozen Company without the dataclass __init__ (3x faster when loading 1M rows)."""
     obj = object.__new__(Company)
-    obj.__dict__.update(zip(COMPANY_FIELDS, values))
+    obj.__dict__.update(zip(COMPANY_FIELDS, values, strict=False))
     return obj
 
 
@@ -151,7 +151,7 @@ def select_companies(conn: sqlite3.Connection) -> sqlite3.Cursor:
 def insert_companies(conn: sqlite3.Connection, batch: Iterable[tuple[Company, str]]) -> None:
     insert = f"INSERT OR REPLACE INTO companies ({', '.join(C_COLUMNS)}) VALUES ({', '.join('?' * len(C_COLUMNS))})"
     rows = iter(batch)
-    while chunk := [company_row(c, norm) for _, (c, norm) in zip(range(CHUNK), rows)]:
+    while chunk := [company_row(c, norm) for _, (c, norm) in zip(range(CHUNK), rows, strict=False)]:
         conn.executemany(insert, chunk)
 
 

@@ -228,7 +228,7 @@ class GraphMemory:
                 for i in bools:
                     v[i] = bool(v[i])
                 c = new(cls)
-                c.__dict__.update(zip(names, v))
+                c.__dict__.update(zip(names, v, strict=False))
                 cid, norm = v[0], v[-1]
                 if norm is None:
                     norm = normalize_name(c.name)
@@ -259,7 +259,7 @@ class GraphMemory:
         for rows in chunks:
             for row in rows:
                 s = new(cls)
-                s.__dict__.update(zip(names, row))
+                s.__dict__.update(zip(names, row, strict=False))
                 sup, buy, product = row[0], row[1], row[2]
                 out = sells.get(sup)
                 if out is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from itertools import islice
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import islice
 
+from .errors import NotFound
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
 from .model import (
     MISSING,
@@ -27,7 +28,6 @@ from .model import (
     Tie,
     Zone,
 )
-from .errors import NotFound
 from .store import GraphStore
 from .targets import District, Target, TargetWeights, rank_targets
 

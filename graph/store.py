@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-
 from types import TracebackType
 
 from .errors import Conflict, InvalidInput, LianzhaoError, NotFound, Unavailable

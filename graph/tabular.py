@@ -13,8 +13,12 @@ import io
 import os
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import InvalidInput
 
@@ -117,8 +121,6 @@ MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
 
 
 def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
-    import zipfile
-
     limit = MAX_XLSX_UNPACKED if limit is None else limit
     try:
         with zipfile.ZipFile(path) as archive:
@@ -133,9 +135,6 @@ def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
 
 
 def _read_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook  # heavy import, only when a workbook arrives
-    from openpyxl.utils.exceptions import InvalidFileException
-
     _check_unpacked_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)

@@ -23,6 +23,8 @@ from graph.identity import InvalidCreditCode, clean_uscc, company_id_for
 from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow, Sector, Zone
 from lianzhao.config import ConfigError
 
+from . import synthetic
+
 SEED_DIR = Path(__file__).resolve().parent
 ZONE_KINDS = ("一极", "服务型智造基地", "产业城镇", "北三县")
 ASCII_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -506,8 +508,6 @@ def seed_store(
     batches; every id is deterministic, so running again with the same arguments completes it.
     `progress(done, total)` counts firms and supply edges written.
     """
-    from . import synthetic
-
     structure = structure or load_structure()
     seed = synthetic.DEFAULT_SEED if seed is None else seed
     anchor_firms = load_anchors(structure) if anchors else []

@@ -82,6 +82,7 @@ RELATION_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("amount", "年交易额(万元)", ("年交易额", "交易额", "交易额(万元)"), example="800"),
 )
 
+
 def map_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[dict[str, int], list[str]]:
     """Header positions by column key, plus warnings for headers that are not recognised."""
     lookup = {name: spec for spec in specs for name in spec.names()}
