@@ -69,11 +69,6 @@ def check_id(value: object, what: str) -> None:
         raise InvalidGraphData(f"{what}的编号不能为空")
 
 
-def check_finite(name: str, label: str, value: float | None) -> None:
-    if value is not None and not math.isfinite(value):
-        raise InvalidGraphData(f"企业「{name}」的{label}不是有效数字：{value}")
-
-
 def checked_batch(items: Iterable[Any], cls: type[T], what: str) -> dict[str, T]:
     """A write batch keyed by id (last duplicate wins), every item of `cls` with a non-empty id."""
     batch = last_wins(items, lambda x: getattr(x, "id", None))

@@ -16,7 +16,15 @@ _YEAR = re.compile(r"^(\d{4})(?:\.0+|[-/.年].*)?$")
 
 
 def parse_number(text: str, label: str, *, integer: bool = False) -> float | int | None:
-    """「1,234.5」「１２３４」 -> number; empty -> None; negative or not a number -> ValueError."""
+    """「1,234.5」「１２３４」 -> number; empty -> None; negative or not a number -> ValueError.
+
+    >>> parse_number("1,234.5万元", "营业收入"), parse_number("１２３４", "员工人数", integer=True)
+    (1234.5, 1234)
+    >>> parse_number("-3", "注册资本")
+    Traceback (most recent call last):
+        ...
+    ValueError: 注册资本不能为负数：-3
+    """
     if not text:
         return None
     cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").replace("_", "")
