@@ -124,7 +124,7 @@ def companies_batch(items: Iterable[Company]) -> dict[str, Company]:
     Written for a million firms per call: the common case (a well-formed firm) costs a few type
     tests; a firm whose `node_ids` is not already sorted and unique is copied with them fixed.
     """
-    batch: dict[str, Company] = last_wins(items, lambda c: getattr(c, "id", None))  # type: ignore[arg-type]
+    batch: dict[str, Company] = last_wins(items, lambda c: getattr(c, "id", ""))
     for cid, c in batch.items():
         if type(c) is not Company:
             check_type(c, Company, "企业")
@@ -189,7 +189,7 @@ def check_node_refs(batch: dict[str, ChainNode], missing: Missing) -> None:
         bad = next(n for n in batch.values() if n.chain_id == gone)
         raise UnknownReference(f"环节「{bad.name}」引用了不存在的产业链：{gone}")
     parents = {n.parent_id for n in batch.values() if n.parent_id} - set(batch)
-    gone = _first_missing(missing, NODE, parents)  # type: ignore[arg-type]
+    gone = _first_missing(missing, NODE, parents)
     if gone is not None:
         bad = next(n for n in batch.values() if n.parent_id == gone)
         raise UnknownReference(f"环节「{bad.name}」的上级环节不存在：{gone}")
@@ -206,7 +206,7 @@ def check_company_refs(batch: dict[str, Company], missing: Missing) -> None:
     if gone is not None:
         bad = next(c for c in batch.values() if gone in c.node_ids)
         raise UnknownReference(f"企业「{bad.name}」引用了不存在的产业链环节：{gone}")
-    gone = _first_missing(missing, ZONE, (c.zone_id for c in batch.values() if c.zone_id))  # type: ignore[misc]
+    gone = _first_missing(missing, ZONE, (c.zone_id for c in batch.values() if c.zone_id))
     if gone is not None:
         bad = next(c for c in batch.values() if c.zone_id == gone)
         raise UnknownReference(f"企业「{bad.name}」引用了不存在的园区：{gone}")

@@ -18,11 +18,10 @@ Why this shape:
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import exceptions as nx_exc
@@ -34,6 +33,8 @@ from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, T
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", Sector, Chain, ChainNode, Zone, Company)
+R = TypeVar("R")
 
 _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
@@ -64,12 +65,17 @@ SET m.version = m.version + 1
 """
 
 
-@functools.cache
-def _field_names(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _props(obj) -> dict[str, Any]:
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _props(obj: object) -> dict[str, Any]:
     """A dataclass as Neo4j properties: tuples become lists, None is left out (Neo4j has no null)."""
     out = {}
     for name in _field_names(type(obj)):
@@ -80,9 +86,9 @@ def _props(obj) -> dict[str, Any]:
     return out
 
 
-def _from_props(cls, props: dict[str, Any]):
+def _from_props(cls: type[M], props: dict[str, Any]) -> M:
     """Rebuild a model object; absent properties take the dataclass default."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name in _field_names(cls):
         if name in props:
             value = props[name]
@@ -90,7 +96,7 @@ def _from_props(cls, props: dict[str, Any]):
     return cls(**kwargs)
 
 
-def _chunks(rows: list, size: int = _CHUNK):
+def _chunks(rows: list[dict[str, Any]], size: int = _CHUNK) -> Iterator[list[dict[str, Any]]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
 
@@ -208,19 +214,19 @@ class Neo4jStore(GraphStore):
             return GraphStoreUnavailable(f"{where}访问失败：{exc}")
         return exc
 
-    def _session(self, mode: str):
+    def _session(self, mode: str) -> neo4j.Session:
         if self._closed:
             raise GraphStoreUnavailable("图存储已关闭")
         return self._driver.session(database=self.database, default_access_mode=mode)
 
-    def _read(self, work: Callable):
+    def _read(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
         try:
             with self._session(neo4j.READ_ACCESS) as session:
                 return session.execute_read(work)
         except BaseException as exc:
             raise self._translate(exc) from exc
 
-    def _write(self, work: Callable):
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
         """Run `work(tx)` plus the version bump in one managed (retried, atomic) transaction."""
 
         def unit(tx):
@@ -257,7 +263,7 @@ class Neo4jStore(GraphStore):
                     "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "
                     "m.schema = $schema RETURN coalesce(m.schema, 1) AS schema",
                     schema=_SCHEMA,
-                ).single()["schema"]
+                ).single(strict=True)["schema"]
             )
             if schema < 2:  # schema 1 had no :Local label; local firms are counted by it now
                 session.execute_write(
@@ -429,7 +435,7 @@ class Neo4jStore(GraphStore):
         batch = checks.supplies_batch(supplies)
         rows = []
         for (sup, buy, product), s in batch.items():
-            row = {"s": sup, "b": buy, "product": product}
+            row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
             if s.amount is not None:
                 row["amount"] = s.amount
             rows.append(row)
@@ -485,7 +491,7 @@ class Neo4jStore(GraphStore):
         self._write(lambda tx: None)  # bump the version even when already empty
 
     # ---- structure reads ----------------------------------------------------------------
-    def _objects(self, cls, query: str, **params) -> list:
+    def _objects(self, cls: type[M], query: str, **params: Any) -> list[M]:
         def work(tx):
             return [_from_props(cls, dict(r["n"])) for r in tx.run(query, **params)]
 
@@ -525,7 +531,7 @@ class Neo4jStore(GraphStore):
         return self._objects(Zone, "MATCH (n:Zone) RETURN n")
 
     # ---- company reads ------------------------------------------------------------------
-    def _companies(self, query: str, **params) -> list[Company]:
+    def _companies(self, query: str, **params: Any) -> list[Company]:
         def work(tx):
             out = []
             for r in tx.run(query, **params):
@@ -649,7 +655,9 @@ class Neo4jStore(GraphStore):
         return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
 
     def supply_count(self) -> int:
-        return self._read(lambda tx: tx.run("MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n").single()["n"])
+        return self._read(
+            lambda tx: tx.run("MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n").single(strict=True)["n"]
+        )
 
     # ---- aggregation --------------------------------------------------------------------
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
@@ -704,7 +712,7 @@ class Neo4jStore(GraphStore):
                 r = session.run(
                     "RETURN COUNT { (:Chain) } AS chains, COUNT { (:ChainNode) } AS nodes, "
                     "COUNT { (:Company) } AS firms"
-                ).single()
+                ).single(strict=True)
             return True, (
                 f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
                 f"{r['nodes']} 个环节，{r['firms']} 家企业"

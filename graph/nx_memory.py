@@ -19,7 +19,7 @@ No I/O and no validation: `NetworkxStore` (graph/nx_store.py) checks a batch, co
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import networkx as nx
 
@@ -88,13 +88,14 @@ class GraphMemory:
 
     def missing(self, label: str, ids: list[str]) -> list[str]:
         """The ids of `label` (backend_checks.SECTOR ...) not held: the stores' one reference check."""
-        held: dict[str, object] = {
+        tables: dict[str, Mapping[str, object]] = {
             "Sector": self.sectors,
             "Chain": self.chains,
             "ChainNode": self.nodes,
             "Zone": self.zones,
             "Company": self.companies,
-        }[label]
+        }
+        held = tables[label]
         return [i for i in ids if i not in held]
 
     # ---- structure ------------------------------------------------------------------------

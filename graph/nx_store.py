@@ -187,14 +187,16 @@ class NetworkxStore(GraphStore):
             c, norm = file.company_from_row(row)
             firms[c.id] = (c, norm if norm is not None else normalize_name(c.name))
         mem.apply_companies(firms)
-        mem.apply_supplies({key: Supply(*key, amount) for key, amount in pending["supplies"].items()})
+        mem.apply_supplies(
+            {key: Supply(key[0], key[1], key[2], amount) for key, amount in pending["supplies"].items()}
+        )
         return True
 
     # ---- one atomic write -----------------------------------------------------------------
     def _write(
         self,
         validate: Callable[[], None],
-        sql: Callable[[sqlite3.Connection], None],
+        sql: Callable[[sqlite3.Connection], object],
         apply: Callable[[], None],
         change: Callable[[], tuple[str, list[Any]]],
     ) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
+from typing import Any
 
 from .errors import NotFound
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
@@ -82,7 +83,7 @@ class ChainService:
         self._lock = threading.Lock()
 
     # ---- cache ----------------------------------------------------------------------------
-    def _cached(self, key: tuple, compute):
+    def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
         version = self.store.data_version()
         with self._lock:
             if version != self._cache_version:

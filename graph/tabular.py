@@ -162,7 +162,7 @@ def _read_xlsx(path: Path) -> Table:
         workbook.close()
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     """An XLSX cell as the text the user sees (1234.0 -> "1234", dates -> ISO)."""
     if value is None:
         return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..identity import InvalidCreditCode, clean_uscc, company_id_for, normalize_name
@@ -125,7 +126,7 @@ class _CompanyRowParser:
             draft.placed_nodes = self.placer.place(values.get("products", "") + " " + values.get("scope", ""))
         return draft
 
-    def _uscc(self, index: int, text: str, fail) -> str | None:
+    def _uscc(self, index: int, text: str, fail: Callable[[str], None]) -> str | None:
         try:
             uscc = clean_uscc(text)
         except InvalidCreditCode as exc:

@@ -25,7 +25,7 @@ def _company_ref(text: str) -> tuple[str, str, str]:
     code = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
     if _USCC_SHAPE.match(code):
         try:
-            return "uscc", clean_uscc(code), ""
+            return "uscc", clean_uscc(code) or code, ""  # 18 characters: never None
         except InvalidCreditCode as exc:
             return "name", normalize_name(text), str(exc)
     return "name", normalize_name(text), ""
@@ -70,7 +70,7 @@ def import_relations(
     first_key: dict[tuple[str, str, str], int] = {}
     supplies: list[Supply] = []
     for index, supplier_ref, buyer_ref, product, amount in parsed:
-        ids = []
+        ids: list[str] = []
         for ref, label, position in ((supplier_ref, "供应方", "supplier"), (buyer_ref, "采购方", "buyer")):
             company_id = matched.get(ref[1]) if ref else None
             if ref and company_id is None:
@@ -78,17 +78,17 @@ def import_relations(
                 rows.fail(
                     index, f"{label}：{ref[2]}" if ref[2] else f"找不到{label}「{shown}」（请先导入该企业）"
                 )
-            ids.append(company_id)
+            ids.append(company_id or "")  # a missing firm has failed the row just above
         if rows.bad(index):
             continue
         if ids[0] == ids[1]:
             rows.fail(index, "供应方与采购方是同一家企业")
             continue
-        key = (ids[0], ids[1], product)
-        if key in first_key:
-            rows.fail(index, f"与第 {table.row_numbers[first_key[key]]} 行重复（同一供应方、采购方和产品）")
+        edge = (ids[0], ids[1], product)
+        if edge in first_key:
+            rows.fail(index, f"与第 {table.row_numbers[first_key[edge]]} 行重复（同一供应方、采购方和产品）")
             continue
-        first_key[key] = index
+        first_key[edge] = index
         supplies.append(Supply(ids[0], ids[1], product, amount))
     rows.finish()
     if report.errors and not partial:

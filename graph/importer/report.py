@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..tabular import Table, read_table
-from .columns import map_columns
+from .columns import ColumnSpec, map_columns
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
@@ -97,7 +97,9 @@ class _Rows:
             self.report.rejected_rows.append((row, self.table.rows[index], reason))
 
 
-def _start(path, kind: str, specs) -> tuple[Table, dict[str, int], ImportReport]:
+def _start(
+    path: str | os.PathLike[str], kind: str, specs: Sequence[ColumnSpec]
+) -> tuple[Table, dict[str, int], ImportReport]:
     table = read_table(path)
     positions, warnings = map_columns(table.headers, specs)
     report = ImportReport(
