@@ -1,5 +1,10 @@
 """The production GraphStore on a Neo4j 5 server, through the official `neo4j` driver.
 
+Why one module of ~700 lines: it is one class, the GraphStore contract (25 methods) written as
+parametrised Cypher, and most of its length is query text; the write rules it shares with the
+embedded store are in graph/backend_checks.py. Splitting the class would scatter each query from
+the method it answers.
+
 Why this shape:
 
 * One managed transaction per write call (``session.execute_write``): validation queries and

@@ -8,6 +8,9 @@ Three modules, one job each:
 * this module: `NetworkxStore`, the GraphStore contract on top of both: validation through
   graph/backend_checks.py, one transaction per write, catching up with other processes, reads.
 
+Why ~500 lines: the 25 methods of the GraphStore contract plus the write/catch-up protocol that
+ties memory to the file; the data layouts live in nx_memory.py and nx_file.py.
+
 Durability: every write call is one SQLite transaction (WAL, synchronous=FULL). Memory is changed
 only after the commit succeeds, so a failed or killed write leaves both the file and the graph at
 the last committed state. Another process writing the same file is noticed via
