@@ -13,8 +13,14 @@ import io
 import os
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from .errors import InvalidInput
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -23,7 +29,7 @@ _HEADER_SPACE = re.compile(r"\s+")
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
-class TabularError(ValueError):
+class TabularError(InvalidInput):
     """The file cannot be read as a table; the message is Chinese, for the user."""
 
 
@@ -115,8 +121,6 @@ MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
 
 
 def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
-    import zipfile
-
     limit = MAX_XLSX_UNPACKED if limit is None else limit
     try:
         with zipfile.ZipFile(path) as archive:
@@ -131,9 +135,6 @@ def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
 
 
 def _read_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook  # heavy import, only when a workbook arrives
-    from openpyxl.utils.exceptions import InvalidFileException
-
     _check_unpacked_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -161,7 +162,7 @@ def _read_xlsx(path: Path) -> Table:
         workbook.close()
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     """An XLSX cell as the text the user sees (1234.0 -> "1234", dates -> ISO)."""
     if value is None:
         return ""
