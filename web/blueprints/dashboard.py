@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from .. import backend
 from ..queries import dashboard as queries
+from .monitoring import dashboard_panel
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -46,6 +47,7 @@ def index():
         chain_rows=_chain_rows,
         money_rows=_money_rows,
         wan=_wan,
+        panel=dashboard_panel(request.args),
     )
 
 
