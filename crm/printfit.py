@@ -29,7 +29,8 @@ def safe_text(cell, text: str) -> None:
 
 
 def print_fit(sheet: Worksheet, header_row: int, last_row: int, ncols: int, footer_note: str = "") -> None:
-    """A4 landscape, one page wide, header rows repeated, wrapped body at 10.5 pt, 第 &P 页 / 共 &N 页."""
+    """A4 landscape, one page wide, header rows repeated, wrapped body at 10.5 pt, 第 &P 页 / 共 &N 页,
+    the print date top right."""
     border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
     for row in sheet.iter_rows(min_row=header_row, max_row=max(last_row, header_row), max_col=ncols):
         for cell in row:
@@ -47,6 +48,8 @@ def print_fit(sheet: Worksheet, header_row: int, last_row: int, ncols: int, foot
     sheet.page_margins.top, sheet.page_margins.bottom = 0.6, 0.7
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
     sheet.oddFooter.center.size = 9
+    sheet.oddHeader.right.text = "打印日期：&D"
+    sheet.oddHeader.right.size = 9
     if footer_note:
         sheet.oddFooter.right.text = footer_note
         sheet.oddFooter.right.size = 9
