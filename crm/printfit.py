@@ -14,10 +14,21 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from wcwidth import wcswidth
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BODY_SIZE = 10.5  # 五号: the smallest size offices print tables in
 THIN = Side(style="thin", color="808080")
+LINE_PT = 14.5  # one line of 10.5 pt text
+
+
+def _lines(value: Any, width: float) -> int:
+    """Printed lines of a wrapped cell: CJK characters take two width units, as in Excel."""
+    if value is None:
+        return 1
+    text = value if isinstance(value, str) else f"{value}"
+    usable = max(width - 1, 2)
+    return sum(max(1, -(-max(wcswidth(part), 0) // int(usable))) for part in text.split("\n"))
 
 
 def safe_text(cell, text: str) -> None:
@@ -32,12 +43,17 @@ def print_fit(sheet: Worksheet, header_row: int, last_row: int, ncols: int, foot
     """A4 landscape, one page wide, header rows repeated, wrapped body at 10.5 pt, 第 &P 页 / 共 &N 页,
     the print date top right."""
     border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+    widths = [sheet.column_dimensions[get_column_letter(i)].width or 8.43 for i in range(1, ncols + 1)]
     for row in sheet.iter_rows(min_row=header_row, max_row=max(last_row, header_row), max_col=ncols):
-        for cell in row:
+        lines = 1
+        for cell, width in zip(row, widths, strict=True):
             bold = cell.row == header_row
             cell.font = Font(size=BODY_SIZE, bold=bold)
             cell.alignment = Alignment(wrap_text=True, vertical="center" if bold else "top")
             cell.border = border
+            lines = max(lines, _lines(cell.value, width))
+        # Row heights are written out: LibreOffice/WPS do not grow rows for wrapped text on open.
+        sheet.row_dimensions[row[0].row].height = min(lines, 30) * LINE_PT + 4
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
