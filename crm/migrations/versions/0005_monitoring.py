@@ -1,7 +1,7 @@
 """monitoring: indicator values, designations, task reports, coordination items (issue 15)
 
 Revision ID: 0005
-Revises: 0004 (chained to 0003 while 0004 is not on this branch: see down_revision)
+Revises: 0004
 Create Date: 2026-12-01 21:36:21.371863
 
 """
