@@ -55,6 +55,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lianzhao.commands.neo4j:health_cmd",
         "检查图存储状态；当前使用的图存储不可用时以非零状态退出。",
     ),
+    "indicators": ("lianzhao.commands.monitoring:indicators", "主要指标：查看进度、导入统计局数据。"),
+    "ledger": ("lianzhao.commands.monitoring:ledger", "任务台账与项目台账。"),
+    "report": ("lianzhao.commands.monitoring:report", "生成招商工作周报或月报（DOCX，Word/WPS 可编辑）。"),
     "serve": ("lianzhao.commands.web:serve", "启动网页端（waitress 生产级 WSGI 服务器）。"),
 }
 

@@ -23,6 +23,7 @@ from .blueprints import (
     dashboard,
     inbox,
     leads,
+    monitoring,
     target_lists,
     targets,
 )
@@ -40,6 +41,7 @@ def _blueprints() -> list:
         board.bp,
         inbox.bp,
         dashboard.bp,
+        monitoring.bp,
         admin.bp,
     ]
 

@@ -26,6 +26,7 @@ AREAS = {
     "inbox": lambda u: _role(u) in _BUSINESS,
     "board": lambda u: _role(u) in (MANAGER, LEADER),
     "dashboard": lambda u: _role(u) in (MANAGER, LEADER),
+    "monitoring": lambda u: _role(u) in (MANAGER, LEADER),
     "admin": permissions.can_manage_users,
 }
 

@@ -28,6 +28,7 @@ NAV = [
     ("看板", "board.index", "board.", "board"),
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
+    ("监测", "monitoring.index", "monitoring.", "monitoring"),
     ("管理", "admin.index", "admin.", "admin"),
 ]
 
