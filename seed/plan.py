@@ -7,6 +7,7 @@ and parses the files, so the seed layer stays below the CRM.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"文件格式错误（{path}）：{exc}") from exc
 
 
-def read_plan_files(indicators_file: str, tasks_file: str, base_dir: str | None) -> tuple[dict, dict]:
-    """(parsed indicators.toml, parsed tasks.toml)."""
+def read_plan_files(indicators_file: str, tasks_file: str, cfg: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(parsed indicators.toml, parsed tasks.toml); relative paths from the config file's folder."""
+    base_dir = config_dir(cfg)
     return read_toml(resolve(indicators_file, base_dir)), read_toml(resolve(tasks_file, base_dir))
+
+
+def config_dir(cfg: Mapping[str, Any]) -> str | None:
+    """The folder of the configuration file that was read (None for a configuration built in code)."""
+    source = cfg.get("_file")
+    return str(Path(source).parent) if source and source != "<dict>" else None

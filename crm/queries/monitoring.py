@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from graph.model import MISSING, WEAK
 
+from ..key_projects import four_ones_missing, is_key_project
 from ..models import Activity, Lead, StageChange, User, utcnow
 from ..models_monitoring import Designation, IndicatorValue, LeadCoordination, TaskReport
 from ..monitoring import (
@@ -32,11 +33,10 @@ from ..monitoring import (
     task_overdue,
     yoy,
 )
+from ..permissions import visible_leads
 from ..services._common import Actor, current_actor
-from ..services.leads import visible_leads
 from ..services.overdue import overdue_condition
 from ..settings import CrmSettings
-from ..workflow import four_ones_missing, is_key_project
 
 
 def milestone_stages(settings: CrmSettings) -> tuple[str, str]:

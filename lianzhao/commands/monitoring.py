@@ -23,11 +23,11 @@ from crm.queries import monitoring as queries
 from crm.reports import build_report, report_docx
 from crm.services import monitoring as svc
 from crm.services._common import SystemActor
-from crm.settings import CrmSettings
+from crm.settings_store import effective_settings
+from graph.backends import open_graph_store
 from graph.errors import LianzhaoError
 from graph.service import ChainService
 from graph.tabular import TabularError, read_table
-from lianzhao.stores import open_graph_store
 from seed.plan import read_plan_files
 
 # Reads the district as a leader does; writes are the operator's (SystemActor passes the role checks).
@@ -37,12 +37,14 @@ CLI_WRITER = SystemActor()
 
 def _open(ctx: click.Context):
     cfg = ctx.obj.cfg
-    settings = CrmSettings.from_config(cfg)
     msettings = MonitoringSettings.from_config(cfg)
-    plan = parse_plan(*read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg.get("_base_dir")))
+    plan = parse_plan(*read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg))
     engine = make_engine(cfg)
     upgrade(engine)
-    return make_session_factory(engine), settings, msettings, plan
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:  # the rules in force: config plus the stored overrides
+        settings = effective_settings(session, cfg)
+    return factory, settings, msettings, plan
 
 
 def _fail(exc: Exception) -> None:
@@ -189,4 +191,3 @@ def report(ctx, kind, sector, day, output):
     finally:
         store.close()
     _write(output, report_docx(rep))
-

@@ -62,7 +62,7 @@ def msettings(cfg):
 
 @pytest.fixture(scope="module")
 def plan(cfg, msettings):
-    return parse_plan(*read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg["_base_dir"]))
+    return parse_plan(*read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg))
 
 
 def table(headers, rows):

@@ -62,9 +62,7 @@ def monitoring() -> tuple[MonitoringSettings, Plan]:
     if cached is None:
         cfg = backend.cfg()
         msettings = MonitoringSettings.from_config(cfg)
-        plan = parse_plan(
-            *read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg.get("_base_dir"))
-        )
+        plan = parse_plan(*read_plan_files(msettings.indicators_file, msettings.tasks_file, cfg))
         cached = current_app.extensions[PLAN_KEY] = (msettings, plan)
     return cached
 
