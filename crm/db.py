@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lianzhao.config import instance_path
 
+from . import models_spaces  # noqa: F401  (registers the 筑巢 tables on Base.metadata)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

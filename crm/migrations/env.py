@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import crm.models_spaces  # noqa: F401  (the 筑巢 tables share Base.metadata)
 from crm.models import Base
 
 config = context.config
