@@ -24,7 +24,7 @@ from ..errors import DuplicateLead, PermissionDenied, StaleEdit, ValidationError
 from ..models import LEADER, MANAGER, RECRUITER, Lead, StageChange, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate, four_ones_missing, is_key_project
-from . import audit
+from . import audit, spaces_holds
 from ._common import Actor, current_actor, jsonable, snapshot
 from ._common import get_lead as _load_lead
 
@@ -425,6 +425,7 @@ def transition(
         {"stage": lead.stage, "stage_reason": lead.stage_reason},
         ip,
     )
+    spaces_holds.follow_lead_stage(session, actor, lead, from_stage, settings, now)  # 筑巢: space follows
     return lead
 
 

@@ -1,0 +1,1 @@
+"""Read-side SQL of the CRM: the lists, summaries and dashboards pages and the CLI show."""
