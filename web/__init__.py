@@ -16,7 +16,7 @@ from lianzhao.config import instance_path, load_config
 
 def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
-    from .blueprints import admin, auth, board, chains, companies, dashboard, inbox, leads, targets
+    from .blueprints import admin, auth, board, chains, companies, dashboard, inbox, leads, spaces, targets
 
     return [
         auth.bp,
@@ -27,6 +27,7 @@ def _blueprints() -> list:
         board.bp,
         inbox.bp,
         dashboard.bp,
+        spaces.bp,  # 筑巢
         admin.bp,  # web part 2
     ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from crm import permissions
 from crm.models import LEADER, MANAGER, RECRUITER
+from crm.services.spaces import can_read as can_read_spaces
 
 _BUSINESS = (RECRUITER, MANAGER, LEADER)  # 三权分立: the administrator handles no business data
 
@@ -27,6 +28,7 @@ AREAS = {
     "board": lambda u: _role(u) in (MANAGER, LEADER),
     "dashboard": lambda u: _role(u) in (MANAGER, LEADER),
     "admin": permissions.can_manage_users,
+    "spaces": can_read_spaces,
 }
 
 

@@ -25,6 +25,7 @@ NAV = [
     ("看板", "board.index", "board.", "board"),
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
+    ("空间资源", "spaces.index", "spaces.", "spaces"),
     ("管理", "admin.index", "admin.", "admin"),
 ]
 
