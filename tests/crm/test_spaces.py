@@ -3,10 +3,12 @@ follow the lead's stage — on SQLite and PostgreSQL; the simultaneous-hold race
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from crm.db import unit_of_work
@@ -117,9 +119,6 @@ def test_import_all_or_nothing_then_partial(sf, people, sp, tmp_path):
 
 
 def test_template_has_the_import_headers():
-    from openpyxl import load_workbook
-    import io
-
     wb = load_workbook(io.BytesIO(spaces_import.template_xlsx()))
     headers = [c.value for c in wb.active[1]]
     assert headers[:4] == ["编号", "类型", "名称", "所属园区"] and "供电容量（kVA）" in headers

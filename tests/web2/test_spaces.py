@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from crm.db import unit_of_work
 from crm.models_spaces import SpaceResource
 from crm.services import spaces
+from crm.services._common import SYSTEM
 from crm.services.spaces_settings import SpacesSettings
 from crm.services.users import create_user, get_by_username
-from crm.services._common import SYSTEM
 from tests.web.webdata import PASSWORD, XSS_NAME
 
 from .conftest import post
