@@ -13,22 +13,37 @@ from flask import Flask, redirect, url_for
 
 from lianzhao.config import instance_path, load_config
 
+from . import backend, errors, security, views_common
+from . import users as _users  # noqa: F401  (registers the login loader)
+from .blueprints import (
+    admin,
+    auth,
+    board,
+    chains,
+    companies,
+    dashboard,
+    inbox,
+    leads,
+    spaces,
+    target_lists,
+    targets,
+)
+
 
 def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
-    from .blueprints import admin, auth, board, chains, companies, dashboard, inbox, leads, spaces, targets
-
     return [
         auth.bp,
         chains.bp,
         targets.bp,
+        target_lists.bp,
         companies.bp,
         leads.bp,
         board.bp,
         inbox.bp,
         dashboard.bp,
         spaces.bp,  # 筑巢
-        admin.bp,  # web part 2
+        admin.bp,
     ]
 
 
@@ -49,7 +64,6 @@ def create_app(
     cfg = cfg if cfg is not None else load_config()
     app = Flask(__name__, instance_path=str(instance_path(cfg)), instance_relative_config=False)
     web_cfg = cfg.get("web", {})
-    from . import backend, security, users  # noqa: F401  (users registers the login loader)
 
     app.config.from_mapping(
         SECRET_KEY=security.secret_key(cfg, app.instance_path),
@@ -62,8 +76,6 @@ def create_app(
         app.config.update(test_config)
     app.json.ensure_ascii = False
     backend.init_app(app, cfg, graph_store=graph_store, session_factory=session_factory)
-
-    from . import errors, views_common
 
     errors.init_app(app)
     views_common.init_app(app)

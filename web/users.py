@@ -15,6 +15,8 @@ import hmac
 
 from flask_login import UserMixin
 
+from crm.services.users import load_for_login_session
+
 from . import backend
 from .security import login_manager
 
@@ -62,7 +64,6 @@ def password_stamp(orm) -> str:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from crm.services.users import load_for_login_session
 
     raw_id, _, stamp = str(user_id).partition(":")
     try:

@@ -39,6 +39,7 @@ def test_import_list_match_expire(people, run, sf, tmp_path):  # people first: i
             s,
             people["rec"],
             {"company_name": "示例数据·器械公司", "sector_id": "medical", "sector_name": "医药健康"},
+            settings=leads.CrmSettings(),
         )
         sp = SpacesSettings.from_config(load_config(env={}))
         spaces_needs.save_need(

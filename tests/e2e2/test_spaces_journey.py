@@ -11,6 +11,7 @@ from crm.services import spaces
 from crm.services._common import SYSTEM
 from crm.services.spaces_settings import SpacesSettings
 from crm.services.users import create_user
+from crm.settings import CrmSettings
 from tests.e2e.conftest import login, screenshot
 from tests.web.webdata import PASSWORD
 
@@ -33,7 +34,7 @@ def register(web_env):
     with unit_of_work(web_env.session_factory) as s:
         ids = {r["code"]: spaces.create(s, SYSTEM, r, settings=sp, zones=ZONES).id for r in rows}
         create_user(s, SYSTEM, username="jingli2", display_name="周经理", role="manager", password=PASSWORD,
-                    sector_id="medical")  # fmt: skip
+                    sector_id="medical", settings=CrmSettings())  # fmt: skip
     return ids
 
 

@@ -14,6 +14,7 @@ from crm.services import spaces
 from crm.services._common import SYSTEM
 from crm.services.spaces_settings import SpacesSettings
 from crm.services.users import create_user, get_by_username
+from crm.settings import CrmSettings
 from tests.web.webdata import PASSWORD, XSS_NAME
 
 from .conftest import post
@@ -95,7 +96,7 @@ def test_needs_matches_hold_and_second_manager_refused(as_user, env, leads, regi
     with unit_of_work(env.session_factory) as s:
         assert s.get(SpaceResource, register["big"]).status == "意向锁定"
         create_user(s, SYSTEM, username="jingli2", display_name="周经理", role="manager", password=PASSWORD,
-                    sector_id="medical")  # fmt: skip
+                    sector_id="medical", settings=CrmSettings())  # fmt: skip
     other = as_user("jingli2")
     resp = post(other, f"/spaces/{register['big']}/hold", {"lead_id": leads.other, "next": "/spaces/"},
                 follow_redirects=True)  # fmt: skip

@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from crm.errors import ValidationError
+from crm.services import users
+
 from .. import backend
 from ..localtime import zone_from_config
 from ..users import WebUser
@@ -44,8 +47,6 @@ def login():
     error = None
     username = ""
     if request.method == "POST":
-        from crm.services import users
-
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         with backend.unit_of_work() as s:  # failed attempts are counted and audited too
@@ -86,8 +87,6 @@ def logout():
 def change_password():
     """修改密码: current + new + confirm. Until done, a must-change account sees only this page
     (web.security.require_password_change)."""
-    from crm.errors import ValidationError
-    from crm.services import users
 
     next_url = _safe_next(request.args.get("next"))
     errors: list[str] = []

@@ -8,8 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from crm import permissions
+from crm.errors import CrmError, PermissionDenied, StaleEdit, ValidationError
+from crm.models import Lead
+from crm.queries.worklist import WorkFilter, board
+from crm.services import assignment, leads, users
+from crm.services.leads import allowed_transitions
+
 from .. import backend
-from ..queries.worklist import WorkFilter, board
 from .auth import _safe_next
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -34,8 +40,6 @@ def _int(value):
 
 def _members(session, actor):
     """Active recruiters and managers of the manager's team: who can take a lead."""
-    from crm import permissions
-    from crm.services import users
 
     if actor.role != "manager":
         return []
@@ -59,7 +63,6 @@ def index():
     )
     data = board(session, actor, f, settings, per_column=10)
     members = _members(session, actor)
-    from crm.services.leads import allowed_transitions
 
     nexts = {}
     for column in data.columns + [data.overdue]:
@@ -96,8 +99,6 @@ def _back():
 @bp.post("/assign")
 def assign():
     """Assign (pool) or reassign (owned; a reason is required) one lead."""
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import assignment
 
     lead_id, assignee_id = _int(request.form.get("lead_id")), _int(request.form.get("assignee_id"))
     if lead_id is None or assignee_id is None:
@@ -125,8 +126,6 @@ def assign():
 @bp.post("/bulk")
 def bulk():
     """Apply one action to the ticked leads, all or nothing."""
-    from crm.errors import CrmError, PermissionDenied
-    from crm.services import assignment, leads
 
     action = request.form.get("action", "")
     # A lead may be ticked twice (its stage column and 超期): each is acted on once, in order.
@@ -189,7 +188,6 @@ class _Refused(Exception):
 def _lead_label(lead_id):
     if lead_id is None:
         return ""
-    from crm.models import Lead
 
     lead = backend.db().get(Lead, lead_id)
     return f"「{lead.company_name}」：" if lead is not None else ""

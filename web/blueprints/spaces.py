@@ -17,7 +17,6 @@ from crm import permissions
 from crm.models_spaces import KIND_LABELS, STATUSES, LeadSpaceNeed
 from crm.queries import spaces as q
 from crm.services import spaces, spaces_holds, spaces_import, spaces_needs
-from crm.services.leads import visibility
 from crm.services.spaces_match import ZoneFocus, failures, match
 from crm.services.spaces_settings import PURPOSES, SpacesSettings
 from graph.errors import Conflict, InvalidInput, LianzhaoError, NotFound, PermissionDenied
@@ -441,7 +440,7 @@ def dashboard():
     rows = q.zone_summary(session)
     gate = backend.crm_settings().four_ones.gate_stage
     negotiating = []
-    pairs = q.leads_with_needs(session, gate, visibility(actor))
+    pairs = q.leads_with_needs(session, gate, permissions.visibility(actor))
     held = q.held_by_lead(session, [lead.id for lead, _n in pairs])
     resources = spaces_needs.plain_resources(session)
     focus = zone_focus()
