@@ -19,6 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import models_spaces  # noqa: F401  (registers the 筑巢 tables on Base.metadata)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -25,8 +25,6 @@ from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, 
 
 from . import synthetic
 
-from . import synthetic
-
 SEED_DIR = Path(__file__).resolve().parent
 ZONE_KINDS = ("一极", "服务型智造基地", "产业城镇", "北三县", "协作园区")
 ASCII_ID = re.compile(r"^[a-z][a-z0-9_]*$")

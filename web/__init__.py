@@ -24,6 +24,7 @@ from .blueprints import (
     inbox,
     leads,
     monitoring,
+    spaces,
     target_lists,
     targets,
 )
@@ -42,6 +43,7 @@ def _blueprints() -> list:
         inbox.bp,
         dashboard.bp,
         monitoring.bp,
+        spaces.bp,
         admin.bp,
     ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from crm import permissions
 from crm.models import LEADER, MANAGER, RECRUITER
+from crm.services.spaces import can_read as can_read_spaces
 
 _BUSINESS = (RECRUITER, MANAGER, LEADER)  # 三权分立: the administrator handles no business data
 
@@ -28,6 +29,7 @@ AREAS = {
     "dashboard": lambda u: _role(u) in (MANAGER, LEADER),
     "monitoring": lambda u: _role(u) in (MANAGER, LEADER),
     "admin": permissions.can_manage_users,
+    "spaces": can_read_spaces,
 }
 
 

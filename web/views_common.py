@@ -29,6 +29,7 @@ NAV = [
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
     ("监测", "monitoring.index", "monitoring.", "monitoring"),
+    ("空间资源", "spaces.index", "spaces.", "spaces"),
     ("管理", "admin.index", "admin.", "admin"),
 ]
 
