@@ -51,6 +51,8 @@ ENV_OVERRIDES = {
     "NEO4J_USER": ("neo4j", "user"),
     "NEO4J_PASSWORD": ("neo4j", "password"),
     "NEO4J_DATABASE": ("neo4j", "database"),
+    "LIANZHAO_SMTP_PASSWORD": ("notify", "smtp_password"),
+    "LIANZHAO_WEBHOOK_SECRET": ("notify", "webhook_secret"),
 }
 # Keys that exist in the loaded config but may only come from the environment.
 ENV_ONLY = {("web", "secret_key"): "LIANZHAO_SECRET_KEY"}

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
 import crm.models_spaces  # noqa: F401  (the 筑巢 tables share Base.metadata)
+import crm.models_api  # noqa: F401  (API tokens, notification outbox)
 from crm.models import Base
 
 config = context.config

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
 from ..errors import PermissionDenied, ValidationError
-from ..models import Activity, Comment, InboxMessage, utcnow
+from ..models import Activity, Comment, utcnow
 from ..settings import CrmSettings
-from . import audit
+from . import audit, inbox
 from ._common import Actor, current_actor, flush_or_stale, get_lead, snapshot
 
 ACTIVITY_FIELDS = ("lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date")
@@ -139,15 +139,14 @@ def add_comment(
     comment = Comment(lead_id=lead.id, author_id=actor.id, body=text, created_at=now)
     session.add(comment)
     if lead.owner_id is not None and lead.owner_id != actor.id:
-        session.add(
-            InboxMessage(
-                user_id=lead.owner_id,
-                kind="comment",
-                lead_id=lead.id,
-                created_at=now,
-                title=f"{actor.display_name}批注了线索「{lead.company_name}」",
-                body=body,
-            )
+        inbox.notify(
+            session,
+            lead.owner_id,
+            "comment",
+            f"{actor.display_name}批注了线索「{lead.company_name}」",
+            body,
+            lead_id=lead.id,
+            now=now,
         )
     session.flush()
     audit.record(session, actor, audit.COMMENT, "lead", lead.id, None, {"comment": body}, ip)

@@ -61,6 +61,8 @@ ACTION_LABELS = {
     APPROVE: "批准",
     COMMENT: "批注",
     "import": "导入数据",
+    "api_use": "接口调用",  # crm.services.api_tokens
+    "revoke": "吊销",
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..models import InboxMessage, utcnow
+from . import notify as outside
 from ._common import Actor, current_actor
 
 
@@ -23,7 +24,8 @@ def notify(
     target_list_id: int | None = None,
     now: datetime | None = None,
 ) -> InboxMessage:
-    """Put a message in a user's inbox (called by other services, not by views)."""
+    """Put a message in a user's inbox (called by other services, not by views), and queue it for
+    e-mail or webhook where the user asked for that (crm.services.notify)."""
     message = InboxMessage(
         user_id=user_id,
         kind=kind,
@@ -34,6 +36,7 @@ def notify(
         created_at=now or utcnow(),
     )
     session.add(message)
+    outside.enqueue(session, message, now=message.created_at)
     return message
 
 
