@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from . import backend, errors, security, views_common
+from . import api, backend, errors, security, views_common
 from . import users as _users  # noqa: F401  (registers the login loader)
 from .blueprints import (
+    account,
     admin,
     auth,
     board,
@@ -45,6 +46,8 @@ def _blueprints() -> list:
         monitoring.bp,
         spaces.bp,
         admin.bp,
+        account.bp,
+        api.bp,
     ]
 
 

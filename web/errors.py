@@ -50,7 +50,12 @@ DEFAULT_MESSAGES = {
 
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return request.is_json or best == "application/json" or request.path.endswith(".json")
+    return (
+        request.is_json
+        or best == "application/json"
+        or request.path.endswith(".json")
+        or request.path.startswith("/api/")  # the API answers JSON only, also for unknown paths
+    )
 
 
 def render_error(code: int, message: str | None = None):

@@ -1,0 +1,307 @@
+"""The API's endpoints: parse, call the service the pages call, dump through the schema.
+
+Graph data comes from ChainService (the chain pages are open to every signed-in user, and so is
+this); CRM data from crm.services / crm.queries with the caller as the actor, so every refusal
+is the service's own (PermissionDenied -> 403 JSON).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+
+from flask import g, jsonify, send_file, url_for
+
+from crm.queries.worklist import WorkFilter, worklist
+from crm.services import activities, assignment, leads, target_lists
+
+from .. import backend
+from ..list_export import list_xlsx
+from . import schemas as s
+from .core import etag, if_match_version, load_body, load_query, operation, page_args, paged, remote_ip, slice_page
+
+LEAD_ERRORS = (400, 401, 403, 404, 409, 412)
+
+# ----------------------------------------------------------------------------- chains
+
+
+@operation("/chains", summary="产业链列表", tag="产业链", query=s.ChainQuery, response=s.ChainList)
+def list_chains():
+    """Every chain, optionally of one sector (`sector_id`)."""
+    args = load_query(s.ChainQuery)
+    chains = backend.chain_service().chains(args.get("sector_id"))
+    return jsonify({"items": s.Chain(many=True).dump(chains)})
+
+
+@operation(
+    "/chains/<chain_id>/gaps",
+    summary="产业链缺口分析",
+    tag="产业链",
+    query=s.GapQuery,
+    response=s.GapReport,
+    errors=(404,),
+)
+def chain_gaps(chain_id: str):
+    """Each node's local firms, output, qualified firms and 缺链/弱链/强链 status with its reason."""
+    args = load_query(s.GapQuery)
+    report = backend.chain_service().gap_report(chain_id)
+    nodes = [n for n in report.nodes if not args.get("status") or n.status == args["status"]]
+    return jsonify(s.GapReport().dump({"chain": report.chain, "summary": report.summary, "nodes": nodes}))
+
+
+@operation(
+    "/chains/<chain_id>/targets",
+    summary="补链目标企业排名",
+    tag="产业链",
+    query=s.TargetQuery,
+    response=s.TargetPage,
+    paged=True,
+    errors=(404,),
+)
+def chain_targets(chain_id: str):
+    """Outside firms on the chain's gap nodes, best score first, each with its factors and reason."""
+    args = load_query(s.TargetQuery)
+    page, per_page = page_args(args)
+    rows = backend.chain_service().targets(chain_id, node_id=args.get("node_id"), status=args.get("status"), top=None)
+    return paged([asdict(t) for t in slice_page(rows, page, per_page)], s.Target, page, per_page, len(rows))
+
+
+@operation("/nodes/<node_id>", summary="环节详情", tag="产业链", response=s.NodeDetail, errors=(404,))
+def node_detail(node_id: str):
+    """A node's gap status, its local firms and its top ranked targets."""
+    detail = backend.chain_service().node_detail(node_id)
+    return jsonify(
+        s.NodeDetail().dump(
+            {"gap": detail.gap, "local_firms": detail.local_firms, "targets": [asdict(t) for t in detail.targets]}
+        )
+    )
+
+
+@operation("/companies/<company_id>", summary="企业详情", tag="企业", response=s.CompanyDetail, errors=(404,))
+def company_detail(company_id: str):
+    """A company of the chain graph with its nodes and, for an outside firm, its ties to local firms."""
+    detail = backend.chain_service().company_detail(company_id)
+    return jsonify(s.CompanyDetail().dump({"company": detail.company, "ties": detail.ties}))
+
+
+# ----------------------------------------------------------------------------- leads
+
+
+def _lead_response(lead, status: int = 200):
+    response = jsonify(s.Lead().dump(lead))
+    response.status_code = status
+    response.headers["ETag"] = etag("lead", lead.id, lead.version)
+    if status == 201:
+        response.headers["Location"] = url_for("api.get_lead", lead_id=lead.id)
+    return response
+
+
+@operation("/leads", summary="线索列表", tag="线索", query=s.LeadQuery, response=s.LeadPage, paged=True)
+def list_leads():
+    """The leads the caller may read (the pages' rule), filtered, in the work order (overdue first)."""
+    args = load_query(s.LeadQuery)
+    page, per_page = page_args(args)
+    f = WorkFilter(
+        scope=args["scope"],
+        stage=args.get("stage"),
+        sector_id=args.get("sector_id"),
+        chain_id=args.get("chain_id"),
+        node_id=args.get("node_id"),
+        text=args.get("q"),
+        key_only=args["key_only"],
+        overdue_only=args["overdue_only"],
+    )
+    result = worklist(backend.db(), g.actor, f, backend.crm_settings(), page=page, per_page=per_page)
+    return paged(result.items, s.Lead, result.page, result.per_page, result.total)
+
+
+@operation(
+    "/leads",
+    "POST",
+    summary="登记线索",
+    tag="线索",
+    scope="write",
+    body=s.LeadCreate,
+    response=s.Lead,
+    status=201,
+    errors=(400, 401, 403, 409),
+)
+def create_lead():
+    """Register a firm as a lead (首报首谈: a firm another lead holds is refused with 409)."""
+    data = load_body(s.LeadCreate)
+    with backend.unit_of_work() as session:
+        lead = leads.create_lead(session, g.actor, data, settings=backend.crm_settings(), ip=remote_ip())
+    return _lead_response(lead, 201)
+
+
+@operation("/leads/<int:lead_id>", summary="线索详情", tag="线索", response=s.Lead, errors=(401, 403, 404))
+def get_lead(lead_id: int):
+    """One lead; its ETag (and `version`) is what an update must send back."""
+    return _lead_response(leads.get_lead(backend.db(), g.actor, lead_id))
+
+
+@operation(
+    "/leads/<int:lead_id>",
+    "PATCH",
+    summary="修改线索",
+    tag="线索",
+    scope="write",
+    body=s.LeadUpdate,
+    response=s.Lead,
+    errors=LEAD_ERRORS,
+)
+def update_lead(lead_id: int):
+    """Change fields. Send the version read (If-Match: the ETag, or `version`): a save over a
+    newer one is refused (412 with If-Match, 409 otherwise)."""
+    data = load_body(s.LeadUpdate, partial=True)
+    version = if_match_version()
+    body_version = data.pop("version", None)
+    with backend.unit_of_work() as session:
+        lead = leads.update_lead(
+            session,
+            g.actor,
+            lead_id,
+            data,
+            expected_version=version if version is not None else body_version,
+            settings=backend.crm_settings(),
+            ip=remote_ip(),
+        )
+    return _lead_response(lead)
+
+
+@operation(
+    "/leads/<int:lead_id>/stage",
+    "POST",
+    summary="变更阶段",
+    tag="线索",
+    scope="write",
+    body=s.StageMove,
+    response=s.Lead,
+    errors=LEAD_ERRORS,
+)
+def move_lead(lead_id: int):
+    """Move the lead along the workflow; a key project without its "四个一" is refused (409)."""
+    data = load_body(s.StageMove)
+    version = if_match_version()
+    with backend.unit_of_work() as session:
+        lead = leads.transition(
+            session,
+            g.actor,
+            lead_id,
+            data["target"],
+            data.get("reason"),
+            expected_version=version if version is not None else data.get("version"),
+            settings=backend.crm_settings(),
+            ip=remote_ip(),
+        )
+    return _lead_response(lead)
+
+
+@operation(
+    "/leads/<int:lead_id>/claim",
+    "POST",
+    summary="认领公共池线索",
+    tag="线索",
+    scope="write",
+    response=s.Lead,
+    errors=LEAD_ERRORS,
+)
+def claim_lead(lead_id: int):
+    """A recruiter takes a pool lead of their own team."""
+    with backend.unit_of_work() as session:
+        lead = assignment.claim_lead(session, g.actor, lead_id, ip=remote_ip())
+    return _lead_response(lead)
+
+
+@operation(
+    "/leads/<int:lead_id>/activities",
+    summary="跟进活动列表",
+    tag="线索",
+    response=s.ActivityList,
+    errors=(401, 403, 404),
+)
+def list_activities(lead_id: int):
+    """A lead's activities, newest first."""
+    items = activities.list_activities(backend.db(), g.actor, lead_id)
+    return jsonify({"items": s.Activity(many=True).dump(items)})
+
+
+@operation(
+    "/leads/<int:lead_id>/activities",
+    "POST",
+    summary="登记跟进活动",
+    tag="线索",
+    scope="write",
+    body=s.ActivityCreate,
+    response=s.Activity,
+    status=201,
+    errors=(400, 401, 403, 404),
+)
+def add_activity(lead_id: int):
+    """Log a visit, call or meeting on a lead the caller may edit (its outcome is required)."""
+    data = load_body(s.ActivityCreate)
+    with backend.unit_of_work() as session:
+        act = activities.add_activity(
+            session, g.actor, lead_id, settings=backend.crm_settings(), ip=remote_ip(), **data
+        )
+    response = jsonify(s.Activity().dump(act))
+    response.status_code = 201
+    return response
+
+
+# ----------------------------------------------------------------------------- target lists
+
+
+@operation(
+    "/target-lists",
+    summary="目标企业名录列表",
+    tag="目标名录",
+    query=s.TargetListQuery,
+    response=s.TargetListList,
+    errors=(401, 403),
+)
+def list_target_lists():
+    """The lists the caller may read, newest first."""
+    args = load_query(s.TargetListQuery)
+    items = target_lists.list_lists(backend.db(), g.actor, **args)
+    return jsonify({"items": s.TargetList(many=True).dump(items)})
+
+
+@operation(
+    "/target-lists/<int:list_id>",
+    summary="名录详情（含企业行）",
+    tag="目标名录",
+    response=s.TargetListDetail,
+    errors=(401, 403, 404),
+)
+def get_target_list(list_id: int):
+    """One list with its rows in order."""
+    tl = target_lists.get_list(backend.db(), g.actor, list_id)
+    response = jsonify(s.TargetListDetail().dump(tl))
+    response.headers["ETag"] = etag("list", tl.id, tl.version)
+    return response
+
+
+@operation(
+    "/target-lists/<int:list_id>/export.xlsx",
+    summary="导出名录（XLSX）",
+    tag="目标名录",
+    errors=(401, 403, 404),
+    produces="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+def export_target_list(list_id: int):
+    """The list as the same workbook the 目标名录 page downloads."""
+    tl = target_lists.get_list(backend.db(), g.actor, list_id)
+    svc = backend.chain_service()
+    sectors = {x.id: x.name for x in svc.sectors()}
+    chain_name = next((c.name for c in svc.chains() if c.id == tl.chain_id), None)
+    data, filename = list_xlsx(tl, sectors.get(tl.sector_id, tl.sector_id), chain_name)
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=filename,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
