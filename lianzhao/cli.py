@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "indicators": ("lianzhao.commands.monitoring:indicators", "主要指标：查看进度、导入统计局数据。"),
     "ledger": ("lianzhao.commands.monitoring:ledger", "任务台账与项目台账。"),
     "report": ("lianzhao.commands.monitoring:report", "生成招商工作周报或月报（DOCX，Word/WPS 可编辑）。"),
+    "notify": (
+        "lianzhao.commands.notify:notify_group",
+        "外发通知：发送邮件与 webhook 队列中到期的消息，失败的重新排队。",
+    ),
     "spaces": (
         "lianzhao.commands.spaces:spaces_group",
         "筑巢：空间资源库（土地、厂房、楼宇）的导入、查询与项目匹配。",
