@@ -68,9 +68,7 @@ class OutboxMessage(Base):
     __tablename__ = "notify_outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    inbox_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("inbox_messages.id", ondelete="SET NULL")
-    )
+    inbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_messages.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=PENDING)

@@ -108,9 +108,7 @@ def tokens_of(session: Session, actor: Actor) -> list[ApiToken]:
     """The actor's own tokens, newest first (the hash never leaves this module's callers' pages)."""
     actor = current_actor(session, actor)
     return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.id.desc())
-        )
+        session.scalars(select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.id.desc()))
     )
 
 

@@ -166,7 +166,9 @@ def render(session: Session, rows: list[OutboxMessage], base_url: str) -> Render
     if len(rows) == 1:
         label, title, body, link = parts[0]
         subject = f"【链招】{label}：{title}"
-        text = f"{user.display_name}，您好：\n\n{title}\n{body}\n\n查看详情：{link}\n".replace("\n\n\n", "\n\n")
+        text = f"{user.display_name}，您好：\n\n{title}\n{body}\n\n查看详情：{link}\n".replace(
+            "\n\n\n", "\n\n"
+        )
         summary = f"【链招】{label}：{title}\n查看详情：{link}"
     else:
         subject = f"【链招】今日消息汇总（{len(rows)} 条）"
@@ -190,4 +192,3 @@ def failures(session: Session, actor: Actor, *, limit: int = 100) -> list[Outbox
             .limit(limit)
         )
     )
-

@@ -30,7 +30,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..models import utcnow
-from ..models_api import DIGEST, DROPPED, EMAIL, FAILED, PENDING, SENT, WEBHOOK, NotifyPreference, OutboxMessage
+from ..models_api import (
+    DIGEST,
+    DROPPED,
+    EMAIL,
+    FAILED,
+    PENDING,
+    SENT,
+    WEBHOOK,
+    NotifyPreference,
+    OutboxMessage,
+)
 from .notify import Rendered, last_digest_at, render
 
 SIGNATURE_HEADER = "X-Lianzhao-Signature"
@@ -53,7 +63,13 @@ def webhook_payload(fmt: str, msg: Rendered, kind: str) -> dict[str, Any]:
             "msgtype": "markdown",
             "markdown": {"title": msg.subject, "text": f"{msg.summary}\n\n> 接收人：{msg.recipient}"},
         }
-    return {"event": kind, "title": msg.subject, "text": msg.summary, "link": msg.link, "recipient": msg.recipient}
+    return {
+        "event": kind,
+        "title": msg.subject,
+        "text": msg.summary,
+        "link": msg.link,
+        "recipient": msg.recipient,
+    }
 
 
 def dingtalk_url(url: str, secret: str, timestamp_ms: str) -> str:
@@ -182,7 +198,9 @@ def _deliver(
         for row in rows:
             row.attempts = attempts
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.next_attempt_at = now + timedelta(seconds=int(ncfg["retry_base_seconds"]) * 2 ** (attempts - 1))
+            row.next_attempt_at = now + timedelta(
+                seconds=int(ncfg["retry_base_seconds"]) * 2 ** (attempts - 1)
+            )
             if final:
                 row.status = FAILED
         return "failed" if final else "retry"

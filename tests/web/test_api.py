@@ -3,6 +3,11 @@ limits, errors as JSON, and the OpenAPI description driving a client."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import zipfile
+
 import pytest
 
 from crm.db import unit_of_work
@@ -31,7 +36,9 @@ BASE = {
 def _token(env, username, scopes=("read", "write"), days=30):
     with unit_of_work(env.session_factory) as s:
         user = get_by_username(s, username)
-        return create_token(s, user, name="测试", scopes=list(scopes), days=days, max_days=365, max_tokens=10).plain
+        return create_token(
+            s, user, name="测试", scopes=list(scopes), days=days, max_days=365, max_tokens=10
+        ).plain
 
 
 def _leads(env):
@@ -44,10 +51,17 @@ def _leads(env):
         other = create_lead(
             s,
             rec2,
-            {"company_name": "天津植入材料", "sector_id": "medical", "chain_id": "med_device", "channel": "精准补链"},
+            {
+                "company_name": "天津植入材料",
+                "sector_id": "medical",
+                "chain_id": "med_device",
+                "channel": "精准补链",
+            },
             settings=SETTINGS,
         ).id
-        pool = create_lead(s, mgr, {**BASE, "company_name": "苏州功率芯片"}, settings=SETTINGS, auto_assign=False).id
+        pool = create_lead(
+            s, mgr, {**BASE, "company_name": "苏州功率芯片"}, settings=SETTINGS, auto_assign=False
+        ).id
     return {"own": own, "other": other, "pool": pool}
 
 
@@ -104,7 +118,9 @@ def test_a_reset_password_suspends_the_token(env, api):
 
 def test_admin_gets_no_token(env):
     with unit_of_work(env.session_factory) as s, pytest.raises(Exception, match="系统管理员"):
-        create_token(s, get_by_username(s, "admin"), name="x", scopes=["read"], days=1, max_days=9, max_tokens=9)
+        create_token(
+            s, get_by_username(s, "admin"), name="x", scopes=["read"], days=1, max_days=9, max_tokens=9
+        )
 
 
 # (user, lead) -> may read, may edit: the pages' rule (crm.permissions) over the API
@@ -210,7 +226,9 @@ def test_csrf_unchanged_for_cookie_sessions(env, as_user):
 def test_token_page_shows_once_and_revokes(env, as_user, app):
     client = as_user("zhuanyuan")
     token = csrf_token(client, "/account/")
-    r = client.post("/account/tokens", data={"name": "城市大脑", "scope": "read", "days": "30", "csrf_token": token})
+    r = client.post(
+        "/account/tokens", data={"name": "城市大脑", "scope": "read", "days": "30", "csrf_token": token}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'data-testid="new-token"' in html
     plain = html.split('data-testid="new-token">', 1)[1].split("<", 1)[0]
@@ -235,7 +253,11 @@ def test_a_script_with_only_the_description_and_a_token(env, app):
     api = app.test_client(use_cookies=False)
     spec = api.get("/api/v1/openapi.json").json
     base = spec["servers"][0]["url"]
-    ops = {op["operationId"]: (path, method) for path, item in spec["paths"].items() for method, op in item.items()}
+    ops = {
+        op["operationId"]: (path, method)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+    }
     h = auth(_token(env, "zhuanyuan"))
 
     def call(op_id, body=None, **params):
@@ -251,3 +273,33 @@ def test_a_script_with_only_the_description_and_a_token(env, app):
     assert call("add_activity", body, lead_id=ids["own"]).status_code == 201
     refused = call("add_activity", body, lead_id=ids["other"])
     assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+
+
+def test_spaces_and_indicators_follow_the_pages_rules(env, api):
+    leader, recruiter = auth(_token(env, "lingdao")), auth(_token(env, "zhuanyuan"))
+    r = api.get("/api/v1/indicators", headers=leader)
+    assert r.status_code == 200 and r.json["items"] and "name" in r.json["items"][0]
+    r = api.get("/api/v1/indicators", headers=recruiter)
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    r = api.get("/api/v1/spaces", headers=recruiter)
+    assert r.status_code in (200, 403) and ("items" in r.json or r.json["error"]["code"] == "forbidden")
+
+
+def test_full_export_holds_what_the_caller_may_read(env, api):
+    ids = _leads(env)
+    schema = api.get("/api/v1/export/schema.json").json
+    assert {"companies.csv", "leads.csv", "activities.csv", "nodes.csv"} <= set(schema["files"])
+    r = api.get("/api/v1/export.zip", headers=auth(_token(env, "zhuanyuan")))
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.data)) as zf:
+        inside = json.loads(zf.read("schema.json"))
+        leads = list(csv.DictReader(io.StringIO(zf.read("leads.csv").decode("utf-8"))))
+        companies = list(csv.DictReader(io.StringIO(zf.read("companies.csv").decode("utf-8"))))
+        assert "indicator_values.csv" not in zf.namelist()  # a recruiter may not open 监测
+    got = {int(x["id"]) for x in leads}
+    assert ids["own"] in got and ids["pool"] in got and ids["other"] not in got
+    assert inside["files"]["leads.csv"]["rows"] == len(leads) and companies
+    assert [c["name"] for c in inside["files"]["companies.csv"]["columns"]] == list(companies[0])
+    r = api.get("/api/v1/export.zip", headers=auth(_token(env, "lingdao")))
+    with zipfile.ZipFile(io.BytesIO(r.data)) as zf:
+        assert "indicator_values.csv" in zf.namelist()

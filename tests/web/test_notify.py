@@ -113,17 +113,20 @@ def test_an_assignment_sends_a_mail_and_a_signed_webhook_with_working_links(env,
     assert smtp.messages == [] and receiver.got == []
     counts = deliver_due(env.session_factory, env.cfg)
     assert counts["sent"] == 2
-    (rcpt, mail), = smtp.messages
+    ((rcpt, mail),) = smtp.messages
     assert rcpt == ["zhang@tongzhou.test"] and "分派" in mail["Subject"]
     link = f"http://lianzhao.test/leads/{lead_id}"
     assert link in mail.get_content()
-    (headers, body), = receiver.got
+    ((headers, body),) = receiver.got
     assert headers[SIGNATURE_HEADER] == sign(SECRET, headers[TIMESTAMP_HEADER], body)
     payload = json.loads(body)
     assert payload["event"] == "assignment" and payload["link"] == link
     # the link works: the recipient signed in opens the lead
     client = app.test_client()
-    client.post("/login", data={"username": "zhuanyuan", "password": "Lianzhao#2026web", "csrf_token": csrf_token(client)})
+    client.post(
+        "/login",
+        data={"username": "zhuanyuan", "password": "Lianzhao#2026web", "csrf_token": csrf_token(client)},
+    )
     assert client.get(link.removeprefix("http://lianzhao.test")).status_code == 200
     assert deliver_due(env.session_factory, env.cfg)["sent"] == 0  # nothing sent twice
 
@@ -132,7 +135,7 @@ def test_robot_formats(env, smtp, receiver):
     _configure(env, receiver, fmt="wecom")
     _assign(env)
     deliver_due(env.session_factory, env.cfg)
-    (headers, body), = receiver.got
+    ((headers, body),) = receiver.got
     payload = json.loads(body)
     assert payload["msgtype"] == "markdown" and "查看详情" in payload["markdown"]["content"]
 
@@ -150,7 +153,9 @@ def test_failures_retry_with_backoff_then_show_to_the_administrator(env, app, sm
         rows = s.query(OutboxMessage).all()
         assert {r.status for r in rows} == {FAILED} and all(r.last_error for r in rows)
     client = app.test_client()
-    client.post("/login", data={"username": "admin", "password": "Lianzhao#2026web", "csrf_token": csrf_token(client)})
+    client.post(
+        "/login", data={"username": "admin", "password": "Lianzhao#2026web", "csrf_token": csrf_token(client)}
+    )
     page = client.get("/account/outbox").get_data(as_text=True)
     assert "发送失败" in page and "苏州功率芯片" not in page  # the administrator sees no business data
     receiver.fail = False
@@ -173,7 +178,7 @@ def test_digest_waits_for_the_hour_and_sends_one_message(env, smtp, receiver):
     assert deliver_due(env.session_factory, env.cfg, now=now)["sent"] == 0
     counts = deliver_due(env.session_factory, env.cfg, now=now + timedelta(days=1))
     assert counts == {"sent": 1, "retry": 1, "failed": 0, "dropped": 0}  # webhook: no address, retried
-    (rcpt, mail), = smtp.messages
+    ((rcpt, mail),) = smtp.messages
     assert "汇总" in mail["Subject"] and "第二家公司" in mail.get_content()
 
 
@@ -187,7 +192,7 @@ def test_link_only_while_the_recipient_may_read_the_lead(env, smtp, receiver):
         rec2.team_id = None
         s.get(type(rec2), get_by_username(s, "zhuanyuan").id).team_id = None  # leaves the team
     deliver_due(env.session_factory, env.cfg)
-    (_, mail), = smtp.messages
+    ((_, mail),) = smtp.messages
     assert f"/leads/{lead_id}" not in mail.get_content() and "/inbox/" in mail.get_content()
     with unit_of_work(env.session_factory) as s:
         assert {r.status for r in s.query(OutboxMessage)} == {SENT}

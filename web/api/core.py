@@ -87,7 +87,9 @@ def _domain_error(exc: Exception):
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError):
-    return error_response(400, "使用登录会话调用接口须带 X-CSRFToken 头；其他系统请改用接口令牌（不带会话 Cookie）", "csrf")
+    return error_response(
+        400, "使用登录会话调用接口须带 X-CSRFToken 头；其他系统请改用接口令牌（不带会话 Cookie）", "csrf"
+    )
 
 
 @bp.errorhandler(HTTPException)
@@ -105,7 +107,9 @@ def _domain_code(exc: Exception, status: int) -> str:
 def _first_message(messages: Any) -> str:
     if isinstance(messages, dict):
         key, value = next(iter(messages.items()), ("", ""))
-        return f"{key}：{_first_message(value)}" if key and not isinstance(key, int) else _first_message(value)
+        return (
+            f"{key}：{_first_message(value)}" if key and not isinstance(key, int) else _first_message(value)
+        )
     if isinstance(messages, list) and messages:
         return _first_message(messages[0])
     return str(messages)
@@ -224,8 +228,22 @@ def operation(
 
     def deco(fn: Callable) -> Callable:
         OPERATIONS.append(
-            Operation(rule, method, fn.__name__, summary, inspect.cleandoc(fn.__doc__ or ""), tag, scope, query, body,
-                      response, paged, status, errors, produces)  # fmt: skip
+            Operation(
+                rule,
+                method,
+                fn.__name__,
+                summary,
+                inspect.cleandoc(fn.__doc__ or ""),
+                tag,
+                scope,
+                query,
+                body,
+                response,
+                paged,
+                status,
+                errors,
+                produces,
+            )  # fmt: skip
         )
 
         @wraps(fn)

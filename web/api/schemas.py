@@ -17,8 +17,12 @@ class _In(Schema):
 
 
 class Error(Schema):
-    code = fields.String(required=True, metadata={"description": "机器可读的错误代码", "example": "forbidden"})
-    message = fields.String(required=True, metadata={"description": "中文说明", "example": "您无权查看该线索"})
+    code = fields.String(
+        required=True, metadata={"description": "机器可读的错误代码", "example": "forbidden"}
+    )
+    message = fields.String(
+        required=True, metadata={"description": "中文说明", "example": "您无权查看该线索"}
+    )
     details = fields.Raw(metadata={"description": "字段级错误（仅请求校验失败时）"})
 
 
@@ -123,7 +127,9 @@ class NodeDetail(Schema):
 class Tie(Schema):
     local_id = fields.String()
     local_name = fields.String()
-    direction = fields.String(metadata={"description": "supplies（向本地企业供货）/ buys（采购本地企业产品）"})
+    direction = fields.String(
+        metadata={"description": "supplies（向本地企业供货）/ buys（采购本地企业产品）"}
+    )
     product = fields.String()
 
 
@@ -137,7 +143,9 @@ class CompanyDetail(Schema):
 
 class Lead(Schema):
     id = fields.Integer(required=True)
-    version = fields.Integer(required=True, metadata={"description": "乐观锁版本：修改时以 If-Match 或 version 提交"})
+    version = fields.Integer(
+        required=True, metadata={"description": "乐观锁版本：修改时以 If-Match 或 version 提交"}
+    )
     company_name = fields.String()
     company_id = fields.String(allow_none=True)
     uscc = fields.String(allow_none=True)
@@ -245,7 +253,9 @@ class ActivityList(Schema):
 
 
 class ActivityCreate(_In):
-    kind = fields.String(required=True, metadata={"description": "拜访 / 电话 / 会议 / 活动 / 备注", "example": "拜访"})
+    kind = fields.String(
+        required=True, metadata={"description": "拜访 / 电话 / 会议 / 活动 / 备注", "example": "拜访"}
+    )
     occurred_on = fields.Date(allow_none=True)
     participants = fields.String(allow_none=True)
     outcome = fields.String(required=True)
@@ -299,3 +309,63 @@ class TargetListList(Schema):
 
 class ChainList(Schema):
     items = fields.List(fields.Nested(Chain))
+
+
+# ----------------------------------------------------------------------------- spaces, indicators
+
+
+class SpaceQuery(_In):
+    kind = fields.String(validate=validate.OneOf(["land", "factory", "office"]))
+    status = fields.String(metadata={"description": "可招商 / 意向锁定 / 已签约 / 已入驻 / 暂不可用"})
+    zone_id = fields.String()
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class Space(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    zone_id = fields.String(allow_none=True)
+    park = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    area_m2 = fields.Float(allow_none=True)
+    area_mu = fields.Float(allow_none=True)
+    land_use = fields.String(allow_none=True)
+    supply_mode = fields.String(allow_none=True)
+    status = fields.String()
+    hold_until = fields.DateTime(allow_none=True)
+    available_from = fields.Date(allow_none=True)
+    lead_id = fields.Integer(
+        allow_none=True, metadata={"description": "锁定/签约的线索（仅当调用者可查看该线索）"}
+    )
+
+
+class SpaceList(Schema):
+    items = fields.List(fields.Nested(Space))
+
+
+class IndicatorQuery(_In):
+    year = fields.Integer()
+
+
+class Indicator(Schema):
+    id = fields.String(required=True)
+    no = fields.Integer()
+    name = fields.String()
+    unit = fields.String()
+    category = fields.String()
+    year = fields.Integer()
+    target = fields.Float(allow_none=True)
+    target_text = fields.String(allow_none=True)
+    value = fields.Float(allow_none=True, metadata={"description": "本年最新一期的值"})
+    period = fields.String(allow_none=True, metadata={"description": "该值的期间，如 2026-Q3"})
+    progress = fields.Float(allow_none=True)
+    off_track = fields.Boolean()
+    note = fields.String()
+    computed = fields.Integer(allow_none=True, metadata={"description": "由企业资质统计得出的值（如有）"})
+
+
+class IndicatorList(Schema):
+    year = fields.Integer()
+    items = fields.List(fields.Nested(Indicator))

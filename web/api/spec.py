@@ -71,7 +71,7 @@ def build_spec(server_url: str = "/api/v1", version: str = "1.0.0") -> dict[str,
             "description": (
                 "链招产业链招商平台的数据接口：产业链、缺口、补链目标、企业、线索与跟进活动、目标名录。"
                 "调用者以令牌所属用户的身份和权限访问（与页面相同的权限规则）。令牌在“我的账号 → 接口令牌”创建，"
-                "权限 read（只读）或 write（读写）。错误以 JSON 返回：{\"error\": {\"code\", \"message\"}}。"
+                '权限 read（只读）或 write（读写）。错误以 JSON 返回：{"error": {"code", "message"}}。'
             )
         },
         servers=[{"url": server_url}],

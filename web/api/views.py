@@ -12,13 +12,32 @@ from dataclasses import asdict
 
 from flask import g, jsonify, send_file, url_for
 
+from crm import full_export, permissions
+from crm.errors import PermissionDenied
+from crm.queries.monitoring import indicator_board
+from crm.queries.spaces import SpaceFilter, list_resources
 from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, assignment, leads, target_lists
+from crm.services._common import current_actor
+from crm.services.spaces import can_read as can_read_spaces
 
 from .. import backend
+from ..access import may_open
+from ..blueprints.monitoring import default_year
+from ..blueprints.monitoring import monitoring as monitoring_plan
 from ..list_export import list_xlsx
 from . import schemas as s
-from .core import etag, if_match_version, load_body, load_query, operation, page_args, paged, remote_ip, slice_page
+from .core import (
+    etag,
+    if_match_version,
+    load_body,
+    load_query,
+    operation,
+    page_args,
+    paged,
+    remote_ip,
+    slice_page,
+)
 
 LEAD_ERRORS = (400, 401, 403, 404, 409, 412)
 
@@ -62,7 +81,9 @@ def chain_targets(chain_id: str):
     """Outside firms on the chain's gap nodes, best score first, each with its factors and reason."""
     args = load_query(s.TargetQuery)
     page, per_page = page_args(args)
-    rows = backend.chain_service().targets(chain_id, node_id=args.get("node_id"), status=args.get("status"), top=None)
+    rows = backend.chain_service().targets(
+        chain_id, node_id=args.get("node_id"), status=args.get("status"), top=None
+    )
     return paged([asdict(t) for t in slice_page(rows, page, per_page)], s.Target, page, per_page, len(rows))
 
 
@@ -72,7 +93,11 @@ def node_detail(node_id: str):
     detail = backend.chain_service().node_detail(node_id)
     return jsonify(
         s.NodeDetail().dump(
-            {"gap": detail.gap, "local_firms": detail.local_firms, "targets": [asdict(t) for t in detail.targets]}
+            {
+                "gap": detail.gap,
+                "local_firms": detail.local_firms,
+                "targets": [asdict(t) for t in detail.targets],
+            }
         )
     )
 
@@ -305,3 +330,88 @@ def export_target_list(list_id: int):
     response.headers["Cache-Control"] = "no-store"
     return response
 
+
+# ----------------------------------------------------------------------------- spaces, indicators
+
+
+@operation("/spaces", summary="空间资源（载体）列表", tag="空间资源", query=s.SpaceQuery, response=s.SpaceList,
+           errors=(401, 403))  # fmt: skip
+def list_spaces():
+    """The space register (土地/厂房/楼宇) for those who may open it; a resource's lead only if readable."""
+    actor = current_actor(backend.db(), g.actor)
+    if not can_read_spaces(actor):
+        raise PermissionDenied("您无权查看空间资源")
+    args = load_query(s.SpaceQuery)
+    f = SpaceFilter(
+        kind=args.get("kind"), status=args.get("status"), zone_id=args.get("zone_id"), text=args.get("q")
+    )
+    rows = []
+    for r in list_resources(backend.db(), f):
+        item = s.Space().dump(r)
+        item["lead_id"] = r.lead_id if r.lead is not None and permissions.can_read(actor, r.lead) else None
+        rows.append(item)
+    return jsonify({"items": rows})
+
+
+@operation("/indicators", summary="监测指标（年度进度）", tag="监测", query=s.IndicatorQuery,
+           response=s.IndicatorList, errors=(401, 403))  # fmt: skip
+def list_indicators():
+    """The plan's indicators for a year: latest value, target, progress, off-track mark (the 监测 page's)."""
+    if not may_open(g.actor, "monitoring"):
+        raise PermissionDenied("监测指标仅供区领导和招商经理查看")
+    msettings, plan = monitoring_plan()
+    years = sorted({y for ind in plan.indicators for y in ind.targets})
+    year = load_query(s.IndicatorQuery).get("year") or default_year(years)
+    items = []
+    for row in indicator_board(backend.db(), plan, msettings, year):
+        target = row.target
+        items.append(
+            {
+                "id": row.ind.id,
+                "no": row.ind.no,
+                "name": row.ind.name,
+                "unit": row.ind.unit,
+                "category": row.ind.category,
+                "year": year,
+                "target": target.value if target else None,
+                "target_text": target.text if target else None,
+                "value": row.latest.value if row.latest else None,
+                "period": row.latest.period_key if row.latest else None,
+                "progress": row.assessment.progress,
+                "off_track": row.assessment.off_track,
+                "note": row.assessment.note,
+                "computed": row.computed,
+            }
+        )
+    return jsonify(s.IndicatorList().dump({"year": year, "items": items}))
+
+
+# ----------------------------------------------------------------------------- full export
+
+
+@operation(
+    "/export.zip",
+    summary="全量导出（CSV 压缩包）",
+    tag="导出",
+    errors=(401,),
+    produces="application/zip",
+)
+def export_all():
+    """Companies, the chain graph, leads, activities and indicator values the caller may read, as
+    CSV files in one zip with schema.json (see /export/schema.json)."""
+    data = full_export.build_zip(
+        backend.db(),
+        g.actor,
+        backend.chain_service().store,
+        may_read_indicators=lambda u: may_open(u, "monitoring"),
+    )
+    response = send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                         download_name="lianzhao-export.zip")  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@operation("/export/schema.json", summary="全量导出的文件与字段说明", tag="导出", scope=None)
+def export_schema():
+    """The stable description of the export's files and columns (holds no data)."""
+    return jsonify(full_export.schema_only())

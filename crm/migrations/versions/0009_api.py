@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("last_used_at", sa.DateTime(), nullable=True),
         sa.Column("last_used_ip", sa.String(length=64), nullable=True),
         sa.Column("use_count", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
@@ -45,7 +47,9 @@ def upgrade() -> None:
         sa.Column("channels", sa.JSON(), nullable=False),
         sa.Column("digest", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notify_preferences_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notify_preferences_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notify_preferences")),
     )
     op.create_table(
@@ -61,8 +65,15 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["inbox_message_id"], ["inbox_messages.id"], name=op.f("fk_notify_outbox_inbox_message_id_inbox_messages"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notify_outbox_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["inbox_message_id"],
+            ["inbox_messages.id"],
+            name=op.f("fk_notify_outbox_inbox_message_id_inbox_messages"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notify_outbox_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_outbox")),
     )
     with op.batch_alter_table("notify_outbox", schema=None) as batch_op:
