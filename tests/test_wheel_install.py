@@ -78,3 +78,22 @@ def test_init_and_chains_in_an_empty_folder(installed, tmp_path):
     assert f"配置文件：{folder / 'config.toml'}" in _run(
         [lianzhao, "--help"], cwd=folder, env=env
     ).stdout.replace("\n", "")
+
+
+def test_the_wheel_carries_the_api_docs_assets(installed):
+    """/api/v1/docs works offline from an installed copy: Swagger UI and its starter are in the wheel."""
+    out = _run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import web, pathlib; print(pathlib.Path(web.__file__).parent)",
+        ]
+    ).stdout.strip()
+    static = Path(out) / "static"
+    for name in (
+        "vendor/swagger_ui/swagger-ui-bundle.js",
+        "vendor/swagger_ui/swagger-ui.css",
+        "js/api_docs.js",
+    ):
+        assert (static / name).is_file(), name
+    assert (Path(out) / "templates" / "api" / "docs.html").is_file()
