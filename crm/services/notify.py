@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 
 from .. import permissions as perm
 from ..errors import PermissionDenied, ValidationError
-from ..models import InboxMessage, Lead, User, utcnow
+from ..models import MANAGER, RECRUITER, InboxMessage, Lead, User, utcnow
 from ..models_api import DIGEST, EMAIL, PENDING, WEBHOOK, NotifyPreference, OutboxMessage
+from ..settings import CrmSettings
 from . import audit
 from ._common import Actor, current_actor
+from .overdue import count_overdue
 
 # Every inbox event kind -> its Chinese label (the inbox page shows the same labels).
 EVENT_LABELS = {
@@ -38,7 +40,9 @@ EVENT_LABELS = {
     "target_list_approved": "名录已批准",
     "return": "退回",
     "space_hold": "空间锁定到期",
+    "overdue": "超期提醒",
 }
+OVERDUE = "overdue"
 CHANNELS = (EMAIL, WEBHOOK)
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
@@ -127,6 +131,44 @@ def enqueue(
     return rows
 
 
+def enqueue_reminders(
+    session: Session, settings: CrmSettings, *, tz: ZoneInfo, now: datetime | None = None
+) -> int:
+    """The daily 超期提醒 for each user who asked for it and has overdue leads (a recruiter: own;
+    a manager: the team's), at most one per user and channel per local day. Counted by the same
+    rule as the inbox's reminders (crm.services.overdue). Returns the rows queued."""
+    now = now or utcnow()
+    day_start = last_digest_at(now, 0, tz)
+    queued = 0
+    for pref in session.scalars(select(NotifyPreference)):
+        channels = [c for c in (pref.channels or {}).get(OVERDUE, []) if c != EMAIL or pref.email]
+        user = session.get(User, pref.user_id)
+        if not channels or user is None or not user.is_active or user.role not in (RECRUITER, MANAGER):
+            continue
+        done = set(
+            session.scalars(
+                select(OutboxMessage.channel).where(
+                    OutboxMessage.user_id == user.id,
+                    OutboxMessage.kind == OVERDUE,
+                    OutboxMessage.created_at >= day_start,
+                )
+            )
+        )
+        owner = user.id if user.role == RECRUITER else None
+        n = count_overdue(session, user, settings=settings, now=now, owner_id=owner)
+        for channel in channels:
+            if n and channel not in done:
+                session.add(
+                    OutboxMessage(
+                        user_id=user.id, channel=channel, kind=OVERDUE, title=f"您有 {n} 条线索已超过响应时限",
+                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+                    )
+                )  # fmt: skip
+                queued += 1
+    session.flush()
+    return queued
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One message as it leaves the app."""
@@ -138,7 +180,9 @@ class Rendered:
     recipient: str
 
 
-def link_for(session: Session, user: User, message: InboxMessage | None, base_url: str) -> str:
+def link_for(
+    session: Session, user: User, message: InboxMessage | None, base_url: str, kind: str = ""
+) -> str:
     """A deep link the recipient can open: the lead or list if still readable, else the inbox."""
     base = base_url.rstrip("/")
     if message is not None and message.lead_id is not None:
@@ -147,6 +191,8 @@ def link_for(session: Session, user: User, message: InboxMessage | None, base_ur
             return f"{base}/leads/{lead.id}"
     if message is not None and message.target_list_id is not None and perm.can_read_target_lists(user):
         return f"{base}/lists/{message.target_list_id}"
+    if message is None and kind == OVERDUE:
+        return f"{base}/leads/?overdue=1"
     return f"{base}/inbox/"
 
 
@@ -157,8 +203,8 @@ def render(session: Session, rows: list[OutboxMessage], base_url: str) -> Render
     for row in rows:
         message = row.inbox_message
         label = EVENT_LABELS.get(row.kind, row.kind)
-        title = message.title if message is not None else "您有一条新消息"
-        link = link_for(session, user, message, base_url)
+        title = message.title if message is not None else (row.title or "您有一条新消息")
+        link = link_for(session, user, message, base_url, row.kind)
         links.append(link)
         lead_readable = link != f"{base_url.rstrip('/')}/inbox/" or message is None or message.lead_id is None
         body = (message.body or "") if message is not None and lead_readable else ""

@@ -1,4 +1,4 @@
-"""`lianzhao notify send|retry`: the worker that sends the notification outbox (e-mail, webhooks).
+"""`lianzhao notify send|remind|retry`: the worker that sends the notification outbox (e-mail, webhooks).
 
 Run from cron or a systemd timer every minute (`lianzhao notify send`), or as a service
 (`lianzhao notify send --loop`). It never runs inside a web request (crm.services.notify_send).
@@ -7,11 +7,13 @@ Run from cron or a systemd timer every minute (`lianzhao notify send`), or as a 
 from __future__ import annotations
 
 import time
+from zoneinfo import ZoneInfo
 
 import click
 
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade
-from crm.services import notify_send
+from crm.services import notify, notify_send
+from crm.settings_store import effective_settings
 
 
 @click.group("notify")
@@ -45,6 +47,16 @@ def send_cmd(ctx, loop: bool, every: int):
         if not loop:
             return
         time.sleep(max(1, every))
+
+
+@notify_group.command("remind")
+@click.pass_context
+def remind_cmd(ctx):
+    """为选择了“超期提醒”的用户排队当日的超期线索提醒（可由定时任务每日运行）。"""
+    cfg = ctx.obj.cfg
+    with unit_of_work(_factory(ctx)) as s:
+        n = notify.enqueue_reminders(s, effective_settings(s, cfg), tz=ZoneInfo(cfg["web"]["timezone"]))
+    click.echo(f"已排队 {n} 条超期提醒")
 
 
 @notify_group.command("retry")

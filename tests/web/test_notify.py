@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,7 +19,7 @@ from crm.models import utcnow
 from crm.models_api import FAILED, SENT, OutboxMessage
 from crm.services.assignment import assign_lead
 from crm.services.leads import create_lead
-from crm.services.notify import save_preference
+from crm.services.notify import enqueue_reminders, save_preference
 from crm.services.notify_send import SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, sign
 from crm.services.users import get_by_username
 from crm.settings import CrmSettings
@@ -196,3 +197,19 @@ def test_link_only_while_the_recipient_may_read_the_lead(env, smtp, receiver):
     assert f"/leads/{lead_id}" not in mail.get_content() and "/inbox/" in mail.get_content()
     with unit_of_work(env.session_factory) as s:
         assert {r.status for r in s.query(OutboxMessage)} == {SENT}
+
+
+def test_daily_overdue_reminder_once_a_day(env, smtp, receiver):
+    _configure(env, receiver)
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan")
+        save_preference(s, rec, email="zhang@tongzhou.test", channels={"overdue": ["email"]}, digest=False)
+        create_lead(s, rec, {"company_name": "久未联系公司", "sector_id": "nev", "channel": "精准补链"},
+                    settings=SETTINGS, now=utcnow() - timedelta(days=30))  # fmt: skip
+    tz = ZoneInfo("Asia/Shanghai")
+    with unit_of_work(env.session_factory) as s:
+        assert enqueue_reminders(s, SETTINGS, tz=tz) == 1
+        assert enqueue_reminders(s, SETTINGS, tz=tz) == 0  # once a day
+    deliver_due(env.session_factory, env.cfg)
+    ((_, mail),) = smtp.messages
+    assert "超期" in mail["Subject"] and "http://lianzhao.test/leads/?overdue=1" in mail.get_content()

@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("inbox_message_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
