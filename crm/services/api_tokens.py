@@ -148,8 +148,8 @@ def authenticate(
         raise InvalidToken("令牌所属账号已被锁定")
     if user.must_change_password:
         raise InvalidToken("令牌所属账号须先修改密码（密码已重置），令牌暂停使用")
-    first = token.last_used_at is None
-    if first or token.last_used_at <= now - AUDIT_EVERY or token.last_used_ip != ip:
+    last = token.last_used_at
+    if last is None or last <= now - AUDIT_EVERY or token.last_used_ip != ip:
         audit.record(
             session,
             user,

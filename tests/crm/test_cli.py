@@ -27,7 +27,7 @@ def run(engine, monkeypatch):
 
 def test_user_commands(run, engine):
     result = run("db", "upgrade")
-    assert result.exit_code == 0 and "最新版本（0006）" in result.output
+    assert result.exit_code == 0 and "最新版本（0009）" in result.output
     result = run(
         "user",
         "add",
