@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import crm.models_loop  # noqa: F401  (the loop tables share Base.metadata)
 from crm.models import Base
 
 config = context.config

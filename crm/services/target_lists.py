@@ -426,6 +426,7 @@ def submit(
             f"{actor.display_name}提交了《{tl.title}》，请审批",
             comment,
             target_list_id=tl.id,
+            action_key=inbox.target_list_review_key(tl.id),
             now=now,
         )
     audit.record(
@@ -466,6 +467,7 @@ def return_list(
         raise ValidationError("退回名录须填写意见")
     tl.status = TL_RETURNED
     _review(session, actor, tl, "return", comment, now)
+    inbox.close_action(session, inbox.target_list_review_key(tl.id), now)
     _touch(session, tl, now)
     inbox.notify(
         session,
@@ -511,6 +513,7 @@ def approve(
     tl.status, tl.approved_at, tl.approved_by_id = TL_APPROVED, now, actor.id
     comment = (comment or "").strip() or None
     _review(session, actor, tl, "approve", comment, now)
+    inbox.close_action(session, inbox.target_list_review_key(tl.id), now)
     _touch(session, tl, now)
     inbox.notify(
         session,
