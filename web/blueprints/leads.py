@@ -189,9 +189,7 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
                 "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings),
                 "claim": claim,
                 "requirements": [requirement_label(r) for r in reqs],
-                "facts": [
-                    (k, *FACTS[k]) for k in requirement_keys(reqs) if FACTS[k][1] != "file"
-                ],
+                "facts": [(k, *FACTS[k]) for k in requirement_keys(reqs) if FACTS[k][1] != "file"],
             }
         )
     claims = stage_claims.claims_of(session, actor, lead_id)
