@@ -42,7 +42,9 @@ def test_claim_confirm_land_and_everything_agrees(new_page, web_env):
     lead_id = web_env.seeded.own  # 精控电驱科技 on 电机控制器 (缺链), owned by 张专员
     with unit_of_work(web_env.session_factory) as s:
         mgr = get_by_username(s, "jingli")
-        tl = target_lists.create_draft(s, mgr, sector_id="nev", chain_id="nev_drive", title="动力总成补链名录")
+        tl = target_lists.create_draft(
+            s, mgr, sector_id="nev", chain_id="nev_drive", title="动力总成补链名录"
+        )
         target_lists.add_rows(
             s,
             mgr,
@@ -135,7 +137,9 @@ def test_approval_task_leaves_every_leaders_inbox(new_page, web_env):
             settings=SETTINGS,
         )
         mgr = get_by_username(s, "jingli")
-        tl = target_lists.create_draft(s, mgr, sector_id="nev", chain_id=None, title="新能源汽车补链名录（送审）")
+        tl = target_lists.create_draft(
+            s, mgr, sector_id="nev", chain_id=None, title="新能源汽车补链名录（送审）"
+        )
         target_lists.add_rows(s, mgr, tl.id, [{"company_id": "x1", "company_name": "常州电控"}])
         target_lists.submit(s, mgr, tl.id)
         list_id = tl.id

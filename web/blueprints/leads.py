@@ -314,7 +314,9 @@ def move(lead_id: int):
     return _back(lead_id)
 
 
-@bp.post("/<int:lead_id>/claims/<int:claim_id>/<any(confirm, return, withdraw):action>")
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/confirm", defaults={"action": "confirm"})
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/return", defaults={"action": "return"})
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/withdraw", defaults={"action": "withdraw"})
 def decide_claim(lead_id: int, claim_id: int, action: str):
     """Confirm, return (with a reason) or withdraw a stage claim."""
 
