@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
-import crm.models_spaces  # noqa: F401  (the 筑巢 tables share Base.metadata)
-import crm.models_api  # noqa: F401  (API tokens, notification outbox)
+from crm import models_api, models_loop, models_monitoring, models_spaces  # noqa: F401  (their tables join Base.metadata)
 from crm.models import Base
 
 config = context.config

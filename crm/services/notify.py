@@ -40,6 +40,11 @@ EVENT_LABELS = {
     "target_list_approved": "名录已批准",
     "return": "退回",
     "space_hold": "空间锁定到期",
+    "sector_lead": "本组产业新线索",
+    "named": "牵头领导/服务专员指定",
+    "claim_pending": "阶段待确认",
+    "claim_confirmed": "阶段已确认",
+    "claim_returned": "阶段确认退回",
     "overdue": "超期提醒",
 }
 OVERDUE = "overdue"

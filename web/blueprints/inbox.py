@@ -11,20 +11,13 @@ from crm.models import utcnow
 from crm.queries.response import response_status
 from crm.queries.returns import recent_returns
 from crm.services import inbox, overdue
+from crm.services.notify import EVENT_LABELS
 
 from .. import backend
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
-KIND_LABELS = {
-    "assignment": "分派",
-    "reassignment": "改派",
-    "comment": "批注",
-    "target_list_submitted": "名录待审批",
-    "target_list_returned": "名录退回",
-    "target_list_approved": "名录已批准",
-    "return": "退回",
-}
+KIND_LABELS = EVENT_LABELS  # one table of event labels: crm.services.notify (inbox and outside alike)
 REMINDER_LIMIT = 50
 
 

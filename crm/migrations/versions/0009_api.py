@@ -1,7 +1,7 @@
 """Open interfaces: API tokens, notification preferences and the notification outbox (issue 18)
 
 Revision ID: 0009
-Revises: 0006 here (H11 branch); chained after 0008 at merge, when 0007 and 0008 land
+Revises: 0008 (chained after the CRM loop's 0008 when `merge` was merged in; 0007 is not used yet)
 Create Date: 2026-12-01
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
