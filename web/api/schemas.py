@@ -233,6 +233,41 @@ class StageMove(_In):
     target = fields.String(required=True, metadata={"description": "目标阶段，如 接洽"})
     reason = fields.String(allow_none=True)
     version = fields.Integer()
+    facts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={
+            "description": "进入须举证的阶段（签约、落地、投产…）时的事实项，如 signed_on；此时生成待确认的阶段申报"
+        },
+    )
+
+
+class StageClaim(Schema):
+    id = fields.Integer(required=True)
+    lead_id = fields.Integer()
+    from_stage = fields.String()
+    to_stage = fields.String()
+    facts = fields.Dict()
+    status = fields.String(metadata={"description": "pending / confirmed / returned / withdrawn"})
+    claimed_by_id = fields.Integer(allow_none=True)
+    claimed_at = fields.DateTime()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+
+
+class StageMoveResult(Schema):
+    lead = fields.Nested(Lead)
+    claim = fields.Nested(StageClaim, allow_none=True, metadata={"description": "经申报时：待确认的阶段申报"})
+
+
+class ClaimList(Schema):
+    items = fields.List(fields.Nested(StageClaim))
+
+
+class ClaimDecision(_In):
+    action = fields.String(required=True, validate=validate.OneOf(["confirm", "return", "withdraw"]))
+    reason = fields.String(allow_none=True, metadata={"description": "退回时必填"})
 
 
 class Activity(Schema):

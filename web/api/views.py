@@ -17,7 +17,7 @@ from crm.errors import PermissionDenied
 from crm.queries.monitoring import indicator_board
 from crm.queries.spaces import SpaceFilter, list_resources
 from crm.queries.worklist import WorkFilter, worklist
-from crm.services import activities, assignment, leads, target_lists
+from crm.services import activities, assignment, leads, stage_claims, target_lists
 from crm.services._common import current_actor
 from crm.services.spaces import can_read as can_read_spaces
 
@@ -26,6 +26,7 @@ from ..access import may_open
 from ..blueprints.monitoring import default_year
 from ..blueprints.monitoring import monitoring as monitoring_plan
 from ..list_export import list_xlsx
+from ..loop import district, graph_store, loop_settings
 from . import schemas as s
 from .core import (
     etag,
@@ -201,25 +202,73 @@ def update_lead(lead_id: int):
     tag="线索",
     scope="write",
     body=s.StageMove,
-    response=s.Lead,
+    response=s.StageMoveResult,
     errors=LEAD_ERRORS,
 )
 def move_lead(lead_id: int):
-    """Move the lead along the workflow; a key project without its "四个一" is refused (409)."""
+    """Move the lead along the workflow, as the lead page does: into a stage that asks for facts
+    (签约, 落地 …) the move is a claim that waits for confirmation (`claim` in the answer); a key
+    project without its "四个一" is refused (409 gate_not_satisfied), missing facts with 400."""
     data = load_body(s.StageMove)
     version = if_match_version()
     with backend.unit_of_work() as session:
-        lead = leads.transition(
+        result = stage_claims.move(
             session,
             g.actor,
             lead_id,
             data["target"],
             data.get("reason"),
+            facts=data.get("facts") or {},
             expected_version=version if version is not None else data.get("version"),
             settings=backend.crm_settings(),
+            loop=loop_settings(),
+            graph=graph_store(),
+            district=district(),
             ip=remote_ip(),
         )
-    return _lead_response(lead)
+    response = jsonify(s.StageMoveResult().dump({"lead": result.lead, "claim": result.claim}))
+    response.headers["ETag"] = etag("lead", result.lead.id, result.lead.version)
+    return response
+
+
+@operation(
+    "/leads/<int:lead_id>/claims",
+    summary="阶段申报列表",
+    tag="线索",
+    response=s.ClaimList,
+    errors=(401, 403, 404),
+)
+def list_claims(lead_id: int):
+    """A lead's stage claims (pending, confirmed, returned, withdrawn)."""
+    return jsonify(
+        {"items": s.StageClaim(many=True).dump(stage_claims.claims_of(backend.db(), g.actor, lead_id))}
+    )
+
+
+@operation(
+    "/claims/<int:claim_id>/decision",
+    "POST",
+    summary="确认、退回或撤回阶段申报",
+    tag="线索",
+    scope="write",
+    body=s.ClaimDecision,
+    response=s.StageClaim,
+    errors=LEAD_ERRORS,
+)
+def decide_claim(claim_id: int):
+    """confirm / return (with a reason) by those who may decide; withdraw by the claimant."""
+    data = load_body(s.ClaimDecision)
+    settings, loop = backend.crm_settings(), loop_settings()
+    with backend.unit_of_work() as session:
+        if data["action"] == "confirm":
+            claim = stage_claims.confirm(session, g.actor, claim_id, settings=settings, loop=loop,
+                                         graph=graph_store(), district=district(), ip=remote_ip())  # fmt: skip
+        elif data["action"] == "return":
+            claim = stage_claims.return_claim(session, g.actor, claim_id, data.get("reason") or "",
+                                              settings=settings, loop=loop, ip=remote_ip())  # fmt: skip
+        else:
+            claim = stage_claims.withdraw(session, g.actor, claim_id, ip=remote_ip())
+    return jsonify(s.StageClaim().dump(claim))
 
 
 @operation(
