@@ -12,10 +12,11 @@ from crm.services._common import SYSTEM
 from crm.services.spaces_settings import SpacesSettings
 from crm.services.users import create_user
 from crm.settings import CrmSettings
-from tests.e2e.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot
 from tests.web.webdata import PASSWORD
 
 pytestmark = pytest.mark.browser
+SEEDED_LEADS = True
 ZONES = {"huoxian": "漷县镇", "taima": "台马科技板块", "xiji": "西集镇"}
 
 
