@@ -14,8 +14,10 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from crm.db import unit_of_work
+from crm.services import users as user_svc
 from crm.services.leads import create_lead
 from crm.services.users import get_by_username
 from crm.settings import CrmSettings as _CrmSettings
@@ -30,9 +32,14 @@ TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 @pytest.fixture(scope="session")
 def template_env(tmp_path_factory):
-    """Built once (migrations, password hashing are slow); each test gets a copy."""
+    """Built once (migrations are slow); each test gets a copy. The users' hashes use a cheap
+    pbkdf2 round count, as in tests/crm: every login verifies one, and scrypt costs ~0.3 s each
+    on this machine. Verification is werkzeug's real code either way; users and passwords the
+    tests create get scrypt."""
     folder = tmp_path_factory.mktemp("web-template") / "instance"
-    close_env(build_env(folder))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(user_svc, "hash_password", lambda pw: generate_password_hash(pw, "pbkdf2:sha256:1000"))
+        close_env(build_env(folder))
     return folder
 
 
