@@ -1,4 +1,4 @@
-"""修改密码, the must-change rule, role-aware navigation and local times (QA fixes)."""
+"""修改密码, the must-change rule, role-aware navigation and local times."""
 
 from __future__ import annotations
 

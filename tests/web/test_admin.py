@@ -1,6 +1,7 @@
 """系统管理: users (create with a one-time password, disable, reset, role/team), settings that
 config.toml leaves editable (validated, audited, persisted), and the import page (row errors shown,
-nothing written on failure). Everything refused to non-administrators."""
+nothing written on failure; hostile file names and oversize files), the audit log page. Everything
+refused to non-administrators, and the administrator kept out of the business pages."""
 
 from __future__ import annotations
 

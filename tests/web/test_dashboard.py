@@ -1,5 +1,5 @@
 """领导驾驶舱: gaps filled when a lead on the node lands, investment signed/landed, key projects'
-"四个一", overdue per team, SVG charts without scripts, access by role."""
+"四个一", overdue per team, SVG charts without scripts (bars named by sector), access by role."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""收件箱: assignment and comment messages, overdue reminders, marking read (own messages only)."""
+"""收件箱: assignment and comment messages, overdue reminders (one page of them), marking read (own
+messages only), and the unread count in the top navigation."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""我的线索 and the lead page: ordering, permissions (403), activity logging, the "四个一" gate,
-claiming pool leads, comments, stale edits and escaping of user data."""
+"""我的线索 and the lead page: ordering, the team-scoped pool, permissions (403: other teams and the
+administrator neither read nor write a lead, the leader reads only), activity logging with a
+required outcome, the "四个一" gate, claiming pool leads, comments, stale edits, the readable audit
+record and escaping of user data."""
 
 from __future__ import annotations
 

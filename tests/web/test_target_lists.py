@@ -1,4 +1,5 @@
-"""目标名录 through the web: draft, add, reorder, annotate, submit, return, approve, versions, export."""
+"""目标名录 through the web: draft, add, reorder, annotate, submit, return, approve, versions, export;
+writes only by the team's manager and approval only by a leader."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Guards against the known XSS traps: no |safe, no Markup, no render_template_string (pyvis
-output must never be rendered as a template), no inline <script> with code, no inline style."""
+output must never be rendered as a template), no inline <script> with code, no inline style; and
+every rendered CRM page clean under the strict CSP, with only our own static files."""
 
 from __future__ import annotations
 
