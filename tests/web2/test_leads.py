@@ -4,7 +4,6 @@ claiming pool leads, comments, stale edits and escaping of user data."""
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 
 from crm.db import unit_of_work
