@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.e2e.conftest import login, screenshot
+import pytest
 
+from tests.browser.conftest import login, screenshot
+
+pytestmark = pytest.mark.browser
+SEEDED_LEADS = True
 PHONE = {"width": 390, "height": 844}
 
 
