@@ -186,14 +186,20 @@ def test_stage_claims_through_the_api(env, api):
     rec, mgr = auth(_token(env, "zhuanyuan")), auth(_token(env, "jingli"))
     lead_id = _leads(env)["own"]
     for stage in ("接洽", "在谈"):
-        assert api.post(f"/api/v1/leads/{lead_id}/stage", json={"target": stage}, headers=rec).status_code == 200
+        assert (
+            api.post(f"/api/v1/leads/{lead_id}/stage", json={"target": stage}, headers=rec).status_code == 200
+        )
     r = api.post(f"/api/v1/leads/{lead_id}/stage", json={"target": "签约"}, headers=rec)
     assert r.status_code == 400 and "签约日期" in r.json["error"]["message"]
     facts = {"signed_on": "2026-11-30", "agreed_investment": "5000", "agreement_no": "TZ-2026-001"}
     r = api.post(f"/api/v1/leads/{lead_id}/stage", json={"target": "签约", "facts": facts}, headers=rec)
-    assert r.status_code == 200 and r.json["claim"]["status"] == "pending" and r.json["lead"]["stage"] == "在谈"
+    assert (
+        r.status_code == 200 and r.json["claim"]["status"] == "pending" and r.json["lead"]["stage"] == "在谈"
+    )
     claim_id = r.json["claim"]["id"]
-    assert [c["id"] for c in api.get(f"/api/v1/leads/{lead_id}/claims", headers=mgr).json["items"]] == [claim_id]
+    assert [c["id"] for c in api.get(f"/api/v1/leads/{lead_id}/claims", headers=mgr).json["items"]] == [
+        claim_id
+    ]
     r = api.post(f"/api/v1/claims/{claim_id}/decision", json={"action": "confirm"}, headers=rec)
     assert r.status_code in (400, 403)  # the claimant does not confirm their own claim
     r = api.post(f"/api/v1/claims/{claim_id}/decision", json={"action": "confirm"}, headers=mgr)
