@@ -60,10 +60,16 @@ def test_downstream_counts_follow_feeds():
 def test_criticality_combines_importance_and_structure():
     nodes, flows = chain()
     rows = {r.node_id: r for r in analyse_chain(nodes, flows, {}, T)}
-    # 材料 (importance 5, feeds 3 of 4 others) is the most critical; 服务 the least.
-    assert rows["c.mat"].criticality == max(r.criticality for r in rows.values())
+    # 部件 is the one node every path to the end product (服务) passes through besides 整机.
+    assert rows["c.part"].chokepoint_ends == 1 and rows["c.machine"].chokepoint_ends == 1
+    assert rows["c.mat"].chokepoint_ends == 0 and rows["c.service"].end_products == 1
+    assert "终端产品的必经环节" in rows["c.part"].why
+    # 材料 (importance 5, feeds 3 of 4 others, no chokepoint) beats 原料 (importance 2, same flows).
+    assert rows["c.mat"].criticality > rows["c.raw"].criticality
     assert rows["c.service"].criticality == min(r.criticality for r in rows.values())
-    assert rows["c.mat"].criticality == round(0.6 * 1.0 + 0.4 * 0.75, 4)
+    t = GapThresholds()
+    total = t.importance_weight + t.downstream_weight + t.policy_weight + t.chokepoint_weight + t.demand_weight
+    assert rows["c.mat"].criticality == round((t.importance_weight * 1.0 + t.downstream_weight * 0.75) / total, 4)
     # Same importance, more downstream -> more critical.
     same = [
         ChainNode("d.a", "d", "A", "上游", 3),

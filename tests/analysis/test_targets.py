@@ -46,19 +46,22 @@ def test_each_factor_moves_the_score():
     plain = rank([firm("a")])[0]
     strong = rank([firm("a", qualifications=("小巨人", "上市"), revenue=800000)])[0]
     assert strong.score > plain.score and strong.factors["strength"] > plain.factors["strength"]
-    near = rank([firm("a", province="河北省", city="廊坊市", district="三河市")])[0]
-    assert near.factors["geography"] == 1.0 and "北三县" in near.reason
-    tie = Tie("a", "L1", "甘李药业", "supplies", "胰岛素原料", 1000, ("链主", "上市"))
+    central = rank([firm("a", province="北京市", city="北京市", district="海淀区")])[0]
+    assert central.factors["geography"] == 1.0 and "中心城区疏解" in central.reason
+    assert central.score > plain.score
+    tie = Tie("a", "L1", "甘李药业", "supplies", "胰岛素原料", 10000, ("链主", "上市"))
     tied = rank([firm("a")], [tie])[0]
     assert tied.factors["ties"] == 1.0 and "向本地链主「甘李药业」供货" in tied.reason
+    assert "ties" in plain.no_data and "ties" not in tied.no_data
     assert tied.score > plain.score
 
 
 def test_reason_is_readable_chinese():
     row = rank([firm("a", qualifications=("专精特新",), products="高端医疗器械 耗材")])[0]
     assert row.reason.startswith("填补缺链「医用高分子材料」")
-    assert "专精特新" in row.reason and "契合漷县产业定位" in row.reason
-    assert row.factors["zone_fit"] == 1.0  # focus phrase in products beats a sector-only match
+    assert "专精特新" in row.reason and "主营高端医疗器械" in row.reason
+    assert "可落位漷县" in row.reason and row.factors["zone_fit"] == 0.4  # sector-only focus
+    assert "本地1家下游企业（骨科植入物）需外购该环节产品" in row.reason
 
 
 def test_zone_fit_ignores_partner_zones_and_other_sectors():
