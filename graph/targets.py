@@ -49,10 +49,10 @@ class TargetWeights:
     """Weights, scales and geography tiers from config.toml's [targets] section (docs/CONFIG.md)."""
 
     gap: float = 0.30
-    strength: float = 0.30
+    strength: float = 0.32
     demand: float = 0.10
     ties: float = 0.10
-    geography: float = 0.12
+    geography: float = 0.10
     zone_fit: float = 0.08
     qualification_points: Mapping[str, float] = field(
         default_factory=lambda: {
