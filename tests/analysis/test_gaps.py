@@ -116,3 +116,43 @@ def test_thresholds_from_config():
 def test_downstream_counts_tolerate_a_cycle():
     flows = [Flow("a", "b"), Flow("b", "a"), Flow("b", "c")]
     assert downstream_counts(["a", "b", "c"], flows) == {"a": 2, "b": 2, "c": 0}
+
+
+def test_per_node_thresholds_win_over_config():
+    design = ChainNode("s.design", "s", "工业设计", "上游", 5, weak_firms_below=5, weak_without_qualified=False)
+    oem = ChainNode("s.oem", "s", "整车制造", "下游", 5, weak_firms_below=1)
+    stats = {
+        "s.design": NodeStats("s.design", local_firms=3, local_output=900000, qualified_firms=0),
+        "s.oem": NodeStats("s.oem", local_firms=1, local_output=900000, qualified_firms=1),
+    }
+    rows = {r.node_id: r for r in analyse_chain([design, oem], [Flow("s.design", "s.oem")], stats, T)}
+    assert rows["s.design"].status == "弱链" and "要求≥5家" in rows["s.design"].reason
+    assert rows["s.oem"].status == "强链"  # one OEM is enough where the chain file says so
+
+
+def test_chain_file_thresholds_apply_to_every_node(tmp_path):
+    from seed.loader import read_chain_file
+
+    path = tmp_path / "x.toml"
+    path.write_text(
+        """format = 2
+[chain]
+id = "x"
+name = "测试链"
+sector = "eq"
+sources = ["测试"]
+thresholds = { weak_firms_below = 2 }
+[[nodes]]
+key = "a"
+name = "甲"
+stage = "上游"
+[[nodes]]
+key = "b"
+name = "乙"
+stage = "下游"
+thresholds = { weak_firms_below = 7 }
+""",
+        encoding="utf-8",
+    )
+    nodes = {n.id: n for n in read_chain_file(path, ["eq"]).nodes}
+    assert nodes["x.a"].weak_firms_below == 2 and nodes["x.b"].weak_firms_below == 7
