@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
@@ -30,7 +30,7 @@ from .model import (
     Zone,
 )
 from .store import GraphStore
-from .targets import District, Target, TargetWeights, factor_coverage, rank_targets
+from .targets import District, Ranking, Target, TargetWeights, factor_coverage, rank_targets
 
 
 class NotFoundError(NotFound):
@@ -175,11 +175,11 @@ class ChainService:
         return [self.gap_report(c.id) for c in self.chains(sector_id)]
 
     # ---- targets --------------------------------------------------------------------------
-    def chain_targets(self, chain_id: str) -> list[Target]:
+    def chain_targets(self, chain_id: str) -> Sequence[Target]:
         """Every ranked target of one chain (cached); filter with `targets`."""
         return self._cached(("targets", chain_id), lambda: self._chain_targets(chain_id))
 
-    def _chain_targets(self, chain_id: str) -> list[Target]:
+    def _chain_targets(self, chain_id: str) -> Sequence[Target]:
         report = self.gap_report(chain_id)
         gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK) and not g.is_group]
         if not gap_ids:
@@ -224,13 +224,27 @@ class ChainService:
             if len(lists) == 1
             else heapq.merge(*lists, key=lambda r: (-r.score, r.company_id, r.chain_id))
         )
-        if node_id:
+        if node_id and len(lists) == 1:
+            rows = self._where(lists[0], node_id=node_id)
+        elif node_id:
             rows = (r for r in rows if r.node_id == node_id)
         if status:
             rows = (r for r in rows if r.status == status)
         if per_node:
             rows = _cap_per_node(rows, per_node)
         return list(islice(rows, top)) if top else list(rows)
+
+    @staticmethod
+    def _where(rows, **match) -> Iterator[Target]:
+        """Rows of one node or firm; a Ranking finds them without building the others."""
+        if isinstance(rows, Ranking):
+            return rows.where(**match)
+        key, value = next(iter(match.items()))
+        return (r for r in rows if getattr(r, key) == value)
+
+    def company_targets(self, company_id: str, chain_ids: Iterable[str]) -> list[Target]:
+        """The firm's rows in these chains' rankings (its 补链 scores on its company page)."""
+        return [t for c in chain_ids for t in self._where(self.chain_targets(c), company_id=company_id)]
 
     @property
     def per_node(self) -> int:
@@ -240,10 +254,8 @@ class ChainService:
     def factor_coverage(self, chain_id: str | None = None, sector_id: str | None = None) -> dict[str, float]:
         """Which factors had data over the ranked firms of a chain (or a sector's chains, or all)."""
         if chain_id:
-            rows = self.chain_targets(self.chain(chain_id).id)
-        else:
-            rows = [r for c in self.chains(sector_id) for r in self.chain_targets(c.id)]
-        return factor_coverage(rows)
+            return factor_coverage([self.chain_targets(self.chain(chain_id).id)])
+        return factor_coverage([self.chain_targets(c.id) for c in self.chains(sector_id)])
 
     # ---- details --------------------------------------------------------------------------
     def node_detail(self, node_id: str, top: int = 10) -> NodeDetail:
@@ -252,7 +264,7 @@ class ChainService:
         gap = next(g for g in report.nodes if g.node_id == node_id)
         local = self.store.companies_on_nodes([node_id], local=True)
         local.sort(key=lambda c: (-(c.revenue or 0), c.id))
-        targets = [t for t in self.chain_targets(node.chain_id) if t.node_id == node_id][:top]
+        targets = list(islice(self._where(self.chain_targets(node.chain_id), node_id=node_id), top))
         return NodeDetail(gap, node, report.chain, local, targets)
 
     def _find_node(self, node_id: str) -> ChainNode:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -299,6 +299,59 @@ def _makes(company: Company) -> str:
 # ---- ranking ------------------------------------------------------------------------------
 
 
+class Ranking(Sequence[Target]):
+    """A chain's ranked targets, best first. Scores, order and per-row node/company ids are arrays;
+    a `Target` (with its reason) is built only when a row is read, then kept."""
+
+    def __init__(self, order, scores, values, mask, picked, build):
+        self._order = order  # row position -> index into `picked`
+        self._scores, self._values, self._mask = scores, values, mask
+        self._picked = picked  # (company, node_id) per candidate
+        self._build = build
+        self._rows: dict[int, Target] = {}
+        self.node_ids = [picked[i][1] for i in order]  # per ranked row
+        self.company_ids = [picked[i][0].id for i in order]
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, pos):  # type: ignore[override]
+        if isinstance(pos, slice):
+            return [self[i] for i in range(*pos.indices(len(self)))]
+        if pos < 0:
+            pos += len(self)
+        row = self._rows.get(pos)
+        if row is None:
+            i = int(self._order[pos])
+            row = self._rows[pos] = self._build(i, float(self._scores[i]), self._values[i], self._mask[i])
+        return row
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(self) == len(other)
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Ranking({len(self)} rows)"
+
+    def where(self, *, node_id: str | None = None, company_id: str | None = None) -> Iterator[Target]:
+        """Rows of one node or one firm, best first, building only those."""
+        ids = self.node_ids if node_id is not None else self.company_ids
+        want = node_id if node_id is not None else company_id
+        return (self[i] for i, x in enumerate(ids) if x == want)
+
+    def data_counts(self) -> tuple[int, dict[str, int]]:
+        """(rows, rows with data per factor), from the mask: for `factor_coverage` without building rows."""
+        return len(self), {k: int(self._mask[:, j].sum()) for j, k in enumerate(FACTORS)}
+
+
 def rank_targets(
     gaps: Sequence[NodeGap],
     candidates: Iterable[Company],
@@ -307,13 +360,14 @@ def rank_targets(
     sector_id: str,
     district: District = District(),
     weights: TargetWeights = TargetWeights(),
-) -> list[Target]:
+) -> Ranking:
     """One row per outside, active firm on a leaf 缺链/弱链 node of the chain, best score first.
 
     A firm on several gap nodes is listed once, for the node where its gap factor is highest.
     Ties in score are broken by company id so that every backend gives the same order. A Company
     `active` field (registration status), where the model has one, drops dead firms; without it
-    every firm counts as active.
+    every firm counts as active. One Python pass collects each firm's few inputs (memoised per
+    distinct node set, qualification set and place); the factors and the score are array work.
     """
     gap_by_node = {g.node_id: g for g in gaps if g.status in _STATUS_BASE and not g.is_group}
     gap_parts = {node_id: gap_factor(g) for node_id, g in gap_by_node.items()}
@@ -335,86 +389,155 @@ def rank_targets(
     for tie in ties:
         ties_by_company[tie.company_id].append(tie)
 
+    choice: dict[tuple[str, ...], str | None] = {}
+    qual_memo: dict[tuple[str, ...], float] = {}
+    geo_memo: dict[tuple[str, str, str], tuple[str, float | None]] = {}
+    points = weights.qualification_points
     picked: list[tuple[Company, str]] = []
+    node_pos, qual, rev, rd, geo = [], [], [], [], []
+    node_index = {n: j for j, n in enumerate(gap_by_node)}
     for company in candidates:
         if company.is_local or not getattr(company, "active", True):
             continue
-        options = [n for n in company.node_ids if n in gap_by_node]
-        if options:
-            picked.append((company, max(options, key=lambda n: (gap_parts[n][0], n))))
-    if not picked:
-        return []
-
+        key = company.node_ids
+        node_id = choice.get(key, "")
+        if node_id == "":
+            options = [n for n in key if n in gap_by_node]
+            node_id = choice[key] = max(options, key=lambda n: (gap_parts[n][0], n)) if options else None
+        if node_id is None:
+            continue
+        picked.append((company, node_id))
+        node_pos.append(node_index[node_id])
+        q = qual_memo.get(company.qualifications)
+        if q is None:
+            best = sorted((points.get(x, 0.0) for x in company.qualifications), reverse=True)
+            q = qual_memo[company.qualifications] = min(1.0, sum(best[:3]))
+        qual.append(q)
+        rev.append(np.nan if company.revenue is None else company.revenue)
+        rd.append(np.nan if company.rd_ratio is None else company.rd_ratio)
+        place = (company.province, company.city, company.district)
+        g = geo_memo.get(place)
+        if g is None:
+            tier = geography_tier(company, district, weights)
+            g = geo_memo[place] = (tier, float(weights.geography_scores.get(tier, 0.4)) if tier else None)
+        geo.append(np.nan if g[1] is None else g[1])
     n = len(picked)
-    values = np.zeros((n, len(FACTORS)))
-    mask = np.ones((n, len(FACTORS)), dtype=bool)
-    texts: list[dict[str, str]] = []
-    tiers: list[str] = []
-    i_ties, i_geo = FACTORS.index("ties"), FACTORS.index("geography")
-    for i, (company, node_id) in enumerate(picked):
-        s_val, s_text = strength_factor(company, weights)
-        t_val, t_text = ties_factor(
-            sorted(ties_by_company.get(company.id, ()), key=lambda t: (t.direction, t.local_id, t.product)),
-            weights,
+    if not n:
+        return Ranking(
+            np.zeros(0, dtype=int),
+            np.zeros(0),
+            np.zeros((0, len(FACTORS))),
+            np.zeros((0, len(FACTORS)), bool),
+            [],
+            None,
         )
-        g_val, g_text = geography_factor(company, district, weights)
-        row = (gap_parts[node_id][0], s_val, demand_parts[node_id][0], t_val, g_val, zone_parts[node_id][0])
-        values[i] = [0.0 if v is None else v for v in row]
-        mask[i, i_ties] = t_val is not None
-        mask[i, i_geo] = g_val is not None
-        texts.append({"strength": s_text, "ties": t_text, "geography": g_text})
-        tiers.append(geography_tier(company, district, weights))
 
+    nodes = list(gap_by_node)
+    pos = np.array(node_pos, dtype=np.intp)
+    per_node = {
+        "gap": np.array([gap_parts[x][0] for x in nodes]),
+        "demand": np.array([demand_parts[x][0] for x in nodes]),
+        "zone_fit": np.array([zone_parts[x][0] for x in nodes]),
+    }
+    # strength: 0.55 qualifications + 0.35 log revenue + 0.10 R&D, unknown parts left out
+    rev_a, rd_a = np.array(rev, dtype=float), np.array(rd, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rev_v = np.where(
+            rev_a > 0,
+            np.minimum(1.0, np.log10(1 + np.maximum(rev_a, 0)) / math.log10(1 + weights.revenue_saturation)),
+            0.0,
+        )
+    rd_v = np.minimum(1.0, np.nan_to_num(rd_a) / 10.0)
+    has_rev, has_rd = ~np.isnan(rev_a), ~np.isnan(rd_a)
+    strength = (
+        0.55 * np.array(qual) + 0.35 * np.where(has_rev, rev_v, 0) + 0.10 * np.where(has_rd, rd_v, 0)
+    ) / (0.55 + 0.35 * has_rev + 0.10 * has_rd)
+    geo_a = np.array(geo, dtype=float)
+    ties_v = np.zeros(n)
+    has_ties = np.zeros(n, dtype=bool)
+    for i, (company, _) in enumerate(picked):
+        mine = ties_by_company.get(company.id)
+        if mine:
+            ties_v[i] = min(
+                1.0, sum(tie_weight(t, weights) for t in mine) / max(weights.ties_saturation, 1e-9)
+            )
+            has_ties[i] = True
+    values = np.column_stack(
+        [
+            per_node["gap"][pos],
+            np.round(strength, 4),
+            per_node["demand"][pos],
+            np.round(ties_v, 4),
+            np.nan_to_num(geo_a),
+            per_node["zone_fit"][pos],
+        ]
+    )
+    mask = np.ones((n, len(FACTORS)), dtype=bool)
+    mask[:, FACTORS.index("ties")] = has_ties
+    mask[:, FACTORS.index("geography")] = ~np.isnan(geo_a)
     w = np.array([weights.as_dict()[k] for k in FACTORS], dtype=float)
     wm = mask * w
     denom = wm.sum(axis=1)
-    scores = np.round(
-        100 * np.where(denom > 0, (values * wm).sum(axis=1) / np.where(denom > 0, denom, 1), 0), 1
-    )
+    scores = np.round(100 * (values * wm).sum(axis=1) / np.where(denom > 0, denom, 1.0), 1)
+    ids = np.array([c.id for c, _ in picked])
+    by_id = np.argsort(ids, kind="stable")
+    order = by_id[np.argsort(-scores[by_id], kind="stable")]
 
-    rows = []
-    for i, (company, node_id) in enumerate(picked):
+    def build(i: int, score: float, row_values, row_mask) -> Target:
+        company, node_id = picked[i]
         gap = gap_by_node[node_id]
+        _, s_text = strength_factor(company, weights)
+        mine = sorted(ties_by_company.get(company.id, ()), key=lambda t: (t.direction, t.local_id, t.product))
+        _, t_text = ties_factor(mine, weights)
+        _, g_text = geography_factor(company, district, weights)
         phrases = [
             gap_parts[node_id][1],
             _makes(company),
-            texts[i]["strength"],
+            s_text,
             demand_parts[node_id][1],
-            texts[i]["ties"],
-            texts[i]["geography"],
+            t_text,
+            g_text,
             zone_parts[node_id][1],
         ]
-        rows.append(
-            Target(
-                company_id=company.id,
-                company_name=company.display_name,
-                uscc=company.uscc,
-                province=company.province,
-                city=company.city,
-                synthetic=company.synthetic,
-                qualifications=company.qualifications,
-                revenue=company.revenue,
-                chain_id=gap.chain_id,
-                node_id=gap.node_id,
-                node_name=gap.name,
-                status=gap.status,
-                score=float(scores[i]),
-                factors={k: round(float(values[i, j]), 4) for j, k in enumerate(FACTORS)},
-                reason="；".join(p for p in phrases if p),
-                parent_id=gap.parent_id,
-                no_data=tuple(k for j, k in enumerate(FACTORS) if not mask[i, j]),
-                geo_tier=tiers[i],
-            )
+        return Target(
+            company_id=company.id,
+            company_name=company.display_name,
+            uscc=company.uscc,
+            province=company.province,
+            city=company.city,
+            synthetic=company.synthetic,
+            qualifications=company.qualifications,
+            revenue=company.revenue,
+            chain_id=gap.chain_id,
+            node_id=gap.node_id,
+            node_name=gap.name,
+            status=gap.status,
+            score=score,
+            factors={k: round(float(row_values[j]), 4) for j, k in enumerate(FACTORS)},
+            reason="；".join(p for p in phrases if p),
+            parent_id=gap.parent_id,
+            no_data=tuple(k for j, k in enumerate(FACTORS) if not row_mask[j]),
+            geo_tier=geography_tier(company, district, weights),
         )
-    rows.sort(key=lambda r: (-r.score, r.company_id))
-    return rows
+
+    return Ranking(order, scores, values, mask, picked, build)
 
 
-def factor_coverage(rows: Sequence[Target]) -> dict[str, float]:
-    """Share of ranked firms that had data for each factor (1.0 for the node-level factors)."""
-    if not rows:
+def factor_coverage(rankings: Iterable[Sequence[Target]]) -> dict[str, float]:
+    """Share of ranked firms that had data for each factor (1.0 for the node-level factors), over
+    one or more chains' rankings; a Ranking answers from its mask without building rows."""
+    total, counts = 0, dict.fromkeys(FACTORS, 0)
+    for rows in rankings:
+        if isinstance(rows, Ranking):
+            n, c = rows.data_counts()
+        else:
+            n, c = len(rows), {k: sum(1 for r in rows if k not in r.no_data) for k in FACTORS}
+        total += n
+        for k in FACTORS:
+            counts[k] += c[k]
+    if not total:
         return dict.fromkeys(FACTORS, 0.0)
-    return {k: round(sum(1 for r in rows if k not in r.no_data) / len(rows), 4) for k in FACTORS}
+    return {k: round(counts[k] / total, 4) for k in FACTORS}
 
 
 def coverage_sentence(coverage: Mapping[str, float]) -> str:
