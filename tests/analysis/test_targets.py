@@ -106,3 +106,34 @@ def test_weights_from_config_change_ranking():
 def test_synthetic_firm_marked_in_output():
     row = rank([firm("a", synthetic=True)])[0]
     assert row.company_name.endswith("（示例数据）") and row.synthetic
+
+
+def test_rows_are_built_only_when_read():
+    rows = rank([firm(f"f{i}") for i in range(50)])
+    assert len(rows) == 50 and not rows._rows
+    assert rows[0].company_id == "f0" and len(rows._rows) == 1
+    assert [t.company_id for t in rows.where(company_id="f7")] == ["f7"]
+
+
+def test_coverage_says_which_factors_had_data():
+    from graph.targets import coverage_sentence, factor_coverage
+
+    cov = factor_coverage([rank([firm("a"), firm("b", province="")])])
+    assert cov["ties"] == 0.0 and cov["geography"] == 0.5 and cov["gap"] == 1.0
+    text = coverage_sentence(cov)
+    assert "无数据的因素：本地关联" in text and "区位（50%企业有数据）" in text
+
+
+def test_geography_tiers_follow_the_policy():
+    w, d = TargetWeights(), District()
+    from graph.targets import geography_factor
+
+    def tier(**kw):
+        return geography_factor(firm("a", **kw), d, w)
+
+    central, other = tier(province="北京市", district="西城区"), tier(province="北京市", district="昌平区")
+    partner, region = tier(province="河北省", city="廊坊市", district="香河县"), tier(province="天津市")
+    abroad, china = tier(province="德国", city="慕尼黑"), tier(province="广东省")
+    assert central[0] > region[0] > china[0] > other[0] and partner[0] < region[0]
+    assert "疏解" in central[1] and "不跨区挖转" in other[1] and "配套伙伴" in partner[1]
+    assert "外资" in abroad[1] and china[1] == ""
