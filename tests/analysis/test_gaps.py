@@ -9,6 +9,7 @@ from graph.gaps import (
     summarise,
 )
 from graph.model import ChainNode, Flow, NodeStats
+from seed.loader import read_chain_file
 
 T = GapThresholds(missing_below=1, weak_firms_below=3, weak_output_below=50000, weak_without_qualified=True)
 
@@ -68,8 +69,12 @@ def test_criticality_combines_importance_and_structure():
     assert rows["c.mat"].criticality > rows["c.raw"].criticality
     assert rows["c.service"].criticality == min(r.criticality for r in rows.values())
     t = GapThresholds()
-    total = t.importance_weight + t.downstream_weight + t.policy_weight + t.chokepoint_weight + t.demand_weight
-    assert rows["c.mat"].criticality == round((t.importance_weight * 1.0 + t.downstream_weight * 0.75) / total, 4)
+    total = (
+        t.importance_weight + t.downstream_weight + t.policy_weight + t.chokepoint_weight + t.demand_weight
+    )
+    assert rows["c.mat"].criticality == round(
+        (t.importance_weight * 1.0 + t.downstream_weight * 0.75) / total, 4
+    )
     # Same importance, more downstream -> more critical.
     same = [
         ChainNode("d.a", "d", "A", "上游", 3),
@@ -119,7 +124,9 @@ def test_downstream_counts_tolerate_a_cycle():
 
 
 def test_per_node_thresholds_win_over_config():
-    design = ChainNode("s.design", "s", "工业设计", "上游", 5, weak_firms_below=5, weak_without_qualified=False)
+    design = ChainNode(
+        "s.design", "s", "工业设计", "上游", 5, weak_firms_below=5, weak_without_qualified=False
+    )
     oem = ChainNode("s.oem", "s", "整车制造", "下游", 5, weak_firms_below=1)
     stats = {
         "s.design": NodeStats("s.design", local_firms=3, local_output=900000, qualified_firms=0),
@@ -131,8 +138,6 @@ def test_per_node_thresholds_win_over_config():
 
 
 def test_chain_file_thresholds_apply_to_every_node(tmp_path):
-    from seed.loader import read_chain_file
-
     path = tmp_path / "x.toml"
     path.write_text(
         """format = 2

@@ -2,7 +2,14 @@
 
 from graph.gaps import GapThresholds, analyse_chain
 from graph.model import ChainNode, Company, Flow, NodeStats, Tie, Zone
-from graph.targets import District, TargetWeights, rank_targets
+from graph.targets import (
+    District,
+    TargetWeights,
+    coverage_sentence,
+    factor_coverage,
+    geography_factor,
+    rank_targets,
+)
 
 NODES = [
     ChainNode("m.raw", "m", "医用高分子材料", "上游", 5),
@@ -116,8 +123,6 @@ def test_rows_are_built_only_when_read():
 
 
 def test_coverage_says_which_factors_had_data():
-    from graph.targets import coverage_sentence, factor_coverage
-
     cov = factor_coverage([rank([firm("a"), firm("b", province="")])])
     assert cov["ties"] == 0.0 and cov["geography"] == 0.5 and cov["gap"] == 1.0
     text = coverage_sentence(cov)
@@ -126,7 +131,6 @@ def test_coverage_says_which_factors_had_data():
 
 def test_geography_tiers_follow_the_policy():
     w, d = TargetWeights(), District()
-    from graph.targets import geography_factor
 
     def tier(**kw):
         return geography_factor(firm("a", **kw), d, w)
