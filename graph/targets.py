@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backend_checks import is_active
 from .gaps import NodeGap, format_wan
 from .model import MISSING, WEAK, Company, Tie, Zone
 
@@ -397,7 +398,7 @@ def rank_targets(
     node_pos, qual, rev, rd, geo = [], [], [], [], []
     node_index = {n: j for j, n in enumerate(gap_by_node)}
     for company in candidates:
-        if company.is_local or not getattr(company, "active", True):
+        if company.is_local or not is_active(company):
             continue
         key = company.node_ids
         node_id = choice.get(key, "")
