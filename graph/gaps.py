@@ -53,7 +53,7 @@ class GapThresholds:
     def for_node(self, node: ChainNode) -> GapThresholds:
         """The thresholds that apply to one node: its own from the chain file win over [gaps]."""
         overrides = node.threshold_overrides()
-        return replace(self, **overrides) if overrides else self
+        return replace(self, **overrides) if overrides else self  # type: ignore[arg-type]  # names checked by THRESHOLD_FIELDS
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ class ChainService:
         return list(islice(rows, top)) if top else list(rows)
 
     @staticmethod
-    def _where(rows, **match) -> Iterator[Target]:
+    def _where(rows: Any, **match: Any) -> Iterator[Target]:
         """Rows of one node or firm; a Ranking finds them without building the others."""
         if isinstance(rows, Ranking):
             return rows.where(**match)

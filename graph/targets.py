@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -266,7 +267,9 @@ def geography_factor(
     return value, text
 
 
-def zone_fit(node_id: str, chain_id: str, sector_id: str, ancestors: Sequence[str], zones: Sequence[Zone]):
+def zone_fit(
+    node_id: str, chain_id: str, sector_id: str, ancestors: Sequence[str], zones: Sequence[Zone]
+) -> tuple[float, tuple[str, ...], str]:
     """(value, zone names, level) of the best fitting local zones for one node: a zone focusing the node
     (or its grouping node) 1.0, the chain 0.8, only the sector 0.4; all equally fitting zones are named."""
     local = [z for z in zones if z.is_local]
@@ -316,7 +319,7 @@ class Ranking(Sequence[Target]):
     def __len__(self) -> int:
         return len(self._order)
 
-    def __getitem__(self, pos):  # type: ignore[override]
+    def __getitem__(self, pos: Any) -> Any:
         if isinstance(pos, slice):
             return [self[i] for i in range(*pos.indices(len(self)))]
         if pos < 0:
@@ -330,7 +333,7 @@ class Ranking(Sequence[Target]):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Sequence)
             and len(self) == len(other)
@@ -401,12 +404,13 @@ def rank_targets(
         if company.is_local or not is_active(company):
             continue
         key = company.node_ids
-        node_id = choice.get(key, "")
-        if node_id == "":
+        chosen = choice.get(key, "")
+        if chosen == "":
             options = [n for n in key if n in gap_by_node]
-            node_id = choice[key] = max(options, key=lambda n: (gap_parts[n][0], n)) if options else None
-        if node_id is None:
+            chosen = choice[key] = max(options, key=lambda n: (gap_parts[n][0], n)) if options else None
+        if chosen is None:
             continue
+        node_id = chosen
         picked.append((company, node_id))
         node_pos.append(node_index[node_id])
         q = qual_memo.get(company.qualifications)
@@ -417,11 +421,14 @@ def rank_targets(
         rev.append(np.nan if company.revenue is None else company.revenue)
         rd.append(np.nan if company.rd_ratio is None else company.rd_ratio)
         place = (company.province, company.city, company.district)
-        g = geo_memo.get(place)
-        if g is None:
+        tiered = geo_memo.get(place)
+        if tiered is None:
             tier = geography_tier(company, district, weights)
-            g = geo_memo[place] = (tier, float(weights.geography_scores.get(tier, 0.4)) if tier else None)
-        geo.append(np.nan if g[1] is None else g[1])
+            tiered = geo_memo[place] = (
+                tier,
+                float(weights.geography_scores.get(tier, 0.4)) if tier else None,
+            )
+        geo.append(np.nan if tiered[1] is None else tiered[1])
     n = len(picked)
     if not n:
         return Ranking(
@@ -484,7 +491,7 @@ def rank_targets(
     by_id = np.argsort(ids, kind="stable")
     order = by_id[np.argsort(-scores[by_id], kind="stable")]
 
-    def build(i: int, score: float, row_values, row_mask) -> Target:
+    def build(i: int, score: float, row_values: Any, row_mask: Any) -> Target:
         company, node_id = picked[i]
         gap = gap_by_node[node_id]
         _, s_text = strength_factor(company, weights)
