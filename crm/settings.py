@@ -47,6 +47,11 @@ class SecurityPolicy:
     lockout_minutes: int = 15
     idle_logout_minutes: int = 30
     audit_retention_days: int = 180
+    # Revocable sessions and throttling (crm/services/sessions.py, crm/services/throttle.py).
+    session_lifetime_hours: int = 12  # absolute: a session ends this long after sign-in, busy or not
+    source_failures: int = 20  # wrong passwords from one address (any names) before it is slowed down
+    account_slowdown_failures: int = 10  # on one name from all addresses before each try waits
+    throttle_max_seconds: int = 60  # cap of the progressive delay (doubling per further failure)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ class CrmSettings:
                 lockout_minutes=int(sec.get("lockout_minutes", 15)),
                 idle_logout_minutes=int(sec.get("idle_logout_minutes", 30)),
                 audit_retention_days=int(sec.get("audit_retention_days", 180)),
+                session_lifetime_hours=int(sec.get("session_lifetime_hours", 12)),
+                source_failures=int(sec.get("source_failures", 20)),
+                account_slowdown_failures=int(sec.get("account_slowdown_failures", 10)),
+                throttle_max_seconds=int(sec.get("throttle_max_seconds", 60)),
             )
             settings = cls(
                 stages=tuple(crm.get("stages", DEFAULT_STAGES)),
@@ -138,3 +147,10 @@ class CrmSettings:
             raise ConfigError("[security] audit_retention_days 不得少于 180 天（网络安全法第二十一条）")
         if s.password_min_length < 8 or s.lockout_failures < 1 or s.lockout_minutes < 1:
             raise ConfigError("[security] 密码最短长度不得少于 8，锁定次数与锁定分钟数必须为正整数")
+        if min(s.session_lifetime_hours, s.source_failures, s.account_slowdown_failures) < 1 or not (
+            1 <= s.throttle_max_seconds <= 3600
+        ):
+            raise ConfigError(
+                "[security] session_lifetime_hours、source_failures、account_slowdown_failures 必须为正整数，"
+                "throttle_max_seconds 须在 1-3600 之间"
+            )

@@ -60,6 +60,11 @@ ACTION_LABELS = {
     APPROVE: "批准",
     COMMENT: "批注",
     "import": "导入数据",
+    # crm/services/sessions.py and crm/services/throttle.py
+    "logout": "退出登录",
+    "session_revoke": "结束会话",
+    "login_lock": "登录锁定",
+    "unlock": "解除锁定",
 }
 
 

@@ -12,7 +12,7 @@ from crm.models import Base, Team
 
 
 def test_migrations_from_empty_match_models(engine):
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0007"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
