@@ -16,7 +16,19 @@ from lianzhao.config import instance_path, load_config
 
 def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
-    from .blueprints import admin, auth, board, chains, companies, dashboard, inbox, leads, targets
+    from .blueprints import (
+        account,
+        admin,
+        auth,
+        board,
+        chains,
+        companies,
+        dashboard,
+        inbox,
+        leads,
+        security_admin,
+        targets,
+    )
 
     return [
         auth.bp,
@@ -28,6 +40,8 @@ def _blueprints() -> list:
         inbox.bp,
         dashboard.bp,
         admin.bp,  # web part 2
+        security_admin.bp,
+        account.bp,
     ]
 
 
@@ -48,7 +62,9 @@ def create_app(
     cfg = cfg if cfg is not None else load_config()
     app = Flask(__name__, instance_path=str(instance_path(cfg)), instance_relative_config=False)
     web_cfg = cfg.get("web", {})
-    from . import backend, security, users  # noqa: F401  (users registers the login loader)
+    from . import backend, params, security, users  # noqa: F401  (users registers the login loader)
+
+    params.init_app(app)  # bounded <int:...> converter, before any route is added
 
     app.config.from_mapping(
         SECRET_KEY=security.secret_key(cfg, app.instance_path),

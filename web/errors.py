@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,13 @@ def init_app(app: Flask) -> None:
         @app.errorhandler(crm_errors.CrmError)
         def crm_error(exc):
             return render_error(400, str(exc))
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(exc):
+        """Last line behind web.params: a number the database cannot store is the caller's error."""
+        log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+        return render_error(400, "参数超出范围，请检查后重试。")
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -19,6 +19,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from .. import backend
+from ..params import page_arg, parse_int
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -151,10 +152,10 @@ def users():
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    number = parse_int(value)
+    if number is None and value not in (None, ""):
         abort(400, "参数无效")
+    return number
 
 
 @bp.post("/users")
@@ -474,7 +475,7 @@ def audit_log():
         entity=f["entity"],
         since=since,
         until=until,
-        page=_int_arg(args.get("page")) or 1,
+        page=page_arg(args.get("page")),
         per_page=AUDIT_PER_PAGE,
     )
     labels = {key: spec[0] for key, spec in SETTING_SPECS.items()}
@@ -504,7 +505,4 @@ def audit_log():
 
 
 def _int_arg(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from .. import backend
+from ..params import parse_int, required_version
 from ..queries.worklist import WorkFilter, board
 from .auth import _safe_next
 
@@ -26,10 +27,7 @@ def _login():
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 def _members(session, actor):
@@ -111,7 +109,7 @@ def assign():
                 lead_id,
                 assignee_id,
                 request.form.get("reason"),
-                expected_version=_int(request.form.get("version")),
+                expected_version=required_version(),
                 ip=request.remote_addr,
             )
             who = lead.owner.display_name if lead.owner else ""

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from .. import backend
+from ..params import page_arg, parse_int, required_version
 from ..queries import timeline
 from ..queries.response import response_status
 from ..queries.worklist import WorkFilter, worklist
@@ -28,10 +29,7 @@ def _login():
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    return parse_int(value, default)
 
 
 def _back(lead_id: int | None = None):
@@ -97,7 +95,7 @@ def index():
         html = cache.get(key, version)
         if html is not None:
             return html
-    result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1), per_page=50)
+    result = worklist(backend.db(), actor, f, settings, page=page_arg(request.args.get("page")), per_page=50)
     from crm.services.leads import allowed_transitions
 
     nexts = {}
@@ -230,7 +228,7 @@ def _now():
 
 
 def _version():
-    return _int(request.form.get("version"))
+    return required_version()
 
 
 @bp.post("/<int:lead_id>/activities")

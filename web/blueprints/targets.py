@@ -24,6 +24,7 @@ from graph.targets import FACTOR_LABELS
 
 from .. import backend
 from ..errors import wants_json
+from ..params import parse_int, required_version
 from ..ranking import ranked_targets
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
@@ -183,8 +184,7 @@ def create_lead():
 
 def _version() -> int | None:
     """The list version the form was loaded with (a concurrent edit is refused as stale)."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return required_version()
 
 
 def _back(list_id: int):
@@ -330,9 +330,8 @@ def list_add():
 
     from ..crm_calls import ranked_rows
 
-    try:
-        list_id = int(request.form.get("list_id", ""))
-    except ValueError:
+    list_id = parse_int(request.form.get("list_id"))
+    if list_id is None:
         abort(400, "请选择名录")
     rows = ranked_rows([(request.form.get("company_id", ""), request.form.get("node_id", ""))])
     with backend.unit_of_work() as session:
