@@ -24,7 +24,7 @@ from ..errors import DuplicateLead, PermissionDenied, StaleEdit, ValidationError
 from ..models import LEADER, MANAGER, RECRUITER, Lead, StageChange, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate, four_ones_missing, is_key_project
-from . import audit
+from . import audit, staffing
 from ._common import Actor, current_actor, jsonable, snapshot
 from ._common import get_lead as _load_lead
 
@@ -241,6 +241,7 @@ def create_lead(
         raise PermissionDenied("只有招商专员和招商经理可以登记线索")
     now = now or utcnow()
     values = _clean(session, data, settings, creating=True)
+    staffing.check_case_officer(session, values.get("case_officer_user_id"), actor.team_id)
     if values.get("key_flag") and actor.role != MANAGER:
         raise PermissionDenied("只有招商经理可以标记重点项目")
     _lock_company(session, values.get("name_key"), values.get("uscc"))
@@ -349,6 +350,8 @@ def update_lead(
     settings = settings or CrmSettings()
     actor, lead = _editable(session, actor, lead_id, expected_version)
     values = _clean(session, changes, settings, creating=False)
+    if values.get("case_officer_user_id") not in (None, lead.case_officer_user_id):
+        staffing.check_case_officer(session, values["case_officer_user_id"], lead.team_id)
     if "key_flag" in values and values["key_flag"] != lead.key_flag and not perm.can_flag_key(actor, lead):
         raise PermissionDenied("只有招商经理可以标记或取消重点项目")
     if "company_name" in values or "uscc" in values:

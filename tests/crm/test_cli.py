@@ -24,7 +24,7 @@ def run(engine, monkeypatch):
 
 def test_user_commands(run, engine):
     result = run("db", "upgrade")
-    assert result.exit_code == 0 and "最新版本（0003）" in result.output
+    assert result.exit_code == 0 and "最新版本（0007）" in result.output
     result = run(
         "user",
         "add",

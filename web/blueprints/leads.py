@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm.services import staffing
+
 from .. import backend
 from ..params import page_arg, parse_int, required_version
 from ..queries import timeline
@@ -204,7 +206,7 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         assignees=assignees,
         can_release=lead.owner_id is not None and (can_assign or lead.owner_id == actor.id),
         leaders=[u for u in people if u.role == LEADER],
-        officers=[u for u in people if u.role in ("recruiter", "manager")],
+        officers=[u for u in people if staffing.may_be_case_officer(u, lead.team_id)],
         labels=settings.four_ones.labels,
         gate_stage=settings.four_ones.gate_stage,
         key_min=settings.four_ones.key_investment_min,
