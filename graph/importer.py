@@ -22,6 +22,7 @@ from .identity import InvalidCreditCode, clean_uscc, company_id_for, normalize_n
 from .model import QUALIFICATIONS, Chain, ChainNode, Company, Supply, Zone
 from .store import GraphStore
 from .tabular import Table, TabularError, normalize_header, read_table
+from .upload_limits import UploadLimits
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
@@ -209,8 +210,10 @@ class _Rows:
             self.report.rejected_rows.append((row, self.table.rows[index], reason))
 
 
-def _start(path, kind: str, specs) -> tuple[Table, dict[str, int], ImportReport]:
-    table = read_table(path)
+def _start(
+    path, kind: str, specs, limits=None, display_name=None
+) -> tuple[Table, dict[str, int], ImportReport]:
+    table = read_table(path, limits=limits, display_name=display_name)
     positions, warnings = map_columns(table.headers, specs)
     report = ImportReport(
         kind=kind,
@@ -569,6 +572,8 @@ def import_companies(
     partial: bool = False,
     progress: Progress | None = None,
     today: _dt.date | None = None,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate every row of a company file, then write all good rows in one store call.
 
@@ -576,7 +581,7 @@ def import_companies(
     `partial=False` (default) nothing is written when any row is bad; with `partial=True` the
     good rows are written and the bad ones come back in `report.rejected_rows`.
     """
-    table, cols, report = _start(path, "companies", COMPANY_COLUMNS)
+    table, cols, report = _start(path, "companies", COMPANY_COLUMNS, limits, display_name)
     rows = _Rows(table, report)
     parser = _CompanyRowParser(store, table, cols, rows, (district_cfg or {}).get("district", ""), today)
     drafts: list[_Draft] = []
@@ -670,10 +675,16 @@ def _company_ref(text: str) -> tuple[str, str, str]:
 
 
 def import_relations(
-    store: GraphStore, path: str | os.PathLike, *, partial: bool = False, progress: Progress | None = None
+    store: GraphStore,
+    path: str | os.PathLike,
+    *,
+    partial: bool = False,
+    progress: Progress | None = None,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate supply relations (both firms must already be stored), then write them in one call."""
-    table, cols, report = _start(path, "relations", RELATION_COLUMNS)
+    table, cols, report = _start(path, "relations", RELATION_COLUMNS, limits, display_name)
     rows = _Rows(table, report)
     total = len(table.rows)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from graph.upload_limits import UploadLimits, upload_name
+
 from .. import backend
 from ..params import page_arg, parse_int
 
@@ -389,13 +391,22 @@ def run_import():
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix)
         os.close(fd)
+        # messages name the file as the user knows it, never the server's temporary file
+        shown = upload_name(upload.filename)
         try:
             upload.save(tmp)
             store = backend.backend().store
+            limits = UploadLimits.from_config(backend.cfg())
             if kind == "companies":
-                report = import_companies(store, tmp, district_cfg=backend.cfg().get("district", {}))
+                report = import_companies(
+                    store,
+                    tmp,
+                    district_cfg=backend.cfg().get("district", {}),
+                    limits=limits,
+                    display_name=shown,
+                )
             else:
-                report = import_relations(store, tmp)
+                report = import_relations(store, tmp, limits=limits, display_name=shown)
         except TabularError as exc:
             error = str(exc)
         finally:
