@@ -52,6 +52,7 @@ class SecurityPolicy:
     source_failures: int = 20  # wrong passwords from one address (any names) before it is slowed down
     account_slowdown_failures: int = 10  # on one name from all addresses before each try waits
     throttle_max_seconds: int = 60  # cap of the progressive delay (doubling per further failure)
+    separation_of_duties: bool = False  # 三员分立: security and audit duties leave the administrator
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class CrmSettings:
                 source_failures=int(sec.get("source_failures", 20)),
                 account_slowdown_failures=int(sec.get("account_slowdown_failures", 10)),
                 throttle_max_seconds=int(sec.get("throttle_max_seconds", 60)),
+                separation_of_duties=bool(sec.get("separation_of_duties", False)),
             )
             settings = cls(
                 stages=tuple(crm.get("stages", DEFAULT_STAGES)),

@@ -26,6 +26,8 @@ NAV = [
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
     ("管理", "admin.index", "admin.", "admin"),
+    ("安全管理", "security_admin.index", "security_admin.", "security"),
+    ("审计日志", "admin.audit_log", "admin.audit", "audit"),
 ]
 
 STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong"}
@@ -36,6 +38,8 @@ ROLE_LABELS = {
     "leader": "区领导",
     "leadership": "区领导",
     "admin": "系统管理员",
+    "security_admin": "安全管理员",
+    "audit_admin": "审计管理员",
 }
 
 

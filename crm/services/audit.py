@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import PermissionDenied, ValidationError
-from ..models import ADMIN, LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User, utcnow
-from ._common import Actor, SystemActor, current_actor, jsonable
+from ..models import LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User, utcnow
+from ..settings import SecurityPolicy
+from . import duties
+from ._common import Actor, current_actor, jsonable
 
 # Actions written to the log.
 (
@@ -125,12 +127,13 @@ def list_entries(
     action: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    policy: SecurityPolicy | None = None,
 ) -> AuditPage:
     """Read the log, newest first, filtered by entity, user, action and time ([since, until)).
-    Administrators and leaders only."""
+    Leaders and whoever holds the audit duty (crm/services/duties.py) only."""
     actor = current_actor(session, actor)
-    if actor.role not in (ADMIN, LEADER) and not isinstance(actor, SystemActor):
-        raise PermissionDenied("只有系统管理员和区领导可以查看审计日志")
+    if actor.role != LEADER and not duties.holds(actor, duties.AUDIT_DUTY, policy):
+        raise PermissionDenied("只有审计管理员（或未分设时的系统管理员）和区领导可以查看审计日志")
     query = select(AuditLog)
     if entity:
         query = query.where(AuditLog.entity == entity)

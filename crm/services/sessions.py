@@ -136,9 +136,11 @@ def list_own(session: Session, actor: Actor, *, now: datetime | None = None) -> 
     return _live(session, actor.id, now or utcnow())
 
 
-def list_for_user(session: Session, actor: Actor, user_id: int) -> list[UserSession]:
-    """An administrator's view of one user's live sessions."""
-    _require_admin(session, actor)
+def list_for_user(
+    session: Session, actor: Actor, user_id: int, policy: SecurityPolicy | None = None
+) -> list[UserSession]:
+    """The security administrator's view of one user's live sessions."""
+    require_duty(session, actor, SECURITY_DUTY, policy)
     return _live(session, get_user(session, user_id).id, utcnow())
 
 
@@ -166,14 +168,12 @@ def end_own(session: Session, actor: Actor, session_id: int, ip: str | None = No
     audit.record(session, actor, "session_revoke", "user", actor.id, None, {"session": row.id}, ip)
 
 
-def end_all(session: Session, actor: Actor, user_id: int, ip: str | None = None) -> int:
-    """An administrator ends every session of a user (a lost laptop, a suspected copied cookie)."""
-    actor = _require_admin(session, actor)
+def end_all(
+    session: Session, actor: Actor, user_id: int, ip: str | None = None, policy: SecurityPolicy | None = None
+) -> int:
+    """The security administrator ends every session of a user (a lost laptop, a copied cookie)."""
+    actor = require_duty(session, actor, SECURITY_DUTY, policy)
     user = get_user(session, user_id)
     count = revoke_all(session, user.id, ENDED_BY_ADMIN)
     audit.record(session, actor, "session_revoke", "user", user.id, None, {"sessions": count}, ip)
     return count
-
-
-def _require_admin(session: Session, actor: Actor) -> Actor:
-    return require_duty(session, actor, SECURITY_DUTY)

@@ -167,9 +167,11 @@ def _active_lock(session: Session, src: str, name: str, now: datetime) -> LoginL
     )
 
 
-def list_locks(session: Session, actor: Actor, *, now: datetime | None = None) -> list[LoginLock]:
-    """Locks in force, newest first (the administrator's 登录锁定 page)."""
-    require_security_admin(session, actor)
+def list_locks(
+    session: Session, actor: Actor, *, now: datetime | None = None, policy: SecurityPolicy | None = None
+) -> list[LoginLock]:
+    """Locks in force, newest first (the 安全管理 page)."""
+    require_duty(session, actor, SECURITY_DUTY, policy)
     now = now or utcnow()
     return list(
         session.scalars(
@@ -181,9 +183,11 @@ def list_locks(session: Session, actor: Actor, *, now: datetime | None = None) -
     )
 
 
-def lift(session: Session, actor: Actor, lock_id: int, ip: str | None = None) -> LoginLock:
-    """An administrator lifts a lock; the failures before it no longer count."""
-    actor = require_security_admin(session, actor)
+def lift(
+    session: Session, actor: Actor, lock_id: int, ip: str | None = None, policy: SecurityPolicy | None = None
+) -> LoginLock:
+    """The security administrator lifts a lock; the failures before it no longer count."""
+    actor = require_duty(session, actor, SECURITY_DUTY, policy)
     lock = session.get(LoginLock, lock_id)
     if lock is None or lock.lifted_at is not None:
         raise NotFound("该锁定不存在或已解除")
@@ -193,8 +197,3 @@ def lift(session: Session, actor: Actor, lock_id: int, ip: str | None = None) ->
         session, actor, "unlock", "login", lock.username, None, {"source": lock.source, "lock": lock.id}, ip
     )
     return lock
-
-
-def require_security_admin(session: Session, actor: Actor) -> Actor:
-    """Who manages locks: the security administrator where 三员分立 is on, else the administrator."""
-    return require_duty(session, actor, SECURITY_DUTY)

@@ -19,9 +19,13 @@ bp = Blueprint("security_admin", __name__, url_prefix="/security")
 @bp.before_request
 @login_required
 def _security_duty_only():
-    if not duties.holds(current_user.orm, duties.SECURITY_DUTY):
+    if not duties.holds(current_user.orm, duties.SECURITY_DUTY, _policy()):
         abort(403, "安全管理仅限负责安全管理的管理员")
     return None
+
+
+def _policy():
+    return backend.crm_settings().security
 
 
 @bp.get("/")
@@ -29,7 +33,7 @@ def index():
     s = backend.db()
     return render_template(
         "admin/security.html",
-        locks=throttle.list_locks(s, current_user.orm),
+        locks=throttle.list_locks(s, current_user.orm, policy=_policy()),
         users=users.list_users(s, current_user.orm, include_inactive=False),
     )
 
@@ -37,7 +41,7 @@ def index():
 @bp.post("/locks/<int:lock_id>/lift")
 def lift_lock(lock_id: int):
     with backend.unit_of_work() as s:
-        lock = throttle.lift(s, current_user.orm, lock_id, ip=request.remote_addr)
+        lock = throttle.lift(s, current_user.orm, lock_id, ip=request.remote_addr, policy=_policy())
     flash(f"已解除「{lock.username}」在 {lock.source} 的登录锁定。", "success")
     return redirect(url_for("security_admin.index"))
 
@@ -45,6 +49,6 @@ def lift_lock(lock_id: int):
 @bp.post("/users/<int:user_id>/end-sessions")
 def end_sessions(user_id: int):
     with backend.unit_of_work() as s:
-        count = session_svc.end_all(s, current_user.orm, user_id, ip=request.remote_addr)
+        count = session_svc.end_all(s, current_user.orm, user_id, ip=request.remote_addr, policy=_policy())
     flash(f"已结束该用户的 {count} 个会话，其所有浏览器须重新登录。", "success")
     return redirect(url_for("security_admin.index"))
