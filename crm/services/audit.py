@@ -67,6 +67,9 @@ ACTION_LABELS = {
     "session_revoke": "结束会话",
     "login_lock": "登录锁定",
     "unlock": "解除锁定",
+    # crm/services/access_log.py
+    "view": "查看",
+    "export": "导出",
 }
 
 
@@ -281,6 +284,9 @@ ENTITY_LABELS = {
     "target_list": "目标名录",
     "target_list_row": "名录条目",
     "settings": "系统设置",
+    "lead_view": "线索详情",
+    "ranking": "补链目标排名",
+    "login": "登录",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.services import staffing
+from crm.services import access_log, staffing
 
 from .. import backend
 from ..params import page_arg, parse_int, required_version
@@ -152,7 +152,10 @@ def _today():
 
 @bp.get("/<int:lead_id>")
 def show(lead_id: int):
-    return _render_lead(lead_id)
+    page = _render_lead(lead_id)  # PermissionDenied -> 403, nothing logged
+    with backend.unit_of_work() as s:
+        access_log.record_view(s, current_user.orm, "lead", lead_id, request.remote_addr)
+    return page
 
 
 def _render_lead(lead_id: int, *, gate=None, status: int = 200):

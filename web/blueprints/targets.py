@@ -22,6 +22,8 @@ from flask_login import current_user, login_required
 from graph.model import MISSING, WEAK
 from graph.targets import FACTOR_LABELS
 
+from crm.services import access_log
+
 from .. import backend
 from ..errors import wants_json
 from ..params import parse_int, required_version
@@ -152,6 +154,15 @@ def export():
     )
     title = f"补链目标（{scope}，前{f['top']}家，{date.today():%Y-%m-%d}）"
     data = ranking_xlsx(rows, names, title)
+    with backend.unit_of_work() as s:
+        access_log.record_export(
+            s,
+            current_user.orm,
+            "ranking",
+            f["chain"] or f["sector"],
+            {"rows": len(rows)},
+            request.remote_addr,
+        )
     return send_file(
         io.BytesIO(data),
         as_attachment=True,
@@ -489,6 +500,15 @@ def list_export(list_id: int):
     tl = target_lists.get_list(backend.db(), current_user.orm, list_id)
     sector_name, chain_name = _scope_names(svc, tl)
     data, filename = list_xlsx(tl, sector_name, chain_name)
+    with backend.unit_of_work() as s:
+        access_log.record_export(
+            s,
+            current_user.orm,
+            "target_list",
+            tl.id,
+            {"format": "xlsx", "rows": len(tl.rows)},
+            request.remote_addr,
+        )
     return send_file(
         io.BytesIO(data),
         as_attachment=True,
