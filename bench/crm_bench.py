@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade  # noqa: E402
 from crm.models import Activity, Lead, Team, User, utcnow  # noqa: E402
-from crm.services import leads as lead_svc  # noqa: E402
+from crm.queries.worklist import WorkFilter, worklist  # noqa: E402
 from crm.services import overdue
 from crm.settings import CrmSettings  # noqa: E402
 
@@ -227,7 +227,11 @@ def measure(sf, actors, repeat: int) -> list[tuple[str, float, float, str]]:
         mgr = s.get(User, actors["managers"]["medical"])
         rec = s.get(User, actors["recruiters"]["medical"][0])
         leader = s.get(User, actors["leader"])
-        F = lead_svc.LeadFilter
+        settings = CrmSettings()
+
+        def F(mine_only: bool = False, **kw):  # noqa: N802  (reads like the filter it builds)
+            return WorkFilter(scope="mine" if mine_only else "all", **kw)
+
         scenarios = [
             ("经理：在谈阶段，第 1 页", mgr, F(stages=["在谈"]), 1, "updated"),
             ("经理：全部线索，第 5 页", mgr, F(), 5, "updated"),
@@ -252,13 +256,12 @@ def measure(sf, actors, repeat: int) -> list[tuple[str, float, float, str]]:
         for label, actor, flt, page, sort in scenarios:
             med, worst, cpu, res = timed(
                 lambda: (
-                    lead_svc.list_leads(s, actor, flt, page=page, per_page=20, sort=sort),
+                    worklist(s, actor, flt, settings, page=page, per_page=20, sort=sort),
                     s.expunge_all(),
                 )[0],
                 repeat,
             )
             out.append((f"线索列表 · {label}", med, worst, cpu, f"共 {res.total} 条"))
-        settings = CrmSettings()
 
         def overdue_page(actor, limit):
             items = overdue.overdue_leads(s, actor, settings=settings, limit=limit)

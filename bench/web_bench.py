@@ -36,6 +36,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from crm.settings import CrmSettings as _CrmSettings
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -91,6 +95,7 @@ def prepare(folder: Path, firms: int) -> dict:
             role="recruiter",
             password=PASSWORD,
             sector_id="medical",
+            settings=SETTINGS,
         )
     engine.dispose()
     return cfg

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from .errors import CrmError, DuplicateLead
 from .models import ADMIN, LEADER, MANAGER, RECRUITER, ROLE_LABELS, User, utcnow
 from .passwords import generate_password
-from .services import activities, leads, target_lists, users
+from .services import activities, from_targets, leads, target_lists, users
 from .services._common import SYSTEM
 from .settings import CrmSettings
 
@@ -70,7 +70,7 @@ FALLBACK_ROWS = [
 ]
 
 
-def create_demo_users(session: Session) -> list[tuple[str, str, str]]:
+def create_demo_users(session: Session, *, settings: CrmSettings) -> list[tuple[str, str, str]]:
     """One user per role plus a second recruiter in another team, with random passwords.
 
     Returns [(username, role label, password)] for the caller to print once; [] when the demo
@@ -89,6 +89,7 @@ def create_demo_users(session: Session) -> list[tuple[str, str, str]]:
             role=role,
             password=password,
             sector_id=sector,
+            settings=settings,
         )
         out.append((username, ROLE_LABELS[role], password))
     return out
@@ -123,7 +124,7 @@ def _walk(
 ) -> datetime:
     """Move a lead along `path`, logging a contact before each move; returns the last time used."""
     when = start
-    kinds = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [
+    kinds: list[str] = [k for k in ("拜访", "电话", "会议", "活动") if k in settings.contact_kinds] or [
         settings.contact_kinds[0]
     ]
     for i, (stage, reason) in enumerate(path):
@@ -170,14 +171,13 @@ def create_demo_leads(
     target_rows: Sequence[Mapping[str, Any]],
     users_: Sequence[Any] | None = None,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
 ) -> list[int]:
     """Demo leads at every stage from `target_rows` (dicts: company_id, company_name, uscc,
     sector_id, chain_id, chain_name, node_id, node_name, status, score, reason). `users_` is
     accepted for symmetry with create_demo_users; the demo accounts are looked up by name.
     Returns the ids of the leads created."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     manager, recruiter = _demo_user(session, "manager"), _demo_user(session, "recruiter")
     recruiter2, leader = _demo_user(session, "recruiter2"), _demo_user(session, "leader")
@@ -188,12 +188,12 @@ def create_demo_leads(
     stages = settings.stages
     day = timedelta(days=1)
 
-    def register(actor: User, sectors: tuple[str, ...] | None, when: datetime, **extra) -> int | None:
+    def register(actor: User, sectors: tuple[str, ...] | None, when: datetime, **extra: Any) -> int | None:
         while True:
             row = _pick(rows, sectors, used)
             if row is None:
                 return None
-            data = {k: v for k, v in leads.target_row_to_lead_data(row).items() if v is not None}
+            data = from_targets.lead_data(row)
             data.update(extra)
             try:
                 lead = leads.create_lead(session, actor, data, settings=settings, now=when)
@@ -302,7 +302,7 @@ def create_demo_leads(
             _recent_contact(session, recruiter2, lead_id, stage, now - (i + 1) * day, settings)
     # Pool leads the manager turned out of targets of the team's sector and others.
     pool_rows = [r for r in (_pick(rows, None, used) for _ in range(3)) if r]
-    result = leads.create_leads_from_targets(
+    result = from_targets.create_leads_from_targets(
         session, manager, pool_rows, settings=settings, now=now - timedelta(days=2)
     )
     created += [lead.id for lead in result.created]

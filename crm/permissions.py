@@ -8,13 +8,19 @@
   administrator does not handle business data).
 
 `user` and `lead` are anything with the attributes used (ORM objects, or plain stand-ins in tests).
+
+Rules that lists apply in SQL have their SQL form right beside the Python one (`in_team_pool` /
+`team_pool`, `can_read` / `visibility`), so a change to one is a change to both;
+tests/crm/test_rule_agreement.py checks that they pick the same rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import ADMIN, LEADER, MANAGER, RECRUITER
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+
+from .models import ADMIN, LEADER, MANAGER, RECRUITER, Lead
 
 
 def _active(user: Any) -> bool:
@@ -30,6 +36,16 @@ def in_team_pool(user: Any, lead: Any) -> bool:
     return in_pool(lead) and (lead.team_id is None or lead.team_id == user.team_id)
 
 
+def team_pool(user: Any) -> ColumnElement[bool]:
+    """`in_team_pool` as SQL: no owner, and the user's team or no team."""
+    team = (
+        Lead.team_id.is_(None)
+        if user.team_id is None
+        else or_(Lead.team_id == user.team_id, Lead.team_id.is_(None))
+    )
+    return and_(Lead.owner_id.is_(None), team)
+
+
 def can_read(user: Any, lead: Any) -> bool:
     if not _active(user):
         return False
@@ -40,6 +56,26 @@ def can_read(user: Any, lead: Any) -> bool:
     if user.role == RECRUITER:
         return in_team_pool(user, lead) or lead.owner_id == user.id
     return False
+
+
+def visibility(user: Any) -> ColumnElement[bool]:
+    """`can_read` as SQL: the WHERE clause of the leads the user may read."""
+    if not _active(user):
+        return false()
+    if user.role == LEADER:
+        return true()
+    if user.role == MANAGER:
+        if user.team_id is None:
+            return team_pool(user)
+        return or_(Lead.team_id == user.team_id, team_pool(user))
+    if user.role == RECRUITER:
+        return or_(Lead.owner_id == user.id, team_pool(user))
+    return false()
+
+
+def visible_leads(user: Any) -> Select[Any]:
+    """SELECT of the leads the user may read: every list and count starts here."""
+    return select(Lead).where(visibility(user))
 
 
 def can_edit(user: Any, lead: Any) -> bool:

@@ -9,7 +9,8 @@ Transitions (stages from config, by default 线索 → 接洽 → 在谈 → 签
 - from 流失: reopen at the first stage, reason required;
 - the last stage (投产) is final.
 
-A key project may not enter the gate stage (在谈) or any later stage until its "四个一" are in place.
+A key project may not enter the gate stage (在谈) or any later stage until its "四个一" are in place
+(what a key project is and what "四个一" asks: crm.key_projects).
 
 >>> wf = Workflow()
 >>> wf.allowed_targets("线索")
@@ -22,11 +23,11 @@ crm.errors.WorkflowError: 不能从「线索」直接变更为「签约」，可
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import GateNotSatisfied, WorkflowError
+from .key_projects import four_ones_missing, is_key_project
 from .settings import DEFAULT_STAGES, CrmSettings, FourOnes
 
 
@@ -94,65 +95,6 @@ class Workflow:
         if target not in self.stages or gate_stage not in self.stages:
             return False
         return self.stages.index(target) >= self.stages.index(gate_stage)
-
-
-def is_key_project(investment: float | None, key_flag: bool, four_ones: FourOnes) -> bool:
-    """Key project (重点项目): flagged by a manager, or investment (万元) at/above the threshold."""
-    return bool(key_flag) or (investment is not None and investment >= four_ones.key_investment_min)
-
-
-# Parts of a service plan; each must be filled.
-SERVICE_PLAN_PARTS = {"needs": "需求清单", "policy_support": "政策支持", "milestones": "推进节点"}
-
-
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-
-
-def _filled(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, (list, tuple, dict, set)):
-        return any(_filled(v) for v in (value.values() if isinstance(value, dict) else value))
-    return True
-
-
-def four_ones_missing(project: Any, four_ones: FourOnes) -> list[str]:
-    """What a project lacks of the "四个一", in Chinese, using the configured labels (empty: ready).
-
-    `project` is a mapping or object with sponsor_user_id/sponsor_name, task_force_department,
-    task_force_members, case_officer_user_id/case_officer_name and service_plan (a mapping with
-    needs, policy_support, milestones).
-
-    >>> four_ones_missing({"sponsor_name": "王区长", "task_force_department": "区投促局",
-    ...                    "task_force_members": ["李四"], "case_officer_name": "张三",
-    ...                    "service_plan": {"needs": "用地 50 亩", "policy_support": "",
-    ...                                     "milestones": ["2027-03 签约"]}}, FourOnes())
-    ['服务方案（政策支持）']
-    """
-    labels = four_ones.labels
-    missing = []
-    if not (_filled(_get(project, "sponsor_user_id")) or _filled(_get(project, "sponsor_name"))):
-        missing.append(labels["sponsor"])
-    dept = _filled(_get(project, "task_force_department"))
-    members = _filled(_get(project, "task_force_members"))
-    if not dept and not members:
-        missing.append(labels["task_force"])
-    elif not dept:
-        missing.append(f"{labels['task_force']}（牵头部门）")
-    elif not members:
-        missing.append(f"{labels['task_force']}（成员）")
-    if not (_filled(_get(project, "case_officer_user_id")) or _filled(_get(project, "case_officer_name"))):
-        missing.append(labels["case_officer"])
-    plan = _get(project, "service_plan") or {}
-    lacking = [label for key, label in SERVICE_PLAN_PARTS.items() if not _filled(plan.get(key))]
-    if len(lacking) == len(SERVICE_PLAN_PARTS):
-        missing.append(labels["service_plan"])
-    else:
-        missing.extend(f"{labels['service_plan']}（{label}）" for label in lacking)
-    return missing
 
 
 def check_gate(

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 STAGES = ("上游", "中游", "下游")
 QUALIFICATIONS = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")
-SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴")
+SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴", "服务支撑")
+# Per-node overrides of graph.gaps.GapThresholds, as ChainNode fields of the same names.
+THRESHOLD_FIELDS = ("weak_firms_below", "weak_output_below", "weak_without_qualified")
 # Status of a chain node for the district.
 MISSING, WEAK, STRONG = "缺链", "弱链", "强链"
 
@@ -44,6 +46,22 @@ class ChainNode:
     keywords: tuple[str, ...] = ()
     parent_id: str | None = None  # PART_OF hierarchy
     description: str = ""
+    # Chain files v2 (seed/README.md). Placement reads the words and codes; analysis reads the
+    # policy phrase and the per-node thresholds.
+    negative_keywords: tuple[str, ...] = ()  # a firm whose text has one of these is not placed here
+    industry_codes: tuple[str, ...] = ()  # GB/T 4754-2017 classes (4 digits) or groups (3 digits)
+    policy: str = ""  # the policy's own phrase naming this segment, quoted verbatim; "" if not named
+    sources: tuple[str, ...] = ()  # where this node's content comes from, beyond the chain's sources
+    segment: str = ""  # id of the shared segment (seed/segments.toml) this node instantiates
+    tags: tuple[str, ...] = ()  # attributes of the segment's products, e.g. "Ⅲ类注册证"
+    # Status thresholds where the [gaps] defaults do not fit this node (None: the default applies).
+    weak_firms_below: int | None = None
+    weak_output_below: float | None = None
+    weak_without_qualified: bool | None = None
+
+    def threshold_overrides(self) -> dict[str, int | float | bool]:
+        """The node's own thresholds, named like graph.gaps.GapThresholds fields (for `replace`)."""
+        return {name: value for name in THRESHOLD_FIELDS if (value := getattr(self, name)) is not None}
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class Zone:
     district: str = ""
     focus_sectors: tuple[str, ...] = ()  # sector ids
     focus: tuple[str, ...] = ()  # free-text focus fields from the policy
+    focus_chains: tuple[str, ...] = ()  # chain ids, or node ids for a narrower focus (from the policy)
     is_local: bool = True  # inside the district (北三县 zones are partners, not local)
     description: str = ""
 

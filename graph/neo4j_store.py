@@ -54,7 +54,18 @@ _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
 # so counting them reads node labels, not properties.
 _SCHEMA = 2
-_TUPLE_FIELDS = {"sources", "keywords", "focus_sectors", "focus", "qualifications", "node_ids"}
+_TUPLE_FIELDS = {
+    "sources",
+    "keywords",
+    "negative_keywords",
+    "industry_codes",
+    "tags",
+    "focus_sectors",
+    "focus",
+    "focus_chains",
+    "qualifications",
+    "node_ids",
+}
 _COMPANY_EXTRA = ("norm_name", "revenue_micro")  # stored for queries, not part of Company
 
 _BUMP = """

@@ -51,7 +51,12 @@ IN_SECTOR, IN_CHAIN, PART_OF, FEEDS = "IN_SECTOR", "IN_CHAIN", "PART_OF", "FEEDS
 
 _SEP = "\x1f"  # joins tuple fields of a company row (unit separator; rejected inside values)
 _CHUNK = 20_000
-_TUPLE_FIELDS = {Chain: ("sources",), ChainNode: ("keywords",), Zone: ("focus_sectors", "focus"), Sector: ()}
+_TUPLE_FIELDS = {
+    Chain: ("sources",),
+    ChainNode: ("keywords", "negative_keywords", "industry_codes", "sources", "tags"),
+    Zone: ("focus_sectors", "focus", "focus_chains"),
+    Sector: (),
+}
 # Company rows: one column per model field (so the file can be inspected with any SQLite tool),
 # tuples joined by _SEP, plus the normalised name for matching.
 _COMPANY_FIELDS = tuple(f.name for f in fields(Company))
@@ -168,7 +173,8 @@ def _to_json(obj) -> str:
 def _from_json(cls, text: str):
     data = json.loads(text)
     for name in _TUPLE_FIELDS[cls]:
-        data[name] = tuple(data[name])
+        if name in data:  # rows written before a field existed take its default
+            data[name] = tuple(data[name])
     return cls(**data)
 
 

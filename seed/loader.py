@@ -23,16 +23,49 @@ from graph.identity import InvalidCreditCode, clean_uscc, company_id_for
 from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow, Sector, Zone
 from lianzhao.config import ConfigError
 
+from . import synthetic
+
 SEED_DIR = Path(__file__).resolve().parent
-ZONE_KINDS = ("一极", "服务型智造基地", "产业城镇", "北三县")
+ZONE_KINDS = ("一极", "服务型智造基地", "产业城镇", "北三县", "协作园区")
 ASCII_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 LIST_SEPARATORS = re.compile(r"[；;/、，,|]")
 DEFAULT_N_SYNTHETIC = 3000
 DEFAULT_BATCH = 5000
 
+FORMAT_VERSION = 2
 _CHAIN_FIELDS = {"id", "name", "sector", "description", "sources", "firm_words"}
-_NODE_FIELDS = {"key", "name", "stage", "importance", "keywords", "parent", "description"}
-_ZONE_FIELDS = {"id", "name", "kind", "district", "focus_sectors", "focus", "is_local", "description"}
+# Fields a node and a shared segment (segments.toml) may carry; a node adds key, parent, segment.
+_CONTENT_FIELDS = {
+    "name",
+    "stage",
+    "importance",
+    "keywords",
+    "negative_keywords",
+    "industry_codes",
+    "policy",
+    "sources",
+    "tags",
+    "thresholds",
+    "description",
+}
+_NODE_FIELDS = _CONTENT_FIELDS | {"key", "parent", "segment"}
+_SEGMENT_FIELDS = _CONTENT_FIELDS | {"id"}
+_THRESHOLD_TYPES = {
+    "weak_firms_below": int,
+    "weak_output_below": (int, float),
+    "weak_without_qualified": bool,
+}
+_ZONE_FIELDS = {
+    "id",
+    "name",
+    "kind",
+    "district",
+    "focus_sectors",
+    "focus_chains",
+    "focus",
+    "is_local",
+    "description",
+}
 _SECTOR_FIELDS = {"id", "name", "kind", "description"}
 
 
@@ -66,6 +99,10 @@ class Structure:
     source_dir: Path = field(default=SEED_DIR, compare=False)
     # chain id -> words the synthetic generator uses in firm names (optional `firm_words`).
     firm_words: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+    # Shared segments of segments.toml, by id (the raw tables; nodes that use one carry its id).
+    segments: dict[str, dict] = field(default_factory=dict, compare=False, hash=False)
+    # node id -> the chain file it was declared in (cross-chain flows belong to the declaring file).
+    files: dict[str, Path] = field(default_factory=dict, compare=False, hash=False)
 
     @cached_property
     def node_by_id(self) -> dict[str, ChainNode]:
@@ -79,7 +116,15 @@ class Structure:
         return [n for n in self.nodes if n.chain_id == chain_id]
 
     def chain_flows(self, chain_id: str) -> list[Flow]:
+        """Flows out of the chain's nodes (a cross-chain flow is listed with its source's chain)."""
         return [f for f in self.flows if self.node_by_id[f.source_id].chain_id == chain_id]
+
+    def flows_touching(self, chain_id: str) -> list[Flow]:
+        """Flows with either end in the chain: what a reviewer of that chain must see."""
+        by_id = self.node_by_id
+        return [
+            f for f in self.flows if chain_id in (by_id[f.source_id].chain_id, by_id[f.target_id].chain_id)
+        ]
 
 
 # ---- reading files ---------------------------------------------------------------------------
@@ -154,14 +199,70 @@ def load_sectors(path: Path) -> list[Sector]:
     return sorted(sectors, key=lambda s: s.id)
 
 
-def load_chain(
-    path: Path, sector_ids: Iterable[str]
-) -> tuple[Chain, list[ChainNode], list[Flow], tuple[str, ...]]:
-    """One chain file -> (chain, nodes, flows, firm_words), fully validated."""
+def load_segments(path: Path) -> dict[str, dict]:
+    """segments.toml: segments defined once and used by several chains (absent file: none)."""
+    if not path.exists():
+        return {}
     data = _read_toml(path)
-    unknown_top = sorted(set(data) - {"chain", "nodes", "flows"})
+    unknown_top = sorted(set(data) - {"segments"})
     if unknown_top:
         raise SeedError(f"{path}：含有不支持的顶层字段 {', '.join(unknown_top)}")
+    out: dict[str, dict] = {}
+    for i, row in enumerate(data.get("segments", []), 1):
+        where = f"第{i}个共享环节"
+        _unknown_fields(row, _SEGMENT_FIELDS, path, where)
+        sid = _ascii_id(_text(row, "id", path, where), path, where)
+        if sid in out:
+            raise SeedError(f"{path}：共享环节标识「{sid}」重复")
+        _text(row, "name", path, where)
+        out[sid] = {k: v for k, v in row.items() if k != "id"}
+    return out
+
+
+def _thresholds(row: dict, path: Path, key: str) -> dict[str, Any]:
+    table = row.get("thresholds", {})
+    if not isinstance(table, dict):
+        raise SeedError(f"{path}：环节「{key}」的 thresholds 应为表，例如 {{ weak_firms_below = 1 }}")
+    out = {}
+    for name, value in table.items():
+        kind = _THRESHOLD_TYPES.get(name)
+        if kind is None:
+            raise SeedError(
+                f"{path}：环节「{key}」的 thresholds 含未知项「{name}」，可用 {'、'.join(_THRESHOLD_TYPES)}"
+            )
+        if (
+            not isinstance(value, kind)
+            or (kind is not bool and isinstance(value, bool))
+            or (kind is not bool and value < 0)
+        ):
+            raise SeedError(f"{path}：环节「{key}」的 thresholds.{name} 取值无效：{value!r}")
+        out[name] = float(value) if name == "weak_output_below" else value
+    return out
+
+
+@dataclass(frozen=True)
+class ChainFile:
+    """One chain file read and checked on its own; flows may still name other chains' nodes."""
+
+    chain: Chain
+    nodes: list[ChainNode]
+    flows: list[tuple[str, str]]  # node ids; a "chain.key" end may lie in another file
+    firm_words: tuple[str, ...]
+    path: Path
+
+
+def read_chain_file(
+    path: Path, sector_ids: Iterable[str], segments: dict[str, dict] | None = None
+) -> ChainFile:
+    """One chain file -> its chain, nodes (shared segments resolved) and flows, validated."""
+    segments = segments or {}
+    data = _read_toml(path)
+    unknown_top = sorted(set(data) - {"format", "chain", "nodes", "flows"})
+    if unknown_top:
+        raise SeedError(f"{path}：含有不支持的顶层字段 {', '.join(unknown_top)}")
+    version = data.get("format", 1)
+    if version not in (1, FORMAT_VERSION):
+        raise SeedError(f"{path}：format = {version!r} 不受支持，应为 {FORMAT_VERSION}")
     head = data.get("chain")
     if not isinstance(head, dict):
         raise SeedError(f"{path}：缺少 [chain] 表")
@@ -190,6 +291,11 @@ def load_chain(
     for i, row in enumerate(rows, 1):
         where = f"第{i}个环节"
         _unknown_fields(row, _NODE_FIELDS, path, where)
+        segment = _text(row, "segment", path, where, required=False)
+        if segment:
+            if segment not in segments:
+                raise SeedError(f"{path}：{where}引用的共享环节「{segment}」未在 segments.toml 中定义")
+            row = {**segments[segment], "key": segment, **row}  # the node's own fields win
         key = _ascii_id(_text(row, "key", path, where), path, where)
         if key in raw:
             raise SeedError(f"{path}：环节 key「{key}」重复")
@@ -203,11 +309,12 @@ def load_chain(
         if name in names:
             raise SeedError(f"{path}：环节名称「{name}」重复（{names[name]} 与 {key}），同一条链内名称须唯一")
         names[name] = key
-        raw[key] = dict(row, stage=stage, importance=importance, where=where)
+        raw[key] = dict(row, stage=stage, importance=importance, where=where, segment=segment)
 
     nodes = []
     for key, row in raw.items():
-        parent = _text(row, "parent", path, row["where"], required=False) or None
+        where = row["where"]
+        parent = _text(row, "parent", path, where, required=False) or None
         if parent is not None and parent not in raw:
             raise SeedError(f"{path}：环节「{key}」的上级环节「{parent}」不存在")
         if parent == key:
@@ -216,12 +323,19 @@ def load_chain(
             ChainNode(
                 id=f"{chain_id}.{key}",
                 chain_id=chain_id,
-                name=_text(row, "name", path, row["where"]),
+                name=_text(row, "name", path, where),
                 stage=row["stage"],
                 importance=row["importance"],
-                keywords=_texts(row, "keywords", path, row["where"]),
+                keywords=_texts(row, "keywords", path, where),
                 parent_id=f"{chain_id}.{parent}" if parent else None,
-                description=_text(row, "description", path, row["where"], required=False),
+                description=_text(row, "description", path, where, required=False),
+                negative_keywords=_texts(row, "negative_keywords", path, where),
+                industry_codes=_texts(row, "industry_codes", path, where),
+                policy=_text(row, "policy", path, where, required=False),
+                sources=_texts(row, "sources", path, where),
+                segment=row["segment"],
+                tags=_texts(row, "tags", path, where),
+                **_thresholds(row, path, key),
             )
         )
     _check_hierarchy(path, {n.id: n.parent_id for n in nodes})
@@ -230,15 +344,39 @@ def load_chain(
     for i, pair in enumerate(data.get("flows", []), 1):
         if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(k, str) for k in pair):
             raise SeedError(f'{path}：flows 第{i}项应为 ["上游环节key", "下游环节key"]')
+        ends = []
         for key in pair:
-            if key not in raw:
+            if "." in key:  # another chain's node, checked once every file is read
+                ends.append(key)
+            elif key in raw:
+                ends.append(f"{chain_id}.{key}")
+            else:
                 raise SeedError(f"{path}：flows 第{i}项引用了不存在的环节「{key}」")
-        if pair[0] == pair[1]:
+        if ends[0] == ends[1]:
             raise SeedError(f"{path}：flows 第{i}项的环节「{pair[0]}」指向了自己")
-        flows.append(Flow(f"{chain_id}.{pair[0]}", f"{chain_id}.{pair[1]}"))
-    flows = sorted(set(flows), key=lambda f: (f.source_id, f.target_id))
-    _check_acyclic(path, nodes, flows)
-    return chain, sorted(nodes, key=lambda n: n.id), flows, _texts(head, "firm_words", path, "[chain] ")
+        flows.append((ends[0], ends[1]))
+    return ChainFile(
+        chain=chain,
+        nodes=sorted(nodes, key=lambda n: n.id),
+        flows=sorted(set(flows)),
+        firm_words=_texts(head, "firm_words", path, "[chain] "),
+        path=path,
+    )
+
+
+def load_chain(
+    path: Path, sector_ids: Iterable[str], segments: dict[str, dict] | None = None
+) -> tuple[Chain, list[ChainNode], list[Flow], tuple[str, ...]]:
+    """One chain file on its own -> (chain, nodes, flows, firm_words); flows must stay in the file."""
+    cf = read_chain_file(path, sector_ids, segments)
+    own = {n.id for n in cf.nodes}
+    for src, dst in cf.flows:
+        for end in (src, dst):
+            if end not in own:
+                raise SeedError(f"{path}：flows 引用了不存在的环节「{end}」")
+    flows = [Flow(s, t) for s, t in cf.flows]
+    _check_acyclic(path, cf.nodes, flows)
+    return cf.chain, cf.nodes, flows, cf.firm_words
 
 
 def _check_hierarchy(path: Path, parents: dict[str, str | None]) -> None:
@@ -251,12 +389,12 @@ def _check_hierarchy(path: Path, parents: dict[str, str | None]) -> None:
             node = parents[node]
 
 
-def _check_acyclic(path: Path, nodes: list[ChainNode], flows: list[Flow]) -> None:
+def _check_acyclic(path: Path | str, nodes: list[ChainNode], flows: list[Flow]) -> None:
     graph = nx.DiGraph((f.source_id, f.target_id) for f in flows)
     if nx.is_directed_acyclic_graph(graph):
         return
     names = {n.id: n.name for n in nodes}
-    cycle = [names[u] for u, _ in nx.find_cycle(graph)]
+    cycle = [names.get(u, u) for u, _ in nx.find_cycle(graph)]
     raise SeedError(f"{path}：上下游关系（flows）出现循环：{' → '.join(cycle + cycle[:1])}")
 
 
@@ -284,6 +422,7 @@ def load_zones(path: Path, sector_ids: Iterable[str]) -> tuple[list[Zone], Home]
         for sid in focus_sectors:
             if sid not in sector_ids:
                 raise SeedError(f"{path}：园区「{zid}」的重点产业「{sid}」未在 sectors.toml 中定义")
+        focus_chains = _texts(row, "focus_chains", path, where)
         is_local = row.get("is_local", True)
         if not isinstance(is_local, bool):
             raise SeedError(f"{path}：园区「{zid}」的 is_local 应为 true 或 false")
@@ -295,6 +434,7 @@ def load_zones(path: Path, sector_ids: Iterable[str]) -> tuple[list[Zone], Home]
                 district=_text(row, "district", path, where, required=False),
                 focus_sectors=focus_sectors,
                 focus=_texts(row, "focus", path, where),
+                focus_chains=focus_chains,
                 is_local=is_local,
                 description=_text(row, "description", path, where, required=False),
             )
@@ -303,31 +443,58 @@ def load_zones(path: Path, sector_ids: Iterable[str]) -> tuple[list[Zone], Home]
 
 
 def load_structure(seed_dir: str | Path | None = None) -> Structure:
-    """Read sectors.toml, chains/*.toml and zones.toml from `seed_dir` (default: this package)."""
+    """Read sectors.toml, segments.toml, chains/*.toml and zones.toml from `seed_dir` (default: this package)."""
     root = Path(seed_dir) if seed_dir else SEED_DIR
     sectors = load_sectors(root / "sectors.toml")
     sector_ids = [s.id for s in sectors]
+    segments = load_segments(root / "segments.toml")
     chain_files = sorted((root / "chains").glob("*.toml"))
     if not chain_files:
         raise SeedError(f"{root / 'chains'}：没有任何产业链文件（*.toml）")
-    chains, nodes, flows, words = [], [], [], {}
-    for path in chain_files:
-        chain, chain_nodes, chain_flows, firm_words = load_chain(path, sector_ids)
-        chains.append(chain)
-        nodes += chain_nodes
-        flows += chain_flows
-        if firm_words:
-            words[chain.id] = firm_words
+    files = [read_chain_file(path, sector_ids, segments) for path in chain_files]
+    nodes = [n for cf in files for n in cf.nodes]
+    node_ids = {n.id for n in nodes}
+    where = {n.id: cf.path for cf in files for n in cf.nodes}
+    flows = []
+    for cf in files:
+        for src, dst in cf.flows:
+            for end in (src, dst):
+                if end not in node_ids:
+                    raise SeedError(
+                        f"{cf.path}：flows 引用了不存在的环节「{end}」（跨链流向请写 链标识.环节key）"
+                    )
+            flows.append(Flow(src, dst))
+    flows = sorted(set(flows), key=lambda f: (f.source_id, f.target_id))
+    for cf in files:  # a cycle inside one file names that file
+        own = {n.id for n in cf.nodes}
+        _check_acyclic(cf.path, cf.nodes, [f for f in flows if f.source_id in own and f.target_id in own])
+    graph = nx.DiGraph((f.source_id, f.target_id) for f in flows)
+    if not nx.is_directed_acyclic_graph(graph):  # a cycle through cross-chain flows
+        cycle = [u for u, _ in nx.find_cycle(graph)]
+        involved = "、".join(sorted({where[u].name for u in cycle}))
+        names = {n.id: n.name for n in nodes}
+        raise SeedError(
+            f"{involved}：跨链上下游关系（flows）出现循环：{' → '.join(names[u] for u in cycle + cycle[:1])}"
+        )
     zones, home = load_zones(root / "zones.toml", sector_ids)
+    chain_ids = {cf.chain.id for cf in files}
+    for zone in zones:
+        for ref in zone.focus_chains:
+            if ref not in chain_ids and ref not in node_ids:
+                raise SeedError(
+                    f"{root / 'zones.toml'}：园区「{zone.id}」的 focus_chains「{ref}」不是已知的产业链或环节"
+                )
     return Structure(
         sectors=tuple(sectors),
-        chains=tuple(chains),
+        chains=tuple(cf.chain for cf in files),
         nodes=tuple(nodes),
         flows=tuple(flows),
         zones=tuple(zones),
         home=home,
         source_dir=root,
-        firm_words=words,
+        firm_words={cf.chain.id: cf.firm_words for cf in files if cf.firm_words},
+        segments=segments,
+        files=where,
     )
 
 
@@ -506,8 +673,6 @@ def seed_store(
     batches; every id is deterministic, so running again with the same arguments completes it.
     `progress(done, total)` counts firms and supply edges written.
     """
-    from . import synthetic
-
     structure = structure or load_structure()
     seed = synthetic.DEFAULT_SEED if seed is None else seed
     anchor_firms = load_anchors(structure) if anchors else []

@@ -2,9 +2,11 @@
 
 Why synthetic: a bureau's real firm list is confidential, yet gap analysis and target ranking need
 a populated graph. The generator builds one with a realistic shape: firms weighted toward the
-big industrial provinces, log-normal sizes, qualifications that grow with size, and a local
-district that covers some chain nodes strongly, some weakly and leaves some empty, so 缺链 / 弱链 /
-强链 all appear in every chain. Every firm it makes has `synthetic=True`.
+big industrial provinces, log-normal sizes, qualifications that grow with size. It does not decide
+which nodes the district lacks: every node gets a plausible market size (how many firms a segment
+of that kind has), local and outside firms are drawn from the same sizes, and 缺链 / 弱链 / 强链 come
+out of the draw and the gap thresholds, as they would from a real firm list. Every firm it makes
+has `synthetic=True` (shown as 示例数据).
 
 Same arguments -> identical output (each call owns its `random.Random`; nothing global). Firms
 are streamed, never held in a list, so a million of them cost seconds and little memory.
@@ -30,9 +32,12 @@ SUPPLIES_PER_FIRM = 0.8
 RESERVOIR = 512  # firms kept per (node, local?) pool when sampling supply partners
 CURRENT_YEAR = 2024
 
-# Share of each chain's nodes the local district leaves empty (缺链) or holds weakly (弱链).
-MISSING_SHARE = 0.22
-WEAK_SHARE = 0.36
+# Relative number of firms in a segment by stage (many suppliers upstream, fewer integrators and
+# end users downstream), times a seeded log-normal spread per node (some segments are crowded,
+# some niche), times 1.5 for a chain a local zone focuses on (the district's firms cluster there).
+STAGE_SIZE = {"上游": 1.2, "中游": 1.0, "下游": 0.7}
+SIZE_SPREAD = 0.8  # sigma of the per-node log-normal factor
+FOCUS_LOCAL_BOOST = 1.5
 
 # (province, weight, [(city, short name, [(district, admin code), ...]), ...]). Real places and
 # GB/T 2260 codes; weights roughly follow where chain firms cluster, tilted to 京津冀.
@@ -234,37 +239,42 @@ class _Plan:
                 neighbours[n.parent_id].add(n.id)
         self.neighbours = {k: sorted(v) for k, v in neighbours.items()}
 
-        self.tier: dict[str, str] = {}
-        self.weak_quota: dict[str, int] = {}
-        for cid in self.chains:
-            ids = sorted(n.id for n in self.nodes[cid])
-            rng.shuffle(ids)
-            ids.sort(key=lambda i: i not in favoured)  # stable: favoured (anchor) nodes first
-            count = len(ids)
-            n_missing = max(1, round(MISSING_SHARE * count))
-            n_weak = max(1, round(WEAK_SHARE * count))
-            n_strong = max(1, count - n_missing - n_weak)
-            for i, nid in enumerate(ids):
-                tier = "strong" if i < n_strong else "weak" if i < n_strong + n_weak else "missing"
-                self.tier[nid] = tier
-                if tier == "weak":
-                    self.weak_quota[nid] = rng.choice((1, 1, 2))
-        self.strong_neighbours = {
-            k: [n for n in v if self.tier[n] == "strong"] for k, v in self.neighbours.items()
+        # Grouping nodes (those with children) hold few firms of their own: most sit on a child.
+        groups = {n.parent_id for n in structure.nodes if n.parent_id}
+        self.size = {
+            n.id: STAGE_SIZE[n.stage]
+            * math.exp(rng.gauss(0.0, SIZE_SPREAD))
+            * (0.2 if n.id in groups else 1.0)
+            for n in structure.nodes
         }
-        self.strong = {
-            cid: [n for n in self.nodes[cid] if self.tier[n.id] == "strong"] for cid in self.chains
+        self.node_cum = {
+            cid: list(accumulate(self.size[n.id] for n in self.nodes[cid])) for cid in self.chains
         }
-        self.strong_cum = {cid: list(accumulate(n.importance for n in ns)) for cid, ns in self.strong.items()}
-        self.all_cum = {cid: list(accumulate(n.importance for n in self.nodes[cid])) for cid in self.chains}
+        focused = {ref.split(".", 1)[0] for z in structure.zones if z.is_local for ref in z.focus_chains} | {
+            c.id
+            for c in structure.chains
+            for z in structure.zones
+            if z.is_local and c.sector_id in z.focus_sectors
+        }
+        boost = {cid: FOCUS_LOCAL_BOOST if cid in focused else 1.0 for cid in self.chains}
+        # Normalised so the overall local share stays what the caller asked for.
+        mean = sum(boost[c] * len(self.nodes[c]) for c in self.chains) / max(1, len(structure.nodes))
+        self.local_boost = {cid: b / mean for cid, b in boost.items()}
 
         local_zones = [z for z in structure.zones if z.is_local]
         self.zone_choices: dict[str, tuple[list[str], list[float]]] = {}
         for cid in self.chains:
             ids = [z.id for z in local_zones]
-            weights = [1.0 if sector_of[cid] in z.focus_sectors else 0.12 for z in local_zones]
+            weights = [
+                1.0
+                if cid in {r.split(".", 1)[0] for r in z.focus_chains} or sector_of[cid] in z.focus_sectors
+                else 0.12
+                for z in local_zones
+            ]
             self.zone_choices[cid] = (ids, list(accumulate(weights)))
-        self.partner_zone = {z.district: z.id for z in structure.zones if not z.is_local}
+        self.partner_zone = {
+            z.district: z.id for z in structure.zones if not z.is_local and z.kind == "北三县"
+        }
 
         places = []  # (weight, province, city, short, district, code)
         for province, weight, cities in PLACES:
@@ -346,11 +356,11 @@ def generate_companies(
     local_share: float = DEFAULT_LOCAL_SHARE,
     favoured: Collection[str] = (),
 ) -> Iterator[Company]:
-    """Yield `n` synthetic firms, each on 1-3 nodes of one chain.
+    """Yield `n` synthetic firms, each on 1-3 neighbouring nodes of one chain.
 
-    `favoured` node ids (e.g. where real local anchor firms sit) are always among the district's
-    strong nodes. Local firms never land on a chain's "missing" nodes and at most 1-2 land on each
-    "weak" node, so gap analysis finds 缺链 / 弱链 / 强链 in every chain.
+    Local and outside firms are drawn from the same per-node sizes; whether a node ends up 缺链, 弱链
+    or 强链 is the outcome, not a plan. `favoured` is accepted for compatibility and ignored (real
+    anchor firms are not given synthetic neighbours).
 
     >>> from seed.loader import load_structure
     >>> firms = list(generate_companies(load_structure(), 3, seed=1))
@@ -363,11 +373,6 @@ def generate_companies(
         return
     plan = _Plan(structure, seed, set(favoured))
     rng = random.Random(seed)
-    weak_left = dict(plan.weak_quota)
-    weak_pending = {
-        cid: [nid for nid in sorted(weak_left) if plan.structure.node_by_id[nid].chain_id == cid]
-        for cid in plan.chains
-    }
     words = structure.firm_words
     node_by_id = structure.node_by_id
     sector_of = {c.id: c.sector_id for c in structure.chains}
@@ -379,25 +384,14 @@ def generate_companies(
 
     for index in range(n):
         chain_id = _pick(rand, plan.chains, plan.chain_cum)
-        is_local = rand() < local_share and bool(plan.strong[chain_id])
+        is_local = rand() < min(0.9, local_share * plan.local_boost[chain_id])
         # -- nodes
-        if is_local:
-            pending = weak_pending[chain_id]
-            if pending and rand() < 0.35:
-                primary = pending[0]
-                weak_left[primary] -= 1
-                if weak_left[primary] == 0:
-                    pending.pop(0)
-            else:
-                primary = _pick(rand, plan.strong[chain_id], plan.strong_cum[chain_id]).id
-        else:
-            primary = _pick(rand, plan.nodes[chain_id], plan.all_cum[chain_id]).id
+        primary = _pick(rand, plan.nodes[chain_id], plan.node_cum[chain_id]).id
         node_ids = [primary]
         extra = rand()
         extra = 0 if extra < 0.55 else 1 if extra < 0.85 else 2
         if extra:
-            # local firms spread only over strong nodes: weak ones keep their quota, missing stay empty
-            options = plan.strong_neighbours[primary] if is_local else plan.neighbours[primary]
+            options = [o for o in plan.neighbours[primary] if node_by_id[o].chain_id == chain_id]
             if options:
                 start = int(rand() * len(options))
                 node_ids += [options[(start + j) % len(options)] for j in range(min(extra, len(options)))]

@@ -35,7 +35,9 @@ def test_chains_lists_every_chain(instance):
 
 def test_gaps_table_and_json(instance):
     table = run(instance, "gaps", "--chain", "高端医疗器械")
-    assert table.exit_code == 0 and "产业链缺口分析" in table.output and "延链方向" in table.output
+    assert table.exit_code == 0 and "产业链缺口分析" in table.output
+    # 延链 needs a strong node; with honest demo data a small instance may have none.
+    assert "延链方向" in table.output or "强链0个" in table.output
     rows = json.loads(run(instance, "gaps", "--chain", "device", "--format", "json").output)
     assert len(rows) >= 20 and {r["status"] for r in rows} <= {"缺链", "弱链", "强链"}
     assert set(rows[0]) >= {"name", "stage", "local_firms", "local_output", "criticality", "reason"}

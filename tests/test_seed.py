@@ -13,7 +13,7 @@ import pytest
 
 from graph.gaps import GapThresholds, classify
 from graph.identity import is_valid_uscc
-from graph.model import MISSING, QUALIFICATIONS, STAGES, STRONG, WEAK
+from graph.model import MISSING, QUALIFICATIONS, STAGES, STRONG, WEAK, Flow
 from graph.nx_store import NetworkxStore
 from seed.loader import SEED_DIR, SeedError, load_anchors, load_structure, seed_store
 from seed.synthetic import SupplySampler, generate_companies, generate_supplies
@@ -27,6 +27,7 @@ POLICY_SECTORS = {
     "lowcarbon": ("绿色低碳", "前沿新兴"),
     "digital": ("新一代数字科技", "前沿新兴"),
     "crossover": ("交叉融合", "前沿新兴"),
+    "services": ("服务型制造与总部经济", "服务支撑"),
 }
 # Segments the policy names, which must appear among a chain's node names.
 POLICY_SEGMENTS = {
@@ -53,6 +54,19 @@ POLICY_SEGMENTS = {
     "robot": ["建筑机器人", "医疗健康机器人", "物流机器人", "水下机器人"],
     "xr": ["VR", "AR", "XR", "可穿戴", "智能终端"],
     "synbio": ["基因编辑", "菌株改造", "合成生物产品", "固废资源化", "医美", "特医食品", "生物基材料"],
+    "materials": ["钛合金", "碳纤维", "特种工程塑料", "先进陶瓷", "稀土"],
+    "hydrogen": ["电解槽", "制氢", "储氢瓶", "加氢站", "燃料电池", "氢气压缩机"],
+    "cybersec": ["网络安全装备", "防火墙", "安全芯片", "密码机", "工控安全", "测评"],
+    "servicemfg": [
+        "工业设计",
+        "新能源装备设计",
+        "元宇宙硬件设计",
+        "区域性总部",
+        "功能型总部",
+        "概念验证",
+        "共享产线",
+        "平台经济",
+    ],
 }
 ZONES = [
     "台马",
@@ -124,7 +138,9 @@ def test_flows_form_a_dag_over_known_nodes(structure):
         assert len(flows) >= len(structure.chain_nodes(chain.id)) - 5, chain.id
         for f in flows:
             assert f.source_id in node_ids and f.target_id in node_ids
-            assert structure.node_by_id[f.target_id].chain_id == chain.id
+    # Flows may cross chains (功率器件 -> 电驱), a few on purpose.
+    crossing = [f for f in structure.flows if f.source_id.split(".")[0] != f.target_id.split(".")[0]]
+    assert Flow("ic.analog", "nev.motor") in crossing
     graph = nx.DiGraph((f.source_id, f.target_id) for f in structure.flows)
     assert nx.is_directed_acyclic_graph(graph)
     # Flow runs upstream -> downstream: never from a later stage back to an earlier one.
@@ -142,7 +158,7 @@ def test_zones(structure):
         assert any(zone in name for name in names), zone
     for zone in structure.zones:
         assert set(zone.focus_sectors) <= sector_ids, zone.id
-        if zone.kind == "北三县":
+        if zone.kind in ("北三县", "协作园区"):
             assert not zone.is_local and zone.district != structure.home.district
         else:
             assert zone.is_local and zone.district == structure.home.district
@@ -150,6 +166,9 @@ def test_zones(structure):
     assert (
         "digital" in by_name["香河机器人小镇"].focus_sectors and "medical" in by_name["漷县镇"].focus_sectors
     )
+    # The policy's focus per zone, machine-readable (issue 11 names the zone per node from it).
+    assert by_name["台马地区"].focus_chains == ("ic",)
+    assert "synbio" in by_name["漷县镇"].focus_chains and "cybersec" in by_name["西集镇"].focus_chains
 
 
 def test_doctests():
@@ -175,7 +194,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
         ("chains/nev.toml", 'stage = "中游"', 'stage = "中段"', "阶段「中段」未知"),
         ("chains/nev.toml", '["oem", "mobility"]', '["oem", "nowhere"]', "不存在的环节「nowhere」"),
         ("chains/nev.toml", 'key = "motor"', 'key = "battery"', "key「battery」重复"),
-        ("chains/nev.toml", '["oem", "mobility"]', '["oem", "battery_material"]', "出现循环"),
+        ("chains/nev.toml", '["oem", "mobility"]', '["oem", "cathode"]', "出现循环"),
         ("chains/nev.toml", 'sector = "nev"', 'sector = "cars"', "产业「cars」未在 sectors.toml 中定义"),
         ("chains/nev.toml", "importance = 5", "importance = 9", "重要度应为 1 到 5"),
         ("chains/nev.toml", 'parent = "controllers"', 'parent = "nothing"', "上级环节「nothing」不存在"),
@@ -183,7 +202,12 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
         ("chains/nev.toml", 'name = "分动器"', 'name = "域控制器"', "环节名称「域控制器」重复"),
         ("chains/nev.toml", 'name = "新能源智能汽车"', 'name = "新能源智能汽车', "种子文件格式错误"),
         ("chains/nev.toml", 'id = "nev"', 'id = "cars"', "应与文件名「nev」一致"),
-        ("zones.toml", 'focus_sectors = ["medical"]', 'focus_sectors = ["pharma"]', "重点产业「pharma」"),
+        (
+            "zones.toml",
+            'focus_sectors = ["medical", "crossover"]',
+            'focus_sectors = ["pharma"]',
+            "重点产业「pharma」",
+        ),
         ("sectors.toml", 'kind = "战略引擎"', 'kind = "引擎"', "类型「引擎」未知"),
     ],
 )
@@ -319,16 +343,21 @@ def test_firms_look_plausible(structure, firms):
     assert sorted(listed)[len(listed) // 2] > 5 * sorted(c.revenue for c in firms)[n // 2]
 
 
-def test_local_firms_cover_some_but_not_all_nodes(structure, firms):
+def test_local_coverage_is_an_outcome_not_a_design(structure, firms):
+    """No node is kept empty or thin on purpose: coverage differs between chains (it was ~78 % in every
+    chain when the generator planned it), and local firms land where the sizes put them."""
     home = structure.home
     local_zone_ids = {z.id for z in structure.zones if z.is_local}
-    partner = {z.district: z.id for z in structure.zones if not z.is_local}
+    partner = {z.district: z.id for z in structure.zones if not z.is_local and z.kind == "北三县"}
     covered = Counter(n for c in firms if c.is_local for n in c.node_ids)
+    shares = []
     for chain in structure.chains:
         nodes = structure.chain_nodes(chain.id)
         with_local = [n for n in nodes if covered[n.id]]
-        assert 0 < len(with_local) < len(nodes), chain.id
-        assert any(covered[n.id] <= 2 for n in with_local), f"{chain.id} has no thinly covered node"
+        assert with_local, chain.id
+        shares.append(len(with_local) / len(nodes))
+    assert len({round(x, 2) for x in shares}) > 3, shares
+    assert any(covered[n.id] <= 2 for n in structure.nodes)
     for c in firms:
         if c.is_local:
             assert (c.province, c.city, c.district) == (home.province, home.city, home.district)
@@ -377,7 +406,9 @@ def test_seed_store_fills_a_networkx_store(structure):
     stats = store.node_stats(t.qualified)
     for chain in structure.chains:
         status = Counter(classify(stats[n.id], t)[0] for n in structure.chain_nodes(chain.id))
-        assert status[MISSING] and status[WEAK] and status[STRONG], (chain.id, status)
+        assert len([k for k in status if status[k]]) >= 2, (chain.id, status)
+    every = Counter(classify(stats[n.id], t)[0] for n in structure.nodes)
+    assert every[MISSING] and every[WEAK] and every[STRONG], every
     ties = store.local_ties(
         [c.id for c in store.companies_on_nodes([n.id for n in structure.nodes], local=False)]
     )
@@ -396,8 +427,9 @@ def test_import_keyword_placement_finds_generated_nodes(structure, firms):
     sample = firms[:3000]
     placed = [set(placer.place(f"{c.products}；{c.scope}")) for c in sample]
     assert sum(bool(p & set(c.node_ids)) for p, c in zip(placed, sample)) > 0.98 * len(sample)
+    # A shared segment (正极材料 in 新能源汽车 and 储能) places a firm in both chains, by design.
     same_chain = sum(
-        {structure.node_by_id[n].chain_id for n in p} == {structure.node_by_id[c.node_ids[0]].chain_id}
+        structure.node_by_id[c.node_ids[0]].chain_id in {structure.node_by_id[n].chain_id for n in p}
         for p, c in zip(placed, sample)
     )
     assert same_chain > 0.9 * len(sample)

@@ -13,33 +13,37 @@ from flask import Flask, redirect, url_for
 
 from lianzhao.config import instance_path, load_config
 
+from . import backend, errors, params, security, views_common
+from . import users as _users  # noqa: F401  (registers the login loader)
+from .blueprints import (
+    account,
+    admin,
+    auth,
+    board,
+    chains,
+    companies,
+    dashboard,
+    inbox,
+    leads,
+    security_admin,
+    target_lists,
+    targets,
+)
+
 
 def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
-    from .blueprints import (
-        account,
-        admin,
-        auth,
-        board,
-        chains,
-        companies,
-        dashboard,
-        inbox,
-        leads,
-        security_admin,
-        targets,
-    )
-
     return [
         auth.bp,
         chains.bp,
         targets.bp,
+        target_lists.bp,
         companies.bp,
         leads.bp,
         board.bp,
         inbox.bp,
         dashboard.bp,
-        admin.bp,  # web part 2
+        admin.bp,
         security_admin.bp,
         account.bp,
     ]
@@ -62,8 +66,6 @@ def create_app(
     cfg = cfg if cfg is not None else load_config()
     app = Flask(__name__, instance_path=str(instance_path(cfg)), instance_relative_config=False)
     web_cfg = cfg.get("web", {})
-    from . import backend, params, security, users  # noqa: F401  (users registers the login loader)
-
     params.init_app(app)  # bounded <int:...> converter, before any route is added
 
     app.config.from_mapping(
@@ -77,8 +79,6 @@ def create_app(
         app.config.update(test_config)
     app.json.ensure_ascii = False
     backend.init_app(app, cfg, graph_store=graph_store, session_factory=session_factory)
-
-    from . import errors, views_common
 
     errors.init_app(app)
     views_common.init_app(app)

@@ -7,11 +7,17 @@ or creating the app connects to nothing, and tests pass in their own store and s
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
+
+from crm.db import make_engine, make_session_factory
+from crm.settings import CrmSettings
+from graph.service import ChainService
+from lianzhao.stores import open_graph_store
 
 EXT = "lianzhao"
 
@@ -33,8 +39,6 @@ class Backend:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    from lianzhao.stores import open_graph_store
-
                     self._store = open_graph_store(self.cfg)
         return self._store
 
@@ -43,8 +47,6 @@ class Backend:
         if self._chain_service is None:
             with self._lock:
                 if self._chain_service is None:
-                    from graph.service import ChainService
-
                     self._chain_service = ChainService(self.store, self.cfg)
         return self._chain_service
 
@@ -53,8 +55,6 @@ class Backend:
         if self._session_factory is None:
             with self._lock:
                 if self._session_factory is None:
-                    from crm.db import make_engine, make_session_factory
-
                     self._session_factory = make_session_factory(make_engine(self.cfg))
         return self._session_factory
 
@@ -62,15 +62,12 @@ class Backend:
     def crm_settings(self):
         """CRM rules from config.toml ([crm], [four_ones], [security]), read once."""
         if self._crm_settings is None:
-            from crm.settings import CrmSettings
-
             self._crm_settings = CrmSettings.from_config(self.cfg)
         return self._crm_settings
 
     def warm_up(self) -> float:
         """Compute every chain's gap report and ranking once (seconds taken), so the first
         visitors after a start get cached pages. `lianzhao serve` runs it in a thread."""
-        import time
 
         t0 = time.perf_counter()
         svc = self.chain_service

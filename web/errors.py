@@ -1,7 +1,9 @@
 """Error pages in Chinese, and domain errors turned into the right HTTP answer.
 
 Permission checks live in the CRM services; a view that lets PermissionDenied escape gets a 403
-page here, so no view needs its own try/except for it. fetch() callers get JSON instead of HTML.
+page here, so no view needs its own try/except for it. Every error a user should read is a kind
+of graph.errors.LianzhaoError and gets its status from its kind (`status_for`), never from its
+class name. fetch() callers get JSON instead of HTML.
 """
 
 from __future__ import annotations
@@ -12,6 +14,18 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+
+from graph.errors import (
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    LianzhaoError,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+from graph.service import NotFoundError as GraphNotFound
+from graph.store import GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +64,26 @@ def render_error(code: int, message: str | None = None):
     ), code
 
 
-def init_app(app: Flask) -> None:
-    from graph.store import GraphStoreError, GraphStoreUnavailable
+# Kinds of user-facing errors (graph/errors.py) -> HTTP status, checked in this order with
+# isinstance, so a subclass anywhere (crm, graph, seed) gets its kind's status.
+STATUS_BY_KIND: tuple[tuple[type[BaseException], int], ...] = (
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (GraphNotFound, 404),  # graph.service's own "not found" (until it is a graph.errors.NotFound)
+    (Conflict, 409),
+    (Unavailable, 503),
+    (GraphStoreUnavailable, 503),
+    (InvalidInput, 400),
+    (ConfigError, 500),
+)
 
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of a domain error, by its kind; other domain errors are 400."""
+    return next((code for kind, code in STATUS_BY_KIND if isinstance(exc, kind)), 400)
+
+
+def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(400, "页面已过期或表单校验失败（CSRF），请刷新页面后重试。")
@@ -62,42 +93,14 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         return render_error(code, None if code in DEFAULT_MESSAGES else exc.description)
 
-    @app.errorhandler(GraphStoreUnavailable)
-    def store_down(exc):
-        log.warning("graph store unavailable: %s", exc)
-        return render_error(503, str(exc))
+    def domain_error(exc):
+        code = status_for(exc)
+        if code >= 500:
+            log.warning("%s: %s", type(exc).__name__, exc)
+        return render_error(code, str(exc) or None)
 
-    @app.errorhandler(GraphStoreError)
-    def store_error(exc):
-        # graph.service.NotFoundError and friends carry a Chinese sentence.
-        name = type(exc).__name__
-        return render_error(404 if name == "NotFoundError" else 400, str(exc))
-
-    try:
-        from crm import errors as crm_errors
-    except ImportError:  # pragma: no cover - the CRM package is always present in a full install
-        crm_errors = None
-    if crm_errors is not None:
-
-        @app.errorhandler(crm_errors.PermissionDenied)
-        def denied(exc):
-            return render_error(403, str(exc) or None)
-
-        @app.errorhandler(crm_errors.NotFound)
-        def crm_not_found(exc):
-            return render_error(404, str(exc) or None)
-
-        @app.errorhandler(crm_errors.DuplicateLead)
-        def duplicate(exc):  # 首报首谈: says who holds the firm and until when
-            return render_error(409, str(exc))
-
-        @app.errorhandler(crm_errors.StaleEdit)
-        def stale(exc):
-            return render_error(409, str(exc))
-
-        @app.errorhandler(crm_errors.CrmError)
-        def crm_error(exc):
-            return render_error(400, str(exc))
+    app.register_error_handler(LianzhaoError, domain_error)
+    app.register_error_handler(GraphStoreError, domain_error)
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

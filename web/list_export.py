@@ -1,9 +1,10 @@
-"""XLSX of a target-company list, through lianzhao.export (formatted, formula-safe cells)."""
+"""XLSX of a target-company list, through web.export (formatted, formula-safe cells)."""
 
 from __future__ import annotations
 
 from graph.targets import FACTOR_LABELS
-from lianzhao.export import Column, table_bytes
+
+from .export import Column, table_bytes
 
 
 def list_title(tl, sector_name: str, chain_name: str | None) -> str:

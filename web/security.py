@@ -17,6 +17,8 @@ from flask import Flask, flash, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
+from .errors import wants_json
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -171,6 +173,5 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
 
 
 def _wants_json() -> bool:
-    from .errors import wants_json
 
     return wants_json()

@@ -11,8 +11,11 @@ from sqlalchemy import text
 
 from graph.gaps import format_wan
 from graph.model import MISSING, STRONG, WEAK
+from graph.store import GraphStoreError
 
 from . import backend
+from .access import may_open
+from .localtime import format_local, zone_from_config
 
 # Top navigation: (label, endpoint, prefix, area). An item shows only once its endpoint exists
 # and the user's role may open its area (web.access), so nobody is offered a page that answers 403.
@@ -20,7 +23,7 @@ from . import backend
 NAV = [
     ("产业链图谱", "chains.index", "chains.", "chains"),
     ("补链目标", "targets.index", "targets.index", "targets"),
-    ("目标名录", "targets.lists", "targets.list", "lists"),
+    ("目标名录", "target_lists.lists", "target_lists.", "lists"),
     ("线索", "leads.index", "leads.", "leads"),
     ("看板", "board.index", "board.", "board"),
     ("收件箱", "inbox.index", "inbox.", "inbox"),
@@ -71,8 +74,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
     app.jinja_env.filters["role_label"] = role_label
 
-    from .localtime import format_local, zone_from_config
-
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """Stored UTC shown on the district's clock ([web] timezone): `{{ x.created_at | localtime }}`."""
         return format_local(value, zone_from_config(backend.cfg()), fmt)
@@ -94,7 +95,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def layout_context():
-        from .access import may_open
 
         items = []
         # no menu until a new or reset account has set its own password (it could open nothing)
@@ -115,7 +115,6 @@ def init_app(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
         """Liveness for the load balancer: graph store and CRM database, no login needed."""
-        from graph.store import GraphStoreError
 
         try:
             ok_graph, graph_msg = backend.backend().store.health()

@@ -1,4 +1,5 @@
-"""Helpers shared by the services: the system actor, reloading the actor, loading objects."""
+"""Helpers shared by the services: the system actor, reloading the actor, loading objects,
+optimistic-lock flushes. The bottom of crm/services: it imports no other service."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import NotFound, PermissionDenied
+from ..errors import NotFound, PermissionDenied, StaleEdit
 from ..models import ADMIN, Lead, User
 
 
@@ -71,3 +73,11 @@ def jsonable(value: Any) -> Any:
 
 def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {f: jsonable(getattr(obj, f)) for f in fields}
+
+
+def flush_or_stale(session: Session, what: str) -> None:
+    """Flush; a version mismatch at the database (someone saved first) becomes StaleEdit."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleEdit(what) from exc

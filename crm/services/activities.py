@@ -18,8 +18,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..models import Activity, Comment, InboxMessage, utcnow
 from ..settings import CrmSettings
 from . import audit
-from ._common import Actor, current_actor, get_lead, snapshot
-from .leads import flush_or_stale
+from ._common import Actor, current_actor, flush_or_stale, get_lead, snapshot
 
 ACTIVITY_FIELDS = ("lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date")
 
@@ -55,12 +54,11 @@ def add_activity(
     outcome: str | None = None,
     next_step: str | None = None,
     due_date: date | str | None = None,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> Activity:
     """Record an activity on a lead the actor may edit; its outcome (结果) is required."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     actor = current_actor(session, actor)
     lead = get_lead(session, lead_id)
@@ -135,10 +133,10 @@ def add_comment(
     lead = get_lead(session, lead_id)
     if not perm.can_comment(actor, lead):
         raise PermissionDenied("您无权批注该线索")
-    body = _text(body, "批注内容", 2000)
-    if not body:
+    text = _text(body, "批注内容", 2000)
+    if not text:
         raise ValidationError("批注内容不能为空")
-    comment = Comment(lead_id=lead.id, author_id=actor.id, body=body, created_at=now)
+    comment = Comment(lead_id=lead.id, author_id=actor.id, body=text, created_at=now)
     session.add(comment)
     if lead.owner_id is not None and lead.owner_id != actor.id:
         session.add(

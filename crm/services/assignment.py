@@ -15,8 +15,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError
 from ..models import MANAGER, RECRUITER, Assignment, Lead, Team, User, utcnow
 from ..settings import CrmSettings
 from . import audit, inbox
-from ._common import Actor, SystemActor, current_actor, get_lead, get_user
-from .leads import flush_or_stale
+from ._common import Actor, SystemActor, current_actor, flush_or_stale, get_lead, get_user
 
 
 def _give(
@@ -148,6 +147,7 @@ def claim_lead(
     lead = get_lead(session, lead_id)
     if not perm.can_claim(actor, lead):
         raise PermissionDenied("只能认领本组线索池中的线索")
+    assert isinstance(actor, User)  # can_claim: only a recruiter claims
     return _give(session, actor, lead, actor, "认领", now, ip)
 
 
@@ -176,19 +176,18 @@ def auto_assign(
     actor: Actor,
     lead_ids: Iterable[int],
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> list[tuple[Lead, User | None]]:
     """Assign pool leads round robin over the active recruiters of the lead's team (by sector
     when the lead has no team). Leads with no eligible recruiter stay in the pool."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     actor = current_actor(session, actor)
     if actor.role != MANAGER and not isinstance(actor, SystemActor):
         raise PermissionDenied("只有招商经理可以自动分派线索")
     mode = settings.auto_assign if settings.auto_assign != "off" else "sector"
-    results = []
+    results: list[tuple[Lead, User | None]] = []
     for lead_id in lead_ids:
         lead = get_lead(session, lead_id)
         if lead.owner_id is not None:
@@ -200,7 +199,7 @@ def auto_assign(
         if team is None and lead.sector_id:
             team = session.scalar(select(Team).where(Team.sector_id == lead.sector_id))
         user = _next_recruiter(session, team, lead.chain_id, mode) if team else None
-        if user is not None:
+        if user is not None and team is not None:
             team.rr_last_user_id = user.id
             _give(session, actor, lead, user, "按规则自动分派", now, ip, automatic=True)
         results.append((lead, user))

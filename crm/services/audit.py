@@ -16,6 +16,7 @@ from ..models import LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User
 from ..settings import SecurityPolicy
 from . import duties
 from ._common import Actor, current_actor, jsonable
+from .lead_fields import NUMBER_FIELDS, TEXT_FIELDS, USER_FIELDS
 
 # Actions written to the log.
 (
@@ -253,8 +254,6 @@ EMPTY = "空"
 
 def field_labels() -> dict[str, str]:
     """Every field name an entry may carry -> its Chinese label."""
-    from .leads import NUMBER_FIELDS, TEXT_FIELDS, USER_FIELDS  # leads imports this module
-
     labels = dict(BASE_LABELS)
     labels.update({k: v[0] for k, v in TEXT_FIELDS.items()})
     labels.update(NUMBER_FIELDS)
@@ -340,7 +339,7 @@ class _Names:
         if key in USER_ID_FIELDS:
             return self._user(value)
         if key == "team_id":
-            return self.teams.get(_as_int(value), f"编号 {value} 的组")
+            return _lookup(self.teams, value, f"编号 {value} 的组")
         if key == "sector_id":
             return self.sectors.get(str(value), str(value))
         if key == "service_plan":
@@ -354,7 +353,12 @@ class _Names:
         return _plain(value)
 
     def _user(self, value: Any) -> str:
-        return self.users.get(_as_int(value), f"编号 {value} 的用户")
+        return _lookup(self.users, value, f"编号 {value} 的用户")
+
+
+def _lookup(names: Mapping[int, str], value: Any, default: Any) -> Any:
+    uid = _as_int(value)
+    return default if uid is None else names.get(uid, default)
 
 
 def _as_int(value: Any) -> int | None:
@@ -374,8 +378,9 @@ def _user_ids(entries: Iterable[AuditLog]) -> set[int]:
                 uid = _as_int(values[key])
                 if uid is not None:
                     ids.add(uid)
-        if entry.entity == "user" and _as_int(entry.entity_id) is not None:
-            ids.add(int(entry.entity_id))
+        subject = _as_int(entry.entity_id) if entry.entity == "user" else None
+        if subject is not None:
+            ids.add(subject)
     return ids
 
 
@@ -415,7 +420,7 @@ def describe(
                 entity=entry.entity,
                 entity_id=entry.entity_id,
                 changes=changes,
-                subject=users.get(_as_int(entry.entity_id)) if entry.entity == "user" else None,
+                subject=_lookup(users, entry.entity_id, None) if entry.entity == "user" else None,
             )
         )
     return lines

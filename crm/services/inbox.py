@@ -81,4 +81,4 @@ def mark_all_read(session: Session, actor: Actor) -> int:
         .where(InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))
         .values(read_at=utcnow())
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)  # an UPDATE gives a CursorResult

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, Integer, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..models import MANAGER, Lead, User, utcnow
+from ..permissions import visibility
 from ..settings import CrmSettings
 from ._common import Actor, SystemActor, current_actor
-from .leads import visibility
 
 FIRST_CONTACT, FOLLOW_UP = "首次接触超期", "跟进超期"
 
@@ -53,7 +53,7 @@ def due_status(lead: Any, settings: CrmSettings, now: datetime | None = None) ->
     return DueStatus(due, reason, late, (now - due).days if late else 0)
 
 
-def overdue_condition(settings: CrmSettings, now: datetime):
+def overdue_condition(settings: CrmSettings, now: datetime) -> ColumnElement[bool]:
     """The same rule as SQL, for lists and counts."""
     first = now - timedelta(days=settings.first_contact_days)
     follow = now - timedelta(days=settings.follow_up_days)
@@ -74,8 +74,8 @@ def overdue_condition(settings: CrmSettings, now: datetime):
 @dataclass
 class OverdueItem:
     lead: Lead
-    reason: str
-    due_at: datetime
+    reason: str | None
+    due_at: datetime | None
     days_overdue: int
 
 
@@ -83,7 +83,7 @@ def overdue_leads(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     team_id: int | None = None,
     owner_id: int | None = None,
@@ -92,7 +92,6 @@ def overdue_leads(
 ) -> list[OverdueItem]:
     """Overdue leads the actor may read (a manager: the team's; a recruiter: own; a leader: all),
     most overdue first, paged in SQL by `offset`/`limit` (`count_overdue` gives the total)."""
-    settings = settings or CrmSettings()
     now = now or utcnow()
     query = _overdue_query(session, actor, settings, now, team_id, owner_id)
     query = (
@@ -113,12 +112,11 @@ def count_overdue(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     team_id: int | None = None,
     owner_id: int | None = None,
 ) -> int:
-    settings = settings or CrmSettings()
     query = _overdue_query(session, actor, settings, now or utcnow(), team_id, owner_id)
     return session.scalar(query.with_only_columns(func.count(Lead.id))) or 0
 
@@ -130,7 +128,7 @@ def _overdue_query(
     now: datetime,
     team_id: int | None,
     owner_id: int | None,
-):
+) -> Select[Any]:
     actor = current_actor(session, actor)
     query = select(Lead).where(overdue_condition(settings, now))
     # The command line (SYSTEM) sees every team's list; real users see what they may read.
@@ -178,7 +176,7 @@ def _plus_days_sqlite(element, compiler, **kw):
     return f"datetime({compiler.process(expr, **kw)}, {compiler.process(days, **kw)} || ' days')"
 
 
-def due_expression(settings: CrmSettings):
+def due_expression(settings: CrmSettings) -> Any:
     """When the next contact is due, as a SQL expression (same rule as `due_status`)."""
     first = _plus_days(
         _greatest(Lead.assigned_at, Lead.stage_changed_at), literal(int(settings.first_contact_days), Integer)
@@ -201,7 +199,7 @@ def overdue_by_team(
     session: Session,
     actor: Actor,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     now: datetime | None = None,
     sector_id: str | None = None,
 ) -> list[TeamOverdue]:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
-from ..errors import NotFound, PermissionDenied, ValidationError, WorkflowError
+from ..errors import NotFound, PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from ..models import (
     LEADER,
     MANAGER,
@@ -33,8 +33,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, inbox, staffing
-from ._common import Actor, current_actor, jsonable
-from .leads import flush_or_stale
+from ._common import Actor, current_actor, flush_or_stale, jsonable
 
 EDITABLE_STATES = (TL_DRAFT, TL_RETURNED)
 ROW_FIELDS = (
@@ -82,8 +81,6 @@ def _editable(
     if tl.status not in EDITABLE_STATES:
         raise WorkflowError(f"名录状态为「{tl.status_label}」，不能修改；已批准的名录请另建新版本")
     if expected_version is not None and int(expected_version) != tl.version:
-        from ..errors import StaleEdit
-
         raise StaleEdit(f"名录「{tl.title}」")
     return actor, tl
 
@@ -124,6 +121,17 @@ def list_lists(
         query = query.where(TargetList.status == status)
     lists = session.scalars(query.order_by(TargetList.updated_at.desc(), TargetList.id.desc()))
     return [tl for tl in lists if _can_read(actor, tl)]
+
+
+def draft_lists_for(session: Session, actor: Actor) -> list[TargetList]:
+    """Draft or returned lists of the actor's team that a manager may add rows to."""
+    if not perm.can_manage_target_lists(actor):
+        return []
+    return [
+        tl
+        for tl in list_lists(session, actor)
+        if tl.status in EDITABLE_STATES and tl.team_id == actor.team_id
+    ]
 
 
 def approved_versions(
@@ -427,7 +435,9 @@ def submit(
     return tl
 
 
-def _reviewable(session: Session, actor: Actor, list_id: int, expected_version: int | None):
+def _reviewable(
+    session: Session, actor: Actor, list_id: int, expected_version: int | None
+) -> tuple[Actor, TargetList]:
     actor = current_actor(session, actor)
     if not perm.can_review_target_lists(actor):
         raise PermissionDenied("只有区领导可以审批目标企业名录")
@@ -435,8 +445,6 @@ def _reviewable(session: Session, actor: Actor, list_id: int, expected_version: 
     if tl.status != TL_SUBMITTED:
         raise WorkflowError(f"名录状态为「{tl.status_label}」，不在待审批状态")
     if expected_version is not None and int(expected_version) != tl.version:
-        from ..errors import StaleEdit
-
         raise StaleEdit(f"名录「{tl.title}」")
     return actor, tl
 

@@ -70,12 +70,6 @@ def list_teams(session: Session) -> list[Team]:
     return list(session.scalars(select(Team).order_by(Team.id)))
 
 
-def team_for_sector(session: Session, sector_id: str | None) -> Team | None:
-    if not sector_id:
-        return None
-    return session.scalar(select(Team).where(Team.sector_id == sector_id))
-
-
 # ----------------------------------------------------------------------------- users
 
 
@@ -89,12 +83,11 @@ def create_user(
     password: str,
     sector_id: str | None = None,
     focus_chains: list[str] | None = None,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
     must_change_password: bool = False,
 ) -> User:
     """Create a user. Recruiters and managers belong to the team of `sector_id` (required)."""
-    settings = settings or CrmSettings()
     actor = current_actor(session, actor)
     _require_admin(actor)
     username = (username or "").strip()
@@ -193,11 +186,10 @@ def reset_password(
     user_id: int,
     new_password: str,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
 ) -> User:
     """Administrator sets a new password; the user must change it at next login. Unlocks."""
-    settings = settings or CrmSettings()
     actor = current_actor(session, actor)
     _require_admin(actor)
     user = get_user(session, user_id)
@@ -218,7 +210,7 @@ def change_password(
     old_password: str,
     new_password: str,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
 ) -> User:
     """A user changes their own password (old one required). It ends every session of the user;
@@ -226,7 +218,6 @@ def change_password(
 
     A wrong current password counts like a failed sign-in (crm/services/throttle.py) and raises
     `throttle.CountedRefusal`: commit the unit of work anyway so the count is kept."""
-    settings = settings or CrmSettings()
     user = current_actor(session, actor)
     if isinstance(user, SystemActor):
         raise PermissionDenied("命令行不能修改自己的密码")
@@ -302,7 +293,7 @@ def authenticate(
     username: str,
     password: str,
     *,
-    settings: CrmSettings | None = None,
+    settings: CrmSettings,
     ip: str | None = None,
     now: datetime | None = None,
     tz: tzinfo | None = None,
@@ -313,7 +304,6 @@ def authenticate(
 
     `tz` is the district's time zone ([web] timezone): lock messages name the unlock time as
     the user's clock shows it (times are stored as naive UTC)."""
-    settings = settings or CrmSettings()
     policy = settings.security
     now = now or utcnow()
     generic = "用户名或密码错误"

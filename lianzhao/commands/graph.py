@@ -1,4 +1,4 @@
-"""`lianzhao init`, `lianzhao chains`, `lianzhao gaps`, `lianzhao targets`."""
+"""`lianzhao gaps`, `lianzhao targets` (`lianzhao chains` lives in chain_files.py)."""
 
 from __future__ import annotations
 
@@ -91,24 +91,6 @@ def target_rows(targets) -> list[dict]:
 
 
 def register(main: click.Group) -> None:
-    @main.command("chains")
-    @click.option("--sector", help="只列出该产业（id）的产业链")
-    @click.pass_obj
-    def chains_cmd(obj, sector):
-        """列出产业与产业链，以及各链的缺链/弱链/强链数量。"""
-        store, svc = _service(obj)
-        with store:
-            for s in svc.sectors():
-                if sector and s.id != sector:
-                    continue
-                click.echo(f"{s.name}（{s.id}，{s.kind}）")
-                for report in svc.sector_overview(s.id):
-                    c, n = report.chain, report.summary
-                    click.echo(
-                        f"  {c.name}（{c.id}）：环节{n['nodes']:.0f}个，缺链{n['缺链']:.0f}，"
-                        f"弱链{n['弱链']:.0f}，强链{n['强链']:.0f}，覆盖率{n['coverage']:.0%}"
-                    )
-
     @main.command("gaps")
     @click.option("--chain", "chain_ref", required=True, help="产业链 id 或名称")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)

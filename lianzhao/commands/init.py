@@ -58,31 +58,18 @@ def seed_graph(cfg: dict, n_synthetic: int, force: bool) -> None:
 
 def demo_target_rows(cfg: dict) -> list[dict]:
     """A few top targets of every chain, as plain dicts the CRM demo turns into leads."""
+    from crm.services.from_targets import RankingNames, target_row
     from graph.service import ChainService
     from lianzhao.stores import open_graph_store
 
-    rows = []
     with open_graph_store(cfg) as store:
         svc = ChainService(store, cfg)
-        sector_names = {s.id: s.name for s in svc.sectors()}
-        for chain in svc.chains():
-            for t in svc.targets(chain.id, top=DEMO_TARGETS_PER_CHAIN):
-                rows.append(
-                    {
-                        "company_id": t.company_id,
-                        "company_name": t.company_name,
-                        "uscc": t.uscc,
-                        "sector_id": chain.sector_id,
-                        "sector_name": sector_names.get(chain.sector_id, ""),
-                        "chain_id": chain.id,
-                        "chain_name": chain.name,
-                        "node_id": t.node_id,
-                        "node_name": t.node_name,
-                        "status": t.status,
-                        "score": t.score,
-                        "reason": t.reason,
-                    }
-                )
+        names = RankingNames.of(svc)
+        rows = [
+            target_row(t, names)
+            for chain in svc.chains()
+            for t in svc.targets(chain.id, top=DEMO_TARGETS_PER_CHAIN)
+        ]
     return rows
 
 
@@ -97,15 +84,16 @@ def seed_crm(cfg: dict, demo: bool) -> None:
     from crm import demo as crm_demo
     from crm.settings import CrmSettings
 
+    settings = CrmSettings.from_config(cfg)
     factory = db.make_session_factory(engine)
     with db.unit_of_work(factory) as session:
-        accounts = crm_demo.create_demo_users(session)
+        accounts = crm_demo.create_demo_users(session, settings=settings)
     if not accounts:
         click.echo("演示账号已存在（密码只在首次初始化时显示；可用 lianzhao user reset-password 重置）。")
         return
     rows = demo_target_rows(cfg)
     with db.unit_of_work(factory) as session:
-        crm_demo.create_demo_leads(session, rows, settings=CrmSettings.from_config(cfg))
+        crm_demo.create_demo_leads(session, rows, settings=settings)
     click.echo("\n演示账号（密码只显示这一次，请妥善保存）：")
     for username, role, password in accounts:
         click.echo(f"  用户名 {username:<12} 密码 {password}   （{role}）")

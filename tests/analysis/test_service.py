@@ -121,4 +121,4 @@ def test_local_partners_in_reasons_are_marked_synthetic(service):
 
 def test_sectors_in_plan_order(service):
     kinds = [s.kind for s in service.sectors()]
-    assert kinds == sorted(kinds, key=["战略引擎", "支柱产业", "前沿新兴"].index)
+    assert kinds == sorted(kinds, key=["战略引擎", "支柱产业", "前沿新兴", "服务支撑"].index)

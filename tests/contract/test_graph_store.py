@@ -170,6 +170,43 @@ def test_structure_upserts_are_idempotent_and_replace(full):
     assert full.zones()[0].focus == ("合成生物",)
 
 
+def test_chain_file_v2_fields_round_trip(full):
+    """Every field chain files v2 add (issue 12) survives a write and a read on every backend."""
+    rich = replace(
+        NODES[2],
+        negative_keywords=("宠物", "兽用"),
+        industry_codes=("3584", "358"),
+        policy="进口替代高值耗材",
+        sources=("《城市副中心先进制造业三年行动计划》二（一）",),
+        segment="joint_implant",
+        tags=("Ⅲ类注册证",),
+        weak_firms_below=2,
+        weak_output_below=20000.0,
+        weak_without_qualified=False,
+    )
+    zone = replace(ZONES[0], focus_chains=("med-dev", "md-2"))
+    full.upsert_nodes([rich])
+    full.upsert_zones([zone])
+    assert [n for n in full.nodes() if n.id == "md-2"] == [rich]
+    assert rich.threshold_overrides() == {
+        "weak_firms_below": 2,
+        "weak_output_below": 20000.0,
+        "weak_without_qualified": False,
+    }
+    assert [z for z in full.zones() if z.id == "huoxian"] == [zone]
+    # Back to defaults: nothing of the old values is left behind.
+    full.upsert_nodes([NODES[2]])
+    assert [n for n in full.nodes() if n.id == "md-2"] == [NODES[2]]
+    assert NODES[2].threshold_overrides() == {}
+
+
+def test_flows_may_cross_chains(full):
+    """A flow from one chain's node into another chain's (功率器件 -> 电驱) is listed with its source's chain."""
+    full.upsert_flows([Flow("md-2", "ev-1")])
+    assert Flow("md-2", "ev-1") in full.flows("med-dev")
+    assert full.flows("ev-drive") == []
+
+
 def test_node_moved_to_another_chain(full):
     full.upsert_nodes([replace(NODES[3], chain_id="ev-drive")])  # md-3 临床服务 -> ev-drive
     assert [n.id for n in full.nodes("med-dev")] == ["md-1", "md-1a", "md-2"]

@@ -10,15 +10,18 @@ import pytest
 from crm.db import unit_of_work
 from crm.errors import NotFound, PermissionDenied, StaleEdit, ValidationError
 from crm.models import Lead, utcnow
+from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, assignment, inbox, leads, overdue
 from crm.services import users as user_svc
 from crm.services._common import SYSTEM
 from crm.settings import CrmSettings
 
+SETTINGS = CrmSettings()  # the built-in rules, passed explicitly (services need settings)
+
 
 def _pool_lead(sf, people, name="示例数据·池中公司", **extra):
     with unit_of_work(sf) as s:
-        return leads.create_lead(s, people["mgr"], {"company_name": name, **extra})
+        return leads.create_lead(s, people["mgr"], {"company_name": name, **extra}, settings=SETTINGS)
 
 
 def test_manager_assigns_within_team_with_reason_and_inbox(sf, people):
@@ -71,7 +74,7 @@ def test_manager_assigns_within_team_with_reason_and_inbox(sf, people):
 def test_assign_refuses_stale_version(sf, people):
     lead = _pool_lead(sf, people)
     with unit_of_work(sf) as s:
-        leads.update_lead(s, people["mgr"], lead.id, {"notes": "先改一下"})
+        leads.update_lead(s, people["mgr"], lead.id, {"notes": "先改一下"}, settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(StaleEdit):
             assignment.assign_lead(s, people["mgr"], lead.id, people["rec"].id, expected_version=lead.version)
@@ -99,12 +102,12 @@ def test_auto_assign_round_robin_skips_inactive(sf, people):
     p = people
     ids = [_pool_lead(sf, p, f"示例数据·自动{i}公司").id for i in range(4)]
     with unit_of_work(sf) as s:
-        got = [u.id for _, u in assignment.auto_assign(s, p["mgr"], ids[:2])]
+        got = [u.id for _, u in assignment.auto_assign(s, p["mgr"], ids[:2], settings=SETTINGS)]
     assert got == [p["rec"].id, p["rec2"].id]
     with unit_of_work(sf) as s:
         user_svc.disable_user(s, p["admin"], p["rec"].id)
     with unit_of_work(sf) as s:
-        got = [u.id for _, u in assignment.auto_assign(s, p["mgr"], ids[2:])]
+        got = [u.id for _, u in assignment.auto_assign(s, p["mgr"], ids[2:], settings=SETTINGS)]
     assert got == [p["rec2"].id, p["rec2"].id]
     with unit_of_work(sf) as s:
         msgs = inbox.list_messages(s, p["rec2"])
@@ -137,11 +140,19 @@ def test_overdue_rules(sf, people):
     n, m = settings.first_contact_days, settings.follow_up_days
     past = now - timedelta(days=40)
     with unit_of_work(sf) as s:
-        never = leads.create_lead(s, p["rec"], {"company_name": "示例数据·从未联系"}, now=past)
-        fresh = leads.create_lead(
-            s, p["rec"], {"company_name": "示例数据·刚登记"}, now=now - timedelta(days=n - 1)
+        never = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·从未联系"}, now=past, settings=SETTINGS
         )
-        stale = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·久未跟进"}, now=past)
+        fresh = leads.create_lead(
+            s,
+            p["rec"],
+            {"company_name": "示例数据·刚登记"},
+            now=now - timedelta(days=n - 1),
+            settings=SETTINGS,
+        )
+        stale = leads.create_lead(
+            s, p["rec2"], {"company_name": "示例数据·久未跟进"}, now=past, settings=SETTINGS
+        )
         activities.add_activity(
             s,
             p["rec2"],
@@ -150,8 +161,11 @@ def test_overdue_rules(sf, people):
             occurred_on=(now - timedelta(days=m + 2)).date(),
             outcome="企业有意向",
             now=now,
+            settings=SETTINGS,
         )
-        kept = leads.create_lead(s, p["rec2"], {"company_name": "示例数据·持续跟进"}, now=past)
+        kept = leads.create_lead(
+            s, p["rec2"], {"company_name": "示例数据·持续跟进"}, now=past, settings=SETTINGS
+        )
         activities.add_activity(
             s,
             p["rec2"],
@@ -160,13 +174,22 @@ def test_overdue_rules(sf, people):
             occurred_on=(now - timedelta(days=m - 2)).date(),
             outcome="约定考察",
             now=now,
+            settings=SETTINGS,
         )
-        noted = leads.create_lead(s, p["rec"], {"company_name": "示例数据·只有备注"}, now=past)
-        activities.add_activity(s, p["rec"], noted.id, kind="备注", outcome="内部记录", now=now)
-        paused = leads.create_lead(s, p["rec"], {"company_name": "示例数据·已搁置"}, now=past)
-        leads.transition(s, p["rec"], paused.id, "搁置", "企业暂缓", now=past)
-        pool = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·池中"}, now=past)
-        elec = leads.create_lead(s, p["rec_e"], {"company_name": "示例数据·电子"}, now=past)
+        noted = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·只有备注"}, now=past, settings=SETTINGS
+        )
+        activities.add_activity(
+            s, p["rec"], noted.id, kind="备注", outcome="内部记录", now=now, settings=SETTINGS
+        )
+        paused = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·已搁置"}, now=past, settings=SETTINGS
+        )
+        leads.transition(s, p["rec"], paused.id, "搁置", "企业暂缓", now=past, settings=SETTINGS)
+        pool = leads.create_lead(s, p["mgr"], {"company_name": "示例数据·池中"}, now=past, settings=SETTINGS)
+        elec = leads.create_lead(
+            s, p["rec_e"], {"company_name": "示例数据·电子"}, now=past, settings=SETTINGS
+        )
     with unit_of_work(sf) as s:
         items = overdue.overdue_leads(s, p["mgr"], settings=settings, now=now)
         got = {i.lead.id: i.reason for i in items}
@@ -177,7 +200,7 @@ def test_overdue_rules(sf, people):
         }
         assert [i.due_at for i in items] == sorted(i.due_at for i in items)  # SQL order = rule
         assert overdue.count_overdue(s, p["mgr"], settings=settings, now=now) == 3
-        flagged = leads.list_leads(s, p["mgr"], leads.LeadFilter(overdue_only=True), settings=settings)
+        flagged = worklist(s, p["mgr"], WorkFilter(scope="all", overdue_only=True), settings)
         assert {l.id for l in flagged.items} == {never.id, noted.id, stale.id}
         page2 = overdue.overdue_leads(s, p["mgr"], settings=settings, now=now, limit=2, offset=1)
         assert [i.lead.id for i in page2] == [i.lead.id for i in items[1:3]]
@@ -200,8 +223,10 @@ def test_overdue_rules(sf, people):
         assert overdue.due_status(s.get(Lead, pool.id), settings, now).due_at is None
     # Resuming a paused lead restarts the clock; a contact clears a first-contact delay.
     with unit_of_work(sf) as s:
-        leads.transition(s, p["rec"], paused.id, "线索", now=now)
-        activities.add_activity(s, p["rec"], never.id, kind="电话", outcome="首次电话联系", now=now)
+        leads.transition(s, p["rec"], paused.id, "线索", now=now, settings=SETTINGS)
+        activities.add_activity(
+            s, p["rec"], never.id, kind="电话", outcome="首次电话联系", now=now, settings=SETTINGS
+        )
     with unit_of_work(sf) as s:
         ids = {i.lead.id for i in overdue.overdue_leads(s, p["mgr"], settings=settings, now=now)}
         assert ids == {noted.id, stale.id}
@@ -217,7 +242,11 @@ def test_overdue_cli_lists_per_team(sf, people, engine, tmp_path, monkeypatch):
 
     with unit_of_work(sf) as s:
         leads.create_lead(
-            s, people["rec"], {"company_name": "示例数据·超期公司"}, now=utcnow() - timedelta(days=30)
+            s,
+            people["rec"],
+            {"company_name": "示例数据·超期公司"},
+            now=utcnow() - timedelta(days=30),
+            settings=SETTINGS,
         )
     monkeypatch.setenv("LIANZHAO_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     result = CliRunner().invoke(main, ["leads", "overdue"])

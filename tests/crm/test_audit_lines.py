@@ -10,6 +10,9 @@ from crm.db import unit_of_work
 from crm.errors import ValidationError
 from crm.models import utcnow
 from crm.services import assignment, audit, leads
+from crm.settings import CrmSettings as _CrmSettings
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 def _lines(sf, actor, lead_id, **kw):
@@ -22,7 +25,10 @@ def test_lead_history_reads_as_chinese_with_names(sf, people):
     p = people
     with unit_of_work(sf) as s:
         lead = leads.create_lead(
-            s, p["mgr"], {"company_name": "示例数据·审计公司", "sector_id": "medical", "channel": "精准补链"}
+            s,
+            p["mgr"],
+            {"company_name": "示例数据·审计公司", "sector_id": "medical", "channel": "精准补链"},
+            settings=SETTINGS,
         )
     with unit_of_work(sf) as s:
         leads.update_lead(
@@ -36,13 +42,16 @@ def test_lead_history_reads_as_chinese_with_names(sf, people):
                 "task_force_members": "区发改委、区规自分局",
                 "service_plan": {"needs": "用地 50 亩", "policy_support": "", "milestones": ["签约", "开工"]},
             },
+            settings=SETTINGS,
         )
     with unit_of_work(sf) as s:  # saving the same values again changes nothing
-        leads.update_lead(s, p["mgr"], lead.id, {"notes": None, "sponsor_user_id": p["leader"].id})
+        leads.update_lead(
+            s, p["mgr"], lead.id, {"notes": None, "sponsor_user_id": p["leader"].id}, settings=SETTINGS
+        )
     with unit_of_work(sf) as s:
         assignment.assign_lead(s, p["mgr"], lead.id, p["rec"].id, "请本周联系")
     with unit_of_work(sf) as s:
-        leads.transition(s, p["rec"], lead.id, "接洽")
+        leads.transition(s, p["rec"], lead.id, "接洽", settings=SETTINGS)
 
     lines = _lines(sf, p["leader"], lead.id, sectors={"medical": "医药健康"})
     text = "\n".join(f"{l.actor}|{l.action}|{'；'.join(l.changes)}" for l in lines)
@@ -65,7 +74,7 @@ def test_lead_history_reads_as_chinese_with_names(sf, people):
 
 def test_no_op_update_entries_are_dropped(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·空改公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·空改公司"}, settings=SETTINGS)
         audit.record(
             s,
             people["rec"],
@@ -92,9 +101,9 @@ def test_service_plan_text():
 def test_log_filters_by_user_action_and_days(sf, people):
     p = people
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, p["rec"], {"company_name": "示例数据·筛选公司"})
-        leads.transition(s, p["rec"], lead.id, "接洽")
-        leads.create_lead(s, p["rec2"], {"company_name": "示例数据·筛选二公司"})
+        lead = leads.create_lead(s, p["rec"], {"company_name": "示例数据·筛选公司"}, settings=SETTINGS)
+        leads.transition(s, p["rec"], lead.id, "接洽", settings=SETTINGS)
+        leads.create_lead(s, p["rec2"], {"company_name": "示例数据·筛选二公司"}, settings=SETTINGS)
     today = utcnow().date()
     with unit_of_work(sf) as s:
         by_rec = audit.list_entries(s, p["admin"], actor_id=p["rec"].id, entity="lead")

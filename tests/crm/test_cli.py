@@ -9,7 +9,10 @@ from click.testing import CliRunner
 
 from crm.db import make_session_factory, unit_of_work
 from crm.services import users
+from crm.settings import CrmSettings as _CrmSettings
 from lianzhao.cli import main
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_user_commands(run, engine):
     password = re.search(r"：(\S+)$", result.output.strip().splitlines()[-1]).group(1)
     sf = make_session_factory(engine)
     with unit_of_work(sf) as s:
-        login = users.authenticate(s, "chen", password)
+        login = users.authenticate(s, "chen", password, settings=SETTINGS)
         assert login.ok and login.must_change_password
     result = run("user", "add", "wang", "--role", "区领导", input="Lingdao#2026x\nLingdao#2026x\n")
     assert result.exit_code == 0 and "wang（区领导）" in result.output
@@ -54,7 +57,7 @@ def test_user_commands(run, engine):
     assert run("user", "disable", "chen").exit_code == 0
     assert "停用" in run("user", "list").output
     with unit_of_work(sf) as s:
-        assert not users.authenticate(s, "chen", password).ok
+        assert not users.authenticate(s, "chen", password, settings=SETTINGS).ok
     result = run("user", "disable", "nobody")
     assert result.exit_code == 1 and "不存在" in result.output
     assert run("user", "enable", "chen").exit_code == 0
@@ -62,4 +65,4 @@ def test_user_commands(run, engine):
     new = result.output.strip().rsplit("：", 1)[1]
     assert new != password
     with unit_of_work(sf) as s:
-        assert users.authenticate(s, "chen", new).ok
+        assert users.authenticate(s, "chen", new, settings=SETTINGS).ok

@@ -6,29 +6,32 @@ from sqlalchemy import func, select
 
 from crm import demo
 from crm.db import unit_of_work
+from crm.key_projects import key_project_status
 from crm.models import Activity, Lead, TargetList, User
-from crm.services import leads, overdue, users
+from crm.services import overdue, users
 from crm.settings import CrmSettings
+
+SETTINGS = CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 def test_demo_users_and_leads(sf):
     with unit_of_work(sf) as s:
-        accounts = demo.create_demo_users(s)
+        accounts = demo.create_demo_users(s, settings=SETTINGS)
     assert [a[1] for a in accounts] == ["系统管理员", "区领导", "招商经理", "招商专员", "招商专员"]
     passwords = [a[2] for a in accounts]
     assert len(set(passwords)) == 5 and all(len(p) >= 12 for p in passwords)
     with unit_of_work(sf) as s:
-        assert demo.create_demo_users(s) == []  # never twice
-        assert users.authenticate(s, "recruiter", passwords[3]).ok
+        assert demo.create_demo_users(s, settings=SETTINGS) == []  # never twice
+        assert users.authenticate(s, "recruiter", passwords[3], settings=SETTINGS).ok
     with unit_of_work(sf) as s:
-        ids = demo.create_demo_leads(s, [])  # empty graph: falls back to synthetic firms
+        ids = demo.create_demo_leads(s, [], settings=SETTINGS)  # empty graph: falls back to synthetic firms
     settings = CrmSettings()
     with unit_of_work(sf) as s:
         all_leads = s.scalars(select(Lead).where(Lead.id.in_(ids))).all()
         assert all(l.company_name.startswith("示例数据") for l in all_leads)
         assert set(settings.all_stages) <= {l.stage for l in all_leads}
-        key = [l for l in all_leads if leads.key_project_status(l, settings).is_key]
-        assert key and all(leads.key_project_status(l, settings).ready for l in key)
+        key = [l for l in all_leads if key_project_status(l, settings.four_ones).is_key]
+        assert key and all(key_project_status(l, settings.four_ones).ready for l in key)
         assert any(l.stage == settings.four_ones.gate_stage for l in key)
         assert sum(1 for l in all_leads if l.owner_id is None) == 3
         assert s.scalar(select(func.count()).select_from(Activity)) > 20
@@ -57,9 +60,9 @@ def test_demo_uses_graph_rows_first(sf):
         for i in range(30)
     ]
     with unit_of_work(sf) as s:
-        demo.create_demo_users(s)
+        demo.create_demo_users(s, settings=SETTINGS)
     with unit_of_work(sf) as s:
-        ids = demo.create_demo_leads(s, rows)
+        ids = demo.create_demo_leads(s, rows, settings=SETTINGS)
     with unit_of_work(sf) as s:
         firms = s.scalars(select(Lead.company_id).where(Lead.id.in_(ids))).all()
         assert sum(1 for f in firms if f.startswith("G")) >= 10

@@ -11,9 +11,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from crm.db import unit_of_work
 from crm.errors import DuplicateLead, GateNotSatisfied, StaleEdit, ValidationError, WorkflowError
+from crm.key_projects import key_project_status
 from crm.models import AuditLog, Lead, utcnow
+from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, audit, leads
 from crm.settings import CrmSettings
+
+SETTINGS = CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 USCC = "91350100M000100Y43"
 
@@ -31,6 +35,7 @@ def test_create_validates_and_normalises(sf, people):
                     "channel": "电话招商",
                     "land_mu": -3,
                 },
+                settings=SETTINGS,
             )
     msg = str(info.value)
     for part in (
@@ -55,6 +60,7 @@ def test_create_validates_and_normalises(sf, people):
                 "gap_reason": "缺链：手术机器人核心部件本地无企业",
             },
             ip="10.1.1.1",
+            settings=SETTINGS,
         )
         assert lead.uscc == USCC and lead.name_key == "示例数据·北京甲医疗器械"
         assert lead.stage == "线索" and lead.owner_id == people["rec"].id and lead.priority == "中"
@@ -70,7 +76,11 @@ def test_first_registration_holds_the_firm(sf, people):
     t0 = utcnow()
     with unit_of_work(sf) as s:
         first = leads.create_lead(
-            s, people["rec"], {"company_name": "示例数据·天枢精密有限公司", "uscc": USCC}, now=t0
+            s,
+            people["rec"],
+            {"company_name": "示例数据·天枢精密有限公司", "uscc": USCC},
+            now=t0,
+            settings=SETTINGS,
         )
     # Same credit code, different name; and same normalised name, no code.
     for data in (
@@ -79,45 +89,53 @@ def test_first_registration_holds_the_firm(sf, people):
     ):
         with unit_of_work(sf) as s:
             with pytest.raises(DuplicateLead) as info:
-                leads.create_lead(s, people["rec2"], data, now=t0 + timedelta(days=1))
+                leads.create_lead(s, people["rec2"], data, now=t0 + timedelta(days=1), settings=SETTINGS)
         assert "用户rec（招商专员）" in str(info.value) and info.value.lead_id == first.id
         assert f"{first.protected_until:%Y-%m-%d}" in str(info.value)
     with unit_of_work(sf) as s:
         with pytest.raises(DuplicateLead):
-            leads.check_duplicate(s, people["mgr_e"], company_name="示例数据·天枢精密股份公司")
+            leads.check_duplicate(
+                s, people["mgr_e"], company_name="示例数据·天枢精密股份公司", settings=SETTINGS
+            )
     # After the protection period another recruiter may register it.
     later = first.protected_until + timedelta(seconds=1)
     with unit_of_work(sf) as s:
         second = leads.create_lead(
-            s, people["rec2"], {"company_name": "示例数据·天枢精密有限公司"}, now=later
+            s,
+            people["rec2"],
+            {"company_name": "示例数据·天枢精密有限公司"},
+            now=later,
+            settings=SETTINGS,
         )
         assert second.id != first.id
 
 
 def test_lost_lead_releases_the_firm(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·某储能公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·某储能公司"}, settings=SETTINGS)
     with unit_of_work(sf) as s:
-        leads.transition(s, people["rec"], lead.id, "流失", "企业已落户外省")
+        leads.transition(s, people["rec"], lead.id, "流失", "企业已落户外省", settings=SETTINGS)
     with unit_of_work(sf) as s:
-        leads.create_lead(s, people["rec2"], {"company_name": "示例数据·某储能公司"})
+        leads.create_lead(s, people["rec2"], {"company_name": "示例数据·某储能公司"}, settings=SETTINGS)
 
 
 def test_full_path_with_gate_and_history(sf, people):
     p = people
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, p["rec"], {"company_name": "示例数据·重点项目公司", "investment": 20000})
-        assert leads.key_project_status(lead).is_key
+        lead = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·重点项目公司", "investment": 20000}, settings=SETTINGS
+        )
+        assert key_project_status(lead, SETTINGS.four_ones).is_key
     with unit_of_work(sf) as s:
-        leads.transition(s, p["rec"], lead.id, "接洽")
+        leads.transition(s, p["rec"], lead.id, "接洽", settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(GateNotSatisfied) as info:
-            leads.transition(s, p["rec"], lead.id, "在谈")
+            leads.transition(s, p["rec"], lead.id, "在谈", settings=SETTINGS)
     assert info.value.missing == ["牵头区领导", "工作专班", "项目服务专员", "服务方案"]
     with unit_of_work(sf) as s:
         assert s.get(Lead, lead.id).stage == "接洽"  # nothing written
         with pytest.raises(ValidationError, match="区领导角色"):
-            leads.update_lead(s, p["rec"], lead.id, {"sponsor_user_id": p["rec2"].id})
+            leads.update_lead(s, p["rec"], lead.id, {"sponsor_user_id": p["rec2"].id}, settings=SETTINGS)
     with unit_of_work(sf) as s:
         leads.update_lead(
             s,
@@ -130,10 +148,11 @@ def test_full_path_with_gate_and_history(sf, people):
                 "case_officer_user_id": p["rec"].id,
                 "service_plan": {"needs": "用地 80 亩", "policy_support": "固投补贴"},
             },
+            settings=SETTINGS,
         )
     with unit_of_work(sf) as s:
         with pytest.raises(GateNotSatisfied) as info:
-            leads.transition(s, p["rec"], lead.id, "在谈")
+            leads.transition(s, p["rec"], lead.id, "在谈", settings=SETTINGS)
         assert info.value.missing == ["服务方案（推进节点）"]
     with unit_of_work(sf) as s:
         l = leads.update_lead(
@@ -147,6 +166,7 @@ def test_full_path_with_gate_and_history(sf, people):
                     "milestones": ["2027-06 开工"],
                 }
             },
+            settings=SETTINGS,
         )
         assert l.task_force_members == ["区发改委", "区规自分局"]
     path = [
@@ -161,10 +181,10 @@ def test_full_path_with_gate_and_history(sf, people):
     ]
     for target, reason in path:
         with unit_of_work(sf) as s:
-            leads.transition(s, p["rec"], lead.id, target, reason, ip="10.2.2.2")
+            leads.transition(s, p["rec"], lead.id, target, reason, ip="10.2.2.2", settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(WorkflowError, match="最终阶段"):
-            leads.transition(s, p["rec"], lead.id, "流失", "x")
+            leads.transition(s, p["rec"], lead.id, "流失", "x", settings=SETTINGS)
     with unit_of_work(sf) as s:
         history = leads.stage_history(s, p["leader"], lead.id)
         assert [h.to_stage for h in history] == ["线索", "接洽"] + [t for t, _ in path]
@@ -176,31 +196,37 @@ def test_full_path_with_gate_and_history(sf, people):
 
 def test_illegal_transition_and_missing_reason(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·普通项目公司"})
+        lead = leads.create_lead(
+            s, people["rec"], {"company_name": "示例数据·普通项目公司"}, settings=SETTINGS
+        )
     with unit_of_work(sf) as s:
         with pytest.raises(WorkflowError, match="不能从「线索」直接变更为「签约」"):
-            leads.transition(s, people["rec"], lead.id, "签约")
+            leads.transition(s, people["rec"], lead.id, "签约", settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(WorkflowError, match="原因"):
-            leads.transition(s, people["rec"], lead.id, "搁置")
+            leads.transition(s, people["rec"], lead.id, "搁置", settings=SETTINGS)
     with unit_of_work(sf) as s:
-        leads.transition(s, people["rec"], lead.id, "搁置", "企业暂缓扩产")
+        leads.transition(s, people["rec"], lead.id, "搁置", "企业暂缓扩产", settings=SETTINGS)
     with unit_of_work(sf) as s:
         l = s.get(Lead, lead.id)
         assert (l.stage, l.stage_reason, l.paused_from) == ("搁置", "企业暂缓扩产", "线索")
-        assert leads.allowed_transitions(l) == ["线索", "流失"]
+        assert leads.allowed_transitions(l, settings=SETTINGS) == ["线索", "流失"]
 
 
 def test_concurrent_edit_second_save_refused(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·并发公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·并发公司"}, settings=SETTINGS)
     # Two people load the same version into their forms and both save.
     loaded = lead.version
     with unit_of_work(sf) as s:
-        leads.update_lead(s, people["rec"], lead.id, {"notes": "第一人"}, expected_version=loaded)
+        leads.update_lead(
+            s, people["rec"], lead.id, {"notes": "第一人"}, expected_version=loaded, settings=SETTINGS
+        )
     with unit_of_work(sf) as s:
         with pytest.raises(StaleEdit, match="已被其他人修改"):
-            leads.update_lead(s, people["mgr"], lead.id, {"notes": "第二人"}, expected_version=loaded)
+            leads.update_lead(
+                s, people["mgr"], lead.id, {"notes": "第二人"}, expected_version=loaded, settings=SETTINGS
+            )
     with unit_of_work(sf) as s:
         l = s.get(Lead, lead.id)
         assert (l.notes, l.version) == ("第一人", loaded + 1)
@@ -208,7 +234,7 @@ def test_concurrent_edit_second_save_refused(sf, people):
 
 def test_version_column_refuses_racing_flush(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·竞速公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·竞速公司"}, settings=SETTINGS)
     s1, s2 = sf(), sf()
     try:
         l1, l2 = s1.get(Lead, lead.id), s2.get(Lead, lead.id)  # both hold version 1
@@ -225,7 +251,7 @@ def test_version_column_refuses_racing_flush(sf, people):
 
 def test_audit_log_is_append_only(sf, engine, people):
     with unit_of_work(sf) as s:
-        leads.create_lead(s, people["rec"], {"company_name": "示例数据·审计公司"})
+        leads.create_lead(s, people["rec"], {"company_name": "示例数据·审计公司"}, settings=SETTINGS)
     for statement in ("UPDATE audit_log SET actor_name = 'x'", "DELETE FROM audit_log"):
         with pytest.raises((IntegrityError, OperationalError, DBAPIError), match="审计日志只能追加"):
             with engine.begin() as conn:
@@ -239,22 +265,27 @@ def test_audit_log_is_append_only(sf, engine, people):
 
 def test_activity_updates_contact_dates_and_validates(sf, people):
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·活动公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·活动公司"}, settings=SETTINGS)
     today = CrmSettings().local_today(utcnow())  # the district's date, as the service uses
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="活动类型"):
-            activities.add_activity(s, people["rec"], lead.id, kind="宴请")
+            activities.add_activity(s, people["rec"], lead.id, kind="宴请", settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="晚于今天"):
             activities.add_activity(
-                s, people["rec"], lead.id, kind="拜访", occurred_on=today + timedelta(days=1)
+                s,
+                people["rec"],
+                lead.id,
+                kind="拜访",
+                occurred_on=today + timedelta(days=1),
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="活动结果"):  # an empty form is no visit
-            activities.add_activity(s, people["rec"], lead.id, kind="拜访", outcome="  ")
+            activities.add_activity(s, people["rec"], lead.id, kind="拜访", outcome="  ", settings=SETTINGS)
     with unit_of_work(sf) as s:
         assert activities.list_activities(s, people["rec"], lead.id) == []
-        activities.add_activity(s, people["rec"], lead.id, kind="备注", outcome="内部记录")
+        activities.add_activity(s, people["rec"], lead.id, kind="备注", outcome="内部记录", settings=SETTINGS)
     with unit_of_work(sf) as s:
         assert s.get(Lead, lead.id).first_contact_at is None  # 备注 is not contact
         activities.add_activity(
@@ -267,6 +298,7 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
             outcome="有意向",
             next_step="报送用地需求",
             due_date=today + timedelta(days=7),
+            settings=SETTINGS,
         )
         activities.add_activity(
             s,
@@ -275,6 +307,7 @@ def test_activity_updates_contact_dates_and_validates(sf, people):
             kind="电话",
             occurred_on=today - timedelta(days=2),
             outcome="确认考察时间",
+            settings=SETTINGS,
         )
     with unit_of_work(sf) as s:
         l = s.get(Lead, lead.id)
@@ -288,7 +321,7 @@ def test_leader_comment_reaches_owner_inbox(sf, people):
     from crm.models import InboxMessage
 
     with unit_of_work(sf) as s:
-        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·批示公司"})
+        lead = leads.create_lead(s, people["rec"], {"company_name": "示例数据·批示公司"}, settings=SETTINGS)
     with unit_of_work(sf) as s:
         activities.add_comment(s, people["leader"], lead.id, "请本周内上门拜访")
     with unit_of_work(sf) as s:
@@ -308,17 +341,24 @@ def test_list_filters_and_pagination(sf, people):
                     "chain_id": "med-devices" if i % 2 else "biopharma",
                     "investment": 1000 * i,
                 },
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
-        page = leads.list_leads(
-            s, people["mgr"], leads.LeadFilter(chain_id="med-devices"), page=2, per_page=5
-        )
+        everything = lambda **kw: WorkFilter(scope="all", **kw)  # noqa: E731
+        page = worklist(s, people["mgr"], everything(chain_id="med-devices"), SETTINGS, page=2, per_page=5)
         assert page.total == 12 and page.pages == 3 and len(page.items) == 5
-        page = leads.list_leads(s, people["mgr"], leads.LeadFilter(text="列表公司1"), per_page=50)
+        page = worklist(s, people["mgr"], everything(text="列表公司1"), SETTINGS, per_page=50)
         assert page.total == 10
-        page = leads.list_leads(s, people["mgr"], leads.LeadFilter(key_only=True), sort="investment")
+        page = worklist(s, people["mgr"], everything(key_only=True), SETTINGS, sort="investment")
         assert [l.investment for l in page.items][:2] == [24000, 23000] and page.total == 15
-        assert leads.list_leads(s, people["mgr"], leads.LeadFilter(text="100%_")).total == 0
+        # LIKE wildcards in the search text are taken literally
+        assert worklist(s, people["mgr"], everything(text="100%_"), SETTINGS).total == 0
+        assert worklist(s, people["mgr"], everything(text="公司0_"), SETTINGS).total == 0
+        assert worklist(s, people["mgr"], everything(text="列表公司0%"), SETTINGS).total == 0
+        # the pool (a manager's leads go there), several stages at once
+        assert worklist(s, people["mgr"], WorkFilter(scope="pool"), SETTINGS, per_page=50).total == 25
+        assert worklist(s, people["mgr"], everything(stages=["线索", "接洽"]), SETTINGS).total == 25
+        assert worklist(s, people["mgr"], everything(stages=["接洽"]), SETTINGS).total == 0
 
 
 # PostgreSQL only: SQLite serialises write transactions, so there is no race to test there.
@@ -330,12 +370,16 @@ def test_simultaneous_first_registrations_only_one_wins(sf, engine, people):
     s1, s2 = sf(), sf()
     outcome = {}
     try:
-        leads.create_lead(s1, people["rec"], {"company_name": "示例数据·并发首报公司"})  # holds the lock
+        leads.create_lead(
+            s1, people["rec"], {"company_name": "示例数据·并发首报公司"}, settings=SETTINGS
+        )  # holds the lock
 
         def second():
             try:
                 with s2.begin():
-                    leads.create_lead(s2, people["rec2"], {"company_name": "示例数据·并发首报 有限公司"})
+                    leads.create_lead(
+                        s2, people["rec2"], {"company_name": "示例数据·并发首报 有限公司"}, settings=SETTINGS
+                    )
                 outcome["second"] = "created"
             except DuplicateLead as exc:
                 outcome["second"] = exc

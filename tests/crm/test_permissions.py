@@ -9,7 +9,11 @@ import pytest
 from crm import permissions as perm
 from crm.db import unit_of_work
 from crm.errors import PermissionDenied
+from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, leads
+from crm.settings import CrmSettings as _CrmSettings
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 MED, ELEC = 1, 2
 rec = NS(id=10, role="recruiter", team_id=MED, is_active=True)
@@ -78,7 +82,7 @@ def test_claim_flag_and_assignee_rules():
 
 def _lead(sf, actor, name):
     with unit_of_work(sf) as s:
-        return leads.create_lead(s, actor, {"company_name": name, "channel": "精准补链"})
+        return leads.create_lead(s, actor, {"company_name": name, "channel": "精准补链"}, settings=SETTINGS)
 
 
 def test_services_enforce_permissions_on_every_object(sf, people):
@@ -97,9 +101,13 @@ def test_services_enforce_permissions_on_every_object(sf, people):
             return False
 
     read = lambda lid: lambda s, a: leads.get_lead(s, a, lid)
-    edit = lambda lid: lambda s, a: leads.update_lead(s, a, lid, {"notes": f"by {a.id}"})
-    move = lambda lid: lambda s, a: leads.transition(s, a, lid, "搁置", "测试")
-    act = lambda lid: lambda s, a: activities.add_activity(s, a, lid, kind="电话", outcome="约定下周面谈")
+    edit = lambda lid: lambda s, a: leads.update_lead(s, a, lid, {"notes": f"by {a.id}"}, settings=SETTINGS)
+    move = lambda lid: lambda s, a: leads.transition(s, a, lid, "搁置", "测试", settings=SETTINGS)
+    act = lambda lid: (
+        lambda s, a: activities.add_activity(
+            s, a, lid, kind="电话", outcome="约定下周面谈", settings=SETTINGS
+        )
+    )
     note = lambda lid: lambda s, a: activities.add_comment(s, a, lid, "请抓紧推进")
 
     p = people
@@ -119,21 +127,21 @@ def test_services_enforce_permissions_on_every_object(sf, people):
     assert can(p["rec2"], move(mate_lead.id)) and not can(p["rec"], move(mate_lead.id))
     # Lists apply the same rule in SQL.
     with unit_of_work(sf) as s:
-        names = lambda a: {l.id for l in leads.list_leads(s, a, per_page=50).items}
+        names = lambda a: {l.id for l in worklist(s, a, WorkFilter(scope="all"), SETTINGS, per_page=50).items}
         assert names(p["rec"]) == {own_lead.id, pool_lead.id}
         assert names(p["mgr"]) == {own_lead.id, mate_lead.id, pool_lead.id}
         assert names(p["mgr_e"]) == {elec_lead.id}  # the medical team's pool is not theirs
         assert names(p["rec_e"]) == {elec_lead.id}
-        pool_only = leads.LeadFilter(pool_only=True)
-        assert {l.id for l in leads.list_leads(s, p["rec_e"], pool_only).items} == set()
-        assert {l.id for l in leads.list_leads(s, p["leader"], pool_only).items} == {pool_lead.id}
+        pool_only = WorkFilter(scope="pool")
+        assert {l.id for l in worklist(s, p["rec_e"], pool_only, SETTINGS).items} == set()
+        assert {l.id for l in worklist(s, p["leader"], pool_only, SETTINGS).items} == {pool_lead.id}
         assert names(p["leader"]) == {own_lead.id, mate_lead.id, elec_lead.id, pool_lead.id}
         assert names(p["admin"]) == set()
     with unit_of_work(sf) as s:
         with pytest.raises(PermissionDenied):
-            leads.create_lead(s, p["leader"], {"company_name": "示例数据·戊公司"})
+            leads.create_lead(s, p["leader"], {"company_name": "示例数据·戊公司"}, settings=SETTINGS)
     with unit_of_work(sf) as s:
         with pytest.raises(PermissionDenied, match="重点项目"):
-            leads.update_lead(s, p["rec"], own_lead.id, {"key_flag": True})
+            leads.update_lead(s, p["rec"], own_lead.id, {"key_flag": True}, settings=SETTINGS)
     with unit_of_work(sf) as s:
-        assert leads.update_lead(s, p["mgr"], own_lead.id, {"key_flag": True}).key_flag
+        assert leads.update_lead(s, p["mgr"], own_lead.id, {"key_flag": True}, settings=SETTINGS).key_flag

@@ -12,7 +12,9 @@ from crm.services import leads, target_lists, users
 
 def _lead(sf, actor):
     with unit_of_work(sf) as s:
-        return leads.create_lead(s, actor, {"company_name": "示例数据·服务专员测试", "sector_id": "medical"}).id
+        return leads.create_lead(
+            s, actor, {"company_name": "示例数据·服务专员测试", "sector_id": "medical"}
+        ).id
 
 
 @pytest.mark.parametrize("who", ["admin", "leader", "rec_e", "mgr_e"])
@@ -40,7 +42,9 @@ def test_case_officer_checked_on_creation_too(sf, people):
     with pytest.raises(ValidationError):
         with unit_of_work(sf) as s:
             leads.create_lead(
-                s, people["rec"], {"company_name": "示例数据·新建", "case_officer_user_id": people["admin"].id}
+                s,
+                people["rec"],
+                {"company_name": "示例数据·新建", "case_officer_user_id": people["admin"].id},
             )
 
 

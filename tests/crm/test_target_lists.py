@@ -8,8 +8,12 @@ from sqlalchemy import select
 from crm.db import unit_of_work
 from crm.errors import PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from crm.models import AuditLog, InboxMessage
-from crm.services import leads
+from crm.queries.worklist import WorkFilter, worklist
+from crm.services import from_targets, leads
 from crm.services import target_lists as tls
+from crm.settings import CrmSettings as _CrmSettings
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 def ranked(n, chain="med-devices"):
@@ -130,19 +134,19 @@ def test_targets_to_leads_in_bulk_honours_first_registration(sf, people):
     p = people
     rows = ranked(4)
     with unit_of_work(sf) as s:
-        held = leads.create_lead(s, p["rec_e"], leads.target_row_to_lead_data(rows[1]))
+        held = leads.create_lead(s, p["rec_e"], from_targets.lead_data(rows[1]), settings=SETTINGS)
     bad = dict(rows[3], company_id="C999", company_name="示例数据·坏行公司", uscc="123")
     with unit_of_work(sf) as s:
         with pytest.raises(PermissionDenied):
-            leads.create_leads_from_targets(s, p["rec"], rows)
+            from_targets.create_leads_from_targets(s, p["rec"], rows, settings=SETTINGS)
     with unit_of_work(sf) as s:
-        result = leads.create_leads_from_targets(s, p["mgr"], rows + [rows[0], bad])
+        result = from_targets.create_leads_from_targets(s, p["mgr"], rows + [rows[0], bad], settings=SETTINGS)
     assert len(result.created) == 3 and len(result.duplicates) == 2 and len(result.invalid) == 1
     assert result.duplicates[0].lead_id == held.id and "用户rec_e" in str(result.duplicates[0])
     assert "统一社会信用代码" in result.invalid[0][1]
     assert result.summary() == "已生成 3 条线索；2 家企业已被他人首报登记，未重复生成；1 行数据有误被跳过"
     with unit_of_work(sf) as s:
-        page = leads.list_leads(s, p["mgr"], leads.LeadFilter(pool_only=True))
+        page = worklist(s, p["mgr"], WorkFilter(scope="pool"), SETTINGS)
         assert page.total == 3
         lead = next(l for l in page.items if l.company_id == "C000")
         assert (lead.gap_score, lead.gap_reason, lead.channel, lead.node_name, lead.gap_status) == (

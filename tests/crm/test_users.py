@@ -15,6 +15,8 @@ from crm.services import users as user_svc
 from crm.services._common import SYSTEM
 from crm.settings import CrmSettings, SecurityPolicy
 
+SETTINGS = CrmSettings()  # the built-in rules, passed explicitly (services need settings)
+
 PASSWORD = "Zhaoshang#2026"  # as in conftest.people
 
 
@@ -39,6 +41,7 @@ def test_create_user_requires_admin_and_valid_input(sf, people):
                 role="招商专员",
                 password=PASSWORD,
                 sector_id="medical",
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="已存在"):
@@ -50,6 +53,7 @@ def test_create_user_requires_admin_and_valid_input(sf, people):
                 role="recruiter",
                 password=PASSWORD,
                 sector_id="medical",
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="安全策略"):
@@ -61,11 +65,18 @@ def test_create_user_requires_admin_and_valid_input(sf, people):
                 role="recruiter",
                 password="password123",
                 sector_id="medical",
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="产业组"):
             user_svc.create_user(
-                s, people["admin"], username="noteam", display_name="x", role="招商经理", password=PASSWORD
+                s,
+                people["admin"],
+                username="noteam",
+                display_name="x",
+                role="招商经理",
+                password=PASSWORD,
+                settings=SETTINGS,
             )
     with unit_of_work(sf) as s:
         u = user_svc.create_user(
@@ -77,6 +88,7 @@ def test_create_user_requires_admin_and_valid_input(sf, people):
             password=PASSWORD,
             sector_id="nev",
             ip="10.0.0.9",
+            settings=SETTINGS,
         )
         assert u.team.name == "新能源智能汽车招商组" and u.role == "recruiter"
     with unit_of_work(sf) as s:
@@ -120,7 +132,7 @@ def test_disable_user_blocks_login_and_actions(sf, people):
     with unit_of_work(sf) as s:
         user_svc.disable_user(s, people["admin"], people["rec"].id)
     with unit_of_work(sf) as s:
-        res = user_svc.authenticate(s, "rec", PASSWORD)
+        res = user_svc.authenticate(s, "rec", PASSWORD, settings=SETTINGS)
         assert not res.ok and "停用" in res.message
         assert user_svc.load_for_login_session(s, people["rec"].id) is None
     with unit_of_work(sf) as s:
@@ -137,16 +149,16 @@ def test_disable_user_blocks_login_and_actions(sf, people):
 def test_reset_and_change_password(sf, people):
     new = "Neue!Passwort9"
     with unit_of_work(sf) as s:
-        user_svc.reset_password(s, SYSTEM, people["rec"].id, new)
+        user_svc.reset_password(s, SYSTEM, people["rec"].id, new, settings=SETTINGS)
     with unit_of_work(sf) as s:
-        res = user_svc.authenticate(s, "rec", new)
+        res = user_svc.authenticate(s, "rec", new, settings=SETTINGS)
         assert res.ok and res.must_change_password
     with unit_of_work(sf) as s:
         with pytest.raises(ValidationError, match="原密码"):
-            user_svc.change_password(s, people["rec"], "bad", "Another#Pass77")
+            user_svc.change_password(s, people["rec"], "bad", "Another#Pass77", settings=SETTINGS)
     with unit_of_work(sf) as s:
-        user_svc.change_password(s, people["rec"], new, "Another#Pass77")
+        user_svc.change_password(s, people["rec"], new, "Another#Pass77", settings=SETTINGS)
     with unit_of_work(sf) as s:
-        res = user_svc.authenticate(s, "rec", "Another#Pass77")
+        res = user_svc.authenticate(s, "rec", "Another#Pass77", settings=SETTINGS)
         assert res.ok and not res.must_change_password
         assert s.get(User, people["rec"].id).password_hash != new

@@ -15,8 +15,11 @@ from crm.db import unit_of_work
 from crm.models import utcnow
 from crm.services.leads import create_lead
 from crm.services.users import get_by_username
+from crm.settings import CrmSettings as _CrmSettings
 from tests.e2e.conftest import browser, live_server, login, new_page, screenshot  # noqa: F401
 from tests.web.webdata import build_env
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 @dataclass
@@ -49,8 +52,11 @@ def web_env(tmp_path_factory):
             s,
             mgr,
             {**base, "company_name": "苏州功率芯片", "investment": 20000, "land_mu": 60, "zone": "西集镇"},
+            settings=SETTINGS,
         ).id
-        own = create_lead(s, rec, {**base, "company_name": "精控电驱科技", "investment": 3000}).id
+        own = create_lead(
+            s, rec, {**base, "company_name": "精控电驱科技", "investment": 3000}, settings=SETTINGS
+        ).id
         # registered and assigned ten days ago, never contacted: overdue everywhere it shows
         create_lead(
             s,
@@ -64,6 +70,7 @@ def web_env(tmp_path_factory):
                 "investment": 8000,
             },
             now=utcnow() - timedelta(days=10),
+            settings=SETTINGS,
         )
         other = create_lead(
             s,
@@ -78,6 +85,7 @@ def web_env(tmp_path_factory):
                 "node_name": "植入材料",
                 "gap_status": "弱链",
             },
+            settings=SETTINGS,
         ).id
     env.seeded = Seeded(pool_key, own, other)
     yield env

@@ -11,9 +11,12 @@ from crm.db import unit_of_work
 from crm.models import User
 from crm.services._common import SYSTEM
 from crm.services.users import authenticate, create_user, get_by_username, reset_password
+from crm.settings import CrmSettings as _CrmSettings
 
 from .conftest import csrf_token, login
 from .webdata import PASSWORD
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 NEW_PASSWORD = "Neues#Passwort2026"
 
@@ -29,6 +32,7 @@ def _new_user(env, username="xinren", must_change=True):
             password=PASSWORD,
             sector_id="nev",
             must_change_password=must_change,
+            settings=SETTINGS,
         )
 
 
@@ -60,7 +64,7 @@ def test_reset_account_gets_reset_wording(env, client):
     with unit_of_work(env.session_factory) as s:  # jingli has logged in before, then is reset
         user = get_by_username(s, "jingli")
         user.last_login_at = datetime(2026, 1, 1)
-        reset_password(s, SYSTEM, user.id, PASSWORD)
+        reset_password(s, SYSTEM, user.id, PASSWORD, settings=SETTINGS)
     resp = login(client, "jingli")
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已由管理员重置" in html and "首次登录" not in html
@@ -146,7 +150,7 @@ def test_lockout_message_uses_configured_zone_not_utc(env):
     with unit_of_work(env.session_factory) as s:
         user = s.query(User).filter_by(username="jingli").one()
         user.locked_until = now + timedelta(minutes=15)
-        res = authenticate(s, "jingli", PASSWORD, now=now, tz=ZoneInfo("Asia/Shanghai"))
+        res = authenticate(s, "jingli", PASSWORD, now=now, tz=ZoneInfo("Asia/Shanghai"), settings=SETTINGS)
     assert not res.ok and "10:15" in res.message and "UTC" not in res.message
 
 
@@ -163,7 +167,15 @@ def test_missing_team_message_has_no_english(env):
 
     with pytest.raises(ValidationError) as info:
         with unit_of_work(env.session_factory) as s:
-            create_user(s, SYSTEM, username="ohne", display_name="x", role="recruiter", password=PASSWORD)
+            create_user(
+                s,
+                SYSTEM,
+                username="ohne",
+                display_name="x",
+                role="recruiter",
+                password=PASSWORD,
+                settings=SETTINGS,
+            )
     assert str(info.value) == "招商专员须指定所属产业组"
 
 
@@ -179,6 +191,12 @@ def test_password_change_ends_the_other_sessions_but_keeps_this_one(app, env):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     # an administrator's reset ends the sessions of that account too
     with unit_of_work(env.session_factory) as s:
-        reset_password(s, get_by_username(s, "admin"), get_by_username(s, "zhuanyuan").id, "Ganz#Neu2026x")
+        reset_password(
+            s,
+            get_by_username(s, "admin"),
+            get_by_username(s, "zhuanyuan").id,
+            "Ganz#Neu2026x",
+            settings=SETTINGS,
+        )
     resp = mine.get("/chains/")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]

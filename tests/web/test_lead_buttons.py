@@ -67,8 +67,8 @@ def test_holder_lookup_gives_lead_id_only_to_readers(as_user, client, env):
     lead_id = _post_lead(client).get_json()["lead_id"]
     refs = [CompanyRef("O1", "精控电驱科技"), CompanyRef("O2"), CompanyRef("X9", "精控电驱科技（示例数据）")]
     with env.session_factory() as s:
-        own = holders_for_companies(s, get_by_username(s, "zhuanyuan"), refs)
-        other = holders_for_companies(s, get_by_username(s, "zhuanyuan2"), refs)
+        own = holders_for_companies(s, get_by_username(s, "zhuanyuan"), refs, lost_stage="流失")
+        other = holders_for_companies(s, get_by_username(s, "zhuanyuan2"), refs, lost_stage="流失")
     assert set(own) == {"O1", "X9"} and own["O1"].lead_id == lead_id and own["O1"].is_self
     assert other["O1"].lead_id is None and not other["O1"].is_self and "张专员" in other["O1"].text
 

@@ -12,10 +12,13 @@ from pathlib import Path
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade
 from crm.services._common import SYSTEM
 from crm.services.users import create_user
+from crm.settings import CrmSettings as _CrmSettings
 from graph.identity import uscc_check_char
 from graph.model import Chain, ChainNode, Company, Flow, Sector, Supply, Zone
 from graph.nx_store import NetworkxStore
 from lianzhao.config import load_config
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 PASSWORD = "Lianzhao#2026web"
@@ -241,6 +244,7 @@ def build_env(folder: Path) -> WebEnv:
                 role=role,
                 password=PASSWORD,
                 sector_id=sector,
+                settings=SETTINGS,
             )
     return WebEnv(cfg, store, sf, folder)
 

@@ -11,8 +11,11 @@ import pytest
 from crm.db import unit_of_work
 from crm.services.leads import create_lead
 from crm.services.users import get_by_username
+from crm.settings import CrmSettings as _CrmSettings
 from tests.web.webdata import PASSWORD, build_env
 from web import create_app
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -42,8 +45,10 @@ def make_leads(sf) -> Leads:
             "gap_score": 81.5,
             "channel": "精准补链",
         }
-        own = create_lead(s, rec, {**base, "company_name": "精控电驱科技"})
-        key = create_lead(s, rec, {**base, "company_name": "苏州功率芯片", "investment": 20000})
+        own = create_lead(s, rec, {**base, "company_name": "精控电驱科技"}, settings=SETTINGS)
+        key = create_lead(
+            s, rec, {**base, "company_name": "苏州功率芯片", "investment": 20000}, settings=SETTINGS
+        )
         pool = create_lead(
             s,
             mgr,
@@ -54,6 +59,7 @@ def make_leads(sf) -> Leads:
                 "node_name": "驱动电机",
                 "gap_status": "弱链",
             },
+            settings=SETTINGS,
         )
         other = create_lead(
             s,
@@ -66,6 +72,7 @@ def make_leads(sf) -> Leads:
                 "node_id": "med_device.implant",
                 "node_name": "植入材料",
             },
+            settings=SETTINGS,
         )
         return Leads(own.id, key.id, pool.id, other.id)
 

@@ -29,4 +29,3 @@ def test_lead_views_and_exports_are_audited(env, leads, as_user):
 def test_a_refused_view_is_not_logged_as_a_view(env, leads, as_user):
     assert as_user("zhuanyuan2").get(f"/leads/{leads.own}").status_code in (403, 404)
     assert _entries(env, "view") == []
-

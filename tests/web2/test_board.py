@@ -11,8 +11,11 @@ from sqlalchemy import select
 from crm.db import unit_of_work
 from crm.models import InboxMessage, Lead, utcnow
 from crm.services.users import get_by_username
+from crm.settings import CrmSettings as _CrmSettings
 
 from .conftest import post
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 def _uid(env, username):
@@ -195,8 +198,9 @@ def test_manager_board_pool_excludes_other_teams_pool(as_user, env):
             role="manager",
             password=PASSWORD,
             sector_id="medical",
+            settings=SETTINGS,
         )
-        create_lead(s, med, {"company_name": "医药池线索", "sector_id": "medical"})
+        create_lead(s, med, {"company_name": "医药池线索", "sector_id": "medical"}, settings=SETTINGS)
     html = as_user("jingli").get("/board/").get_data(as_text=True)
     assert "医药池线索" not in html
 

@@ -3,7 +3,11 @@ dashboard, required activity outcome, inbox badge, paged overdue reminders."""
 
 from __future__ import annotations
 
+from crm.settings import CrmSettings as _CrmSettings
+
 from .conftest import post
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 
 def test_pool_lists_only_the_recruiters_own_team(as_user, leads):
@@ -50,7 +54,7 @@ def test_inbox_reminders_load_one_page_of_overdue_leads(as_user, leads, env, mon
     with unit_of_work(env.session_factory) as s:
         rec = get_by_username(s, "zhuanyuan")
         for i in range(8):
-            lead = create_lead(s, rec, {"company_name": f"示例数据·超期企业{i}"})
+            lead = create_lead(s, rec, {"company_name": f"示例数据·超期企业{i}"}, settings=SETTINGS)
             lead.assigned_at = lead.stage_changed_at = late - timedelta(days=i)
     client = as_user("zhuanyuan")
     loaded = []

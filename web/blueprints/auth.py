@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.services import audit, throttle
+from crm.errors import ValidationError
+from crm.services import audit, throttle, users
 from crm.services import sessions as session_svc
 
 from .. import backend
@@ -47,8 +48,6 @@ def login():
     error = None
     username = ""
     if request.method == "POST":
-        from crm.services import users
-
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         with backend.unit_of_work() as s:  # failed attempts are counted and audited too
@@ -103,8 +102,6 @@ def logout():
 def change_password():
     """修改密码: current + new + confirm. Until done, a must-change account sees only this page
     (web.security.require_password_change)."""
-    from crm.errors import ValidationError
-    from crm.services import users
 
     next_url = _safe_next(request.args.get("next"))
     errors: list[str] = []

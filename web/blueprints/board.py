@@ -8,9 +8,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from crm import permissions
+from crm.errors import CrmError, PermissionDenied, StaleEdit, ValidationError
+from crm.models import Lead
+from crm.queries.worklist import WorkFilter, board
+from crm.services import assignment, leads, users
+from crm.services.leads import allowed_transitions
+
 from .. import backend
 from ..params import parse_int, required_version
-from ..queries.worklist import WorkFilter, board
 from .auth import _safe_next
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -32,8 +38,6 @@ def _int(value):
 
 def _members(session, actor):
     """Active recruiters and managers of the manager's team: who can take a lead."""
-    from crm import permissions
-    from crm.services import users
 
     if actor.role != "manager":
         return []
@@ -57,7 +61,6 @@ def index():
     )
     data = board(session, actor, f, settings, per_column=10)
     members = _members(session, actor)
-    from crm.services.leads import allowed_transitions
 
     nexts = {}
     for column in data.columns + [data.overdue]:
@@ -94,8 +97,6 @@ def _back():
 @bp.post("/assign")
 def assign():
     """Assign (pool) or reassign (owned; a reason is required) one lead."""
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import assignment
 
     lead_id, assignee_id = _int(request.form.get("lead_id")), _int(request.form.get("assignee_id"))
     if lead_id is None or assignee_id is None:
@@ -123,8 +124,6 @@ def assign():
 @bp.post("/bulk")
 def bulk():
     """Apply one action to the ticked leads, all or nothing."""
-    from crm.errors import CrmError, PermissionDenied
-    from crm.services import assignment, leads
 
     action = request.form.get("action", "")
     # A lead may be ticked twice (its stage column and 超期): each is acted on once, in order.
@@ -187,7 +186,6 @@ class _Refused(Exception):
 def _lead_label(lead_id):
     if lead_id is None:
         return ""
-    from crm.models import Lead
 
     lead = backend.db().get(Lead, lead_id)
     return f"「{lead.company_name}」：" if lead is not None else ""

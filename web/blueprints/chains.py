@@ -9,6 +9,8 @@ from graph.gaps import format_wan
 from graph.targets import FACTOR_LABELS
 
 from .. import backend
+from ..access import may_create_lead
+from ..crm_calls import held_companies
 from ..graphview import build_network, graph_payload, top_target_names, zone_node_ids
 
 bp = Blueprint("chains", __name__, url_prefix="/chains")
@@ -94,8 +96,6 @@ def node_panel(node_id: str):
     zones = {z.id: z.name for z in svc.zones()}
     firms = [c for c in detail.local_firms if zone is None or c.zone_id == zone.id]
     gap = detail.gap
-    from ..access import may_create_lead
-    from ..crm_calls import held_companies
 
     actor = current_user.orm
     can_lead = may_create_lead(actor)

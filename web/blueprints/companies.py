@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from graph.targets import FACTOR_LABELS
 
 from .. import backend
+from ..access import may_create_lead
 from ..crm_calls import lead_for_company
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
@@ -29,7 +30,6 @@ def show(company_id: str):
     if not detail.company.is_local:  # where the firm ranks as a 补链 target (cached rankings)
         for chain_id in sorted({n.chain_id for n in detail.nodes}):
             scores.extend(t for t in svc.chain_targets(chain_id) if t.company_id == company_id)
-    from ..access import may_create_lead
 
     return render_template(
         "companies/show.html",

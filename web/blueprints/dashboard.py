@@ -7,8 +7,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
+from crm.models import utcnow
+from crm.queries import dashboard as queries
+from graph.gaps import format_wan
+
 from .. import backend
-from ..queries import dashboard as queries
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -30,7 +33,6 @@ def index():
         abort(404, "产业不存在")
     settings = backend.crm_settings()
     data = queries.build(backend.db(), current_user.orm, settings, svc, sector_id=sector_id)
-    from crm.models import utcnow
 
     return render_template(
         "dashboard/index.html",
@@ -62,6 +64,5 @@ def _money_rows(rows, index):
 
 
 def _wan(value):
-    from graph.gaps import format_wan
 
     return format_wan(float(value or 0))

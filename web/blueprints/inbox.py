@@ -6,8 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crm.errors import CrmError
+from crm.models import utcnow
+from crm.queries.response import response_status
+from crm.queries.returns import recent_returns
+from crm.services import inbox, overdue
+
 from .. import backend
-from ..queries.response import response_status
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -32,8 +37,8 @@ def _login():
 def _link(message) -> str | None:
     if message.lead_id is not None:
         return url_for("leads.show", lead_id=message.lead_id)
-    if message.target_list_id is not None and "targets.list_show" in current_app.view_functions:
-        return url_for("targets.list_show", list_id=message.target_list_id)
+    if message.target_list_id is not None and "target_lists.list_show" in current_app.view_functions:
+        return url_for("target_lists.list_show", list_id=message.target_list_id)
     return None
 
 
@@ -46,9 +51,6 @@ def unread_badge():
         if "inbox_unread" not in g:
             g.inbox_unread = 0
             if current_user.is_authenticated:
-                from crm.errors import CrmError
-                from crm.services import inbox
-
                 try:
                     g.inbox_unread = inbox.unread_count(backend.db(), current_user.orm)
                 except CrmError:  # a user disabled mid-session: no badge, the page decides the rest
@@ -60,8 +62,6 @@ def unread_badge():
 
 @bp.get("/")
 def index():
-    from crm.models import utcnow
-    from crm.services import inbox, overdue
 
     actor = current_user.orm
     session = backend.db()
@@ -85,8 +85,6 @@ def index():
         reminders = [(item, response_status(item.lead, settings, now)) for item in items]
     returns = []
     if actor.role == "manager":
-        from ..queries.returns import recent_returns
-
         returns = recent_returns(session, actor)
     return render_template(
         "inbox/index.html",
@@ -104,7 +102,6 @@ def index():
 @bp.post("/<int:message_id>/read")
 def read(message_id: int):
     """Mark read and open what the message is about."""
-    from crm.services import inbox
 
     with backend.unit_of_work() as session:
         message = inbox.mark_read(session, current_user.orm, message_id)  # NotFound -> 404
@@ -114,7 +111,6 @@ def read(message_id: int):
 
 @bp.post("/read-all")
 def read_all():
-    from crm.services import inbox
 
     with backend.unit_of_work() as session:
         n = inbox.mark_all_read(session, current_user.orm)

@@ -7,16 +7,24 @@ the 403 page (web.errors); rule refusals (workflow, gate, stale edit) are explai
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask_login import current_user, login_required
 
-from crm.services import access_log, staffing
+from crm import permissions
+from crm.errors import GateNotSatisfied, PermissionDenied, StaleEdit, ValidationError, WorkflowError
+from crm.key_projects import key_project_status
+from crm.models import LEADER, utcnow
+from crm.queries import timeline
+from crm.queries.response import response_status
+from crm.queries.worklist import WorkFilter, leads_version, worklist
+from crm.services import access_log, activities, assignment, audit, leads, staffing, users
+from crm.services.leads import allowed_transitions
+from crm.workflow import Workflow
 
 from .. import backend
+from ..listcache import RenderCache
 from ..params import page_arg, parse_int, required_version
-from ..queries import timeline
-from ..queries.response import response_status
-from ..queries.worklist import WorkFilter, worklist
 from .auth import _safe_next
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -78,9 +86,6 @@ def index():
     )
     # A repeat of the same list by the same session, with no lead in scope changed, is served
     # from the render cache (pending flash messages always render afresh).
-    from flask import session as web_session
-
-    from ..queries.listcache import leads_version
 
     cache = _list_cache()
     key = None
@@ -98,7 +103,6 @@ def index():
         if html is not None:
             return html
     result = worklist(backend.db(), actor, f, settings, page=page_arg(request.args.get("page")), per_page=50)
-    from crm.services.leads import allowed_transitions
 
     nexts = {}
     for row in result.rows:
@@ -127,9 +131,6 @@ def index():
 
 def _list_cache():
     """The app's render cache for lead lists (one per app, shared by its threads)."""
-    from flask import current_app
-
-    from ..queries.listcache import RenderCache
 
     return current_app.extensions.setdefault("lianzhao.web2.list_cache", RenderCache())
 
@@ -145,7 +146,6 @@ def _is_forward(current: str, target: str, settings) -> bool:
 
 def _today():
     """The district's calendar day (the same day the activity service checks against)."""
-    from crm.models import utcnow
 
     return backend.crm_settings().local_today(utcnow())
 
@@ -159,11 +159,6 @@ def show(lead_id: int):
 
 
 def _render_lead(lead_id: int, *, gate=None, status: int = 200):
-    from crm import permissions
-    from crm.errors import PermissionDenied
-    from crm.models import LEADER
-    from crm.services import activities, assignment, audit, leads, users
-    from crm.workflow import Workflow
 
     actor = current_user.orm
     session = backend.db()
@@ -188,7 +183,7 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         }
         for t in targets
     ]
-    key = leads.key_project_status(lead, settings)
+    key = key_project_status(lead, settings.four_ones)
     can_edit = permissions.can_edit(actor, lead)
     people = users.list_users(session, actor, include_inactive=False) if can_edit else []
     can_assign = permissions.can_assign(actor, lead)
@@ -227,7 +222,6 @@ def _sector_names() -> dict[str, str]:
 
 
 def _now():
-    from crm.models import utcnow
 
     return utcnow()
 
@@ -238,8 +232,6 @@ def _version():
 
 @bp.post("/<int:lead_id>/activities")
 def add_activity(lead_id: int):
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import activities
 
     form = request.form
     try:
@@ -268,8 +260,6 @@ def add_activity(lead_id: int):
 def move(lead_id: int):
     """Move to another stage. The "四个一" gate's refusal re-renders the lead page explaining
     what is missing; other refusals come back as a message where the user was."""
-    from crm.errors import GateNotSatisfied, StaleEdit, WorkflowError
-    from crm.services import leads
 
     target = request.form.get("target", "")
     reason = request.form.get("reason")
@@ -301,8 +291,6 @@ def _lines(text: str | None) -> list[str]:
 @bp.post("/<int:lead_id>/four-ones")
 def save_four_ones(lead_id: int):
     """Save the "四个一" items (sponsor, task force, case officer, service plan)."""
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import leads
 
     form = request.form
     changes = {
@@ -333,7 +321,7 @@ def save_four_ones(lead_id: int):
                 settings=backend.crm_settings(),
                 ip=request.remote_addr,
             )
-            missing = leads.key_project_status(lead, backend.crm_settings()).missing
+            missing = key_project_status(lead, backend.crm_settings().four_ones).missing
     except (ValidationError, StaleEdit) as exc:
         flash(f"“四个一”未保存：{exc}", "error")
         return _back(lead_id)
@@ -347,9 +335,6 @@ def save_four_ones(lead_id: int):
 @bp.post("/<int:lead_id>/details")
 def save_details(lead_id: int):
     """Project figures, priority, zone, notes and (managers) the key-project flag."""
-    from crm import permissions
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import leads
 
     form = request.form
     changes = {
@@ -391,8 +376,6 @@ def save_details(lead_id: int):
 
 @bp.post("/<int:lead_id>/comments")
 def comment(lead_id: int):
-    from crm.errors import ValidationError
-    from crm.services import activities
 
     try:
         with backend.unit_of_work() as session:
@@ -409,8 +392,6 @@ def comment(lead_id: int):
 @bp.post("/<int:lead_id>/claim")
 def claim(lead_id: int):
     """A recruiter takes a pool lead of their own team."""
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import assignment
 
     try:
         with backend.unit_of_work() as session:
@@ -428,8 +409,6 @@ def claim(lead_id: int):
 @bp.post("/<int:lead_id>/release")
 def release(lead_id: int):
     """The owner gives a lead back to the pool (or the manager takes it back), with a reason."""
-    from crm.errors import StaleEdit, ValidationError
-    from crm.services import assignment
 
     try:
         with backend.unit_of_work() as session:

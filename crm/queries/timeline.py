@@ -11,7 +11,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.models import Activity, Assignment, StageChange, User
+from ..models import Activity, Assignment, StageChange, User
 
 
 @dataclass
@@ -23,8 +23,8 @@ class Event:
     obj: object
 
 
-def _names(session: Session, ids: set[int]) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
+def _names(session: Session, wanted: set[int | None]) -> dict[int, str]:
+    ids = {i for i in wanted if i is not None}
     if not ids:
         return {}
     return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
@@ -46,18 +46,18 @@ def merge(
     for c in changes:
         title = f"进入「{c.to_stage}」" if c.from_stage is None else f"「{c.from_stage}」→「{c.to_stage}」"
         events.append(Event(c.changed_at, "stage", title, c.actor.display_name if c.actor else None, c))
-    for a in assigned:
-        to = names.get(a.to_user_id) if a.to_user_id else None
-        frm = names.get(a.from_user_id) if a.from_user_id else None
+    for g in assigned:
+        to = names.get(g.to_user_id) if g.to_user_id else None
+        frm = names.get(g.from_user_id) if g.from_user_id else None
         if to is None:
             title = f"退回公共池（原负责人：{frm}）" if frm else "放入公共池"
         elif frm:
             title = f"由 {frm} 改派给 {to}"
         else:
             title = f"分派给 {to}"
-        if a.automatic:
+        if g.automatic:
             title += "（自动分派）"
-        by = names.get(a.by_user_id) if a.by_user_id else ("系统" if a.automatic else None)
-        events.append(Event(a.created_at, "assignment", title, by, a))
+        by = names.get(g.by_user_id) if g.by_user_id else ("系统" if g.automatic else None)
+        events.append(Event(g.created_at, "assignment", title, by, g))
     events.sort(key=lambda e: e.at, reverse=True)
     return events

@@ -1,37 +1,53 @@
-"""Work lists: 我的线索 (what needs doing first), the shared pool, and the team board's columns.
+"""The lead list and its filters (我的线索, the shared pool, a team's or all readable leads) and
+the team board's columns: the one implementation the pages, the CLI, the bench and the tests run.
 
-Every query starts from `visible_leads(actor)`, the CRM's permission rule as SQL.
+Every query starts from `visible_leads(actor)`, the CRM's permission rule as SQL
+(crm.permissions), and uses the CRM's other rules in their SQL form: key project
+(crm.key_projects.key_clause) and overdue (crm.services.overdue.overdue_condition).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, defer, selectinload
 
-from crm.models import MANAGER, Activity, Lead, utcnow
-from crm.services._common import Actor, current_actor
-from crm.services.leads import visible_leads
-from crm.settings import CrmSettings
 from graph.identity import normalize_name
 
-from .response import overdue_clause, response_status
+from ..key_projects import key_clause
+from ..models import MANAGER, Activity, Lead, utcnow
+from ..permissions import team_pool, visible_leads
+from ..services._common import Actor, current_actor
+from ..services.overdue import overdue_condition
+from ..settings import CrmSettings
+from .response import ResponseStatus, response_status
+
+SCOPES = ("mine", "pool", "team", "all")
 
 
 @dataclass
 class WorkFilter:
-    """Filters shared by the list and the board (all optional)."""
+    """Filters shared by the list and the board (all optional). `scope`: mine (owned by the
+    actor), pool (no owner), team (the actor's team), all (everything the actor may read)."""
 
     scope: str = "mine"  # mine | pool | team | all
     stage: str | None = None
+    stages: Sequence[str] = ()  # several stages at once (CLI, bench)
     sector_id: str | None = None
+    chain_id: str | None = None
+    node_id: str | None = None
     owner_id: int | None = None
+    team_id: int | None = None
+    channel: str | None = None
+    priority: str | None = None
     key_only: bool = False
     overdue_only: bool = False
-    text: str | None = None
+    text: str | None = None  # part of the company name
 
 
 @dataclass
@@ -39,7 +55,7 @@ class Row:
     lead: Lead
     next_due: date | None
     overdue: bool
-    response: object = None  # ResponseStatus | None
+    response: ResponseStatus | None = None
 
 
 @dataclass
@@ -53,8 +69,29 @@ class WorkPage:
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
 
+    @property
+    def items(self) -> list[Lead]:
+        return [row.lead for row in self.rows]
 
-def next_due_column():
+
+# Orders a caller may ask for instead of the work order (newest change, biggest investment...).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "updated": (Lead.updated_at.desc(),),
+    "created": (Lead.created_at.desc(),),
+    "investment": (Lead.investment.desc().nulls_last(),),
+    "score": (Lead.gap_score.desc().nulls_last(),),
+    "company": (Lead.name_key.asc(),),
+}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) matching names that contain `text`,
+    normalised as name keys are, with LIKE's own wildcards taken literally."""
+    needle = normalize_name(text.strip())
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def next_due_column() -> Any:
     """Due date of the next step of the lead's latest activity (index lead_id, occurred_on)."""
     return (
         select(Activity.due_date)
@@ -66,11 +103,8 @@ def next_due_column():
     )
 
 
-def key_clause(settings: CrmSettings):
-    return or_(Lead.key_flag.is_(True), Lead.investment >= settings.four_ones.key_investment_min)
-
-
-def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime):
+def filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime) -> Select[tuple[Lead]]:
+    """SELECT of the leads of `f` the actor may read (unordered)."""
     query = visible_leads(actor)
     if f.scope == "mine":
         query = query.where(Lead.owner_id == actor.id)
@@ -80,18 +114,25 @@ def _filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime)
         query = query.where(Lead.team_id == actor.team_id)
     if f.stage:
         query = query.where(Lead.stage == f.stage)
-    if f.sector_id:
-        query = query.where(Lead.sector_id == f.sector_id)
-    if f.owner_id:
-        query = query.where(Lead.owner_id == f.owner_id)
+    if f.stages:
+        query = query.where(Lead.stage.in_(list(f.stages)))
+    for column, value in (
+        (Lead.sector_id, f.sector_id),
+        (Lead.chain_id, f.chain_id),
+        (Lead.node_id, f.node_id),
+        (Lead.owner_id, f.owner_id),
+        (Lead.team_id, f.team_id),
+        (Lead.channel, f.channel),
+        (Lead.priority, f.priority),
+    ):
+        if value not in (None, ""):
+            query = query.where(column == value)
     if f.key_only:
-        query = query.where(key_clause(settings))
+        query = query.where(key_clause(settings.four_ones))
     if f.overdue_only:
-        query = query.where(overdue_clause(settings, now))
+        query = query.where(overdue_condition(settings, now))
     if f.text and f.text.strip():
-        needle = normalize_name(f.text.strip())
-        needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Lead.name_key.like(f"%{needle}%", escape="\\"))
+        query = query.where(Lead.name_key.like(like_pattern(f.text), escape="\\"))
     return query
 
 
@@ -131,19 +172,26 @@ def worklist(
     *,
     page: int = 1,
     per_page: int = 50,
+    sort: str | None = None,
     now: datetime | None = None,
 ) -> WorkPage:
     """Leads in the order work gets done: active before closed, overdue first, then the
     nearest next-step due date, then the most recently changed. The pool has no response
-    clock: it is ordered by recommendation score, then newest."""
+    clock: it is ordered by recommendation score, then newest. `sort` (a key of SORTS) asks
+    for a plain order instead."""
     now = now or utcnow()
     actor = current_actor(session, actor)
-    query = _filtered(actor, f, settings, now)
+    query = filtered(actor, f, settings, now)
     per_page = max(1, min(int(per_page), 200))
     page = max(1, int(page))
-    late = case((overdue_clause(settings, now), 1), else_=0).label("late")
+    late = case((overdue_condition(settings, now), 1), else_=0).label("late")
     total_col = func.count().over().label("total")  # the total rides along: one scan, not two
-    if f.scope == "pool":
+    with_due = sort is None and f.scope != "pool"  # the work order ranks by the due date
+    if sort is not None:
+        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
+            *SORTS.get(sort, SORTS["updated"]), Lead.id.desc()
+        )
+    elif f.scope == "pool":
         ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
             Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
         )
@@ -171,10 +219,10 @@ def worklist(
             picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
     ids = [row[0] for row in picked]
     leads = _load(session, ids)
-    dues = {row[0]: row[3] for row in picked} if f.scope != "pool" else _dues(session, ids)
+    dues = {row[0]: row[3] for row in picked} if with_due else _dues(session, ids)
     out = [
         Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
-        for i, row in zip(ids, picked)
+        for i, row in zip(ids, picked, strict=True)
     ]
     return WorkPage(out, total, page, per_page)
 
@@ -211,7 +259,7 @@ def board(
     base = WorkFilter(
         scope=scope, sector_id=f.sector_id, owner_id=f.owner_id, key_only=f.key_only, text=f.text
     )
-    owned = _filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
+    owned = filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
     counts = _stage_counts(session, owned)
     # Cards rank overdue first, then the longest without contact (index columns only: no
     # per-lead subquery over the whole team); the next-step date is read for shown cards only.
@@ -220,7 +268,7 @@ def board(
         .over(
             partition_by=Lead.stage,
             order_by=(
-                case((overdue_clause(settings, now), 1), else_=0).desc(),
+                case((overdue_condition(settings, now), 1), else_=0).desc(),
                 Lead.last_contact_at.asc().nulls_first(),
                 Lead.updated_at.desc(),
                 Lead.id.desc(),
@@ -236,20 +284,20 @@ def board(
     ).all()
     late_total, late_ids = _top(
         session,
-        owned.where(overdue_clause(settings, now)),
+        owned.where(overdue_condition(settings, now)),
         per_column,
         Lead.last_contact_at.asc().nulls_first(),
         Lead.assigned_at.asc(),
         Lead.id,
     )
-    pool_q = _filtered(
+    pool_q = filtered(
         actor,
         WorkFilter(scope="pool", sector_id=f.sector_id, key_only=f.key_only, text=f.text),
         settings,
         now,
     )
     if actor.role == MANAGER:  # the pool this manager can hand out: the team's and team-less leads
-        pool_q = pool_q.where(or_(Lead.team_id == actor.team_id, Lead.team_id.is_(None)))
+        pool_q = pool_q.where(team_pool(actor))
     pool_total, pool_ids = _top(
         session, pool_q, per_column, Lead.gap_score.desc().nulls_last(), Lead.id.desc()
     )
@@ -272,7 +320,7 @@ def board(
     return Board(columns, overdue, pool)
 
 
-def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
+def _top(session: Session, query: Select[Any], limit: int, *order: Any) -> tuple[int, list[int]]:
     """The first `limit` ids and the total in one pass (a window count instead of a second scan)."""
     rows = session.execute(
         query.with_only_columns(Lead.id, func.count().over().label("total")).order_by(*order).limit(limit)
@@ -282,9 +330,24 @@ def _top(session: Session, query, limit: int, *order) -> tuple[int, list[int]]:
     return int(rows[0].total), [row.id for row in rows]
 
 
-def _stage_counts(session: Session, query) -> dict[str, int]:
+def _stage_counts(session: Session, query: Select[Any]) -> dict[str, int]:
     sub = query.order_by(None).with_only_columns(Lead.stage).subquery()
     return {
         stage: n
         for stage, n in session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()
     }
+
+
+# Built once: constructing and caching-keying a statement per request costs more than running it.
+# Two scalar subqueries, not one SELECT with two aggregates: SQLite answers a lone max() from the
+# index, but scans the table for a pair.
+_VERSION = select(
+    select(func.max(Lead.updated_at)).scalar_subquery(), select(func.max(Lead.id)).scalar_subquery()
+)
+
+
+def leads_version(session: Session) -> tuple[Any, ...]:
+    """(latest change, highest id) of all leads: two index look-ups. Every lead write through
+    the services sets `updated_at`, and a new lead has a new id, so a cached list page keyed by
+    this version goes stale on any lead change (web/listcache.py)."""
+    return tuple(session.execute(_VERSION).one())

@@ -1,5 +1,5 @@
 """A small per-process cache of rendered list pages, keyed by who asks, what they ask, and the
-version of the rows in scope.
+version of the rows in scope (crm.queries.worklist.leads_version).
 
 Why: the lead list is the page people reload most. The version — latest `updated_at` and highest
 id over all leads — is two index look-ups, far less than ranking and rendering. Every lead write
@@ -14,23 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from crm.models import Lead
-
-# Built once: constructing and caching-keying a statement per request costs more than running it.
-# Two scalar subqueries, not one SELECT with two aggregates: SQLite answers a lone max() from the
-# index, but scans the table for a pair.
-_VERSION = select(
-    select(func.max(Lead.updated_at)).scalar_subquery(), select(func.max(Lead.id)).scalar_subquery()
-)
-
-
-def leads_version(session: Session) -> tuple:
-    """(latest change, highest id) of all leads: two index look-ups."""
-    return tuple(session.execute(_VERSION).one())
 
 
 class RenderCache:

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from crm.models import Lead, Team, utcnow
-from crm.services._common import Actor, current_actor
-from crm.services.leads import visible_leads
-from crm.services.overdue import overdue_condition
-from crm.settings import CrmSettings
-from crm.workflow import four_ones_missing
 from graph.model import MISSING, WEAK
 
-from .worklist import key_clause
+from ..key_projects import count_ready, four_ones_missing, key_clause
+from ..models import Lead, Team, utcnow
+from ..permissions import visible_leads
+from ..services._common import Actor, current_actor
+from ..services.overdue import overdue_condition
+from ..settings import CrmSettings
 
 
 def milestone_stages(settings: CrmSettings) -> tuple[list[str], list[str]]:
@@ -89,7 +89,7 @@ class Dashboard:
     money_by_sector: list[tuple[str, float, float]]  # (sector name, signed 万元, landed 万元)
 
 
-def gap_coverage(chain_service, landed_nodes: set[str]) -> list[SectorGaps]:
+def gap_coverage(chain_service: Any, landed_nodes: set[str]) -> list[SectorGaps]:
     names = {s.id: s.name for s in chain_service.sectors()}
     sectors: dict[str, SectorGaps] = {}
     for sector in chain_service.sectors():
@@ -117,7 +117,7 @@ def build(
     session: Session,
     actor: Actor,
     settings: CrmSettings,
-    chain_service,
+    chain_service: Any,
     *,
     now: datetime | None = None,
     key_limit: int = 30,
@@ -131,7 +131,9 @@ def build(
     sub = base.order_by(None).subquery()
     signed_stages, landed_stages = milestone_stages(settings)
 
-    counts = dict(session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
+    counts: dict[str, int] = dict(
+        session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()
+    )
     by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
 
     landed_nodes = {
@@ -144,30 +146,10 @@ def build(
     if sector_id:
         sectors = [s for s in sectors if s.sector_id == sector_id]
 
-    # Key projects, biggest first. Counting the ready ones: SQL drops those lacking a sponsor,
-    # a task-force department or a case officer; only the rest get the full (JSON) check.
-    key_q = base.where(key_clause(settings), Lead.stage.not_in([settings.lost_stage]))
+    # Key projects, biggest first; the ready count uses the "四个一" rule (crm.key_projects).
+    key_q = base.where(key_clause(settings.four_ones), Lead.stage.not_in([settings.lost_stage]))
     key_total = session.scalar(select(func.count()).select_from(key_q.order_by(None).subquery())) or 0
-    filled = lambda col: and_(col.is_not(None), col != "")  # noqa: E731
-    candidates = key_q.where(
-        or_(Lead.sponsor_user_id.is_not(None), filled(Lead.sponsor_name)),
-        filled(Lead.task_force_department),
-        or_(Lead.case_officer_user_id.is_not(None), filled(Lead.case_officer_name)),
-    )
-    four_cols = (
-        Lead.sponsor_user_id,
-        Lead.sponsor_name,
-        Lead.task_force_department,
-        Lead.task_force_members,
-        Lead.case_officer_user_id,
-        Lead.case_officer_name,
-        Lead.service_plan,
-    )
-    key_ready = sum(
-        1
-        for row in session.execute(candidates.with_only_columns(*four_cols)).mappings()
-        if not four_ones_missing(row, settings.four_ones)
-    )
+    key_ready = count_ready(session, key_q, settings.four_ones)
     shown = session.scalars(
         key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
         .order_by(Lead.investment.desc().nulls_last(), Lead.id)
@@ -183,7 +165,7 @@ def build(
     ]
     overdue.sort(key=lambda item: -item[1])
 
-    def money(stages) -> Money:
+    def money(stages: list[str]) -> Money:
         n, total = session.execute(
             select(func.count(), func.coalesce(func.sum(sub.c.investment), 0)).where(sub.c.stage.in_(stages))
         ).one()
@@ -192,7 +174,7 @@ def build(
     # Bars are labelled with the graph's sector names: a lead's own sector_name may be empty
     # (registered by hand or imported) and its id ("medical") means nothing to a reader.
     sector_names = {s.id: s.name for s in chain_service.sectors()}
-    per_sector = {}
+    per_sector: dict[str | None, list[Any]] = {}
     for sid, name, stage, total in session.execute(
         select(
             sub.c.sector_id,

@@ -1,13 +1,15 @@
-"""Response-time badges: the CRM's rule (crm.services.overdue) worded for the screens."""
+"""Response-time badges: the CRM's rule (crm.services.overdue) worded for the screens.
+
+The SQL form of the same rule is crm.services.overdue.overdue_condition (sorting, counting)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from crm.models import Lead
-from crm.services.overdue import FIRST_CONTACT, due_status, overdue_condition
-from crm.settings import CrmSettings
+from ..models import Lead
+from ..services.overdue import FIRST_CONTACT, due_status
+from ..settings import CrmSettings
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,3 @@ def response_status(lead: Lead, settings: CrmSettings, now: datetime) -> Respons
     kind = "first" if status.reason == FIRST_CONTACT else "follow"
     days = status.days_overdue if status.overdue else (status.due_at - now).days
     return ResponseStatus(kind, status.due_at, status.overdue, max(0, days))
-
-
-def overdue_clause(settings: CrmSettings, now: datetime):
-    """SQL form of the same rule, for sorting and counting."""
-    return overdue_condition(settings, now)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from crm.models import Assignment, Lead, User, utcnow
-from crm.services._common import Actor, current_actor
-from crm.services.leads import visible_leads
+from ..models import Assignment, Lead, User, utcnow
+from ..permissions import visible_leads
+from ..services._common import Actor, current_actor
 
 
 @dataclass
