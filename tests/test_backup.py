@@ -94,6 +94,7 @@ def _seed(cfg, folder):
             role="recruiter",
             password=PASSWORD,
             sector_id="medical",
+            settings=user_svc.CrmSettings(),
         )
     (folder / "settings.json").write_text('{"crm.follow_up_days": 10}', encoding="utf-8")
     (folder / "secret_key").write_text("k" * 64, encoding="ascii")
@@ -117,7 +118,10 @@ class Writers:
                 with unit_of_work(self.sf) as s:
                     rec = user_svc.get_by_username(s, "rec")
                     lead_svc.create_lead(
-                        s, rec, {"company_name": f"示例数据·并发线索{self.leads}", "sector_id": "medical"}
+                        s,
+                        rec,
+                        {"company_name": f"示例数据·并发线索{self.leads}", "sector_id": "medical"},
+                        settings=user_svc.CrmSettings(),
                     )
                 self.leads += 1
         except BaseException as exc:  # reported by the test

@@ -9,6 +9,7 @@ import pytest
 from crm.db import unit_of_work
 from crm.services._common import SYSTEM
 from crm.services.users import create_user
+from crm.settings import CrmSettings
 from tests.web.webdata import PASSWORD
 from web import create_app
 
@@ -19,7 +20,15 @@ def _app(env, separated: bool):
     env.cfg.setdefault("security", {})["separation_of_duties"] = separated
     with unit_of_work(env.session_factory) as s:
         for username, role in (("anquan", "security_admin"), ("shenji", "审计管理员")):
-            create_user(s, SYSTEM, username=username, display_name=username, role=role, password=PASSWORD)
+            create_user(
+                s,
+                SYSTEM,
+                username=username,
+                display_name=username,
+                role=role,
+                password=PASSWORD,
+                settings=CrmSettings(),
+            )
     return create_app(
         env.cfg, graph_store=env.store, session_factory=env.session_factory, test_config={"TESTING": True}
     )

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade
 from crm.services._common import SYSTEM
 from crm.services.users import create_user
+from crm.settings import CrmSettings
 from tests.web.webdata import PASSWORD, USERS, WebEnv, chain_data, companies
 from lianzhao.config import load_config
 from web import create_app
@@ -84,6 +85,7 @@ def env(tmp_path):
                 role=role,
                 password=PASSWORD,
                 sector_id=sector,
+                settings=CrmSettings(),
             )
     folder = tmp_path / "instance"
     folder.mkdir()

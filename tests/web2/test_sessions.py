@@ -111,7 +111,9 @@ def test_password_change_revokes_in_the_service(env):
     with unit_of_work(env.session_factory) as s:
         user = get_by_username(s, "jingli")
         sessions.start(s, user, user_svc.CrmSettings().security)
-        user_svc.reset_password(s, get_by_username(s, "admin"), user.id, "Ganz#Neu2026x")
+        user_svc.reset_password(
+            s, get_by_username(s, "admin"), user.id, "Ganz#Neu2026x", settings=user_svc.CrmSettings()
+        )
     with unit_of_work(env.session_factory) as s:
         assert s.query(UserSession).filter_by(revoked_at=None).count() == 0
 
