@@ -53,8 +53,8 @@ def _cfg(folder: Path) -> dict:
 
     cfg = load_config(env={})
     cfg["instance"] = {"path": str(folder)}
-    cfg["database"] = {"url": f"sqlite:///{folder / 'crm.sqlite3'}"}
-    cfg.setdefault("web", {})["secret_key"] = "bench-secret"
+    cfg["database"]["url"] = f"sqlite:///{folder / 'crm.sqlite3'}"
+    cfg["web"]["secret_key"] = "bench-secret"
     return cfg
 
 

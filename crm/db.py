@@ -1,7 +1,8 @@
 """Engine, session factory, unit of work and schema upgrade for the CRM database.
 
 The URL comes from cfg["database"]["url"] (env LIANZHAO_DATABASE_URL); empty means SQLite in the
-instance folder. Nothing connects until a session is used.
+instance folder (cfg["instance"]["path"], made absolute by the loader). Nothing connects until a
+session is used.
 """
 
 from __future__ import annotations
@@ -11,20 +12,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from lianzhao.config import instance_path
+from . import models_spaces  # noqa: F401  (registers the 筑巢 tables on Base.metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(cfg: dict[str, Any]) -> str:
     """The configured URL, else `sqlite:///<instance>/crm.sqlite3`."""
-    url = (cfg.get("database") or {}).get("url") or ""
+    url = cfg["database"]["url"]
     if url:
         return url
-    return f"sqlite:///{instance_path(cfg) / 'crm.sqlite3'}"
+    folder = Path(cfg["instance"]["path"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'crm.sqlite3'}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -37,9 +44,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def make_engine(cfg: dict[str, Any] | None = None, url: str | None = None, **kwargs) -> Engine:
-    """Build (not connect) the engine; SQLite gets foreign keys on, WAL and a busy timeout."""
-    url = url or database_url(cfg or {})
-    echo = bool((cfg or {}).get("database", {}).get("echo", False))
+    """Build (not connect) the engine; SQLite gets foreign keys on, WAL and a busy timeout.
+
+    Either a loaded config or an explicit `url` (tests, tools); `echo` is [database] echo.
+    """
+    if cfg is None and url is None:
+        raise ValueError("make_engine needs a config or a URL")
+    url = url or database_url(cfg)
+    echo = bool(cfg["database"]["echo"]) if cfg is not None else False
     if url.startswith("postgresql:"):
         url = "postgresql+psycopg:" + url[len("postgresql:") :]
     engine = create_engine(url, echo=echo, future=True, **kwargs)
@@ -67,10 +79,8 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine) -> Config:
     """An Alembic Config pointing at crm/migrations, bound to `engine` (no alembic.ini needed)."""
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolates "%": escape it (URL-encoded passwords and options contain it).
@@ -83,20 +93,14 @@ def alembic_config(engine: Engine):
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision` (from empty, or from wherever the database is)."""
-    from alembic import command
-
     command.upgrade(alembic_config(engine), revision)
 
 
 def head_revision() -> str:
     """The newest migration shipped with this code."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -371,3 +371,22 @@ class TargetListReview(Base):
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor: Mapped[User] = relationship()
+
+
+class SettingOverride(Base):
+    """A run-time setting the administrator changed (crm.settings.SETTINGS names the keys)."""
+
+    __tablename__ = "setting_overrides"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)  # no FK, like the audit log
+
+
+class SettingsVersion(Base):
+    """One row whose counter goes up with every saved change: each process compares it per request
+    (one indexed read) and reloads the overrides only when it moved."""
+
+    __tablename__ = "settings_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

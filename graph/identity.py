@@ -9,6 +9,8 @@ import hashlib
 import re
 import unicodedata
 
+from .errors import InvalidInput
+
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_CHARS)}
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
@@ -16,7 +18,7 @@ _SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "股份
 _SPACE = re.compile(r"\s+")
 
 
-class InvalidCreditCode(ValueError):
+class InvalidCreditCode(InvalidInput):
     """A credit code that fails GB 32100-2015; the message is Chinese, for the user."""
 
 
@@ -26,7 +28,7 @@ def uscc_check_char(first17: str) -> str:
     >>> uscc_check_char("91350100M000100Y4")
     '3'
     """
-    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, _USCC_WEIGHTS, strict=False))
     return USCC_CHARS[(31 - total % 31) % 31]
 
 

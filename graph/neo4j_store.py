@@ -1,5 +1,10 @@
 """The production GraphStore on a Neo4j 5 server, through the official `neo4j` driver.
 
+Why one module of ~700 lines: it is one class, the GraphStore contract (25 methods) written as
+parametrised Cypher, and most of its length is query text; the write rules it shares with the
+embedded store are in graph/backend_checks.py. Splitting the class would scatter each query from
+the method it answers.
+
 Why this shape:
 
 * One managed transaction per write call (``session.execute_write``): validation queries and
@@ -18,22 +23,23 @@ Why this shape:
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import exceptions as nx_exc
 
-from .backend_checks import MICRO, check_finite, check_id, check_type, checked_batch, last_wins, micro
+from . import backend_checks as checks
+from .backend_checks import MICRO, micro
 from .identity import normalize_name
-from .model import STAGES, Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
-from .store import GraphStore, GraphStoreError, GraphStoreUnavailable
+from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", Sector, Chain, ChainNode, Zone, Company)
+R = TypeVar("R")
 
 _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
@@ -75,12 +81,17 @@ SET m.version = m.version + 1
 """
 
 
-@functools.cache
-def _field_names(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _props(obj) -> dict[str, Any]:
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _props(obj: object) -> dict[str, Any]:
     """A dataclass as Neo4j properties: tuples become lists, None is left out (Neo4j has no null)."""
     out = {}
     for name in _field_names(type(obj)):
@@ -91,9 +102,9 @@ def _props(obj) -> dict[str, Any]:
     return out
 
 
-def _from_props(cls, props: dict[str, Any]):
+def _from_props(cls: type[M], props: dict[str, Any]) -> M:
     """Rebuild a model object; absent properties take the dataclass default."""
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name in _field_names(cls):
         if name in props:
             value = props[name]
@@ -101,19 +112,26 @@ def _from_props(cls, props: dict[str, Any]):
     return cls(**kwargs)
 
 
-def _chunks(rows: list, size: int = _CHUNK):
+def _chunks(rows: list[dict[str, Any]], size: int = _CHUNK) -> Iterator[list[dict[str, Any]]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
 
 
-def _missing(tx, label: str, ids: list[str]) -> list[str]:
-    """The ids among `ids` with no node of `label` (label from _LABELS only)."""
-    if label not in _LABELS:
-        raise ValueError(label)
-    if not ids:
-        return []
-    query = f"UNWIND $ids AS id OPTIONAL MATCH (n:{label} {{id: id}}) WITH id, n WHERE n IS NULL RETURN id"
-    return sorted(r["id"] for r in tx.run(query, ids=ids))
+def _missing_in(tx: neo4j.ManagedTransaction) -> checks.Missing:
+    """backend_checks' one question to this store, answered inside the write transaction `tx`."""
+
+    def missing(label: str, ids: list[str]) -> list[str]:
+        """The ids among `ids` with no node of `label` (label from _LABELS only)."""
+        if label not in _LABELS:
+            raise ValueError(label)
+        if not ids:
+            return []
+        query = (
+            f"UNWIND $ids AS id OPTIONAL MATCH (n:{label} {{id: id}}) WITH id, n WHERE n IS NULL RETURN id"
+        )
+        return sorted(r["id"] for r in tx.run(query, ids=ids))
+
+    return missing
 
 
 class Neo4jStore(GraphStore):
@@ -198,33 +216,33 @@ class Neo4jStore(GraphStore):
             return GraphStoreUnavailable(f"{where}不存在：请检查 [neo4j] database 或 NEO4J_DATABASE")
         code = getattr(exc, "code", None) or ""
         if "ConstraintValidationFailed" in code:
-            return GraphStoreError(
+            return GraphStoreConflict(
                 f"{where}写入冲突：另一个进程同时写入了相同编号的数据，本次未写入任何数据，请重试"
             )
         if "MemoryPoolOutOfMemoryError" in code or "TransactionMemoryLimit" in code:
-            return GraphStoreError(
+            return GraphStoreUnavailable(
                 f"{where}单次写入的数据超过了事务内存上限，未写入任何数据：请分批写入，"
                 f"或增大服务器堆内存 / dbms.memory.transaction.total.max"
             )
         if isinstance(exc, nx_exc.Neo4jError):
-            return GraphStoreError(f"{where}执行失败，未写入任何数据：{exc.message or exc}")
+            return GraphStoreUnavailable(f"{where}执行失败，未写入任何数据：{exc.message or exc}")
         if isinstance(exc, nx_exc.DriverError):
-            return GraphStoreError(f"{where}访问失败：{exc}")
+            return GraphStoreUnavailable(f"{where}访问失败：{exc}")
         return exc
 
-    def _session(self, mode: str):
+    def _session(self, mode: str) -> neo4j.Session:
         if self._closed:
-            raise GraphStoreError("图存储已关闭")
+            raise GraphStoreUnavailable("图存储已关闭")
         return self._driver.session(database=self.database, default_access_mode=mode)
 
-    def _read(self, work: Callable):
+    def _read(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
         try:
             with self._session(neo4j.READ_ACCESS) as session:
                 return session.execute_read(work)
         except BaseException as exc:
             raise self._translate(exc) from exc
 
-    def _write(self, work: Callable):
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], R]) -> R:
         """Run `work(tx)` plus the version bump in one managed (retried, atomic) transaction."""
 
         def unit(tx):
@@ -261,7 +279,7 @@ class Neo4jStore(GraphStore):
                     "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "
                     "m.schema = $schema RETURN coalesce(m.schema, 1) AS schema",
                     schema=_SCHEMA,
-                ).single()["schema"]
+                ).single(strict=True)["schema"]
             )
             if schema < 2:  # schema 1 had no :Local label; local firms are counted by it now
                 session.execute_write(
@@ -273,7 +291,7 @@ class Neo4jStore(GraphStore):
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
-        batch = checked_batch(sectors, Sector, "产业")
+        batch = checks.sectors_batch(sectors)
         rows = [_props(s) for s in batch.values()]
 
         def work(tx):
@@ -283,14 +301,11 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_chains(self, chains: Iterable[Chain]) -> None:
-        batch = checked_batch(chains, Chain, "产业链")
+        batch = checks.chains_batch(chains)
         rows = [_props(c) for c in batch.values()]
 
         def work(tx):
-            missing = _missing(tx, "Sector", sorted({c.sector_id for c in batch.values()}))
-            if missing:
-                bad = next(c for c in batch.values() if c.sector_id == missing[0])
-                raise GraphStoreError(f"产业链「{bad.name}」引用了不存在的产业：{bad.sector_id}")
+            checks.check_chain_refs(batch, _missing_in(tx))
             for chunk in _chunks(rows):
                 tx.run(
                     """
@@ -307,24 +322,11 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_nodes(self, nodes: Iterable[ChainNode]) -> None:
-        batch = checked_batch(nodes, ChainNode, "产业链环节")
-        for n in batch.values():
-            if n.stage not in STAGES:
-                raise GraphStoreError(f"环节「{n.name}」的阶段「{n.stage}」无效，应为上游、中游或下游")
-            if n.parent_id == n.id:
-                raise GraphStoreError(f"环节「{n.name}」不能以自身为上级环节")
+        batch = checks.nodes_batch(nodes)
         rows = [_props(n) for n in batch.values()]
-        parents = sorted({n.parent_id for n in batch.values() if n.parent_id} - set(batch))
 
         def work(tx):
-            missing = _missing(tx, "Chain", sorted({n.chain_id for n in batch.values()}))
-            if missing:
-                bad = next(n for n in batch.values() if n.chain_id == missing[0])
-                raise GraphStoreError(f"环节「{bad.name}」引用了不存在的产业链：{bad.chain_id}")
-            missing = _missing(tx, "ChainNode", parents)
-            if missing:
-                bad = next(n for n in batch.values() if n.parent_id == missing[0])
-                raise GraphStoreError(f"环节「{bad.name}」的上级环节不存在：{bad.parent_id}")
+            checks.check_node_refs(batch, _missing_in(tx))
             for chunk in _chunks(rows):
                 tx.run(
                     """
@@ -349,16 +351,11 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_flows(self, flows: Iterable[Flow]) -> None:
-        pairs = sorted({(f.source_id, f.target_id) for f in flows})
-        for src, dst in pairs:
-            if src == dst:
-                raise GraphStoreError(f"环节 {src} 不能流向自身")
+        pairs = checks.flows_batch(flows)
         rows = [{"s": s, "t": t} for s, t in pairs]
 
         def work(tx):
-            missing = _missing(tx, "ChainNode", sorted({x for pair in pairs for x in pair}))
-            if missing:
-                raise GraphStoreError(f"产业链流向引用了不存在的环节：{missing[0]}")
+            checks.check_flow_refs(pairs, _missing_in(tx))
             for chunk in _chunks(rows):
                 tx.run(
                     """
@@ -371,7 +368,7 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
-        batch = checked_batch(zones, Zone, "园区")
+        batch = checks.zones_batch(zones)
         rows = [_props(z) for z in batch.values()]
 
         def work(tx):
@@ -381,39 +378,19 @@ class Neo4jStore(GraphStore):
         self._write(work)
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
-        batch = last_wins(companies, lambda c: getattr(c, "id", None))
+        batch = checks.companies_batch(companies)
         rows = []
-        node_ids: set[str] = set()
-        zone_ids: set[str] = set()
-        for cid, c in batch.items():
-            check_type(c, Company, "企业")
-            check_id(cid, "企业")
-            for q in c.qualifications:
-                if not isinstance(q, str) or not q:
-                    raise GraphStoreError(f"企业「{c.name}」的资质名称无效：{q!r}")
-            check_finite(c.name, "营业收入", c.revenue)
-            check_finite(c.name, "注册资本", c.registered_capital)
-            check_finite(c.name, "研发投入占比", c.rd_ratio)
+        for c in batch.values():
             # Empty strings and lists are left out (read back as the dataclass defaults): fewer
             # property records per firm is the cheapest speed-up of a bulk import.
             props = {k: v for k, v in _props(c).items() if v != "" and v != []}
-            props["node_ids"] = sorted(set(c.node_ids))
+            props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
             props["norm_name"] = normalize_name(c.name)
             props["revenue_micro"] = micro(c.revenue)
             rows.append(props)
-            node_ids.update(props["node_ids"])
-            if c.zone_id:
-                zone_ids.add(c.zone_id)
 
         def work(tx):
-            missing = _missing(tx, "ChainNode", sorted(node_ids))
-            if missing:
-                bad = next(r for r in rows if missing[0] in r["node_ids"])
-                raise GraphStoreError(f"企业「{bad['name']}」引用了不存在的产业链环节：{missing[0]}")
-            missing = _missing(tx, "Zone", sorted(zone_ids))
-            if missing:
-                bad = next(r for r in rows if r.get("zone_id") == missing[0])
-                raise GraphStoreError(f"企业「{bad['name']}」引用了不存在的园区：{missing[0]}")
+            checks.check_company_refs(batch, _missing_in(tx))
             for chunk in _chunks(rows):
                 ids = [r["id"] for r in chunk]
                 # Firms that already exist get their properties and links replaced; new firms are
@@ -471,30 +448,16 @@ class Neo4jStore(GraphStore):
         return len(rows)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
-        batch = last_wins(
-            supplies,
-            lambda s: (
-                getattr(s, "supplier_id", None),
-                getattr(s, "buyer_id", None),
-                getattr(s, "product", None) or "",
-            ),
-        )
+        batch = checks.supplies_batch(supplies)
         rows = []
         for (sup, buy, product), s in batch.items():
-            check_type(s, Supply, "供货关系")
-            if sup == buy:
-                raise GraphStoreError(f"企业 {sup} 不能向自身供货")
-            if s.amount is not None and not math.isfinite(s.amount):
-                raise GraphStoreError(f"供货金额不是有效数字：{s.amount}")
-            row = {"s": sup, "b": buy, "product": product}
+            row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
             if s.amount is not None:
                 row["amount"] = s.amount
             rows.append(row)
 
         def work(tx):
-            missing = _missing(tx, "Company", sorted({r["s"] for r in rows} | {r["b"] for r in rows}))
-            if missing:
-                raise GraphStoreError(f"供货关系引用了不存在的企业：{missing[0]}，未写入任何供货关系")
+            checks.check_supply_refs(batch, _missing_in(tx))
             for chunk in _chunks(rows):
                 tx.run(
                     """
@@ -544,7 +507,7 @@ class Neo4jStore(GraphStore):
         self._write(lambda tx: None)  # bump the version even when already empty
 
     # ---- structure reads ----------------------------------------------------------------
-    def _objects(self, cls, query: str, **params) -> list:
+    def _objects(self, cls: type[M], query: str, **params: Any) -> list[M]:
         def work(tx):
             return [_from_props(cls, dict(r["n"])) for r in tx.run(query, **params)]
 
@@ -584,7 +547,7 @@ class Neo4jStore(GraphStore):
         return self._objects(Zone, "MATCH (n:Zone) RETURN n")
 
     # ---- company reads ------------------------------------------------------------------
-    def _companies(self, query: str, **params) -> list[Company]:
+    def _companies(self, query: str, **params: Any) -> list[Company]:
         def work(tx):
             out = []
             for r in tx.run(query, **params):
@@ -708,7 +671,9 @@ class Neo4jStore(GraphStore):
         return sorted(self._read(work), key=lambda s: (s.supplier_id, s.buyer_id, s.product))
 
     def supply_count(self) -> int:
-        return self._read(lambda tx: tx.run("MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n").single()["n"])
+        return self._read(
+            lambda tx: tx.run("MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n").single(strict=True)["n"]
+        )
 
     # ---- aggregation --------------------------------------------------------------------
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
@@ -763,7 +728,7 @@ class Neo4jStore(GraphStore):
                 r = session.run(
                     "RETURN COUNT { (:Chain) } AS chains, COUNT { (:ChainNode) } AS nodes, "
                     "COUNT { (:Company) } AS firms"
-                ).single()
+                ).single(strict=True)
             return True, (
                 f"Neo4j 图存储（{self.uri}）正常：{r['chains']} 条产业链，"
                 f"{r['nodes']} 个环节，{r['firms']} 家企业"

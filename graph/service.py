@@ -6,10 +6,14 @@ rules. Results are cached per chain and dropped whenever the store's data_versio
 
 from __future__ import annotations
 
+import heapq
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import islice
+from typing import Any
 
+from .errors import NotFound
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
 from .model import (
     MISSING,
@@ -25,12 +29,12 @@ from .model import (
     Tie,
     Zone,
 )
-from .store import GraphStore, GraphStoreError
+from .store import GraphStore
 from .targets import District, Target, TargetWeights, rank_targets
 
 
-class NotFoundError(GraphStoreError):
-    """A chain, node or company id that does not exist."""
+class NotFoundError(NotFound):
+    """A chain, sector, node or company the user asked for does not exist (not a store failure)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class ChainService:
         self._lock = threading.Lock()
 
     # ---- cache ----------------------------------------------------------------------------
-    def _cached(self, key: tuple, compute):
+    def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
         version = self.store.data_version()
         with self._lock:
             if version != self._cache_version:
@@ -187,21 +191,26 @@ class ChainService:
         status: str | None = None,
         top: int | None = 50,
     ) -> list[Target]:
-        """Ranked targets for one chain, a sector's chains, or all chains, optionally filtered."""
+        """Ranked targets for one chain, a sector's chains, or all chains, optionally filtered.
+
+        Best score first, ties by company id, then chain id. Each chain's list is cached sorted
+        that way, so the best `top` over many chains is a lazy k-way merge of those lists: a page
+        costs O(top log chains), not a sort of every candidate in the district. `top` None or 0: all.
+        """
         if chain_id:
-            chain_ids = [self.chain(chain_id).id]
+            lists = [self.chain_targets(self.chain(chain_id).id)]
         else:
-            chain_ids = [c.id for c in self.chains(sector_id)]
-        rows: list[Target] = []
-        for cid in chain_ids:
-            rows.extend(self.chain_targets(cid))
+            lists = [self.chain_targets(c.id) for c in self.chains(sector_id)]
+        rows: Iterable[Target] = (
+            lists[0]
+            if len(lists) == 1
+            else heapq.merge(*lists, key=lambda r: (-r.score, r.company_id, r.chain_id))
+        )
         if node_id:
-            rows = [r for r in rows if r.node_id == node_id]
+            rows = (r for r in rows if r.node_id == node_id)
         if status:
-            rows = [r for r in rows if r.status == status]
-        if len(chain_ids) > 1:
-            rows.sort(key=lambda r: (-r.score, r.company_id, r.chain_id))
-        return rows[:top] if top else rows
+            rows = (r for r in rows if r.status == status)
+        return list(islice(rows, top)) if top else list(rows)
 
     # ---- details --------------------------------------------------------------------------
     def node_detail(self, node_id: str, top: int = 10) -> NodeDetail:

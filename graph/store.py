@@ -9,16 +9,36 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from types import TracebackType
 
+from .errors import Conflict, InvalidInput, LianzhaoError, NotFound, Unavailable
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 
 
-class GraphStoreError(Exception):
-    """The store failed; `str(exc)` is a Chinese sentence a user can act on."""
+class GraphStoreError(LianzhaoError):
+    """A store refused a call or failed at it; `str(exc)` is a Chinese sentence a user can act on.
+
+    Catch this for "the graph store said no". It is raised as one of the kinds below, so a caller
+    (web/errors.py, the CLI) can also tell them apart by the kinds of graph/errors.py.
+    """
 
 
-class GraphStoreUnavailable(GraphStoreError):
-    """The store cannot be reached (server down, wrong address, wrong credentials)."""
+class GraphStoreUnavailable(GraphStoreError, Unavailable):
+    """The store cannot be reached or failed (server down, wrong address or credentials, file
+    locked or unreadable, store closed); retrying later may help. Nothing was written."""
+
+
+class InvalidGraphData(GraphStoreError, InvalidInput):
+    """A batch item breaks a rule that needs no stored data (type, empty id, stage, NaN, a node
+    its own parent, a self-flow or self-supply). Checked in graph/backend_checks.py; nothing written."""
+
+
+class UnknownReference(GraphStoreError, NotFound):
+    """A batch item names a sector, chain, node, zone or firm the store does not hold; nothing written."""
+
+
+class GraphStoreConflict(GraphStoreError, Conflict):
+    """A concurrent writer got in the way (same id created twice, source changed during sync)."""
 
 
 class GraphStore(ABC):
@@ -48,7 +68,7 @@ class GraphStore(ABC):
     @abstractmethod
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         """Insert or replace SUPPLIES edges keyed by (supplier, buyer, product). Both firms must
-        exist, else GraphStoreError and nothing is written. Returns how many were written."""
+        exist, else UnknownReference and nothing is written. Returns how many were written."""
 
     @abstractmethod
     def clear(self) -> None:
@@ -129,8 +149,10 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self):
+    def __enter__(self) -> GraphStore:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

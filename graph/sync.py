@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .store import GraphStore, GraphStoreError
+from .store import GraphStore, GraphStoreConflict
 
 BATCH = 5_000
 
@@ -40,7 +40,8 @@ def sync(
 ) -> SyncSummary:
     """Make `target` hold exactly what `source` holds. `progress(done, total)` counts firms.
 
-    Raises GraphStoreError (Chinese) when either store fails or the copy does not add up.
+    Raises GraphStoreError (Chinese) when either store fails, GraphStoreConflict when the copy
+    does not add up (the source changed meanwhile).
     """
     sectors, chains, nodes = source.sectors(), source.chains(), source.nodes()
     flows, zones = source.flows(), source.zones()
@@ -70,5 +71,7 @@ def sync(
 
     copied = target.company_count()
     if copied != total:
-        raise GraphStoreError(f"同步结果不一致：源图存储有 {total} 家企业，目标只有 {copied} 家，请重新同步")
+        raise GraphStoreConflict(
+            f"同步结果不一致：源图存储有 {total} 家企业，目标只有 {copied} 家，请重新同步"
+        )
     return SyncSummary(len(sectors), len(chains), len(nodes), len(flows), len(zones), done, supplies)

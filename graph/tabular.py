@@ -13,9 +13,14 @@ import io
 import os
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from .errors import InvalidInput
 from .upload_limits import LimitExceeded, RowGuard, UploadLimits, check_csv_lines, check_zip
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -25,7 +30,7 @@ _HEADER_SPACE = re.compile(r"\s+")
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
-class TabularError(ValueError):
+class TabularError(InvalidInput):
     """The file cannot be read as a table; the message is Chinese, for the user."""
 
 
@@ -131,9 +136,6 @@ def _read_csv(data: bytes, limits: UploadLimits | None = None, name: str = "CSV"
 
 
 def _read_xlsx(path: Path, limits: UploadLimits, name: str) -> Table:
-    from openpyxl import load_workbook  # heavy import, only when a workbook arrives
-    from openpyxl.utils.exceptions import InvalidFileException
-
     check_zip(path, limits, name)  # before openpyxl inflates anything (zip bomb)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -167,7 +169,7 @@ def _read_xlsx(path: Path, limits: UploadLimits, name: str) -> Table:
         workbook.close()
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     """An XLSX cell as the text the user sees (1234.0 -> "1234", dates -> ISO)."""
     if value is None:
         return ""

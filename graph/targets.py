@@ -168,11 +168,6 @@ def geography_factor(company: Company, d: District) -> tuple[float, str]:
     return 0.2, ""
 
 
-def zone_fit_factor(company: Company, sector_id: str, zones: Sequence[Zone]) -> tuple[float, str]:
-    """A local zone whose focus is the sector; a focus phrase in the firm's products fits best."""
-    return _zone_fit(company, _focus_zones(sector_id, zones))
-
-
 def _focus_zones(sector_id: str, zones: Sequence[Zone]) -> list[Zone]:
     return [z for z in zones if z.is_local and sector_id in z.focus_sectors]
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import networkx as nx
 
+from graph.errors import ConfigError
 from graph.identity import InvalidCreditCode, clean_uscc, company_id_for
 from graph.model import QUALIFICATIONS, SECTOR_KINDS, STAGES, Chain, ChainNode, Company, Flow, Sector, Zone
-from lianzhao.config import ConfigError
 
 from . import synthetic
 

@@ -179,7 +179,7 @@ def _logistic(x: float) -> float:
 
 def _org_code(body: str) -> str:
     """GB 11714 organisation code: 8 digits plus check character."""
-    total = sum(int(ch) * w for ch, w in zip(body, (3, 7, 9, 10, 5, 8, 4, 2)))
+    total = sum(int(ch) * w for ch, w in zip(body, (3, 7, 9, 10, 5, 8, 4, 2), strict=False))
     check = 11 - total % 11
     return body + ("X" if check == 10 else "0" if check == 11 else str(check))
 
@@ -189,10 +189,10 @@ def _uscc_tables() -> tuple[list[int], list[int], list[int], list[int]]:
     """Weighted-sum contributions of each 4-digit half of an org-code body (GB 11714, GB 32100)."""
     org_w, uscc_w = (3, 7, 9, 10, 5, 8, 4, 2), [pow(3, i, 31) for i in range(17)]
     halves = [f"{i:04d}" for i in range(10_000)]
-    org_hi = [sum(int(c) * w for c, w in zip(h, org_w[:4])) for h in halves]
-    org_lo = [sum(int(c) * w for c, w in zip(h, org_w[4:])) for h in halves]
-    uscc_hi = [sum(int(c) * w for c, w in zip(h, uscc_w[8:12])) for h in halves]
-    uscc_lo = [sum(int(c) * w for c, w in zip(h, uscc_w[12:16])) for h in halves]
+    org_hi = [sum(int(c) * w for c, w in zip(h, org_w[:4], strict=False)) for h in halves]
+    org_lo = [sum(int(c) * w for c, w in zip(h, org_w[4:], strict=False)) for h in halves]
+    uscc_hi = [sum(int(c) * w for c, w in zip(h, uscc_w[8:12], strict=False)) for h in halves]
+    uscc_lo = [sum(int(c) * w for c, w in zip(h, uscc_w[12:16], strict=False)) for h in halves]
     return org_hi, org_lo, uscc_hi, uscc_lo
 
 

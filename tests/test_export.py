@@ -115,7 +115,10 @@ def test_xlsx_header_widths_formats_and_formula_cells(tmp_path):
     assert sheet["A3"].value == "北京䶮𠮷科技有限公司"
     # CJK width: the name column is wider than its 4-character title needs
     assert sheet.column_dimensions["A"].width >= wcswidth("北京䶮𠮷科技有限公司")
-    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$2:$2"
+    # print fitness (issue 15): title and header on every page, wrapped readable text, page numbers
+    assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$2"
+    assert sheet["A3"].alignment.wrap_text and sheet["A3"].font.size >= 10.5
+    assert "&P" in sheet.oddFooter.center.text and "&D" in sheet.oddHeader.right.text
     raw = path.read_bytes()
     assert b"<f>" not in raw  # no formula element anywhere in the workbook
 

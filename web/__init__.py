@@ -7,11 +7,10 @@ web.backend), so an app can be built in tests with its own store and session fac
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
-
-from lianzhao.config import instance_path, load_config
 
 from . import backend, errors, params, security, views_common
 from . import users as _users  # noqa: F401  (registers the login loader)
@@ -25,7 +24,9 @@ from .blueprints import (
     dashboard,
     inbox,
     leads,
+    monitoring,
     security_admin,
+    spaces,
     target_lists,
     targets,
 )
@@ -43,6 +44,8 @@ def _blueprints() -> list:
         board.bp,
         inbox.bp,
         dashboard.bp,
+        monitoring.bp,
+        spaces.bp,
         admin.bp,
         security_admin.bp,
         account.bp,
@@ -50,7 +53,7 @@ def _blueprints() -> list:
 
 
 def create_app(
-    cfg: dict[str, Any] | None = None,
+    cfg: dict[str, Any],
     *,
     graph_store=None,
     session_factory=None,
@@ -58,19 +61,20 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app.
 
-    cfg: the dict from lianzhao.config.load_config (read from config.toml when None).
+    cfg: the dict from lianzhao.config.load_config (the command line and lianzhao.wsgi load it).
     graph_store: an open GraphStore to use instead of the configured one (tests, benchmarks).
     session_factory: a SQLAlchemy sessionmaker for the CRM database instead of the configured one.
     test_config: Flask config overrides (tests only).
     """
-    cfg = cfg if cfg is not None else load_config()
-    app = Flask(__name__, instance_path=str(instance_path(cfg)), instance_relative_config=False)
-    web_cfg = cfg.get("web", {})
+    instance = Path(cfg["instance"]["path"])
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
+    web_cfg = cfg["web"]
     params.init_app(app)  # bounded <int:...> converter, before any route is added
 
     app.config.from_mapping(
         SECRET_KEY=security.secret_key(cfg, app.instance_path),
-        MAX_CONTENT_LENGTH=int(web_cfg.get("max_upload_mb", 16)) * 1024 * 1024,
+        MAX_CONTENT_LENGTH=int(web_cfg["max_upload_mb"]) * 1024 * 1024,
         LIANZHAO_CFG=cfg,
         JSON_AS_ASCII=False,
     )

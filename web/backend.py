@@ -1,7 +1,11 @@
-"""Where views get their services: the chain service and a CRM database session per request.
+"""Where views get their services: the chain service, a CRM database session per request and the
+CRM rules in force.
 
-Both are built lazily on first use and shared by every request thread of one app, so importing
-or creating the app connects to nothing, and tests pass in their own store and session factory.
+The store and the session factory are built lazily on first use and shared by every request thread
+of one app, so importing or creating the app connects to nothing, and tests pass in their own store
+and session factory. The CRM rules are the configuration plus the administrator's overrides stored
+in the CRM database (crm.settings_store): each request compares the stored version once, so a
+change saved by another process is in force at this process's next request.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from flask import Flask, current_app, g
 
 from crm.db import make_engine, make_session_factory
 from crm.settings import CrmSettings
+from crm.settings_store import SettingsSource
+from graph.backends import open_graph_store
 from graph.service import ChainService
-from lianzhao.stores import open_graph_store
 
 EXT = "lianzhao"
 
@@ -31,7 +36,7 @@ class Backend:
         self._owns_store = graph_store is None
         self._session_factory = session_factory
         self._chain_service = None
-        self._crm_settings = None
+        self.settings_source = SettingsSource(cfg)  # checks the configuration's CRM rules now
         self._lock = threading.RLock()  # chain_service opens the store under the same lock
 
     @property
@@ -58,17 +63,9 @@ class Backend:
                     self._session_factory = make_session_factory(make_engine(self.cfg))
         return self._session_factory
 
-    @property
-    def crm_settings(self):
-        """CRM rules from config.toml ([crm], [four_ones], [security]), read once."""
-        if self._crm_settings is None:
-            self._crm_settings = CrmSettings.from_config(self.cfg)
-        return self._crm_settings
-
     def warm_up(self) -> float:
         """Compute every chain's gap report and ranking once (seconds taken), so the first
         visitors after a start get cached pages. `lianzhao serve` runs it in a thread."""
-
         t0 = time.perf_counter()
         svc = self.chain_service
         for chain in svc.chains():
@@ -118,8 +115,11 @@ def unit_of_work() -> Iterator:
         raise
 
 
-def crm_settings():
-    return backend().crm_settings
+def crm_settings() -> CrmSettings:
+    """The CRM rules in force for this request: read once per request (one version check)."""
+    if "crm_settings" not in g:
+        g.crm_settings = backend().settings_source.current(db())
+    return g.crm_settings
 
 
 def cfg() -> dict[str, Any]:

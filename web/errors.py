@@ -24,7 +24,6 @@ from graph.errors import (
     PermissionDenied,
     Unavailable,
 )
-from graph.service import NotFoundError as GraphNotFound
 from graph.store import GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,6 @@ def render_error(code: int, message: str | None = None):
 STATUS_BY_KIND: tuple[tuple[type[BaseException], int], ...] = (
     (PermissionDenied, 403),
     (NotFound, 404),
-    (GraphNotFound, 404),  # graph.service's own "not found" (until it is a graph.errors.NotFound)
     (Conflict, 409),
     (Unavailable, 503),
     (GraphStoreUnavailable, 503),

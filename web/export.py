@@ -25,6 +25,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from wcwidth import wcswidth
 
+from crm.printfit import print_fit
+
 FORMATS = ("table", "csv", "json", "xlsx")
 MIME_TYPES = {
     "table": "text/plain; charset=utf-8",
@@ -207,12 +209,13 @@ def render_xlsx(
     for position, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(position)].width = min(width + 2, _MAX_XLSX_WIDTH)
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    # Printed on A4 landscape, one page wide, the header repeated on every page.
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
+    # Printed on A4 landscape, one page wide, title and header repeated, wrapped text at a readable
+    # size, page numbers and the print date (the same print fitness as the 台账 exports).
+    print_fit(sheet, header_row, row_number, len(columns), footer_note=title or "")
+    for cell in sheet[header_row]:
+        cell.fill = fill
+    if title:
+        sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
     last = get_column_letter(max(len(columns), 1))
     sheet.auto_filter.ref = f"A{header_row}:{last}{max(row_number, header_row)}"
     buffer = io.BytesIO()

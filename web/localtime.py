@@ -22,7 +22,7 @@ def zone(name: str | None) -> tzinfo:
 
 
 def zone_from_config(cfg: dict) -> tzinfo:
-    return zone(cfg.get("web", {}).get("timezone") or DEFAULT_TIMEZONE)
+    return zone(cfg["web"]["timezone"])
 
 
 def to_local(value: datetime, tz: tzinfo) -> datetime:

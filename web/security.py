@@ -86,25 +86,21 @@ def secret_key(cfg: dict[str, Any], folder: str) -> str:
 
 
 def idle_minutes(cfg: dict[str, Any]) -> int:
-    """Idle logout after this many minutes: [security] idle_timeout_minutes, else [web]."""
-    sec = cfg.get("security", {})
-    for key in ("idle_timeout_minutes", "idle_logout_minutes", "idle_minutes"):
-        if key in sec:
-            return int(sec[key])
-    return int(cfg.get("web", {}).get("idle_logout_minutes", 30))
+    """Idle logout after [security] idle_logout_minutes (one name; the loader refuses others)."""
+    return int(cfg["security"]["idle_logout_minutes"])
 
 
 def init_app(app: Flask, cfg: dict[str, Any]) -> None:
-    web = cfg.get("web", {})
+    web = cfg["web"]
     idle = idle_minutes(cfg)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(web.get("secure_cookies", False)),
+        SESSION_COOKIE_SECURE=bool(web["secure_cookies"]),
         SESSION_COOKIE_NAME="lianzhao_session",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=bool(web.get("secure_cookies", False)),
+        REMEMBER_COOKIE_SECURE=bool(web["secure_cookies"]),
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=idle),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         LIANZHAO_IDLE_SECONDS=idle * 60,

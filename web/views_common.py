@@ -28,6 +28,8 @@ NAV = [
     ("看板", "board.index", "board.", "board"),
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),
+    ("监测", "monitoring.index", "monitoring.", "monitoring"),
+    ("空间资源", "spaces.index", "spaces.", "spaces"),
     ("管理", "admin.index", "admin.", "admin"),
     ("安全管理", "security_admin.index", "security_admin.", "security"),
     ("审计日志", "admin.audit_log", "admin.audit", "audit"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
 import crm.models_security  # noqa: F401  (its tables join Base.metadata)
+import crm.models_spaces  # noqa: F401  (the 筑巢 tables share Base.metadata)
 from crm.models import Base
 
 config = context.config

@@ -23,7 +23,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError
 from ..models import MANAGER, RECRUITER, Lead, StageChange, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, staffing
+from . import audit, spaces_holds, staffing
 from ._common import Actor, current_actor, flush_or_stale, snapshot
 from ._common import get_lead as _load_lead
 from .assignment import auto_assign as _auto_assign
@@ -259,6 +259,7 @@ def transition(
         {"stage": lead.stage, "stage_reason": lead.stage_reason},
         ip,
     )
+    spaces_holds.follow_lead_stage(session, actor, lead, from_stage, settings, now)  # 筑巢: space follows
     return lead
 
 

@@ -1,1 +1,1 @@
-"""One module per area; each defines `register(main)` adding its commands to the CLI group."""
+"""One module per area; lianzhao.cli.COMMANDS names the click command each module defines."""

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import click
 
+from graph import importer
+from graph.backends import open_graph_store
+from graph.tabular import TabularError
 from graph.upload_limits import UploadLimits
+from lianzhao.export import Column, format_for_path, write_table
 
 MAX_ERRORS_SHOWN = 50
 MIN_ROWS_FOR_BAR = 5000  # small files finish before a bar would be worth drawing
@@ -49,11 +53,6 @@ def _default_rejects(path: Path) -> Path:
 
 
 def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> None:
-    from graph import importer
-    from graph.tabular import TabularError
-    from lianzhao.export import Column, write_table
-    from lianzhao.stores import open_graph_store
-
     target = rejects or _default_rejects(file)
     if target.resolve() == file.resolve():
         _fail("错误行输出文件不能与输入文件相同")
@@ -69,7 +68,7 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
                 report = importer.import_companies(
                     store,
                     file,
-                    district_cfg=obj.cfg.get("district", {}),
+                    district_cfg=obj.cfg["district"],
                     partial=partial,
                     progress=progress,
                     limits=limits,
@@ -108,65 +107,65 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
         sys.exit(1)
 
 
-def register(main: click.Group) -> None:
-    @main.group("import")
-    def import_group():
-        """从 CSV（UTF-8/GB18030/UTF-16）或 XLSX 文件导入企业与供应关系。"""
+@click.group("import")
+def import_group():
+    """从 CSV（UTF-8/GB18030/UTF-16）或 XLSX 文件导入企业与供应关系。"""
 
-    partial_option = click.option(
-        "--partial",
-        is_flag=True,
-        help="只导入正确的行，把错误的行写入 --rejects 文件（默认：有任何错误行则不写入）",
+
+partial_option = click.option(
+    "--partial",
+    is_flag=True,
+    help="只导入正确的行，把错误的行写入 --rejects 文件（默认：有任何错误行则不写入）",
+)
+rejects_option = click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="错误行输出文件（默认：与输入文件同目录的 <文件名>.rejected.csv）",
+)
+file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+
+
+@import_group.command("companies")
+@file_argument
+@partial_option
+@rejects_option
+@click.pass_obj
+def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None):
+    """导入企业（按统一社会信用代码或企业名称匹配已有企业并更新）。"""
+    _run(obj, "companies", file, partial, rejects)
+
+
+@import_group.command("template")
+@click.argument("kind", type=click.Choice(["companies", "relations"]))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出文件（.xlsx 或 .csv）",
+)
+def template_cmd(kind: str, output: Path):
+    """生成导入模板：中文表头加一行示例。"""
+    specs = importer.COMPANY_COLUMNS if kind == "companies" else importer.RELATION_COLUMNS
+    fmt = format_for_path(output, "csv")
+    if fmt not in ("csv", "xlsx"):
+        _fail("模板文件应为 .xlsx 或 .csv")
+    columns = [Column(spec.key, spec.title) for spec in specs]
+    write_table(
+        [{spec.key: spec.example for spec in specs}],
+        columns,
+        fmt,
+        output,
+        sheet_name="企业" if kind == "companies" else "供应关系",
     )
-    rejects_option = click.option(
-        "--rejects",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="错误行输出文件（默认：与输入文件同目录的 <文件名>.rejected.csv）",
-    )
-    file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    click.echo(f"已写入导入模板 {output}（第 2 行为示例，请替换）")
 
-    @import_group.command("companies")
-    @file_argument
-    @partial_option
-    @rejects_option
-    @click.pass_obj
-    def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None):
-        """导入企业（按统一社会信用代码或企业名称匹配已有企业并更新）。"""
-        _run(obj, "companies", file, partial, rejects)
 
-    @import_group.command("template")
-    @click.argument("kind", type=click.Choice(["companies", "relations"]))
-    @click.option(
-        "--output",
-        "-o",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help="输出文件（.xlsx 或 .csv）",
-    )
-    def template_cmd(kind: str, output: Path):
-        """生成导入模板：中文表头加一行示例。"""
-        from graph import importer
-        from lianzhao.export import Column, format_for_path, write_table
-
-        specs = importer.COMPANY_COLUMNS if kind == "companies" else importer.RELATION_COLUMNS
-        fmt = format_for_path(output, "csv")
-        if fmt not in ("csv", "xlsx"):
-            _fail("模板文件应为 .xlsx 或 .csv")
-        columns = [Column(spec.key, spec.title) for spec in specs]
-        write_table(
-            [{spec.key: spec.example for spec in specs}],
-            columns,
-            fmt,
-            output,
-            sheet_name="企业" if kind == "companies" else "供应关系",
-        )
-        click.echo(f"已写入导入模板 {output}（第 2 行为示例，请替换）")
-
-    @import_group.command("relations")
-    @file_argument
-    @partial_option
-    @rejects_option
-    @click.pass_obj
-    def relations_cmd(obj, file: Path, partial: bool, rejects: Path | None):
-        """导入供应关系（供应方、采购方须已导入，可用信用代码或企业名称）。"""
-        _run(obj, "relations", file, partial, rejects)
+@import_group.command("relations")
+@file_argument
+@partial_option
+@rejects_option
+@click.pass_obj
+def relations_cmd(obj, file: Path, partial: bool, rejects: Path | None):
+    """导入供应关系（供应方、采购方须已导入，可用信用代码或企业名称）。"""
+    _run(obj, "relations", file, partial, rejects)

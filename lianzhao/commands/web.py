@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 
 import click
+import waitress
 
-
-def register(main: click.Group) -> None:
-    main.add_command(serve)
+from web import create_app
 
 
 @click.command()
@@ -18,22 +17,18 @@ def register(main: click.Group) -> None:
 @click.pass_obj
 def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
     """启动网页端（waitress 生产级 WSGI 服务器）。"""
-    import waitress
-
-    from web import create_app
-
     cfg = obj.cfg
-    web = cfg.get("web", {})
-    host = host or web.get("host", "127.0.0.1")
-    port = port or int(web.get("port", 8000))
-    threads = threads or int(web.get("threads", 8))
+    web = cfg["web"]
+    host = host or web["host"]
+    port = port or int(web["port"])
+    threads = threads or int(web["threads"])
     if not 1 <= port <= 65535:
         raise click.BadParameter("端口应在 1-65535 之间", param_hint="--port")
     if threads < 1:
         raise click.BadParameter("线程数至少为 1", param_hint="--threads")
     app = create_app(cfg)
     extra = {}
-    if web.get("trusted_proxy"):
+    if web["trusted_proxy"]:
         extra = {
             "trusted_proxy": web["trusted_proxy"],
             "trusted_proxy_count": 1,
@@ -47,7 +42,7 @@ def serve(obj, host: str | None, port: int | None, threads: int | None) -> None:
             port=port,
             threads=threads,
             ident="LianZhao",
-            channel_timeout=int(web.get("channel_timeout", 120)),
+            channel_timeout=int(web["channel_timeout"]),
             **extra,
         )
     except OSError as exc:

@@ -10,7 +10,8 @@ import pytest
 
 from graph.identity import normalize_name
 from graph.model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
-from graph.store import GraphStoreError
+from graph.errors import InvalidInput, NotFound
+from graph.store import GraphStoreError, InvalidGraphData, UnknownReference
 
 QUALIFIED = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")
 
@@ -230,17 +231,17 @@ def test_node_parent_may_come_in_same_batch(store):
 
 def test_structure_validation_writes_nothing(store):
     store.upsert_sectors(SECTORS)
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         store.upsert_chains([CHAINS[0], Chain("bad", "坏链", "no-such-sector")])
     assert store.chains() == []
     store.upsert_chains(CHAINS)
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         store.upsert_nodes([NODES[0], ChainNode("bad", "no-such-chain", "坏", "上游")])
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         store.upsert_nodes([NODES[0], ChainNode("bad", "med-dev", "坏", "上游", parent_id="ghost")])
     assert store.nodes() == []
     store.upsert_nodes(NODES)
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         store.upsert_flows([Flow("md-1", "md-2"), Flow("md-2", "ghost")])
     assert store.flows() == []
 
@@ -282,14 +283,83 @@ def test_replacing_company_replaces_links_and_zone(full):
     assert full.company("L-a").zone_id == "sanhe"
 
 
+# ---- the write rules (graph/backend_checks.py): same error TYPE and message on every backend ----
+# Input that breaks a rule needing no stored data: InvalidInput, whatever the store holds.
+BAD_INPUT = [
+    ("upsert_sectors", [Sector("", "无编号")]),
+    ("upsert_sectors", ["不是产业"]),
+    ("upsert_chains", [Chain(" ", "空编号", "med")]),
+    ("upsert_nodes", [ChainNode("x", "med-dev", "坏阶段", "左游")]),
+    ("upsert_nodes", [ChainNode("x", "med-dev", "自身上级", "上游", parent_id="x")]),
+    ("upsert_flows", [Flow("md-1", "md-1")]),
+    ("upsert_flows", [("md-1", "md-2")]),
+    ("upsert_zones", [Zone("", "无编号", "产业城镇")]),
+    ("upsert_companies", [Company("", "无编号")]),
+    ("upsert_companies", [Company("N-q", "空资质", qualifications=("",))]),
+    # disagreed before: Neo4j stored a qualification holding U+001F, which the embedded file cannot
+    ("upsert_companies", [Company("N-q", "分隔符资质", qualifications=("专精\x1f特新",))]),
+    # disagreed before: the embedded store raised TypeError instead of refusing the firm
+    ("upsert_companies", [Company("N-q", "非文本资质", qualifications=(5,))]),
+    ("upsert_companies", [Company("N-n", "无效营收", revenue=float("nan"))]),
+    ("upsert_companies", [Company("N-n", "无效注册资本", registered_capital=float("inf"))]),
+    ("upsert_supplies", [Supply("L-a", "L-a", "自供")]),
+    ("upsert_supplies", [Supply("O-x", "L-a", "金额", float("nan"))]),
+    # disagreed before: the embedded store raised AttributeError on a non-Supply item
+    ("upsert_supplies", ["不是供货关系"]),
+    ("upsert_supplies", [Supply("", "L-a", "空供应方")]),
+]
+# Both a stateless rule and a reference broken: the stateless rule is reported (disagreed before:
+# the embedded store checked references first and said "does not exist").
+BAD_INPUT_AND_REFERENCE = [
+    ("upsert_nodes", [ChainNode("x", "ghost-chain", "坏阶段", "左游")]),
+    ("upsert_flows", [Flow("ghost", "ghost")]),
+    ("upsert_supplies", [Supply("ghost", "ghost", "自供")]),
+    ("upsert_companies", [Company("N-z", "坏", node_ids=("ghost",), revenue=float("nan"))]),
+]
+# Well-formed input naming what the store does not hold: NotFound, and the missing id is named.
+MISSING_REFERENCE = [
+    ("upsert_chains", [Chain("c-x", "新链", "ghost")], "ghost"),
+    ("upsert_nodes", [ChainNode("n-x", "ghost", "新环节", "上游")], "ghost"),
+    ("upsert_nodes", [ChainNode("n-x", "med-dev", "新环节", "上游", parent_id="ghost")], "ghost"),
+    ("upsert_flows", [Flow("md-1", "ghost")], "ghost"),
+    ("upsert_companies", [Company("N-r", "新公司", node_ids=("md-1", "ghost"))], "ghost"),
+    ("upsert_companies", [Company("N-r", "新公司", zone_id="ghost")], "ghost"),
+    ("upsert_supplies", [Supply("O-x", "ghost", "新品")], "ghost"),
+    # the smallest missing id is reported, whichever the batch names first
+    ("upsert_supplies", [Supply("zz-ghost", "L-a"), Supply("L-a", "aa-ghost")], "aa-ghost"),
+]
+
+
+def _write_refused(full, method: str, batch: list, kind: type) -> str:
+    version = full.data_version()
+    with pytest.raises(kind) as info:
+        getattr(full, method)(batch)
+    assert full.data_version() == version  # nothing written
+    assert is_chinese(str(info.value))
+    return str(info.value)
+
+
+@pytest.mark.parametrize("method, batch", BAD_INPUT + BAD_INPUT_AND_REFERENCE)
+def test_bad_input_is_invalid_input(full, method, batch):
+    _write_refused(full, method, batch, InvalidGraphData)
+    assert issubclass(InvalidGraphData, InvalidInput) and issubclass(InvalidGraphData, GraphStoreError)
+
+
+@pytest.mark.parametrize("method, batch, missing", MISSING_REFERENCE)
+def test_missing_reference_is_not_found(full, method, batch, missing):
+    message = _write_refused(full, method, batch, UnknownReference)
+    assert missing in message
+    assert issubclass(UnknownReference, NotFound) and issubclass(UnknownReference, GraphStoreError)
+
+
 def test_company_validation_writes_nothing(full):
     before = full.company_count()
     bad_node = Company("N-1", "坏环节公司", node_ids=("ghost",))
-    with pytest.raises(GraphStoreError) as info:
+    with pytest.raises(UnknownReference) as info:
         full.upsert_companies([Company("N-0", "好公司", node_ids=("md-1",)), bad_node])
     assert "ghost" in str(info.value) and is_chinese(str(info.value))
     bad_zone = Company("N-2", "坏园区公司", zone_id="ghost-zone")
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         full.upsert_companies([replace(LOCAL_A, node_ids=("md-3",)), bad_zone])
     assert full.company_count() == before
     assert full.company("N-0") is None
@@ -368,7 +438,7 @@ def test_supplies_upsert_replaces_by_key(full):
 
 def test_supplies_validation_is_atomic(full):
     before = full.supplies_of("L-c")
-    with pytest.raises(GraphStoreError) as info:
+    with pytest.raises(UnknownReference) as info:
         full.upsert_supplies([Supply("L-c", "O-y", "服务", 1.0), Supply("ghost-firm", "L-c", "x")])
     assert "ghost-firm" in str(info.value) and is_chinese(str(info.value))
     assert full.supplies_of("L-c") == before == []
@@ -489,7 +559,7 @@ def test_data_version_changes_on_every_write_only(store):
     assert not changed()
     store.upsert_chains(CHAINS)
     assert changed()
-    with pytest.raises(GraphStoreError):
+    with pytest.raises(UnknownReference):
         store.upsert_nodes([ChainNode("bad", "ghost-chain", "坏", "上游")])
     assert not changed()  # a rejected write changes nothing
     store.upsert_nodes(NODES)

@@ -213,13 +213,13 @@ def test_killed_writer_loses_nothing_committed(tmp_path):
 
 def test_failure_mid_write_leaves_file_and_memory_unchanged(tmp_path, monkeypatch):
     """An exception (or Ctrl-C) after some rows reached SQLite rolls the whole call back."""
-    import graph.nx_store as nx_store
+    import graph.nx_file as nx_file
 
     path = tmp_path / "g.sqlite3"
     st = NetworkxStore(path)
     fill(st)
     before, version = snapshot(st), st.version
-    real, written = nx_store._company_row, []
+    real, written = nx_file.company_row, []
 
     def flaky(c, norm):
         written.append(c.id)
@@ -227,7 +227,7 @@ def test_failure_mid_write_leaves_file_and_memory_unchanged(tmp_path, monkeypatc
             raise KeyboardInterrupt
         return real(c, norm)
 
-    monkeypatch.setattr(nx_store, "_company_row", flaky)
+    monkeypatch.setattr(nx_file, "company_row", flaky)
     many = [
         Company(f"Z{i:06d}", f"批量{i}", is_local=True, revenue=1.0, node_ids=("md-2",))
         for i in range(40_000)
@@ -236,7 +236,7 @@ def test_failure_mid_write_leaves_file_and_memory_unchanged(tmp_path, monkeypatc
         st.upsert_companies(many + [Company("L-a", "被改名", node_ids=("md-3",))])
     assert len(written) == 30_000
     assert snapshot(st) == before and st.version == version
-    monkeypatch.setattr(nx_store, "_company_row", real)
+    monkeypatch.setattr(nx_file, "company_row", real)
     st.close()
     with NetworkxStore(path) as again:
         assert snapshot(again) == before and again.version == version
@@ -361,15 +361,15 @@ def test_other_writers_are_replayed_not_reloaded(tmp_path, monkeypatch):
 
 
 def test_reader_too_far_behind_reloads(tmp_path, monkeypatch):
-    import graph.nx_store as nx_store
+    import graph.nx_file as nx_file
 
-    monkeypatch.setattr(nx_store, "_LOG_KEEP", 2)
+    monkeypatch.setattr(nx_file, "LOG_KEEP", 2)
     path = tmp_path / "g.sqlite3"
     web, cli = NetworkxStore(path), NetworkxStore(path)
     loads = _Loads(web, monkeypatch)
     fill(cli)  # 7 versions, only the last 2 kept
     assert snapshot(web) == snapshot(cli) and loads.count == 1
-    monkeypatch.setattr(nx_store, "_LOG_MAX_KEYS", 1)
+    monkeypatch.setattr(nx_file, "LOG_MAX_KEYS", 1)
     cli.upsert_companies([Company("N-1", "甲", node_ids=("md-1",)), Company("N-2", "乙")])
     assert web.companies(["N-1", "N-2"]) == cli.companies(["N-1", "N-2"]) and loads.count == 2
     web.close(), cli.close()
@@ -380,15 +380,17 @@ def test_interrupted_reload_is_redone_not_trusted(tmp_path, monkeypatch):
     web, cli = NetworkxStore(path), NetworkxStore(path)
     cli.clear()  # a clear in the log: the web store must reload everything
     fill(cli)
-    real = web._load_companies
+    from graph.nx_memory import GraphMemory
 
-    def interrupted(cur):
+    real = GraphMemory.load_companies
+
+    def interrupted(self, chunks):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(web, "_load_companies", interrupted)
+    monkeypatch.setattr(GraphMemory, "load_companies", interrupted)
     with pytest.raises(KeyboardInterrupt):
         web.company_count()  # Ctrl-C in the middle of the reload
-    monkeypatch.setattr(web, "_load_companies", real)
+    monkeypatch.setattr(GraphMemory, "load_companies", real)
     assert snapshot(web) == snapshot(cli)
     web.close(), cli.close()
 
@@ -402,9 +404,9 @@ def test_bulk_export_helpers(store_file):
 
 
 def test_change_log_stays_small(tmp_path, monkeypatch):
-    import graph.nx_store as nx_store
+    import graph.nx_file as nx_file
 
-    monkeypatch.setattr(nx_store, "_LOG_BYTES", 200)
+    monkeypatch.setattr(nx_file, "LOG_BYTES", 200)
     path = tmp_path / "g.sqlite3"
     with NetworkxStore(path) as st:
         fill(st)

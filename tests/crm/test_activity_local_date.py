@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from crm.settings import CrmSettings
+from lianzhao.config import build_config
 
 
 def test_local_today_is_the_district_date():
@@ -13,5 +14,5 @@ def test_local_today_is_the_district_date():
 
 
 def test_timezone_comes_from_web_config():
-    s = CrmSettings.from_config({"web": {"timezone": "UTC"}})
+    s = CrmSettings.from_config(build_config({"web": {"timezone": "UTC"}}))
     assert s.local_today(datetime(2026, 11, 27, 17, 30)) == date(2026, 11, 27)

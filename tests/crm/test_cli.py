@@ -66,3 +66,30 @@ def test_user_commands(run, engine):
     assert new != password
     with unit_of_work(sf) as s:
         assert users.authenticate(s, "chen", new, settings=SETTINGS).ok
+
+
+def test_commands_apply_the_settings_saved_in_the_database(engine, tmp_path, monkeypatch):
+    """`lianzhao leads overdue` and every CRM command use the administrator's stored settings,
+    and a settings.json of an older release is taken over once (audited), not lost."""
+    from types import SimpleNamespace
+
+    from crm.models import AuditLog
+    from crm.services import runtime_settings
+    from crm.services._common import SYSTEM
+    from lianzhao.commands.crm import _open
+    from lianzhao.config import build_config
+
+    cfg = build_config({"instance": {"path": str(tmp_path / "inst")}})
+    cfg["database"]["url"] = engine.url.render_as_string(hide_password=False)
+    (tmp_path / "inst").mkdir()
+    (tmp_path / "inst" / "settings.json").write_text('{"crm.follow_up_days": 5}', encoding="utf-8")
+    ctx = SimpleNamespace(obj=SimpleNamespace(cfg=cfg))
+    _, settings = _open(ctx)
+    assert settings.follow_up_days == 5
+    assert not (tmp_path / "inst" / "settings.json").exists()
+    assert (tmp_path / "inst" / "settings.json.imported").exists()
+    sf = make_session_factory(engine)
+    with unit_of_work(sf) as s:
+        assert s.query(AuditLog).filter_by(entity="settings").count() == 1
+        runtime_settings.save_settings(s, SYSTEM, cfg, {"crm.follow_up_days": "21"})
+    assert _open(ctx)[1].follow_up_days == 21

@@ -8,7 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
 from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
+from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
 from crm.models import Base, Team
+from lianzhao.config import build_config
 
 
 def test_migrations_from_empty_match_models(engine):
@@ -20,9 +22,9 @@ def test_migrations_from_empty_match_models(engine):
 
 
 def test_default_url_is_sqlite_in_instance(tmp_path):
-    cfg = {"_base_dir": str(tmp_path), "instance": {"path": "inst"}}
+    cfg = build_config({"instance": {"path": "inst"}}, base=tmp_path)
     assert database_url(cfg) == f"sqlite:///{tmp_path / 'inst' / 'crm.sqlite3'}"
-    cfg["database"] = {"url": "postgresql://u@h/db"}
+    cfg["database"]["url"] = "postgresql://u@h/db"
     assert database_url(cfg) == "postgresql://u@h/db"
     assert make_engine(cfg).dialect.driver == "psycopg"  # plain postgresql:// gets psycopg 3
 

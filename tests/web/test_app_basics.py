@@ -155,7 +155,7 @@ def test_create_app_connects_to_nothing(tmp_path):
 
     cfg = load_config(env={})
     cfg["instance"] = {"path": str(tmp_path / "inst")}
-    cfg["database"] = {"url": "postgresql://nobody@127.0.0.1:1/none"}
+    cfg["database"]["url"] = "postgresql://nobody@127.0.0.1:1/none"
     app = create_app(cfg)  # no store opened, no database touched
     assert not (tmp_path / "inst" / "graph.sqlite3").exists()
     assert "chains" in app.blueprints

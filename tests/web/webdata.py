@@ -228,8 +228,8 @@ def build_env(folder: Path) -> WebEnv:
     folder.mkdir(parents=True, exist_ok=True)
     cfg = load_config(env={})
     cfg["instance"] = {"path": str(folder)}
-    cfg["database"] = {"url": f"sqlite:///{folder / 'crm.sqlite3'}"}
-    cfg.setdefault("web", {})["secret_key"] = "test-secret-key-not-for-production"
+    cfg["database"]["url"] = f"sqlite:///{folder / 'crm.sqlite3'}"
+    cfg["web"]["secret_key"] = "test-secret-key-not-for-production"
     store = build_store(folder / "graph.sqlite3")
     engine = make_engine(cfg)
     upgrade(engine)
@@ -253,8 +253,8 @@ def open_env(folder: Path) -> WebEnv:
     """Open an environment built earlier by build_env (and closed), e.g. a copied template."""
     cfg = load_config(env={})
     cfg["instance"] = {"path": str(folder)}
-    cfg["database"] = {"url": f"sqlite:///{folder / 'crm.sqlite3'}"}
-    cfg.setdefault("web", {})["secret_key"] = "test-secret-key-not-for-production"
+    cfg["database"]["url"] = f"sqlite:///{folder / 'crm.sqlite3'}"
+    cfg["web"]["secret_key"] = "test-secret-key-not-for-production"
     store = NetworkxStore(folder / "graph.sqlite3")
     return WebEnv(cfg, store, make_session_factory(make_engine(cfg)), folder)
 

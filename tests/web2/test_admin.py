@@ -5,16 +5,15 @@ nothing written on failure). Everything refused to non-administrators."""
 from __future__ import annotations
 
 import io
-import json
 import re
 
 from sqlalchemy import select
 
 from crm.db import unit_of_work
-from crm.models import AuditLog, User
+from crm.models import AuditLog, SettingOverride, User
 from crm.services.users import get_by_username
 from tests.web.webdata import PASSWORD, uscc
-from web import create_app
+from web import backend, create_app
 
 from .conftest import csrf_token, post
 
@@ -129,12 +128,13 @@ def test_settings_editable_keys_are_saved_audited_and_survive_restart(as_user, e
         follow_redirects=True,
     )
     assert "已保存 1 项设置" in resp.get_data(as_text=True)
-    saved = json.loads((env.folder / "settings.json").read_text(encoding="utf-8"))
-    assert saved == {"crm.follow_up_days": 7}  # the pinned key was ignored
     with unit_of_work(env.session_factory) as s:
+        saved = {row.key: row.value for row in s.scalars(select(SettingOverride))}
+        assert saved == {"crm.follow_up_days": 7}  # the pinned key was ignored
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "settings")).one()
         assert entry.after == {"crm.follow_up_days": 7} and entry.before == {"crm.follow_up_days": 14}
-    # a new app on the same instance folder starts with the saved value
+    assert not (env.folder / "settings.json").exists()  # the database holds them, not a file
+    # a new app on the same database starts with the saved value
     app2 = create_app(
         env.cfg | {"crm": dict(env.cfg["crm"], follow_up_days=14)},
         graph_store=env.store,
@@ -142,9 +142,21 @@ def test_settings_editable_keys_are_saved_audited_and_survive_restart(as_user, e
         test_config={"TESTING": True},
     )
     with app2.app_context():
-        from web import backend
-
         assert backend.crm_settings().follow_up_days == 7
+
+
+def test_a_setting_saved_in_one_process_is_in_force_at_the_next_request_of_another(app, as_user, env):
+    """Two apps on one CRM database stand for two server processes: no restart, no shared memory."""
+    other = create_app(
+        env.cfg, graph_store=env.store, session_factory=env.session_factory, test_config={"TESTING": True}
+    )
+    with other.test_request_context("/"):
+        assert backend.crm_settings().security.lockout_failures == 5
+    post(as_user("admin"), "/admin/settings", {"crm.follow_up_days": "9"})
+    with other.test_request_context("/"):
+        assert backend.crm_settings().follow_up_days == 9
+    html = as_user("admin").get("/admin/settings").get_data(as_text=True)
+    assert 'name="crm.follow_up_days" value="9"' in html
 
 
 def test_invalid_settings_are_refused_and_nothing_written(as_user, env):
@@ -152,7 +164,14 @@ def test_invalid_settings_are_refused_and_nothing_written(as_user, env):
     resp = post(client, "/admin/settings", {"crm.follow_up_days": "0", "crm.auto_assign": "sometimes"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "设置未保存" in html and "跟进间隔" in html and "自动分派" in html
-    assert not (env.folder / "settings.json").exists()
+    with unit_of_work(env.session_factory) as s:
+        assert s.scalars(select(SettingOverride)).first() is None
+
+
+def test_settings_page_is_for_administrators_only(as_user, env):
+    client = as_user("jingli")
+    assert client.get("/admin/settings").status_code == 403
+    assert post(client, "/admin/settings", {"crm.follow_up_days": "7"}).status_code == 403
 
 
 def _upload(client, kind, text, name="firms.csv"):

@@ -156,7 +156,7 @@ def test_admin_audit_log_page_filters_and_pages(as_user, leads, env, monkeypatch
 
     from crm.db import unit_of_work
     from crm.services.users import get_by_username
-    from web.blueprints import admin as admin_bp
+    from web.blueprints.admin import audit_log as admin_bp
 
     client = as_user("zhuanyuan")
     post(client, f"/leads/{leads.own}/stage", {"target": "接洽", "version": _lead_version(env, leads.own)})

@@ -12,6 +12,7 @@ from crm.queries import dashboard as queries
 from graph.gaps import format_wan
 
 from .. import backend
+from .monitoring import dashboard_panel
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -48,6 +49,7 @@ def index():
         chain_rows=_chain_rows,
         money_rows=_money_rows,
         wan=_wan,
+        panel=dashboard_panel(request.args),
     )
 
 

@@ -30,7 +30,6 @@ from ..crm_calls import create_lead_from_target, draft_lists_for, held_companies
 from ..errors import wants_json
 from ..list_export import ranking_xlsx
 from ..localtime import zone_from_config
-from ..ranking import ranked_targets
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -81,9 +80,7 @@ def target_filters(svc) -> dict:
 def index():
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(
-        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
-    )
+    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
     chains = {c.id: c for c in svc.chains()}
 
     actor = current_user.orm
@@ -138,9 +135,7 @@ def export():
 
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = ranked_targets(
-        svc, chain_id=f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"]
-    )
+    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
     names = {c.id: c.name for c in svc.chains()}
     scope = (
         names.get(f["chain"])

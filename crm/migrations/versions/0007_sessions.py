@@ -1,7 +1,7 @@
 """server-side sessions, login failures and per-source locks (crm/models_security.py)
 
 Revision ID: 0007
-Revises: 0003 (to be re-chained onto 0006 when 0004-0006 land)
+Revises: 0006
 Create Date: 2026-12-01
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

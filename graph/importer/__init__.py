@@ -1,0 +1,47 @@
+"""Import companies and supply relations from CSV/XLSX into any GraphStore.
+
+The rules live here (views and the CLI only call and render): every row is validated and built
+first, then written with ONE store call per kind, so a bad file or Ctrl-C never leaves half an
+import behind. Existing firms are matched by credit code, then by normalised name, and updated in
+place (re-importing never duplicates). Firms without 产业链环节 are placed by keyword.
+
+One module per job; this package re-exports what callers use (``graph.importer.import_companies``):
+
+* ``columns``: the importable columns and header mapping (ColumnSpec, COMPANY_COLUMNS, ...)
+* ``cells``: cell parsers (numbers, 是/否, years, qualifications)
+* ``lookups``: zones and chain nodes by name, the keyword placer
+* ``report``: ImportReport and per-row error bookkeeping
+* ``companies`` / ``relations``: the two imports (parse every row, match, one store write)
+"""
+
+from __future__ import annotations
+
+from .cells import parse_bool, parse_number, parse_qualifications, parse_year
+from .columns import COMPANY_COLUMNS, RELATION_COLUMNS, ColumnSpec, ImportFileError, fold, map_columns
+from .companies import import_companies
+from .lookups import KeywordPlacer, NodeResolver, ZoneResolver
+from .relations import import_relations
+from .report import PROGRESS_EVERY, REJECT_REASON_TITLE, ImportReport, Progress, RowError
+
+__all__ = [
+    "COMPANY_COLUMNS",
+    "PROGRESS_EVERY",
+    "REJECT_REASON_TITLE",
+    "RELATION_COLUMNS",
+    "ColumnSpec",
+    "ImportFileError",
+    "ImportReport",
+    "KeywordPlacer",
+    "NodeResolver",
+    "Progress",
+    "RowError",
+    "ZoneResolver",
+    "fold",
+    "import_companies",
+    "import_relations",
+    "map_columns",
+    "parse_bool",
+    "parse_number",
+    "parse_qualifications",
+    "parse_year",
+]

@@ -1,0 +1,123 @@
+"""What an import did (ImportReport), the per-row error bookkeeping, and reading a file's table."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..tabular import Table, read_table
+from ..upload_limits import UploadLimits
+from .columns import ColumnSpec, map_columns
+
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 2000
+REJECT_REASON_TITLE = "错误原因"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as Excel shows it: the header is row 1
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行：{self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did; `committed` is False when nothing was written."""
+
+    kind: str  # "companies" | "relations"
+    path: str
+    encoding: str = ""
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    written: int = 0
+    placed: int = 0  # firms placed on chain nodes by keyword
+    committed: bool = False
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    rejected_rows: list[tuple[int, list[str], str]] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejected_rows)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def reject_table(self) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+        """Rejected rows as (key, title) columns and dict rows: original cells + 错误原因."""
+        columns = [(f"c{i}", title or f"列{i + 1}") for i, title in enumerate(self.headers)]
+        columns.append(("reason", REJECT_REASON_TITLE))
+        rows = []
+        for _row, cells, reason in self.rejected_rows:
+            record = {f"c{i}": cell for i, cell in enumerate(cells)}
+            record["reason"] = reason
+            rows.append(record)
+        return columns, rows
+
+    def summary(self) -> str:
+        noun = "家企业" if self.kind == "companies" else "条供应关系"
+        if not self.committed:
+            return f"共 {self.total} 行，{self.rejected} 行有错误，未写入任何数据。"
+        detail = f"新增 {self.created}，更新 {self.updated}" if self.kind == "companies" else ""
+        if self.placed:
+            detail += f"（{self.placed} 家按关键词归入产业链环节）"
+        parts = [f"共 {self.total} 行，已写入 {self.written} {noun}"]
+        if detail:
+            parts.append(detail)
+        if self.rejected:
+            parts.append(f"跳过 {self.rejected} 行错误数据")
+        return "，".join(parts) + "。"
+
+
+class _Rows:
+    """Collects per-row errors (several reasons per row) while rows are validated."""
+
+    def __init__(self, table: Table, report: ImportReport):
+        self.table = table
+        self.report = report
+        self.reasons: dict[int, list[str]] = {}
+
+    def fail(self, index: int, message: str) -> None:
+        self.reasons.setdefault(index, []).append(message)
+
+    def bad(self, index: int) -> bool:
+        return index in self.reasons
+
+    def finish(self) -> None:
+        for index in sorted(self.reasons):
+            reason = "；".join(self.reasons[index])
+            row = self.table.row_numbers[index]
+            self.report.errors.append(RowError(row, reason))
+            self.report.rejected_rows.append((row, self.table.rows[index], reason))
+
+
+def _start(
+    path: str | os.PathLike[str],
+    kind: str,
+    specs: Sequence[ColumnSpec],
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
+) -> tuple[Table, dict[str, int], ImportReport]:
+    table = read_table(path, limits=limits, display_name=display_name)
+    positions, warnings = map_columns(table.headers, specs)
+    report = ImportReport(
+        kind=kind,
+        path=os.fspath(path),
+        encoding=table.encoding,
+        total=len(table.rows),
+        headers=list(table.headers),
+        warnings=table.warnings + warnings,
+    )
+    return table, positions, report
+
+
+def _tick(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+        progress(done, total)
