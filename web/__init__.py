@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from . import api, backend, errors, security, views_common
+from . import api, backend, errors, params, security, views_common
 from . import users as _users  # noqa: F401  (registers the login loader)
 from .blueprints import (
     account,
@@ -26,6 +26,7 @@ from .blueprints import (
     inbox,
     leads,
     monitoring,
+    security_admin,
     spaces,
     target_lists,
     targets,
@@ -48,6 +49,7 @@ def _blueprints() -> list:
         monitoring.bp,
         spaces.bp,
         admin.bp,
+        security_admin.bp,
         account.bp,
         api.bp,
     ]
@@ -71,6 +73,7 @@ def create_app(
     instance.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
     web_cfg = cfg["web"]
+    params.init_app(app)  # bounded <int:...> converter, before any route is added
 
     app.config.from_mapping(
         SECRET_KEY=security.secret_key(cfg, app.instance_path),

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from graph.gaps import format_wan
-from graph.model import MISSING, STRONG, WEAK
+from graph.model import GROUP, MISSING, STRONG, WEAK
 from graph.store import GraphStoreError
 
 from . import backend
@@ -32,9 +32,11 @@ NAV = [
     ("监测", "monitoring.index", "monitoring.", "monitoring"),
     ("空间资源", "spaces.index", "spaces.", "spaces"),
     ("管理", "admin.index", "admin.", "admin"),
+    ("安全管理", "security_admin.index", "security_admin.", "security"),
+    ("审计日志", "admin.audit_log", "admin.audit", "audit"),
 ]
 
-STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong"}
+STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong", GROUP: "group"}
 
 ROLE_LABELS = {
     "recruiter": "招商专员",
@@ -42,6 +44,8 @@ ROLE_LABELS = {
     "leader": "区领导",
     "leadership": "区领导",
     "admin": "系统管理员",
+    "security_admin": "安全管理员",
+    "audit_admin": "审计管理员",
 }
 
 

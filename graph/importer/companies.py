@@ -12,6 +12,7 @@ from ..identity import InvalidCreditCode, clean_uscc, company_id_for, normalize_
 from ..model import Company
 from ..store import GraphStore
 from ..tabular import Table
+from ..upload_limits import UploadLimits
 from .cells import parse_bool, parse_number, parse_qualifications, parse_year
 from .columns import COMPANY_COLUMNS, fold
 from .lookups import KeywordPlacer, NodeResolver, ZoneResolver
@@ -147,6 +148,8 @@ def import_companies(
     partial: bool = False,
     progress: Progress | None = None,
     today: _dt.date | None = None,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate every row of a company file, then write all good rows in one store call.
 
@@ -154,7 +157,7 @@ def import_companies(
     `partial=False` (default) nothing is written when any row is bad; with `partial=True` the
     good rows are written and the bad ones come back in `report.rejected_rows`.
     """
-    table, cols, report = _start(path, "companies", COMPANY_COLUMNS)
+    table, cols, report = _start(path, "companies", COMPANY_COLUMNS, limits, display_name)
     rows = _Rows(table, report)
     parser = _CompanyRowParser(store, table, cols, rows, (district_cfg or {}).get("district", ""), today)
     drafts: list[_Draft] = []

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..tabular import Table, read_table
+from ..upload_limits import UploadLimits
 from .columns import ColumnSpec, map_columns
 
 Progress = Callable[[int, int], None]
@@ -98,9 +99,13 @@ class _Rows:
 
 
 def _start(
-    path: str | os.PathLike[str], kind: str, specs: Sequence[ColumnSpec]
+    path: str | os.PathLike[str],
+    kind: str,
+    specs: Sequence[ColumnSpec],
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> tuple[Table, dict[str, int], ImportReport]:
-    table = read_table(path)
+    table = read_table(path, limits=limits, display_name=display_name)
     positions, warnings = map_columns(table.headers, specs)
     report = ImportReport(
         kind=kind,

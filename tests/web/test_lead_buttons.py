@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm.models import Lead
+
 from .conftest import csrf_token
 from .webdata import MISSING_NODE
 
@@ -74,7 +76,7 @@ def test_holder_lookup_gives_lead_id_only_to_readers(auth, client, env):
 def test_score_is_explained_in_plain_chinese(auth):
     html = auth.login("zhuanyuan").get("/targets/").get_data(as_text=True)
     assert "[targets]" not in html and "配置文件" not in html
-    assert "满分 100 分" in html and "缺口程度 35%" in html
+    assert "满分 100 分" in html and "缺口程度 30%" in html
 
 
 def test_reassignment_without_reason_says_not_reassigned(auth, client, env):
@@ -86,12 +88,14 @@ def test_reassignment_without_reason_says_not_reassigned(auth, client, env):
     auth.login("jingli")
     with env.session_factory() as s:
         jingli = get_by_username(s, "jingli").id
+        version = s.get(Lead, lead_id).version
     resp = client.post(
         "/board/assign",
         data={
             "lead_id": lead_id,
             "assignee_id": jingli,
             "reason": "",
+            "version": version,
             "csrf_token": csrf_token(client, "/chains/"),
         },
         follow_redirects=True,

@@ -1,4 +1,4 @@
-"""我的账号: the user's API tokens (created, shown once, revoked) and notification choices; and, for
+"""我的账号: the user's live sessions (issue 17), API tokens (created, shown once, revoked) and notification choices; and, for
 the administrator, the notifications that could not be sent. Rules are in crm.services.api_tokens
 and crm.services.notify; this module only parses forms and renders."""
 
@@ -12,6 +12,7 @@ from crm.errors import ValidationError
 from crm.models import ADMIN, utcnow
 from crm.models_api import CHANNEL_LABELS, SCOPE_READ, SCOPE_WRITE, STATUS_LABELS
 from crm.services import api_tokens, notify, notify_send
+from crm.services import sessions as session_svc
 
 from .. import backend
 
@@ -115,3 +116,21 @@ def retry_outbox():
         n = notify_send.retry_failed(session)
     flash(f"已将 {n} 条发送失败的通知重新排队。", "success")
     return redirect(url_for("account.outbox"))
+
+
+# ----------------------------------------------------------------------------- 我的会话 (issue 17)
+
+
+@bp.get("/sessions")
+def sessions():
+    rows = session_svc.list_own(backend.db(), current_user.orm)
+    here = session_svc.token_hash(current_user.token)
+    return render_template("account/sessions.html", rows=rows, here=here)
+
+
+@bp.post("/sessions/<int:session_id>/end")
+def end_session(session_id: int):
+    with backend.unit_of_work() as s:
+        session_svc.end_own(s, current_user.orm, session_id, ip=request.remote_addr)
+    flash("已结束该会话，使用它的浏览器须重新登录。", "success")
+    return redirect(url_for("account.sessions"))

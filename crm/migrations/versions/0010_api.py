@@ -1,7 +1,7 @@
 """Open interfaces: API tokens, notification preferences and the notification outbox (issue 18)
 
-Revision ID: 0009
-Revises: 0008 (chained after the CRM loop's 0008 when `merge` was merged in; 0007 is not used yet)
+Revision ID: 0010
+Revises: 0009 (H11 planned 0009; renumbered after the sessions migration 0009 of issue 17 at merge)
 Create Date: 2026-12-01
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
