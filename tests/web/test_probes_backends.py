@@ -23,12 +23,29 @@ from lianzhao.config import load_config
 from tests.web.webdata import PASSWORD, USERS, WebEnv, chain_data, companies
 from web import create_app
 
+# The authorisation matrix and the upload and escaping probes live in the modules of what they test.
+from .test_admin import (  # noqa: F401
+    test_admin_cannot_open_business_lists_or_board,
+    test_business_roles_cannot_open_admin,
+    test_upload_name_is_text_and_no_temp_file_is_left,
+    test_upload_over_the_size_limit_is_refused_in_chinese,
+)
+from .test_app import test_healthz_tells_an_anonymous_caller_no_paths  # noqa: F401
+
 # Re-collected here, so they run with this module's `env` (Neo4j + PostgreSQL).
 from .test_input_bounds import *  # noqa: F403
+from .test_leads import (  # noqa: F401
+    test_flash_and_error_pages_escape_user_text,
+    test_leader_reads_but_does_not_edit,
+    test_other_team_and_admin_neither_read_nor_write_a_lead,
+)
 from .test_lockout import *  # noqa: F403
 from .test_no_store import *  # noqa: F403
-from .test_security_review import *  # noqa: F403
+from .test_security import *  # noqa: F403
 from .test_sessions import *  # noqa: F403
+from .test_target_lists import (  # noqa: F401
+    test_target_list_writes_only_by_its_team_manager_and_approval_only_by_a_leader,
+)
 from .test_upload_limits import *  # noqa: F403
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres]
