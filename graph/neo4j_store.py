@@ -71,6 +71,9 @@ _TUPLE_FIELDS = {
     "focus_chains",
     "qualifications",
     "node_ids",
+    "former_names",
+    "tags",
+    "placements",
 }
 _COMPANY_EXTRA = ("norm_name", "revenue_micro")  # stored for queries, not part of Company
 
@@ -688,7 +691,7 @@ class Neo4jStore(GraphStore):
                 for r in tx.run(
                     match
                     + """
-                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
+                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n) WHERE coalesce(c.active, true)
                 WITH n.id AS id, c, c:Local AS loc
                 RETURN id,
                   count(CASE WHEN loc THEN 1 END) AS local,

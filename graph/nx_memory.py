@@ -180,6 +180,9 @@ class GraphMemory:
             _unindex(self.by_name, norm, cid)
         if c.is_local:
             self.local_count += sign
+        if not c.active:  # 注销/吊销...: kept as history, counted on no node
+            return
+        if c.is_local:
             out = micro(c.revenue) * sign
             sig = frozenset(c.qualifications)
             for nid in c.node_ids:
@@ -240,6 +243,10 @@ class GraphMemory:
                 index(by_name, norm, cid)
                 if c.is_local:
                     local_count += 1
+                if not c.active:  # kept as history, counted on no node
+                    for nid in c.node_ids:
+                        members[nid].add(cid)
+                elif c.is_local:
                     out, sig = micro(c.revenue), frozenset(c.qualifications)
                     for nid in c.node_ids:
                         members[nid].add(cid)

@@ -14,6 +14,7 @@ import os
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,8 +81,18 @@ def detect_encoding(data: bytes) -> str:
         ) from exc
 
 
-def read_table(path: str | os.PathLike) -> Table:
-    """Read a CSV (any supported encoding) or an XLSX workbook's first sheet."""
+# How far down a header row is looked for (title and note rows of vendor exports sit above it).
+HEADER_SEARCH_ROWS = 30
+IsHeader = Callable[[Sequence[str]], bool]
+
+
+def read_table(path: str | os.PathLike, is_header: IsHeader | None = None) -> Table:
+    """Read a CSV (any supported encoding) or an XLSX workbook's first sheet.
+
+    With `is_header`, the header is the first of the leading rows it accepts (rows above it, such as
+    an export's title or note, are skipped with a warning); without, or when it accepts none, the
+    first non-blank row.
+    """
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -93,11 +104,11 @@ def read_table(path: str | os.PathLike) -> Table:
     if path.suffix.lower() == ".xls":
         raise TabularError("不支持旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 或 CSV")
     if path.suffix.lower() in XLSX_SUFFIXES or head == _ZIP_MAGIC:
-        return _read_xlsx(path)
-    return _read_csv(path.read_bytes())
+        return _read_xlsx(path, is_header)
+    return _read_csv(path.read_bytes(), is_header)
 
 
-def _read_csv(data: bytes) -> Table:
+def _read_csv(data: bytes, is_header: IsHeader | None = None) -> Table:
     encoding = detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -112,7 +123,7 @@ def _read_csv(data: bytes) -> Table:
         raw_rows = list(reader)
     except csv.Error as exc:
         raise TabularError(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
-    return _build(raw_rows, encoding)
+    return _build(raw_rows, encoding, is_header)
 
 
 # A workbook larger than this once unpacked is refused before openpyxl reads it: a small upload
@@ -134,7 +145,7 @@ def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
         )
 
 
-def _read_xlsx(path: Path) -> Table:
+def _read_xlsx(path: Path, is_header: IsHeader | None = None) -> Table:
     _check_unpacked_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -153,7 +164,7 @@ def _read_xlsx(path: Path) -> Table:
             raise TabularError(
                 f"无法读取 XLSX 工作簿 {path.name}：工作表内容已损坏（{type(exc).__name__}）"
             ) from exc
-        table = _build(raw_rows, "xlsx")
+        table = _build(raw_rows, "xlsx", is_header)
         table.sheet = sheet.title
         if len(workbook.worksheets) > 1:
             table.warnings.append(f"工作簿有多个工作表，只读取第一个：「{sheet.title}」")
@@ -182,13 +193,31 @@ def _clean_cell(cell: str | None) -> str:
     return _NEUTRALISED.sub("", text) if text.startswith("'") else text
 
 
-def _build(raw_rows: list[list[str]], encoding: str) -> Table:
-    """Skip leading blank rows, take the header, drop blank data rows, keep Excel row numbers."""
+def _find_header(raw_rows: list[list[str]], first: int, is_header: IsHeader) -> int | None:
+    for index in range(first, min(len(raw_rows), first + HEADER_SEARCH_ROWS)):
+        if is_header([(c or "").strip() for c in raw_rows[index]]):
+            return index
+    return None
+
+
+def _build(raw_rows: list[list[str]], encoding: str, is_header: IsHeader | None = None) -> Table:
+    """Skip leading blank rows (and title rows above the header), take the header, drop blank data
+    rows, keep Excel row numbers."""
     start = 0
     while start < len(raw_rows) and not any((c or "").strip() for c in raw_rows[start]):
         start += 1
     if start >= len(raw_rows):
         raise TabularError("文件是空的（没有表头行）")
+    skipped: list[str] = []
+    if is_header is not None:
+        found = _find_header(raw_rows, start, is_header)
+        if found is not None and found > start:
+            skipped = [
+                f"跳过表头上方的第 {i + 1} 行：{' '.join(c.strip() for c in raw_rows[i] if c and c.strip())[:60]}"
+                for i in range(start, found)
+                if any((c or "").strip() for c in raw_rows[i])
+            ]
+            start = found
     headers = [(h or "").strip() for h in raw_rows[start]]
     while headers and not headers[-1]:
         headers.pop()
@@ -207,4 +236,11 @@ def _build(raw_rows: list[list[str]], encoding: str) -> Table:
             cells.extend([""] * (width - len(cells)))
         rows.append(cells)
         numbers.append(index + 1)
-    return Table(headers=headers, rows=rows, row_numbers=numbers, encoding=encoding, overflow=overflow)
+    return Table(
+        headers=headers,
+        rows=rows,
+        row_numbers=numbers,
+        encoding=encoding,
+        overflow=overflow,
+        warnings=skipped,
+    )

@@ -1,0 +1,209 @@
+"""Placement by evidence: which chain nodes a firm without 产业链环节 belongs to, how sure, and why.
+
+The rules (issue 10), all here:
+
+* 主营产品 counts more than 经营范围 (PRODUCT_WEIGHT vs SCOPE_WEIGHT); the standard 经营范围 phrases every
+  firm of a trade carries (synonyms.toml [placement] generic: 专用设备制造, 药品生产, 技术服务...) count little;
+* a word shared by several nodes counts less on each (it says little about which one);
+* ASCII keywords match whole tokens only (「ar」 is not in 「smart」);
+* a node's negative keywords veto it (硅片 but not 光伏);
+* the GB/T 4754-2017 industry code is a second signal (class or group match);
+* a matching child node beats its parent: a grouping node gets a firm only when none of its children match.
+
+Confidence is the strength of the best node's evidence times its margin over the runner-up. At or above
+`confident` the firm is placed; below, it goes to 待确认 with its candidates (nothing is refused).
+One regex shaped like a trie scans each text once, however many nodes exist (1M rows stay fast).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..model import CANDIDATE, INDUSTRY_CODE, KEYWORD, ChainNode, Placement
+from .columns import fold
+from .synonyms import load_synonyms
+
+PRODUCT_WEIGHT = 3.0
+SCOPE_WEIGHT = 1.0
+NAME_WEIGHT = 1.5  # the firm's own name (「北京某某光刻胶科技有限公司」)
+GENERIC_FACTOR = 0.15
+CODE_WEIGHT = 1.2  # an industry-code match, shared among the nodes carrying the code
+SATURATION = 1.2  # evidence score at which strength reaches 1/2
+MAX_CANDIDATES = 3
+_ASCII = re.compile(r"[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    placed: tuple[Placement, ...]  # confident links (node_ids of the firm)
+    candidates: tuple[Placement, ...]  # 待确认: the best nodes with their evidence
+    confidence: float
+
+    @property
+    def pending(self) -> bool:
+        return not self.placed
+
+
+class EvidencePlacer:
+    def __init__(
+        self,
+        nodes: Iterable[ChainNode],
+        *,
+        confident: float = 0.6,
+        second_share: float = 0.8,
+        generic: Iterable[str] | None = None,
+    ):
+        self.confident, self.second_share = confident, second_share
+        nodes = list(nodes)
+        self.nodes = {n.id: n for n in nodes}
+        self.parent = {n.id: n.parent_id for n in nodes if n.parent_id}
+        self.term_nodes: dict[str, set[str]] = defaultdict(set)
+        for node in nodes:
+            for term in (*node.keywords, node.name):
+                key = fold(term)
+                if len(key) >= 2:
+                    self.term_nodes[key].add(node.id)
+        self.negatives: dict[str, tuple[str, ...]] = {
+            n.id: tuple(fold(w) for w in n.negative_keywords if fold(w)) for n in nodes if n.negative_keywords
+        }
+        self.codes: dict[str, set[str]] = defaultdict(set)
+        for node in nodes:
+            for code in node.industry_codes:
+                self.codes[code.strip()].add(node.id)
+        words = load_synonyms().generic if generic is None else tuple(generic)
+        self.generic: dict[str, list[str]] = {}
+        for phrase in words:
+            key = fold(phrase)
+            inside = [t for t in self.term_nodes if t in key]
+            self.generic[key] = inside
+        terms = set(self.term_nodes) | set(self.generic)
+        self.pattern = re.compile(_trie_pattern(terms)) if terms else None
+
+    # ---- evidence ---------------------------------------------------------------------------
+    def _hits(self, text: str) -> list[str]:
+        """Terms found in `text` (folded), longest at each position; ASCII terms on token bounds."""
+        if self.pattern is None or not text:
+            return []
+        out = []
+        for match in self.pattern.finditer(text):
+            term = match.group()
+            if _ASCII.search(term[0]) and match.start() > 0 and _ASCII.match(text[match.start() - 1]):
+                continue
+            if _ASCII.search(term[-1]) and match.end() < len(text) and _ASCII.match(text[match.end()]):
+                continue
+            out.append(term)
+        return out
+
+    def _score(
+        self, text: str, weight: float, scores: dict[str, float], evidence: dict[str, list[str]]
+    ) -> None:
+        for term in dict.fromkeys(self._hits(text)):
+            if term in self.generic:
+                for inner in self.generic[term]:
+                    self._credit(inner, weight * GENERIC_FACTOR, scores, evidence, shown=term)
+                continue
+            self._credit(term, weight, scores, evidence, shown=term)
+
+    def _credit(
+        self, term: str, weight: float, scores: dict[str, float], evidence: dict[str, list[str]], shown: str
+    ) -> None:
+        owners = self.term_nodes.get(term, ())
+        if not owners:
+            return
+        value = weight * min(len(term), 4) / 3 / math.sqrt(len(owners))
+        for node_id in owners:
+            scores[node_id] += value
+            if shown not in evidence[node_id]:
+                evidence[node_id].append(shown)
+
+    def place(
+        self, products: str = "", scope: str = "", industry_code: str = "", name: str = ""
+    ) -> PlacementResult:
+        scores: dict[str, float] = defaultdict(float)
+        evidence: dict[str, list[str]] = defaultdict(list)
+        products_f, scope_f = fold(products), fold(scope)
+        self._score(products_f, PRODUCT_WEIGHT, scores, evidence)
+        self._score(scope_f, SCOPE_WEIGHT, scores, evidence)
+        if name:
+            self._score(fold(name), NAME_WEIGHT, scores, evidence)
+        code_nodes: set[str] = set()
+        code = (industry_code or "").strip()
+        if code:
+            for key in {code, code[:3]}:
+                owners = self.codes.get(key, set())
+                for node_id in owners:
+                    scores[node_id] += CODE_WEIGHT / math.sqrt(len(owners))
+                    evidence[node_id].append(f"行业代码{key}")
+                    code_nodes.add(node_id)
+        if not scores:
+            return PlacementResult((), (), 0.0)
+        text = products_f + " " + scope_f
+        for node_id in list(scores):
+            if any(word in text for word in self.negatives.get(node_id, ())):
+                del scores[node_id]
+        # A matching child beats its parent: drop every ancestor of a scoring node.
+        for node_id in list(scores):
+            parent = self.parent.get(node_id)
+            while parent is not None:
+                scores.pop(parent, None)
+                parent = self.parent.get(parent)
+        if not scores:
+            return PlacementResult((), (), 0.0)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        best_id, best = ranked[0]
+
+        def strength(score: float) -> float:
+            return score / (score + SATURATION)
+
+        # Co-winners: further product lines, each strong on its own (人工关节 and 脊柱内固定).
+        winners = [ranked[0]] + [
+            (node_id, score)
+            for node_id, score in ranked[1:MAX_CANDIDATES]
+            if score >= self.second_share * best and strength(score) >= self.confident
+        ]
+        rest = [score for node_id, score in ranked if node_id not in dict(winners)]
+        second = rest[0] if rest else 0.0
+        margin = (best - second) / best
+        confidence = round(strength(best) * (0.4 + 0.6 * margin), 2)
+
+        def link(node_id: str, source: str, conf: float) -> Placement:
+            if source != CANDIDATE:
+                words = [e for e in evidence[node_id] if not e.startswith("行业代码")]
+                source = KEYWORD if words else INDUSTRY_CODE
+            return Placement(node_id, source, conf, tuple(evidence[node_id]))
+
+        if confidence >= self.confident:
+            placed = [link(best_id, KEYWORD, confidence)]
+            placed += [link(node_id, KEYWORD, round(strength(score), 2)) for node_id, score in winners[1:]]
+            return PlacementResult(tuple(placed), (), confidence)
+        candidates = tuple(
+            link(node_id, CANDIDATE, confidence if i == 0 else round(strength(score) * 0.4, 2))
+            for i, (node_id, score) in enumerate(ranked[:MAX_CANDIDATES])
+        )
+        return PlacementResult((), candidates, confidence)
+
+
+def _trie_pattern(terms: Iterable[str]) -> str:
+    """A regex matching the longest of `terms` at each position, built as a character trie."""
+    trie: dict = {}
+    for term in terms:
+        branch = trie
+        for ch in term:
+            branch = branch.setdefault(ch, {})
+        branch[""] = {}
+
+    def build(branch: dict) -> str:
+        ends = "" in branch
+        alternatives = [re.escape(ch) + build(sub) for ch, sub in sorted(branch.items()) if ch]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        if ends:
+            body = "(?:" + body + ")?"
+        return body
+
+    return build(trie)
