@@ -57,7 +57,7 @@ DEFAULT_COMPANIES_CFG: dict = {
     "district_codes": [],
     "currency_rates": {"美元": 7.1, "港元": 0.91, "港币": 0.91, "欧元": 7.7},
     "confident": 0.6,
-    "second_node_share": 0.8,
+    "second_node_share": 0.5,
 }
 
 
@@ -87,10 +87,18 @@ def split_industry(text: str) -> tuple[str, str]:
 
 
 def locality(
-    district: str, uscc: str | None, zone_local: bool | None, zone_name: str, home: str, codes: list[str]
+    district: str,
+    uscc: str | None,
+    zone_local: bool | None,
+    zone_name: str,
+    home: str,
+    codes: list[str],
+    address: str = "",
+    home_full: str = "",
 ) -> tuple[bool, str] | None:
     """是否本地 when the file does not say: from 区县, else the credit code's registration authority
-    (characters 3-8, GB/T 2260), else the zone. (value, reason in Chinese) or None when unknown.
+    (characters 3-8, GB/T 2260), else an address in 「北京市通州区」 (city and district: 江苏南通也有通州区),
+    else the zone. (value, reason in Chinese) or None when unknown.
 
     >>> locality("", "91110112MA01ABCD1X", None, "", "通州区", ["110112"])
     (True, '信用代码登记机关 110112 属本区')
@@ -106,6 +114,8 @@ def locality(
             return True, f"信用代码登记机关 {authority} 属本区"
         if not authority.endswith("00"):  # 110000 / 110100: city-level authority, says nothing
             return False, f"信用代码登记机关 {authority}（非本区）"
+    if address and home_full and home_full in fold(address):
+        return True, f"地址：{address[:30]}"
     if zone_local is not None:
         return zone_local, f"园区：{zone_name}" + ("" if zone_local else "（区外园区）")
     return None
@@ -126,6 +136,8 @@ class _CompanyRowParser:
     ):
         self.store, self.table, self.cols, self.rows = store, table, cols, rows
         self.home = fold(district_cfg.get("district", ""))
+        city = fold(district_cfg.get("city", ""))
+        self.home_full = city + self.home if city and self.home and not self.home.startswith(city) else ""
         self.cfg = companies_cfg
         self.codes = [str(c) for c in companies_cfg.get("district_codes", [])]
         self.rates = dict(companies_cfg.get("currency_rates", {}))
@@ -237,7 +249,16 @@ class _CompanyRowParser:
             else:
                 values["zone_id"] = zone.id
                 zone_local, zone_name = zone.is_local, zone.name
-        draft.local = locality(cell(cells, "district"), uscc, zone_local, zone_name, self.home, self.codes)
+        draft.local = locality(
+            cell(cells, "district"),
+            uscc,
+            zone_local,
+            zone_name,
+            self.home,
+            self.codes,
+            cell(cells, "address"),
+            self.home_full,
+        )
         if self.resolver is not None and cell(cells, "nodes"):
             try:
                 draft.explicit_nodes = self.resolver.resolve_cell(cell(cells, "nodes"))
@@ -252,7 +273,7 @@ class _CompanyRowParser:
                 self.placer = EvidencePlacer(
                     self.store.nodes(),
                     confident=float(self.cfg.get("confident", 0.6)),
-                    second_share=float(self.cfg.get("second_node_share", 0.8)),
+                    second_share=float(self.cfg.get("second_node_share", 0.5)),
                 )
             result = self.placer.place(
                 values.get("products", ""), values.get("scope", ""), values.get("industry_code", ""), name

@@ -54,13 +54,14 @@ class EvidencePlacer:
         nodes: Iterable[ChainNode],
         *,
         confident: float = 0.6,
-        second_share: float = 0.8,
+        second_share: float = 0.5,
         generic: Iterable[str] | None = None,
     ):
         self.confident, self.second_share = confident, second_share
         nodes = list(nodes)
         self.nodes = {n.id: n for n in nodes}
         self.parent = {n.id: n.parent_id for n in nodes if n.parent_id}
+        self.segment = {n.id: n.segment for n in nodes if n.segment}  # one shared segment, several chains
         self.term_nodes: dict[str, set[str]] = defaultdict(set)
         for node in nodes:
             for term in (*node.keywords, node.name):
@@ -159,16 +160,29 @@ class EvidencePlacer:
         def strength(score: float) -> float:
             return score / (score + SATURATION)
 
-        # Co-winners: further product lines, each strong on its own (人工关节 and 脊柱内固定).
-        winners = [ranked[0]] + [
-            (node_id, score)
-            for node_id, score in ranked[1:MAX_CANDIDATES]
-            if score >= self.second_share * best and strength(score) >= self.confident
+        words = {n: {e for e in evidence[n] if not e.startswith("行业代码")} for n, _ in ranked}
+        # Rivals share the best node's words (the same evidence pointing elsewhere): they lower its
+        # confidence. A node with words of its own is another product line (硅片 and 外延片).
+        segment = self.segment.get(best_id)
+        twins = [n for n, _ in ranked[1:] if segment and self.segment.get(n) == segment]
+        rivals = [
+            score
+            for node_id, score in ranked[1:]
+            if node_id not in twins and (not words[node_id] or words[node_id] & words[best_id])
         ]
-        rest = [score for node_id, score in ranked if node_id not in dict(winners)]
-        second = rest[0] if rest else 0.0
+        second = rivals[0] if rivals else 0.0
         margin = (best - second) / best
         confidence = round(strength(best) * (0.4 + 0.6 * margin), 2)
+        winners = [ranked[0]] + [
+            (node_id, score)
+            for node_id, score in ranked[1:]
+            if words[node_id]
+            and not words[node_id] & words[best_id]
+            and score >= self.second_share * best
+            and strength(score) >= self.confident
+            and node_id not in twins
+        ][: MAX_CANDIDATES - 1]
+        winners += [(n, s) for n, s in ranked if n in twins]  # the same segment in another chain
 
         def link(node_id: str, source: str, conf: float) -> Placement:
             if source != CANDIDATE:
