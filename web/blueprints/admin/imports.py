@@ -56,7 +56,12 @@ def run_import():
             upload.save(tmp)
             store = backend.backend().store
             if kind == "companies":
-                report = import_companies(store, tmp, district_cfg=backend.cfg()["district"])
+                report = import_companies(
+                    store,
+                    tmp,
+                    district_cfg=backend.cfg()["district"],
+                    companies_cfg=backend.cfg()["companies"],
+                )
             else:
                 report = import_relations(store, tmp)
         except TabularError as exc:
