@@ -168,7 +168,8 @@ class ChainService:
         gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK)]
         if not gap_ids:
             return []
-        candidates = self.store.companies_on_nodes(gap_ids, local=False)
+        # 注销/吊销... firms are history: never a target (issue 10).
+        candidates = [c for c in self.store.companies_on_nodes(gap_ids, local=False) if c.active]
         ties = self._display_ties(self.store.local_ties([c.id for c in candidates]))
         return rank_targets(
             report.nodes, candidates, ties, self.zones(), report.chain.sector_id, self.district, self.weights
@@ -217,7 +218,7 @@ class ChainService:
         node = self._find_node(node_id)
         report = self.gap_report(node.chain_id)
         gap = next(g for g in report.nodes if g.node_id == node_id)
-        local = self.store.companies_on_nodes([node_id], local=True)
+        local = [c for c in self.store.companies_on_nodes([node_id], local=True) if c.active]
         local.sort(key=lambda c: (-(c.revenue or 0), c.id))
         targets = [t for t in self.chain_targets(node.chain_id) if t.node_id == node_id][:top]
         return NodeDetail(gap, node, report.chain, local, targets)
