@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..model import CANDIDATE, INDUSTRY_CODE, KEYWORD, ChainNode, Placement
-from .columns import fold
 from .synonyms import load_synonyms
 
 PRODUCT_WEIGHT = 3.0
@@ -35,6 +35,19 @@ CODE_WEIGHT = 1.2  # an industry-code match, shared among the nodes carrying the
 SATURATION = 1.2  # evidence score at which strength reaches 1/2
 MAX_CANDIDATES = 3
 _ASCII = re.compile(r"[a-z0-9]")
+_ITEMS = re.compile(r"[、，,；;。:：()（）\n]+")
+MODIFIER_FACTOR = 0.5  # a word before the head word of a listed item
+# Whitespace is dropped except between two ASCII letters or digits, where it bounds a token (「her2 adc」).
+_SPACE = re.compile(r"(?<![a-z0-9])\s+|\s+(?![a-z0-9])")
+
+
+def fold_text(text: str) -> str:
+    """Placement's text key: like columns.fold, but a space between ASCII words stays a token bound.
+
+    >>> fold_text("HER2 ADC、AR/VR/XR 可穿戴")
+    'her2 adc、ar/vr/xr可穿戴'
+    """
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text or "").lower()).replace("\u3000", "")
 
 
 @dataclass(frozen=True)
@@ -65,11 +78,13 @@ class EvidencePlacer:
         self.term_nodes: dict[str, set[str]] = defaultdict(set)
         for node in nodes:
             for term in (*node.keywords, node.name):
-                key = fold(term)
+                key = fold_text(term)
                 if len(key) >= 2:
                     self.term_nodes[key].add(node.id)
         self.negatives: dict[str, tuple[str, ...]] = {
-            n.id: tuple(fold(w) for w in n.negative_keywords if fold(w)) for n in nodes if n.negative_keywords
+            n.id: tuple(fold_text(w) for w in n.negative_keywords if fold_text(w))
+            for n in nodes
+            if n.negative_keywords
         }
         self.codes: dict[str, set[str]] = defaultdict(set)
         for node in nodes:
@@ -78,36 +93,43 @@ class EvidencePlacer:
         words = load_synonyms().generic if generic is None else tuple(generic)
         self.generic: dict[str, list[str]] = {}
         for phrase in words:
-            key = fold(phrase)
+            key = fold_text(phrase)
             inside = [t for t in self.term_nodes if t in key]
             self.generic[key] = inside
         terms = set(self.term_nodes) | set(self.generic)
         self.pattern = re.compile(_trie_pattern(terms)) if terms else None
 
     # ---- evidence ---------------------------------------------------------------------------
-    def _hits(self, text: str) -> list[str]:
-        """Terms found in `text` (folded), longest at each position; ASCII terms on token bounds."""
+    def _hits(self, text: str) -> dict[str, float]:
+        """Terms found in `text` (folded), longest at each position, ASCII terms on token bounds, each
+        with its factor: in every listed item (split on 、，；) the last term is the head word (汉语复合词
+        head-final: 「动力电池BMS」 is a BMS, 「工控防火墙」 a firewall); words before it count MODIFIER_FACTOR."""
         if self.pattern is None or not text:
-            return []
-        out = []
-        for match in self.pattern.finditer(text):
-            term = match.group()
-            if _ASCII.search(term[0]) and match.start() > 0 and _ASCII.match(text[match.start() - 1]):
-                continue
-            if _ASCII.search(term[-1]) and match.end() < len(text) and _ASCII.match(text[match.end()]):
-                continue
-            out.append(term)
+            return {}
+        out: dict[str, float] = {}
+        for item in _ITEMS.split(text):
+            found = []
+            for match in self.pattern.finditer(item):
+                term, start, end = match.group(), match.start(), match.end()
+                if _ASCII.match(term[0]) and start > 0 and _ASCII.match(item[start - 1]):
+                    continue
+                if _ASCII.match(term[-1]) and end < len(item) and _ASCII.match(item[end]):
+                    continue
+                found.append(term)
+            for position, term in enumerate(found):
+                factor = 1.0 if position == len(found) - 1 else MODIFIER_FACTOR
+                out[term] = max(out.get(term, 0.0), factor)
         return out
 
     def _score(
         self, text: str, weight: float, scores: dict[str, float], evidence: dict[str, list[str]]
     ) -> None:
-        for term in dict.fromkeys(self._hits(text)):
+        for term, factor in self._hits(text).items():
             if term in self.generic:
                 for inner in self.generic[term]:
-                    self._credit(inner, weight * GENERIC_FACTOR, scores, evidence, shown=term)
+                    self._credit(inner, weight * factor * GENERIC_FACTOR, scores, evidence, shown=term)
                 continue
-            self._credit(term, weight, scores, evidence, shown=term)
+            self._credit(term, weight * factor, scores, evidence, shown=term)
 
     def _credit(
         self, term: str, weight: float, scores: dict[str, float], evidence: dict[str, list[str]], shown: str
@@ -126,11 +148,11 @@ class EvidencePlacer:
     ) -> PlacementResult:
         scores: dict[str, float] = defaultdict(float)
         evidence: dict[str, list[str]] = defaultdict(list)
-        products_f, scope_f = fold(products), fold(scope)
+        products_f, scope_f = fold_text(products), fold_text(scope)
         self._score(products_f, PRODUCT_WEIGHT, scores, evidence)
         self._score(scope_f, SCOPE_WEIGHT, scores, evidence)
         if name:
-            self._score(fold(name), NAME_WEIGHT, scores, evidence)
+            self._score(fold_text(name), NAME_WEIGHT, scores, evidence)
         code_nodes: set[str] = set()
         code = (industry_code or "").strip()
         if code:
@@ -140,6 +162,7 @@ class EvidencePlacer:
                     scores[node_id] += CODE_WEIGHT / math.sqrt(len(owners))
                     evidence[node_id].append(f"行业代码{key}")
                     code_nodes.add(node_id)
+        scores = defaultdict(float, {k: v for k, v in scores.items() if v > 0})
         if not scores:
             return PlacementResult((), (), 0.0)
         text = products_f + " " + scope_f
