@@ -81,10 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--show-wrong", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--set", default="labelled", choices=["labelled", "heldout"], help="which labelled file")
+    parser.add_argument("--no-names", action="store_true", help="place without the firm names")
     args = parser.parse_args()
     structure = load_structure()
     known = {n.id for n in structure.nodes}
-    firms = read_labels()
+    firms = read_labels(LABELS if args.set == "labelled" else LABELS.with_name("heldout_firms.txt"))
+    if args.no_names:
+        firms = [(labels, "", products, scope) for labels, _name, products, scope in firms]
     unknown = sorted({lab for labels, *_ in firms for lab in labels} - known)
     if unknown:
         sys.exit(f"labels name unknown nodes: {unknown}")
