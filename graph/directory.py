@@ -60,9 +60,18 @@ class CompanyQuery:
     node_id: str | None = None
     pending: bool | None = None
     include_inactive: bool = False  # 注销/吊销 firms are left out unless asked for
+    qualification: str = ""
+    zone_id: str = ""
+    province: str = ""
 
     def matches(self, c: Company) -> bool:
         if not self.include_inactive and not c.active:
+            return False
+        if self.qualification and self.qualification not in c.qualifications:
+            return False
+        if self.zone_id and c.zone_id != self.zone_id:
+            return False
+        if self.province and c.province != self.province:
             return False
         if self.local is not None and c.is_local != self.local:
             return False
@@ -78,10 +87,23 @@ class CompanyQuery:
         return True
 
 
-def search_companies(store: GraphStore, query: CompanyQuery, limit: int | None = None) -> list[Company]:
-    """Firms matching `query`, names first alphabetically (stable ids in every output)."""
+SORTS = {
+    "name": lambda c: (c.name, c.id),
+    "capital": lambda c: (-(c.registered_capital or 0), c.id),
+    "revenue": lambda c: (-(c.revenue or 0), c.id),
+    "founded": lambda c: (c.founded or 9999, c.id),
+}
+
+
+def search_companies(
+    store: GraphStore, query: CompanyQuery, limit: int | None = None, sort: str = ""
+) -> list[Company]:
+    """Firms matching `query`: by `sort` (SORTS), else names starting with the text first, then by name."""
     found = [c for c in all_companies(store) if query.matches(c)]
-    found.sort(key=lambda c: (not _fold(c.name).startswith(_fold(query.text)), c.name, c.id))
+    if sort in SORTS:
+        found.sort(key=SORTS[sort])
+    else:
+        found.sort(key=lambda c: (not _fold(c.name).startswith(_fold(query.text)), c.name, c.id))
     return found[:limit] if limit else found
 
 
