@@ -1,7 +1,8 @@
 """The company directory's rules: find a firm by what a user types, filter, describe, confirm placements.
 
-Views and the CLI call these and render; nothing here knows about click or Flask. Search walks the
-store's firms (fine to ~100k; the indexed search of the web directory at 1M is still to come).
+Views and the CLI call these and render; nothing here knows about click or Flask. A name search goes
+through the store's index (GraphStore.find_companies, fast at 1M on both backends); browsing without a
+name or node walks every firm.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def all_companies(store: GraphStore) -> list[Company]:
 
 @dataclass(frozen=True)
 class CompanyQuery:
-    text: str = ""  # name, 曾用名, credit code or product words
+    text: str = ""  # name, 曾用名 or credit code: answered by the store's index (GraphStore.find_companies)
+    product: str = ""  # words of 主营产品 / 经营范围 (a scan)
     local: bool | None = None
     node_id: str | None = None
     pending: bool | None = None
@@ -81,12 +83,16 @@ class CompanyQuery:
             return False
         if self.text:
             needle = _fold(self.text)
-            haystack = (c.name, *c.former_names, c.uscc or "", c.products, c.id)
-            if not any(needle in _fold(h) for h in haystack):
+            if not any(needle in _fold(h) for h in (c.name, *c.former_names, c.uscc or "", c.id)):
+                return False
+        if self.product:
+            needle = _fold(self.product)
+            if needle not in _fold(c.products) and needle not in _fold(c.scope):
                 return False
         return True
 
 
+SEARCH_POOL = 5000  # most hits of a name search a page sorts and filters; a shorter needle finds more
 SORTS = {
     "name": lambda c: (c.name, c.id),
     "capital": lambda c: (-(c.registered_capital or 0), c.id),
@@ -99,7 +105,13 @@ def search_companies(
     store: GraphStore, query: CompanyQuery, limit: int | None = None, sort: str = ""
 ) -> list[Company]:
     """Firms matching `query`: by `sort` (SORTS), else names starting with the text first, then by name."""
-    found = [c for c in all_companies(store) if query.matches(c)]
+    if query.text:  # the store's index narrows first; the other filters apply to its hits
+        pool = store.find_companies(query.text, limit=SEARCH_POOL, include_inactive=query.include_inactive)
+    elif query.node_id:
+        pool = store.companies_on_nodes([query.node_id])
+    else:
+        pool = all_companies(store)
+    found = [c for c in pool if query.matches(c)]
     if sort in SORTS:
         found.sort(key=SORTS[sort])
     else:

@@ -654,3 +654,21 @@ def test_dead_firms_count_on_no_node(full):
     assert after.local_firms == before.local_firms + 1 and after.qualified_firms == before.qualified_firms + 1
     full.upsert_companies([replace(REGISTRY, is_local=False, active=False)])
     assert full.node_stats(QUALIFIED)["md-2"] == before
+
+
+def test_find_companies_by_name_former_name_and_code_any_length(full):
+    full.upsert_companies(
+        [REGISTRY, replace(REGISTRY, id="R-9", name="北京示例已注销有限公司", active=False)]
+    )
+    assert [c.id for c in full.find_companies("骨科")] == ["R-1"]  # 2 characters
+    assert [c.id for c in full.find_companies("骨")] == ["R-1"]  # 1 character
+    assert [c.id for c in full.find_companies("旧名")] == ["R-1"]  # 曾用名
+    assert [c.id for c in full.find_companies("北京 通州")] == ["R-1"]  # spaces folded
+    assert full.find_companies(OUT_X.uscc)[0].id == "O-x"  # credit code
+    assert "R-9" not in [c.id for c in full.find_companies("北京示例")]
+    assert "R-9" in [c.id for c in full.find_companies("北京示例", include_inactive=True)]
+    # names starting with the text first, then the rest, each by id; at most `limit`
+    assert [c.id for c in full.find_companies("通州")] == ["L-c", "R-1"]  # 通州𠮷康 starts with it
+    assert [c.id for c in full.find_companies("北京")] == ["L-a", "L-b", "R-1"]
+    assert len(full.find_companies("有限公司", limit=2)) == 2
+    assert full.find_companies("不存在的名字") == []
