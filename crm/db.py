@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import models_spaces  # noqa: F401  (registers the 筑巢 tables on Base.metadata)
+from . import models_loop, models_monitoring, models_spaces  # noqa: F401  (their tables join Base.metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

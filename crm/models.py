@@ -138,6 +138,9 @@ class Lead(Base):
     stage: Mapped[str] = mapped_column(String(16))
     stage_reason: Mapped[str | None] = mapped_column(Text)
     paused_from: Mapped[str | None] = mapped_column(String(16))
+    # A stage claimed with its facts and awaiting confirmation (crm.services.stage_claims); `stage`
+    # only moves when it is confirmed, so every figure counts confirmed stages.
+    pending_stage: Mapped[str | None] = mapped_column(String(16))
     stage_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Ownership and response time.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
@@ -265,8 +268,15 @@ class InboxMessage(Base):
     target_list_id: Mapped[int | None] = mapped_column(ForeignKey("target_lists.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # An item asking for an action ("target_list:7:review", "claim:3:decide"): every copy of it, in
+    # every entitled user's inbox, closes when one of them does the action (crm.services.inbox).
+    action_key: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_inbox_user_read", "user_id", "read_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_inbox_user_read", "user_id", "read_at", "created_at"),
+        Index("ix_inbox_action", "action_key", "done_at"),
+    )
 
 
 class AuditLog(Base):

@@ -21,6 +21,7 @@ from .blueprints import (
     chains,
     companies,
     dashboard,
+    home,
     inbox,
     leads,
     monitoring,
@@ -34,6 +35,7 @@ def _blueprints() -> list:
     """Every area's blueprint, in nav order. Adding an area is one line here."""
     return [
         auth.bp,
+        home.bp,
         chains.bp,
         targets.bp,
         target_lists.bp,
@@ -86,6 +88,7 @@ def create_app(
 
     @app.get("/")
     def index():
-        return redirect(url_for("chains.index"))
+        """Each role lands on its home page (web.blueprints.home); visitors on the login page."""
+        return redirect(url_for("home.index"))
 
     return app

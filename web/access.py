@@ -20,6 +20,7 @@ def _role(user: Any) -> str:
 
 
 AREAS = {
+    "home": lambda u: _role(u) in _BUSINESS,
     "chains": lambda u: True,
     "targets": lambda u: True,
     "companies": lambda u: True,

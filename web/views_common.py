@@ -21,6 +21,7 @@ from .localtime import format_local, zone_from_config
 # and the user's role may open its area (web.access), so nobody is offered a page that answers 403.
 # The prefix is the endpoint prefix that marks the item as the current one.
 NAV = [
+    ("待办", "home.index", "home.", "home"),
     ("产业链图谱", "chains.index", "chains.", "chains"),
     ("补链目标", "targets.index", "targets.index", "targets"),
     ("企业名录", "companies.index", "companies.", "companies"),

@@ -87,9 +87,17 @@ class Dashboard:
     signed: Money
     landed: Money
     money_by_sector: list[tuple[str, float, float]]  # (sector name, signed 万元, landed 万元)
+    # Claimed but not yet confirmed (crm.services.stage_claims): shown apart, never in the totals.
+    pending_signed: Money = field(default_factory=lambda: Money(0, 0.0))
+    pending_landed: Money = field(default_factory=lambda: Money(0, 0.0))
 
 
 def gap_coverage(chain_service: Any, landed_nodes: set[str]) -> list[SectorGaps]:
+    """Gaps per chain as the graph shows them now, plus the nodes a confirmed landing filled.
+
+    A landed firm is local on its node (crm.services.landing), so the node may no longer be a
+    gap in the graph: it still counts among the gaps, as filled, so 已补 / 总数 stays the plan's
+    baseline and agrees with the chain-gap graph (the node shows its new status there)."""
     names = {s.id: s.name for s in chain_service.sectors()}
     sectors: dict[str, SectorGaps] = {}
     for sector in chain_service.sectors():
@@ -97,14 +105,16 @@ def gap_coverage(chain_service: Any, landed_nodes: set[str]) -> list[SectorGaps]
     for chain in chain_service.chains():
         report = chain_service.gap_report(chain.id)
         gap_nodes = [n for n in report.nodes if n.status in (MISSING, WEAK)]
+        landed_here = landed_nodes & {n.node_id for n in report.nodes}
+        open_nodes = [n for n in gap_nodes if n.node_id not in landed_here]
         row = ChainGaps(
             chain.id,
             chain.name,
             chain.sector_id,
-            len(gap_nodes),
-            sum(1 for n in gap_nodes if n.node_id in landed_nodes),
-            sum(1 for n in gap_nodes if n.status == MISSING),
-            sum(1 for n in gap_nodes if n.status == WEAK),
+            len(open_nodes) + len(landed_here),
+            len(landed_here),
+            sum(1 for n in open_nodes if n.status == MISSING),
+            sum(1 for n in open_nodes if n.status == WEAK),
         )
         sectors.setdefault(
             chain.sector_id, SectorGaps(chain.sector_id, names.get(chain.sector_id, chain.sector_id))
@@ -136,6 +146,7 @@ def build(
     )
     by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
 
+    # Filled gaps: nodes of leads whose 落地 is confirmed, registered on a gap (or still on one).
     landed_nodes = {
         n
         for (n,) in session.execute(
@@ -190,6 +201,15 @@ def build(
         if stage in landed_stages:
             entry[2] += float(total)
     money_by_sector = sorted((tuple(v) for v in per_sector.values()), key=lambda v: -v[1])
+
+    def pending(stages: list[str]) -> Money:
+        n, total = session.execute(
+            select(func.count(), func.coalesce(func.sum(sub.c.investment), 0)).where(
+                sub.c.pending_stage.in_(stages), sub.c.stage.not_in(stages)
+            )
+        ).one()
+        return Money(int(n), float(total))
+
     return Dashboard(
         sectors,
         by_stage,
@@ -200,4 +220,6 @@ def build(
         money(signed_stages),
         money(landed_stages),
         money_by_sector,
+        pending(signed_stages),
+        pending(landed_stages),
     )

@@ -1,7 +1,7 @@
 """Leads: register (with 首报首谈), read, edit (optimistic locking), move through the workflow.
 
-The team of a lead is the team of the user who registers it; a recruiter's lead is owned by that
-recruiter, a manager's lead goes to the team's pool (or is assigned automatically when
+The team of a lead is the team of its sector (else the registering user's team); a recruiter's
+lead is owned by that recruiter, a manager's lead goes to the team's pool (or is assigned automatically when
 `[crm] auto_assign` is on). Lists of leads are read-side queries: crm.queries.worklist.
 Field validation: lead_fields; who holds a firm: lead_holders; leads from ranked targets:
 from_targets.
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, selectinload
 from graph.identity import InvalidCreditCode, clean_uscc
 
 from .. import permissions as perm
-from ..errors import PermissionDenied, StaleEdit, ValidationError
-from ..models import MANAGER, RECRUITER, Lead, StageChange, utcnow
+from ..errors import PermissionDenied, StaleEdit, ValidationError, WorkflowError
+from ..models import MANAGER, RECRUITER, Lead, StageChange, Team, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, spaces_holds
+from . import audit, inbox, spaces_holds
 from ._common import Actor, current_actor, flush_or_stale, snapshot
 from ._common import get_lead as _load_lead
 from .assignment import auto_assign as _auto_assign
@@ -32,6 +32,7 @@ from .lead_holders import CompanyRef, duplicate_error, find_holder
 
 __all__ = [
     "allowed_transitions",
+    "apply_transition",
     "check_duplicate",
     "create_lead",
     "flush_or_stale",
@@ -99,11 +100,12 @@ def create_lead(
     if holder is not None:
         raise duplicate_error(holder)
     workflow = Workflow.from_settings(settings)
+    sector_team = _sector_team(session, values.get("sector_id"))
     lead = Lead(
         **values,
         stage=workflow.first,
         stage_changed_at=now,
-        team_id=actor.team_id,
+        team_id=sector_team.id if sector_team is not None else actor.team_id,
         registered_by_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -119,9 +121,52 @@ def create_lead(
         StageChange(lead_id=lead.id, from_stage=None, to_stage=lead.stage, actor_id=actor.id, changed_at=now)
     )
     audit.record(session, actor, audit.CREATE, "lead", lead.id, None, snapshot(lead, AUDITED), ip)
+    if sector_team is not None and sector_team.id != actor.team_id:
+        _tell_sector_team(session, actor, lead, sector_team, now)
     if lead.owner_id is None and auto_assign and settings.auto_assign != "off":
         _auto_assign(session, actor, [lead.id], settings=settings, ip=ip, now=now)
     return lead
+
+
+def _sector_team(session: Session, sector_id: str | None) -> Team | None:
+    """The team of the lead's sector: a lead belongs to it whoever registers it (a 储能 lead
+    registered by the medical team's recruiter is the 储能 team's)."""
+    if not sector_id:
+        return None
+    return session.scalar(select(Team).where(Team.sector_id == sector_id))
+
+
+def _tell_sector_team(session: Session, actor: Actor, lead: Lead, team: Team, now: datetime) -> None:
+    """The sector team's managers learn of a lead registered from outside the team."""
+    for user_id in session.scalars(
+        select(User.id).where(User.team_id == team.id, User.role == MANAGER, User.is_active.is_(True))
+    ):
+        inbox.notify(
+            session,
+            user_id,
+            "sector_lead",
+            f"{actor.display_name}登记了本组产业的线索「{lead.company_name}」",
+            f"线索归属{team.name}；首报首谈登记人为{actor.display_name}。",
+            lead_id=lead.id,
+            now=now,
+        )
+
+
+def _tell_named(session: Session, actor: Actor, lead: Lead, before: Mapping[str, Any], now: datetime) -> None:
+    """The sponsoring leader and the case officer are told when they are named on a lead."""
+    for field, role_name in (("sponsor_user_id", "牵头区领导"), ("case_officer_user_id", "项目服务专员")):
+        user_id = getattr(lead, field)
+        if user_id is None or user_id == before.get(field) or user_id == actor.id:
+            continue
+        inbox.notify(
+            session,
+            user_id,
+            "named",
+            f"您被确定为「{lead.company_name}」的{role_name}",
+            f"由{actor.display_name}指定。",
+            lead_id=lead.id,
+            now=now,
+        )
 
 
 def _lock_company(session: Session, values: Mapping[str, Any]) -> None:
@@ -192,6 +237,10 @@ def update_lead(
         if holder is not None and holder.created_at <= lead.created_at:
             raise duplicate_error(holder)
     before = snapshot(lead, AUDITED)
+    named_before = {
+        "sponsor_user_id": lead.sponsor_user_id,
+        "case_officer_user_id": lead.case_officer_user_id,
+    }
     for name, value in values.items():
         setattr(lead, name, value)
     b, a = audit.diff(before, snapshot(lead, AUDITED))
@@ -200,6 +249,7 @@ def update_lead(
     lead.updated_at = now or utcnow()
     flush_or_stale(session, f"线索「{lead.company_name}」")
     audit.record(session, actor, audit.UPDATE, "lead", lead.id, b, a, ip)
+    _tell_named(session, actor, lead, named_before, lead.updated_at)
     return lead
 
 
@@ -222,6 +272,26 @@ def transition(
     reason, with GateNotSatisfied (listing what is missing) for an unready key project."""
     now = now or utcnow()
     actor, lead = _editable(session, actor, lead_id, expected_version)
+    if lead.pending_stage:
+        raise WorkflowError(f"「{lead.pending_stage}」阶段申报待确认，请先确认、退回或撤回该申报")
+    return apply_transition(session, actor, lead, target, reason, settings=settings, ip=ip, now=now)
+
+
+def apply_transition(
+    session: Session,
+    actor: Actor,
+    lead: Lead,
+    target: str,
+    reason: str | None,
+    *,
+    settings: CrmSettings,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Lead:
+    """The move itself (workflow and gate checked, history, audit), without the edit-permission
+    check: `transition` calls it for the lead's editor, crm.services.stage_claims for the
+    confirmer of a stage claim (a leader confirming a key project may not edit the lead)."""
+    now = now or utcnow()
     workflow = Workflow.from_settings(settings)
     workflow.check_transition(lead.stage, target, reason, lead.paused_from)
     check_gate(workflow, target, lead, lead.investment, lead.key_flag, settings.four_ones)

@@ -32,8 +32,10 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, inbox
+from ..settings import CrmSettings
+from . import audit, firm_status, inbox
 from ._common import Actor, current_actor, flush_or_stale, jsonable
+from .lead_holders import CompanyRef
 
 EDITABLE_STATES = (TL_DRAFT, TL_RETURNED)
 ROW_FIELDS = (
@@ -251,12 +253,22 @@ def add_rows(
     rows: Iterable[Mapping[str, Any]],
     *,
     expected_version: int | None = None,
+    settings: CrmSettings | None = None,
+    reason: str | None = None,
     ip: str | None = None,
 ) -> AddRowsResult:
     """Append ranked targets (dicts as the graph's ranking gives them: company_id, company_name,
     uscc, chain_id, chain_name, node_id, node_name, status, score, factors, reason). A firm already
-    on the list for the same node is skipped and reported."""
+    on the list for the same node is skipped and reported. With `settings`, a firm whose CRM
+    status is landed, lost or paused (crm.services.firm_status) is skipped with a warning unless
+    a `reason` is given, which is then kept as the row's note."""
     actor, tl = _editable(session, actor, list_id, expected_version)
+    reason = (reason or "").strip() or None
+    flagged: dict[str | None, firm_status.CrmStatus] = {}
+    rows = list(rows)
+    if settings is not None:
+        refs = [CompanyRef(r.get("company_id"), r.get("company_name"), r.get("uscc")) for r in rows]
+        flagged = {k: v for k, v in firm_status.statuses(session, refs, settings).items() if v.flagged}
     present = {(r.company_id, r.node_id) for r in tl.rows}
     position = max((r.position for r in tl.rows), default=0)
     result = AddRowsResult()
@@ -268,6 +280,14 @@ def add_rows(
                 f"「{values['company_name']}」已在名录中（{values['node_name'] or '同一环节'}）"
             )
             continue
+        status = flagged.get(values["company_id"])
+        if status is not None:
+            if reason is None:
+                result.skipped.append(
+                    f"「{values['company_name']}」在招商系统中为「{status.text}」，加入名录须填写理由"
+                )
+                continue
+            values["note"] = f"加入理由（{status.stage}）：{reason}"
         present.add(key)
         position += 1
         row = TargetListRow(position=position, **values)
@@ -426,6 +446,7 @@ def submit(
             f"{actor.display_name}提交了《{tl.title}》，请审批",
             comment,
             target_list_id=tl.id,
+            action_key=inbox.target_list_review_key(tl.id),
             now=now,
         )
     audit.record(
@@ -466,6 +487,7 @@ def return_list(
         raise ValidationError("退回名录须填写意见")
     tl.status = TL_RETURNED
     _review(session, actor, tl, "return", comment, now)
+    inbox.close_action(session, inbox.target_list_review_key(tl.id), now)
     _touch(session, tl, now)
     inbox.notify(
         session,
@@ -511,6 +533,7 @@ def approve(
     tl.status, tl.approved_at, tl.approved_by_id = TL_APPROVED, now, actor.id
     comment = (comment or "").strip() or None
     _review(session, actor, tl, "approve", comment, now)
+    inbox.close_action(session, inbox.target_list_review_key(tl.id), now)
     _touch(session, tl, now)
     inbox.notify(
         session,

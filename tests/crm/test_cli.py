@@ -7,7 +7,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from crm.db import make_session_factory, unit_of_work
+from crm.db import head_revision, make_session_factory, unit_of_work
 from crm.services import users
 from crm.settings import CrmSettings as _CrmSettings
 from lianzhao.cli import main
@@ -27,7 +27,7 @@ def run(engine, monkeypatch):
 
 def test_user_commands(run, engine):
     result = run("db", "upgrade")
-    assert result.exit_code == 0 and "最新版本（0006）" in result.output
+    assert result.exit_code == 0 and f"最新版本（{head_revision()}）" in result.output
     result = run(
         "user",
         "add",

@@ -9,12 +9,13 @@ from sqlalchemy import select, text
 
 from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
 from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
+import crm.models_loop  # noqa: F401  (its tables join Base.metadata)
 from crm.models import Base, Team
 from lianzhao.config import build_config
 
 
 def test_migrations_from_empty_match_models(engine):
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0008"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

@@ -185,7 +185,14 @@ def test_admission_check_thresholds_and_veto(sf, people, sp):
 def test_hold_refuses_a_second_lead_and_follows_the_stage(sf, people, sp):
     [rid] = add(sf, people, sp, land("HX-65", 65))
     mine = new_lead(sf, people, land_mu=60)
-    other = new_lead(sf, people, who="mgr_e", company_name="示例数据·电子公司")
+    other = new_lead(
+        sf,
+        people,
+        who="mgr_e",
+        company_name="示例数据·电子公司",
+        sector_id="electronics",
+        sector_name="电子信息",
+    )
     with unit_of_work(sf) as s:
         spaces_holds.hold(s, people["rec"], rid, mine, settings=sp)
     with unit_of_work(sf) as s:
@@ -256,7 +263,14 @@ def test_simultaneous_holds_exactly_one_wins(sf, engine, people, sp):
     other is refused once the first commits (row lock + re-check), on real PostgreSQL."""
     [rid] = add(sf, people, sp, land("HX-RACE", 65))
     lead_a = new_lead(sf, people, land_mu=60)
-    lead_b = new_lead(sf, people, who="mgr_e", company_name="示例数据·竞争企业")
+    lead_b = new_lead(
+        sf,
+        people,
+        who="mgr_e",
+        company_name="示例数据·竞争企业",
+        sector_id="electronics",
+        sector_name="电子信息",
+    )
     s1, s2 = sf(), sf()
     outcome = {}
     try:

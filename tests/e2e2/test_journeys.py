@@ -88,14 +88,18 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     assert "“四个一”已保存" in flash(rec)
     assert rec.locator("[data-testid=four-ones-ready]").is_visible()
 
-    # 6. now 在谈, then 签约
+    # 6. now 在谈, then a claim of 签约 with its facts (pending until the sponsor confirms)
     rec.locator("[data-testid='move-在谈']").click()
     assert "已进入「在谈」阶段" in flash(rec)
-    rec.locator("[data-testid='move-签约']").click()
-    assert "已进入「签约」阶段" in flash(rec)
-    assert rec.locator("[data-testid=stage]").first.inner_text() == "签约"
+    claim = rec.locator("[data-testid=claim-form-签约]")
+    claim.locator("[data-testid=fact-signed_on]").fill("2027-03-01")
+    claim.locator("[data-testid=fact-agreed_investment]").fill("20000")
+    claim.locator("[data-testid=fact-agreement_no]").fill("TZ-2027-007")
+    claim.locator("[data-testid='move-签约']").click()
+    assert "待确认后计入统计" in flash(rec)
+    assert rec.locator("[data-testid=stage]").first.inner_text() == "在谈"
     timeline = rec.locator("[data-testid=timeline]").inner_text()
-    assert "「在谈」→「签约」" in timeline and "分派给 张专员" in timeline
+    assert "分派给 张专员" in timeline
     rec.set_viewport_size({"width": 1440, "height": 1500})
     screenshot(rec, "p2-lead")
     rec.set_viewport_size({"width": 1440, "height": 960})
@@ -116,6 +120,11 @@ def test_assign_work_gate_sign_and_dashboard(new_page, web_env):
     # 7. the leader sees it on the dashboard as a signed key project with its four items in place
     leader = new_page()
     login(leader, "lingdao")
+    # the sponsoring leader confirms the 签约 claim; only then does it count
+    leader.goto(f"/leads/{lead_id}")
+    leader.locator("[data-testid=claim-confirm]").click()
+    assert "已确认「苏州功率芯片」进入「签约」" in flash(leader)
+    assert "「在谈」→「签约」" in leader.locator("[data-testid=timeline]").inner_text()
     leader.goto("/dashboard/")
     row = leader.locator("[data-testid=key-project]", has_text="苏州功率芯片")
     assert "签约" in row.inner_text() and "已落实" in row.inner_text() and "王区长" in row.inner_text()

@@ -127,10 +127,14 @@ def _nav(client) -> list[str]:
 @pytest.mark.parametrize(
     "username, expected",
     [
-        ("zhuanyuan", ["产业链图谱", "补链目标", "企业名录", "目标名录", "线索", "收件箱", "空间资源"]),
+        (
+            "zhuanyuan",
+            ["待办", "产业链图谱", "补链目标", "企业名录", "目标名录", "线索", "收件箱", "空间资源"],
+        ),
         (
             "jingli",
             [
+                "待办",
                 "产业链图谱",
                 "补链目标",
                 "企业名录",
@@ -146,6 +150,7 @@ def _nav(client) -> list[str]:
         (
             "lingdao",
             [
+                "待办",
                 "产业链图谱",
                 "补链目标",
                 "企业名录",

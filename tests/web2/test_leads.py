@@ -3,6 +3,8 @@ claiming pool leads, comments, stale edits and escaping of user data."""
 
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 
 from crm.db import unit_of_work
@@ -136,9 +138,33 @@ def test_gate_refuses_key_project_until_four_ones_are_set(as_user, leads, env):
         follow_redirects=True,
     )
     assert "已进入「在谈」阶段" in resp.get_data(as_text=True)
-    post(client, f"/leads/{leads.key}/stage", {"target": "签约", "version": _version(env, leads.key)})
+    # 签约 asks for its facts ([stage_evidence]): refused naming each missing item
+    resp = post(client, f"/leads/{leads.key}/stage", {"target": "签约", "version": _version(env, leads.key)})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "签约日期" in html and "协议投资额（万元）" in html and "协议编号，或协议文件" in html
+    facts = {"signed_on": "2027-03-01", "agreed_investment": "18000", "agreement_no": "TZ-2027-001"}
+    resp = post(
+        client,
+        f"/leads/{leads.key}/stage",
+        {"target": "签约", "version": _version(env, leads.key), **facts},
+        follow_redirects=True,
+    )
+    assert "待确认后计入统计" in resp.get_data(as_text=True)
     with unit_of_work(env.session_factory) as s:
-        assert s.get(Lead, leads.key).stage == "签约"
+        lead = s.get(Lead, leads.key)
+        assert (lead.stage, lead.pending_stage) == ("在谈", "签约")  # a recruiter's claim is pending
+    # the sponsoring leader confirms it from the inbox item
+    boss = as_user("lingdao")
+    inbox_html = boss.get("/inbox/").get_data(as_text=True)
+    assert "申报「苏州功率芯片」进入「签约」" in inbox_html
+    page = boss.get(f"/leads/{leads.key}").get_data(as_text=True)
+    claim_id = int(re.search(r"/claims/(\d+)/confirm", page).group(1))
+    post(boss, f"/leads/{leads.key}/claims/{claim_id}/confirm", {})
+    with unit_of_work(env.session_factory) as s:
+        lead = s.get(Lead, leads.key)
+        assert (lead.stage, lead.pending_stage, lead.investment) == ("签约", None, 18000)
+    assert "申报「苏州功率芯片」进入「签约」" not in boss.get("/inbox/").get_data(as_text=True)
 
 
 def test_partial_four_ones_lists_what_is_still_missing(as_user, leads, env):

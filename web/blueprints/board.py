@@ -12,10 +12,11 @@ from crm import permissions
 from crm.errors import CrmError, PermissionDenied, StaleEdit, ValidationError
 from crm.models import Lead
 from crm.queries.worklist import WorkFilter, board
-from crm.services import assignment, leads, users
+from crm.services import assignment, stage_claims, users
 from crm.services.leads import allowed_transitions
 
 from .. import backend
+from ..loop import district, graph_store, loop_settings
 from .auth import _safe_next
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -164,8 +165,17 @@ def bulk():
                             session, actor, lead_id, reason or "", ip=request.remote_addr
                         )
                     else:
-                        leads.transition(
-                            session, actor, lead_id, target, reason, settings=settings, ip=request.remote_addr
+                        stage_claims.move(
+                            session,
+                            actor,
+                            lead_id,
+                            target,
+                            reason,
+                            settings=settings,
+                            loop=loop_settings(),
+                            graph=graph_store(),
+                            district=district(),
+                            ip=request.remote_addr,
                         )
                     done += 1
     except PermissionDenied:

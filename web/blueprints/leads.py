@@ -13,17 +13,20 @@ from flask_login import current_user, login_required
 
 from crm import permissions
 from crm.errors import GateNotSatisfied, PermissionDenied, StaleEdit, ValidationError, WorkflowError
+from crm.evidence import FACTS, fact_lines, requirement_keys, requirement_label
 from crm.key_projects import key_project_status
 from crm.models import LEADER, utcnow
 from crm.queries import timeline
 from crm.queries.response import response_status
 from crm.queries.worklist import WorkFilter, leads_version, worklist
-from crm.services import activities, assignment, audit, leads, users
+from crm.services import activities, assignment, audit, leads, stage_claims, users
 from crm.services.leads import allowed_transitions
+from crm.services.stage_claims import EvidenceMissing
 from crm.workflow import Workflow
 
 from .. import backend
 from ..listcache import RenderCache
+from ..loop import district, graph_store, loop_settings
 from .auth import _safe_next
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -157,7 +160,7 @@ def show(lead_id: int):
     return _render_lead(lead_id)
 
 
-def _render_lead(lead_id: int, *, gate=None, status: int = 200):
+def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: int = 200):
 
     actor = current_user.orm
     session = backend.db()
@@ -173,15 +176,24 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
     except PermissionDenied:
         audit_page, audit_lines = None, []
     workflow = Workflow.from_settings(settings)
+    loop = loop_settings()
     targets = leads.allowed_transitions(lead, settings)
-    moves = [
-        {
-            "stage": t,
-            "reason": workflow.needs_reason(lead.stage, t),
-            "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings),
-        }
-        for t in targets
-    ]
+    moves = []
+    for t in targets:
+        claim = stage_claims.needs_claim(loop, settings, lead.stage, t)
+        reqs = loop.evidence.requirements(t) if claim else ()
+        moves.append(
+            {
+                "stage": t,
+                "reason": workflow.needs_reason(lead.stage, t),
+                "forward": lead.stage in settings.stages and _is_forward(lead.stage, t, settings),
+                "claim": claim,
+                "requirements": [requirement_label(r) for r in reqs],
+                "facts": [(k, *FACTS[k]) for k in requirement_keys(reqs) if FACTS[k][1] != "file"],
+            }
+        )
+    claims = stage_claims.claims_of(session, actor, lead_id)
+    pending = next((c for c in claims if c.status == "pending"), None)
     key = key_project_status(lead, settings.four_ones)
     can_edit = permissions.can_edit(actor, lead)
     people = users.list_users(session, actor, include_inactive=False) if can_edit else []
@@ -209,6 +221,12 @@ def _render_lead(lead_id: int, *, gate=None, status: int = 200):
         key_min=settings.four_ones.key_investment_min,
         settings=settings,
         gate=gate,
+        evidence=evidence,
+        facts_in=facts or {},
+        claims=claims,
+        pending=pending,
+        can_decide=pending is not None and stage_claims.may_decide(actor, lead, loop, settings),
+        fact_lines=fact_lines,
         response=response_status(lead, settings, _now()),
         today=_today(),
         audit_lines=audit_lines,
@@ -257,29 +275,84 @@ def add_activity(lead_id: int):
 
 @bp.post("/<int:lead_id>/stage")
 def move(lead_id: int):
-    """Move to another stage. The "四个一" gate's refusal re-renders the lead page explaining
-    what is missing; other refusals come back as a message where the user was."""
+    """Move to another stage; into a stage that asks for facts, a claim (crm.services.stage_claims).
+    The "四个一" gate's and the missing facts' refusals re-render the lead page explaining what is
+    missing; other refusals come back as a message where the user was."""
 
     target = request.form.get("target", "")
     reason = request.form.get("reason")
+    facts = {k: request.form.get(k, "") for k in FACTS if FACTS[k][1] != "file"}
     try:
         with backend.unit_of_work() as session:
-            lead = leads.transition(
+            result = stage_claims.move(
                 session,
                 current_user.orm,
                 lead_id,
                 target,
                 reason,
+                facts=facts,
+                attachment_ids=request.form.getlist("attachment_ids"),
                 expected_version=_version(),
                 settings=backend.crm_settings(),
+                loop=loop_settings(),
+                graph=graph_store(),
+                district=district(),
                 ip=request.remote_addr,
             )
     except GateNotSatisfied as exc:
         return _render_lead(lead_id, gate=exc, status=409)
-    except (WorkflowError, StaleEdit) as exc:
+    except EvidenceMissing as exc:
+        return _render_lead(lead_id, evidence=exc, facts=facts, status=422)
+    except (WorkflowError, StaleEdit, ValidationError) as exc:
         flash(str(exc), "error")
         return _back(lead_id)
-    flash(f"「{lead.company_name}」已进入「{lead.stage}」阶段。", "success")
+    lead = result.lead
+    if result.pending:
+        flash(f"已申报「{lead.company_name}」进入「{target}」，待确认后计入统计。", "success")
+    else:
+        flash(f"「{lead.company_name}」已进入「{lead.stage}」阶段。", "success")
+    return _back(lead_id)
+
+
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/confirm", defaults={"action": "confirm"})
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/return", defaults={"action": "return"})
+@bp.post("/<int:lead_id>/claims/<int:claim_id>/withdraw", defaults={"action": "withdraw"})
+def decide_claim(lead_id: int, claim_id: int, action: str):
+    """Confirm, return (with a reason) or withdraw a stage claim."""
+
+    settings, loop = backend.crm_settings(), loop_settings()
+    try:
+        with backend.unit_of_work() as session:
+            if action == "confirm":
+                claim = stage_claims.confirm(
+                    session,
+                    current_user.orm,
+                    claim_id,
+                    settings=settings,
+                    loop=loop,
+                    graph=graph_store(),
+                    district=district(),
+                    ip=request.remote_addr,
+                )
+                message = f"已确认「{claim.lead.company_name}」进入「{claim.to_stage}」。"
+            elif action == "return":
+                claim = stage_claims.return_claim(
+                    session,
+                    current_user.orm,
+                    claim_id,
+                    request.form.get("reason", ""),
+                    settings=settings,
+                    loop=loop,
+                    ip=request.remote_addr,
+                )
+                message = f"已退回「{claim.lead.company_name}」进入「{claim.to_stage}」的申报。"
+            else:
+                claim = stage_claims.withdraw(session, current_user.orm, claim_id, ip=request.remote_addr)
+                message = "已撤回阶段申报。"
+    except (WorkflowError, ValidationError, StaleEdit) as exc:
+        flash(str(exc), "error")
+        return _back(lead_id)
+    flash(message, "success")
     return _back(lead_id)
 
 

@@ -13,7 +13,8 @@ from flask_login import current_user, login_required
 from crm import permissions
 from crm.errors import StaleEdit, ValidationError, WorkflowError
 from crm.models import TL_APPROVED, TL_SUBMITTED
-from crm.services import target_lists
+from crm.services import firm_status, target_lists
+from crm.services.lead_holders import CompanyRef
 from graph.targets import FACTOR_LABELS
 
 from .. import backend
@@ -146,9 +147,11 @@ def list_show(list_id: int):
     )
     can_review = permissions.can_review_target_lists(actor) and tl.status == TL_SUBMITTED
     sector_name, chain_name = _scope_names(svc, tl)
+    refs = [CompanyRef(r.company_id, r.company_name, r.uscc) for r in tl.rows]
     return render_template(
         "lists/show.html",
         tl=tl,
+        crm_status=firm_status.statuses(session, refs, backend.crm_settings()),
         versions=versions,
         can_edit=can_edit,
         can_review=can_review,
@@ -171,7 +174,15 @@ def list_add():
         abort(400, "请选择名录")
     rows = ranked_rows([(request.form.get("company_id", ""), request.form.get("node_id", ""))])
     with backend.unit_of_work() as session:
-        result = target_lists.add_rows(session, current_user.orm, list_id, rows, ip=request.remote_addr)
+        result = target_lists.add_rows(
+            session,
+            current_user.orm,
+            list_id,
+            rows,
+            settings=backend.crm_settings(),
+            reason=request.form.get("reason"),
+            ip=request.remote_addr,
+        )
     for why in result.skipped:
         flash(why, "warning")
     if result.added:
@@ -190,14 +201,22 @@ def list_add_top(list_id: int):
         tl = target_lists.get_list(session, current_user.orm, list_id)
         rows = top_rows(tl.chain_id, tl.sector_id, count)
         result = target_lists.add_rows(
-            session, current_user.orm, list_id, rows, expected_version=_version(), ip=request.remote_addr
+            session,
+            current_user.orm,
+            list_id,
+            rows,
+            expected_version=_version(),
+            settings=backend.crm_settings(),
+            ip=request.remote_addr,
         )
         flash(
             f"已加入 {len(result.added)} 家企业"
-            + (f"，{len(result.skipped)} 家已在名录中" if result.skipped else "")
+            + (f"，{len(result.skipped)} 家未加入" if result.skipped else "")
             + "。",
             "success",
         )
+        for why in result.skipped:
+            flash(why, "warning")
 
     return _list_action(list_id, action, None)
 

@@ -1,0 +1,30 @@
+"""What the closed-loop views share: the loop settings ([stage_evidence], [attachments]) read once
+per app, the district for landed firms, and the graph store a confirmed 落地 writes to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from crm.loop_settings import LoopSettings
+
+from . import backend
+
+EXT = "lianzhao.loop"
+
+
+def loop_settings() -> LoopSettings:
+    """[stage_evidence] and [attachments] from the app's configuration, read once."""
+    ext = current_app.extensions
+    if EXT not in ext:
+        ext[EXT] = LoopSettings.from_config(backend.cfg(), backend.crm_settings().stages)
+    return ext[EXT]
+
+
+def district() -> dict[str, Any]:
+    return dict(backend.cfg().get("district", {}))
+
+
+def graph_store() -> Any:
+    return backend.backend().store
