@@ -114,8 +114,9 @@ class GraphStore(ABC):
     @abstractmethod
     def find_companies(self, text: str, limit: int = 50, include_inactive: bool = False) -> list[Company]:
         """Directory search: firms whose name, 曾用名 or credit code contains `text` (graph.identity.
-        fold_search on both sides; any length, 1 character included). Names starting with the text come
-        first, then the others, each by id; at most `limit`. 注销/吊销 firms only with `include_inactive`."""
+        fold_search on both sides; any length, 1 character included). At most `limit` hits: names starting
+        with the text first, then the others, each group sorted by id (which `limit` hits a common word returns
+        is the backend's choice). 注销/吊销 firms only with `include_inactive`."""
 
     @abstractmethod
     def company_count(self, local: bool | None = None) -> int: ...
