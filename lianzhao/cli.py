@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "companies": (
         "lianzhao.commands.companies:companies_group",
-        "企业名录：查询、查看、待确认队列与确认产业链环节。",
+        "企业名录：查询、查看、待确认队列、确认产业链环节与疑似重复。",
     ),
     "import": (
         "lianzhao.commands.imports:import_group",

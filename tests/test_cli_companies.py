@@ -105,3 +105,19 @@ def test_xlsx_export_needs_output(env):
     assert cli(config, "list", "--format", "xlsx").exit_code != 0
     out = tmp / "firms.xlsx"
     assert cli(config, "list", "--format", "xlsx", "-o", str(out)).exit_code == 0 and out.stat().st_size > 0
+
+
+def test_duplicates_lists_same_name_and_former_name(env):
+    config, tmp = env
+    cfg = load_config(config)
+    path = tmp / "dupes.csv"
+    path.write_text(
+        "企业名称,曾用名,产业链环节\n北京示例新骨科有限公司,北京通州示例骨科器械股份有限公司,人工关节\n",
+        encoding="utf-8",
+    )
+    with NetworkxStore(Path(cfg["instance"]["path"]) / "graph.sqlite3") as store:
+        report = import_companies(store, path, district_cfg=cfg["district"], companies_cfg=cfg["companies"])
+    # the 曾用名 matches the stored firm: re-import updates it (same id), no duplicate is created
+    assert report.updated == 1 and report.created == 0
+    result = cli(config, "duplicates", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.output) == []

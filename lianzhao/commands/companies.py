@@ -20,6 +20,7 @@ from graph.directory import (
     resolve_company,
     search_companies,
 )
+from graph.duplicates import find_duplicates
 from graph.errors import LianzhaoError
 from graph.importer import NodeResolver
 from graph.importer.columns import ColumnSpec, understand_columns
@@ -88,7 +89,7 @@ output_option = click.option(
 
 @click.group("companies")
 def companies_group():
-    """企业名录：查询、查看、待确认队列与确认产业链环节。"""
+    """企业名录：查询、查看、待确认队列、确认产业链环节与疑似重复。"""
 
 
 @companies_group.command("search")
@@ -172,3 +173,22 @@ def confirm_cmd(obj, file):
         except LianzhaoError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"已确认 {len(done)} 家企业的产业链环节。")
+
+
+@companies_group.command("duplicates")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def duplicates_cmd(obj, fmt):
+    """疑似重复：同一信用代码、同名，或名称与另一家的曾用名相同的企业。"""
+    with open_graph_store(obj.cfg) as store:
+        companies = store.companies(store.company_ids())
+    names = {c.id: c.display_name for c in companies}
+    groups = find_duplicates(companies)
+    if fmt == "json":
+        data = [{"reason": g.reason, "key": g.key, "company_ids": list(g.company_ids)} for g in groups]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not groups:
+        click.echo("未发现疑似重复的企业。")
+    for g in groups:
+        click.echo(f"{g.reason}「{g.key}」：" + "；".join(f"{names[i]}（{i}）" for i in g.company_ids))
