@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from crm.db import make_engine, make_session_factory, unit_of_work, upgrade  # noqa: E402
 from crm.models import Activity, Lead, Team, User, utcnow  # noqa: E402
 from crm.queries.worklist import WorkFilter, worklist  # noqa: E402
-from crm.services import overdue
+from crm.services import overdue  # noqa: E402
 from crm.settings import CrmSettings  # noqa: E402
 
 SECTORS = ["medical", "equipment", "electronics", "nev", "urban", "lowcarbon", "digital", "crossover"]

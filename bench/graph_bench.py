@@ -713,9 +713,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"结果已写入 {args.out}")
     elif results:
         notes = args.notes.read_text(encoding="utf-8").strip() if args.notes else ""
-        print(
-            render(results, command, notes, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-        )
+        print(render(results, command, notes, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
     return 0
 
 

@@ -34,7 +34,7 @@ def database_url(cfg: dict[str, Any]) -> str:
     return f"sqlite:///{folder / 'crm.sqlite3'}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -43,14 +43,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(cfg: dict[str, Any] | None = None, url: str | None = None, **kwargs) -> Engine:
+def make_engine(cfg: dict[str, Any] | None = None, url: str | None = None, **kwargs: Any) -> Engine:
     """Build (not connect) the engine; SQLite gets foreign keys on, WAL and a busy timeout.
 
     Either a loaded config or an explicit `url` (tests, tools); `echo` is [database] echo.
     """
     if cfg is None and url is None:
         raise ValueError("make_engine needs a config or a URL")
-    url = url or database_url(cfg)
+    url = url or database_url(cfg)  # type: ignore[arg-type]  # one of the two is set (checked above)
     echo = bool(cfg["database"]["echo"]) if cfg is not None else False
     if url.startswith("postgresql:"):
         url = "postgresql+psycopg:" + url[len("postgresql:") :]
@@ -98,7 +98,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def head_revision() -> str:
     """The newest migration shipped with this code."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "no migrations shipped"
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -31,7 +31,7 @@ def _lines(value: Any, width: float) -> int:
     return sum(max(1, -(-max(wcswidth(part), 0) // int(usable))) for part in text.split("\n"))
 
 
-def safe_text(cell, text: str) -> None:
+def safe_text(cell: Any, text: str) -> None:
     """Text stays text: never a formula (CSV/XLSX injection), risky cells get Excel's quote prefix."""
     cell.value = text
     cell.data_type = "s"

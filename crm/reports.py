@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -175,14 +176,14 @@ def build_report(
     )
 
 
-def _font(run, size: float, bold: bool = False, name: str = "仿宋") -> None:
+def _font(run: Any, size: float, bold: bool = False, name: str = "仿宋") -> None:
     run.font.size = Pt(size)
     run.font.bold = bold
     run.font.name = name
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
 
 
-def _page_number(paragraph) -> None:
+def _page_number(paragraph: Any) -> None:
     """第 N 页 with a PAGE field, so Word and WPS number the pages themselves."""
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(paragraph.add_run("第 "), 10.5)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from graph.errors import ConfigError, InvalidInput
@@ -53,10 +53,13 @@ def write_overrides(session: Session, changes: Mapping[str, Any], actor_id: int 
             session.add(SettingOverride(key=key, value=value, updated_at=now, updated_by_id=actor_id))
         else:
             row.value, row.updated_at, row.updated_by_id = value, now, actor_id
-    moved = session.execute(
-        update(SettingsVersion)
-        .where(SettingsVersion.id == VERSION_ROW)
-        .values(version=SettingsVersion.version + 1)
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SettingsVersion)
+            .where(SettingsVersion.id == VERSION_ROW)
+            .values(version=SettingsVersion.version + 1)
+        ),
     ).rowcount
     if not moved:
         session.add(SettingsVersion(id=VERSION_ROW, version=1))

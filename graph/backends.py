@@ -39,7 +39,7 @@ def open_backend(cfg: Mapping[str, Any], backend: str) -> GraphStore:
         # The optional backend's driver takes about 0.5 s to import: only when it is chosen.
         from .neo4j_store import Neo4jStore  # noqa: PLC0415
 
-        return Neo4jStore.from_config(cfg)
+        return Neo4jStore.from_config(dict(cfg))
     return NetworkxStore(embedded_path(cfg))
 
 

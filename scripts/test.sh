@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
+# Static checks first (seconds): lint and formatting, types of graph/ and crm/. The layers and the
+# absence of import cycles are a test (tests/test_architecture.py, import-linter).
+echo "==> ruff（代码规范与格式）、mypy（graph/、crm/ 类型检查）"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
 bash scripts/system-deps.sh
 
 cleanup() {

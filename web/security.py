@@ -36,7 +36,7 @@ PASSWORD_CHANGE_EXEMPT = frozenset(
 # vis-network's standalone build (web/static/vendor/, 10.1.5) injects its own CSS as <style>
 # elements; these are their SHA-256 hashes (and the empty element's), so the CSP can allow exactly
 # those blocks without 'unsafe-inline'. Re-collect them when updating the vendored file: the browser
-# test tests/e2e/test_chain_graph.py fails on any CSP violation and prints the hash it wanted.
+# test tests/browser/test_chain_graph.py fails on any CSP violation and prints the hash it wanted.
 VIS_NETWORK_STYLE_HASHES = (
     "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
     "sha256-4cgFR0//m8/eHo2G/esYsuZetUHlzCUWYM59sfgE9zY=",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -280,7 +281,7 @@ def project_ledger(
     for lead in leads:
         reached = lead.stage in order and order.index(lead.stage) >= order.index(signed)
         reached_landed = lead.stage in order and order.index(lead.stage) >= order.index(landed)
-        act = latest.get(lead.id)
+        last = latest.get(lead.id)
         c = coord.get(lead.id)
         key = is_key_project(lead.investment, lead.key_flag, settings.four_ones)
         rows.append(
@@ -291,8 +292,8 @@ def project_ledger(
                 history.get(lead.id, []),
                 lead.investment if reached else None,
                 lead.investment if reached_landed else None,
-                f"{act.occurred_on:%Y-%m-%d} {act.kind}：{act.outcome or ''}".strip() if act else "",
-                (act.next_step or "") if act else "",
+                f"{last.occurred_on:%Y-%m-%d} {last.kind}：{last.outcome or ''}".strip() if last else "",
+                (last.next_step or "") if last else "",
                 (c.issue or "") if c else "",
                 (c.solver or "") if c else "",
                 names.get(lead.owner_id, "公共池") if lead.owner_id else "公共池",
@@ -335,7 +336,7 @@ class KeyItem:
 
 
 def _figures(
-    session: Session, base, settings: CrmSettings, period: Period, gap_nodes: set[str] | None
+    session: Session, base: Any, settings: CrmSettings, period: Period, gap_nodes: set[str] | None
 ) -> Figures:
     start, end = utc_bounds(period, settings.timezone)
     ids = base.with_only_columns(Lead.id).order_by(None)
@@ -375,7 +376,7 @@ def _figures(
             )
         ).one()
         setattr(fig, f"{attr}_count", int(n))
-        setattr(fig, f"{attr}_investment", float(total))
+        setattr(fig, f"{attr}_investment", float(total or 0))
     if gap_nodes is not None:
         nodes = session.scalars(
             select(Lead.node_id)
@@ -402,12 +403,12 @@ class Summary:
     tasks: list[TaskRow]
     overdue_tasks: list[TaskRow]
     as_of: datetime  # naive UTC: when the state-based figures (overdue, key projects) were read
-    coordination: list[tuple[Lead, str, str]]  # open 需协调解决的问题
+    coordination: list[tuple[Lead, str | None, str]]  # open 需协调解决的问题
 
 
-def gap_node_ids(chain_service, sector_id: str | None) -> set[str]:
+def gap_node_ids(chain_service: Any, sector_id: str | None) -> set[str]:
     """缺链 and 弱链 nodes of the graph (the sector's, when one is chosen)."""
-    out = set()
+    out: set[str] = set()
     for chain in chain_service.chains():
         if sector_id and chain.sector_id != sector_id:
             continue
@@ -421,7 +422,7 @@ def period_summary(
     settings: CrmSettings,
     msettings: MonitoringSettings,
     plan: Plan,
-    chain_service,
+    chain_service: Any,
     period: Period,
     sector_id: str | None = None,
     now: datetime | None = None,

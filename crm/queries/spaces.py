@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -121,7 +122,7 @@ def zone_summary(session: Session) -> list[ZoneRow]:
     return sorted(table.values(), key=lambda r: (r.zone_id or "~", order.get(r.kind, 9)))
 
 
-def leads_with_needs(session: Session, stage: str, visible) -> list[tuple[Lead, LeadSpaceNeed | None]]:
+def leads_with_needs(session: Session, stage: str, visible: Any) -> list[tuple[Lead, LeadSpaceNeed | None]]:
     """Leads in `stage` the actor may read (`visible`: the leads visibility WHERE clause) that have
     structured needs or a land/floor figure, with their needs row."""
     query = (
@@ -141,5 +142,6 @@ def held_by_lead(session: Session, lead_ids: list[int]) -> dict[int, list[SpaceR
         for r in session.scalars(
             select(SpaceResource).where(SpaceResource.lead_id.in_(lead_ids)).order_by(SpaceResource.code)
         ):
-            out[r.lead_id].append(r)
+            if r.lead_id is not None:
+                out[r.lead_id].append(r)
     return out

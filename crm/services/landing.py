@@ -28,7 +28,7 @@ def land_firm(store: Any, lead: Any, facts: Mapping[str, Any], district: Mapping
     """Write the landed firm into the graph; returns its graph id."""
     uscc = facts.get("entity_uscc")
     name = (facts.get("entity_name") or lead.company_name or "").strip()
-    place = {
+    place: dict[str, Any] = {
         "province": str(district.get("province", "")),
         "city": str(district.get("city", "")),
         "district": str(district.get("district", "")),

@@ -5,7 +5,7 @@ writes an audit entry; a file import checks every row first and writes all or no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,7 +147,7 @@ HEADERS = {
 }
 
 
-def _columns(table: Table, wanted: dict[str, Sequence[str]], required: Sequence[str]) -> dict[str, int]:
+def _columns(table: Table, wanted: Mapping[str, Sequence[str]], required: Sequence[str]) -> dict[str, int]:
     found = {normalize_header(h): i for i, h in enumerate(table.headers)}
     cols: dict[str, int] = {}
     for key, names in wanted.items():
@@ -181,7 +181,9 @@ def import_values(
     actor = current_actor(session, actor)
     _require_editor(actor, msettings)
     cols = _columns(table, HEADERS, ("indicator", "period", "value"))
-    errors, checked, seen = [], [], {}
+    errors: list[str] = []
+    checked: list[Any] = []
+    seen: dict[Any, int] = {}
     for row, line in zip(table.rows, table.row_numbers, strict=True):
         if not any(c.strip() for c in row if c):
             continue
@@ -249,7 +251,9 @@ def import_designations(
     _require_editor(actor, msettings)
     cols = _columns(table, DESIGNATION_HEADERS, ("name", "kind", "year"))
     kinds = plan.designation_kinds
-    errors, checked, seen = [], [], {}
+    errors: list[str] = []
+    checked: list[Any] = []
+    seen: dict[Any, int] = {}
     for row, line in zip(table.rows, table.row_numbers, strict=True):
         if not any(c.strip() for c in row if c):
             continue
@@ -280,17 +284,17 @@ def import_designations(
         raise MonitoringInputError("文件中没有数据行")
     created = 0
     for name, kind, level, year, row in checked:
-        key = normalize_name(name)
+        name_key = normalize_name(name)
         exists = session.scalars(
             select(Designation).where(
-                Designation.name_key == key, Designation.kind == kind, Designation.year == year
+                Designation.name_key == name_key, Designation.kind == kind, Designation.year == year
             )
         ).first()
         if exists:
             continue
         d = Designation(
             company_name=name,
-            name_key=key,
+            name_key=name_key,
             uscc=_cell(row, cols, "uscc") or None,
             kind=kind,
             level=level,

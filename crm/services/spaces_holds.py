@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from graph.errors import Conflict, PermissionDenied
@@ -42,7 +43,7 @@ from .spaces_settings import SpacesSettings
 INBOX_KIND = "space_hold"
 
 
-def can_hold(user, lead, settings: SpacesSettings) -> bool:
+def can_hold(user: Any, lead: Any, settings: SpacesSettings) -> bool:
     """A role of config [spaces] hold_roles that may edit the lead holds resources for it."""
     return can_read(user) and user.role in settings.hold_roles and perm.can_edit(user, lead)
 
@@ -81,18 +82,21 @@ def hold(
         SpaceResource.status == AVAILABLE,
         and_(SpaceResource.status == HELD, SpaceResource.hold_until < now),
     )
-    won = session.execute(
-        update(SpaceResource)
-        .where(SpaceResource.id == resource_id, free)
-        .values(
-            status=HELD,
-            lead_id=lead.id,
-            hold_until=until,
-            status_changed_at=now,
-            updated_at=now,
-            version=SpaceResource.version + 1,
-        )
-        .execution_options(synchronize_session=False)
+    won = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SpaceResource)
+            .where(SpaceResource.id == resource_id, free)
+            .values(
+                status=HELD,
+                lead_id=lead.id,
+                hold_until=until,
+                status_changed_at=now,
+                updated_at=now,
+                version=SpaceResource.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     session.refresh(resource)
     if won != 1:
@@ -155,7 +159,7 @@ def _free(resource: SpaceResource, now: datetime) -> None:
 
 def _notify_expired(session: Session, held: SpaceHold, resource: SpaceResource, now: datetime) -> None:
     lead = session.get(Lead, held.lead_id)
-    to = {held.held_by_id, lead.owner_id if lead else None} - {None}
+    to: set[int] = {uid for uid in (held.held_by_id, lead.owner_id if lead else None) if uid is not None}
     for uid in sorted(to):
         inbox.notify(
             session,

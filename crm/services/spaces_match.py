@@ -146,7 +146,9 @@ def failures(
         if fail("面积未登记"):
             return out
     else:
-        top = (hi if hi is not None else lo) * (1 + rules.area_tolerance)
+        bound = hi if hi is not None else lo
+        assert bound is not None  # one of them is set on this branch
+        top = bound * (1 + rules.area_tolerance)
         if lo is not None and area < lo:
             if fail(f"面积 {_num(area)} {unit} 小于需求 {_num(lo)} {unit}"):
                 return out
@@ -247,7 +249,7 @@ def _reasons(
         wanted = (
             f"{_num(lo)}–{_num(hi)}"
             if lo is not None and hi is not None
-            else _num(lo if lo is not None else hi)
+            else _num(lo if lo is not None else hi)  # type: ignore[arg-type]  # one is set
         )
         reasons.append(f"面积 {_num(area)} {unit}满足 {wanted} {unit}需求")
     if r.kind == LAND and r.land_use:

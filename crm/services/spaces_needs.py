@@ -144,7 +144,7 @@ def save_need(
     if need is not None and expected_version is not None and int(expected_version) != need.version:
         raise Conflict(f"线索「{lead.company_name}」的需求已被其他人修改，请刷新后重试")
     creating = need is None
-    if creating:
+    if need is None:
         need = LeadSpaceNeed(lead_id=lead_id, wanted_zones=[], vetoes={})
         session.add(need)
     before = {} if creating else snapshot(need, FIELDS)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from graph.errors import InvalidInput, NotFound
 from graph.identity import normalize_name
 from graph.model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
-from graph.errors import InvalidInput, NotFound
 from graph.store import GraphStoreError, InvalidGraphData, UnknownReference
 
 QUALIFIED = ("专精特新", "小巨人", "单项冠军", "上市", "高新技术企业", "链主")

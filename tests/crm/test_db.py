@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
-from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
 import crm.models_loop  # noqa: F401  (its tables join Base.metadata)
+from crm import models_monitoring  # noqa: F401  (its tables join Base.metadata)
+from crm.db import current_revision, database_url, head_revision, make_engine, unit_of_work, upgrade
 from crm.models import Base, Team
 from lianzhao.config import build_config
 

@@ -25,7 +25,11 @@ def run(engine, monkeypatch, tmp_path):
 
 def test_indicators_import_and_report(run, tmp_path):
     wb = Workbook()
-    for row in (["指标编号", "期间", "数值", "来源"], ["output_value", "2024年1-9月", "500", ""], ["9", "2024-Q3", "x", ""]):
+    for row in (
+        ["指标编号", "期间", "数值", "来源"],
+        ["output_value", "2024年1-9月", "500", ""],
+        ["9", "2024-Q3", "x", ""],
+    ):
         wb.active.append(row)
     bad = tmp_path / "bad.xlsx"
     wb.save(bad)
@@ -40,8 +44,14 @@ def test_indicators_import_and_report(run, tmp_path):
     data = json.loads(result.output)
     assert len(data["indicators"]) == 12
     first = data["indicators"][0]
-    assert (first["name"], first["target_2024"], first["target_2025"]) == ("全区规模以上先进制造业总产值", "650", "680")
-    assert first["latest"] == 500 and first["period"] == "2024-09" and first["progress"] == round(500 / 650, 4)
+    assert (first["name"], first["target_2024"], first["target_2025"]) == (
+        "全区规模以上先进制造业总产值",
+        "650",
+        "680",
+    )
+    assert (
+        first["latest"] == 500 and first["period"] == "2024-09" and first["progress"] == round(500 / 650, 4)
+    )
     table = run("indicators", "report", "--year", 2024)
     assert table.exit_code == 0 and "突破3" in table.output
     out = tmp_path / "ind.xlsx"

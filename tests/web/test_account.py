@@ -1,4 +1,4 @@
-"""修改密码, the must-change rule, role-aware navigation and local times (QA fixes)."""
+"""修改密码, the must-change rule, role-aware navigation and local times."""
 
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def test_must_change_blocks_every_page_until_changed(env, client):
         assert not get_by_username(s, "xinren").must_change_password
 
 
-def test_change_password_checks_old_confirm_and_policy(env, as_user):
-    client = as_user("zhuanyuan")
+def test_change_password_checks_old_confirm_and_policy(env, auth):
+    client = auth.login("zhuanyuan")
     html = client.get("/chains/").get_data(as_text=True)
     assert 'data-testid="change-password-link"' in html
     resp = _change(client, current="falsch")
@@ -108,8 +108,8 @@ def test_change_password_checks_old_confirm_and_policy(env, as_user):
     assert login(client, "zhuanyuan", NEW_PASSWORD).status_code == 302
 
 
-def test_change_password_needs_csrf(as_user):
-    client = as_user("zhuanyuan")
+def test_change_password_needs_csrf(auth):
+    client = auth.login("zhuanyuan")
     resp = client.post(
         "/password",
         data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
@@ -166,8 +166,8 @@ def _nav(client) -> list[str]:
         ("admin", ["产业链图谱", "补链目标", "企业名录", "管理"]),
     ],
 )
-def test_nav_follows_the_role_and_offers_no_403(as_user, username, expected):
-    client = as_user(username)
+def test_nav_follows_the_role_and_offers_no_403(auth, username, expected):
+    client = auth.login(username)
     nav = _nav(client)
     assert nav == expected
     html = client.get("/chains/").get_data(as_text=True)
@@ -233,3 +233,9 @@ def test_password_change_ends_the_other_sessions_but_keeps_this_one(app, env):
         )
     resp = mine.get("/chains/")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_nav_shows_the_crm_areas(as_user):
+    html = as_user("jingli").get("/board/").get_data(as_text=True)
+    for label in ("线索", "看板", "收件箱", "驾驶舱"):
+        assert f">{label}</a>" in html

@@ -11,21 +11,21 @@ from .webdata import CHAIN, MISSING_NODE, XSS_NAME
 GRAPH_JSON = re.compile(r'<script type="application/json" id="graph-data">(.*?)</script>', re.S)
 
 
-def test_index_lists_sectors_with_gap_counts(as_user):
-    html = as_user("zhuanyuan").get("/chains/").get_data(as_text=True)
+def test_index_lists_sectors_with_gap_counts(auth):
+    html = auth.login("zhuanyuan").get("/chains/").get_data(as_text=True)
     assert "新能源智能汽车" in html and "医药健康" in html
     assert "新能源汽车动力总成" in html and "电机控制器" in html  # most critical gap named
 
 
-def test_sector_overview(as_user):
-    client = as_user("zhuanyuan")
+def test_sector_overview(auth):
+    client = auth.login("zhuanyuan")
     html = client.get("/chains/sector/nev").get_data(as_text=True)
     assert "新能源汽车动力总成" in html and "覆盖率" in html and "最关键的缺口" in html
     assert client.get("/chains/sector/nope").status_code == 404
 
 
-def test_graph_page_passes_data_as_json_not_html(as_user):
-    html = as_user("zhuanyuan").get(f"/chains/{CHAIN}").get_data(as_text=True)
+def test_graph_page_passes_data_as_json_not_html(auth):
+    html = auth.login("zhuanyuan").get(f"/chains/{CHAIN}").get_data(as_text=True)
     assert "vendor/vis-network.min.js" in html and "cdn" not in html.lower()
     data = json.loads(GRAPH_JSON.search(html).group(1))
     nodes = {n["id"]: n for n in data["nodes"]}
@@ -40,8 +40,8 @@ def test_graph_page_passes_data_as_json_not_html(as_user):
     assert "<img" not in GRAPH_JSON.search(html).group(1)
 
 
-def test_zone_filter_dims_nodes_without_local_firms_there(as_user):
-    client = as_user("zhuanyuan")
+def test_zone_filter_dims_nodes_without_local_firms_there(auth):
+    client = auth.login("zhuanyuan")
     html = client.get(f"/chains/{CHAIN}?zone=taima").get_data(as_text=True)
     nodes = {n["id"]: n for n in json.loads(GRAPH_JSON.search(html).group(1))["nodes"]}
     assert not nodes[f"{CHAIN}.motor"]["dimmed"]  # 永乐电机 sits in 台马
@@ -49,8 +49,8 @@ def test_zone_filter_dims_nodes_without_local_firms_there(as_user):
     assert client.get(f"/chains/{CHAIN}?zone=nowhere").status_code == 404
 
 
-def test_node_panel_json(as_user):
-    client = as_user("zhuanyuan")
+def test_node_panel_json(auth):
+    client = auth.login("zhuanyuan")
     body = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
     assert body["node"]["status"] == "缺链" and body["local_firms"] == []
     names = [t["company_name"] for t in body["targets"]]
@@ -75,8 +75,8 @@ def _post_lead(client, company_id="O1", node_id=MISSING_NODE):
     )
 
 
-def test_create_lead_from_target_and_first_report_protection(client, as_user, env):
-    as_user("zhuanyuan")
+def test_create_lead_from_target_and_first_report_protection(client, auth, env):
+    auth.login("zhuanyuan")
     resp = _post_lead(client)
     body = resp.get_json()
     assert resp.status_code == 200 and body["ok"], body
@@ -91,26 +91,26 @@ def test_create_lead_from_target_and_first_report_protection(client, as_user, en
     assert f"线索编号 {body['lead_id']}" in html
     # 首报首谈: the same firm again is refused with who holds it
     client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
-    as_user("jingli")
+    auth.login("jingli")
     resp = _post_lead(client)
     assert resp.status_code == 409
     assert "首报" in resp.get_json()["error"] and "张专员" in resp.get_json()["error"]
 
 
-def test_leader_may_not_create_leads(client, as_user):
-    as_user("lingdao")
+def test_leader_may_not_create_leads(client, auth):
+    auth.login("lingdao")
     resp = _post_lead(client)
     assert resp.status_code == 403 and resp.get_json()["ok"] is False
 
 
-def test_lead_for_unknown_target_is_refused(client, as_user):
-    as_user("zhuanyuan")
+def test_lead_for_unknown_target_is_refused(client, auth):
+    auth.login("zhuanyuan")
     resp = _post_lead(client, company_id="L1")  # a local firm is never a target
     assert resp.status_code == 404
 
 
-def test_company_page_escapes_names_and_shows_ties(as_user):
-    client = as_user("zhuanyuan")
+def test_company_page_escapes_names_and_shows_ties(auth):
+    client = auth.login("zhuanyuan")
     html = client.get("/companies/O2").get_data(as_text=True)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS_NAME not in html
     assert "通州整车示例" in html and "向其供货" in html
@@ -121,8 +121,8 @@ def test_company_page_escapes_names_and_shows_ties(as_user):
     assert client.get("/companies/NOPE").status_code == 404
 
 
-def test_target_list_page_filters_and_escapes(as_user):
-    client = as_user("zhuanyuan")
+def test_target_list_page_filters_and_escapes(auth):
+    client = auth.login("zhuanyuan")
     html = client.get(f"/targets/?chain={CHAIN}").get_data(as_text=True)
     assert html.count('data-testid="target-row"') == 5
     assert "&lt;img src=x" in html and XSS_NAME not in html
@@ -135,12 +135,12 @@ def test_target_list_page_filters_and_escapes(as_user):
     assert client.get("/targets/?status=强链").status_code == 400
 
 
-def test_ranking_export_keeps_filters(as_user):
+def test_ranking_export_keeps_filters(auth):
     import io
 
     from openpyxl import load_workbook
 
-    client = as_user("zhuanyuan")
+    client = auth.login("zhuanyuan")
     html = client.get(f"/targets/?chain={CHAIN}&status=缺链").get_data(as_text=True)
     assert "/targets/export.xlsx?" in html
     resp = client.get(f"/targets/export.xlsx?chain={CHAIN}&status=缺链")

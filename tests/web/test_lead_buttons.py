@@ -17,21 +17,21 @@ def _post_lead(client, company_id="O1", node_id=MISSING_NODE):
     )
 
 
-def test_roles_that_cannot_create_leads_see_no_button(as_user, client):
+def test_roles_that_cannot_create_leads_see_no_button(auth, client):
     for username in ("lingdao", "admin"):
-        as_user(username)
+        auth.login(username)
         assert BUTTON not in client.get("/targets/").get_data(as_text=True), username
         assert BUTTON not in client.get("/companies/O1").get_data(as_text=True), username
         panel = client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()
         assert panel["lead_url"] is None, username
         client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
-    as_user("zhuanyuan")
+    auth.login("zhuanyuan")
     assert BUTTON in client.get("/targets/").get_data(as_text=True)
     assert client.get(f"/chains/nodes/{MISSING_NODE}/panel").get_json()["lead_url"]
 
 
-def test_held_firm_shows_holder_instead_of_button(as_user, client):
-    as_user("zhuanyuan")
+def test_held_firm_shows_holder_instead_of_button(auth, client):
+    auth.login("zhuanyuan")
     assert _post_lead(client).status_code == 200
     html = client.get(f"/targets/?chain=nev_drive&node={MISSING_NODE}").get_data(as_text=True)
     assert "已登记线索（持有人：您本人）" in html
@@ -39,7 +39,7 @@ def test_held_firm_shows_holder_instead_of_button(as_user, client):
     by_id = {t["company_id"]: t for t in panel["targets"]}
     assert by_id["O1"]["held"] == "已登记线索（持有人：您本人）" and by_id["O2"]["held"] is None
     client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
-    as_user("jingli")
+    auth.login("jingli")
     html = client.get(f"/targets/?chain=nev_drive&node={MISSING_NODE}").get_data(as_text=True)
     assert "已登记线索（持有人：张专员（招商专员））" in html
     # one button fewer than targets: O1 is held
@@ -49,19 +49,19 @@ def test_held_firm_shows_holder_instead_of_button(as_user, client):
     )
 
 
-def test_duplicate_of_own_lead_is_worded_in_second_person(as_user, client):
-    as_user("zhuanyuan")
+def test_duplicate_of_own_lead_is_worded_in_second_person(auth, client):
+    auth.login("zhuanyuan")
     assert _post_lead(client).status_code == 200
     resp = _post_lead(client)
     error = resp.get_json()["error"]
     assert resp.status_code == 409 and error.startswith("您已登记该企业为线索") and "张专员" not in error
 
 
-def test_holder_lookup_gives_lead_id_only_to_readers(as_user, client, env):
+def test_holder_lookup_gives_lead_id_only_to_readers(auth, client, env):
     from crm.services.lead_holders import CompanyRef, holders_for_companies
     from crm.services.users import get_by_username
 
-    as_user("zhuanyuan")
+    auth.login("zhuanyuan")
     lead_id = _post_lead(client).get_json()["lead_id"]
     refs = [CompanyRef("O1", "精控电驱科技"), CompanyRef("O2"), CompanyRef("X9", "精控电驱科技（示例数据）")]
     with env.session_factory() as s:
@@ -71,19 +71,19 @@ def test_holder_lookup_gives_lead_id_only_to_readers(as_user, client, env):
     assert other["O1"].lead_id is None and not other["O1"].is_self and "张专员" in other["O1"].text
 
 
-def test_score_is_explained_in_plain_chinese(as_user):
-    html = as_user("zhuanyuan").get("/targets/").get_data(as_text=True)
+def test_score_is_explained_in_plain_chinese(auth):
+    html = auth.login("zhuanyuan").get("/targets/").get_data(as_text=True)
     assert "[targets]" not in html and "配置文件" not in html
     assert "满分 100 分" in html and "缺口程度 35%" in html
 
 
-def test_reassignment_without_reason_says_not_reassigned(as_user, client, env):
+def test_reassignment_without_reason_says_not_reassigned(auth, client, env):
     from crm.services.users import get_by_username
 
-    as_user("zhuanyuan")
+    auth.login("zhuanyuan")
     lead_id = _post_lead(client).get_json()["lead_id"]
     client.post("/logout", data={"csrf_token": csrf_token(client, "/chains/")})
-    as_user("jingli")
+    auth.login("jingli")
     with env.session_factory() as s:
         jingli = get_by_username(s, "jingli").id
     resp = client.post(
@@ -118,10 +118,10 @@ def _chain_select(html: str) -> str:
     return re.search(r'<select name="chain" id="filter-chain".*?</select>', html, re.S).group(0)
 
 
-def test_chain_dropdowns_are_grouped_by_sector_in_plan_order(as_user):
+def test_chain_dropdowns_are_grouped_by_sector_in_plan_order(auth):
     import re
 
-    client = as_user("jingli")
+    client = auth.login("jingli")
     for path in ("/targets/", "/targets/lists", "/chains/nev_drive"):
         select = _chain_select(client.get(path).get_data(as_text=True))
         groups = re.findall(r'<optgroup label="([^"]+)"', select)

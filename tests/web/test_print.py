@@ -9,9 +9,9 @@ from .conftest import csrf_token
 from .webdata import CHAIN, MISSING_NODE
 
 
-def test_targets_print_header_names_filters_and_date(as_user):
+def test_targets_print_header_names_filters_and_date(auth):
     html = (
-        as_user("jingli")
+        auth.login("jingli")
         .get(f"/targets/?sector=nev&chain={CHAIN}&status=缺链&top=100")
         .get_data(as_text=True)
     )
@@ -35,8 +35,8 @@ def test_print_stylesheet_hides_bars_and_actions(client):
     assert re.search(r"\.factors \{ display: none", css)
 
 
-def test_list_print_shows_chain_with_node(client, as_user):
-    as_user("jingli")
+def test_list_print_shows_chain_with_node(client, auth):
+    auth.login("jingli")
     token = csrf_token(client, "/targets/lists")
     resp = client.post("/targets/lists/new", data={"sector": "nev", "chain": CHAIN, "csrf_token": token})
     list_id = int(re.search(r"/targets/lists/(\d+)$", resp.headers["Location"]).group(1))

@@ -1,4 +1,5 @@
-"""目标名录 through the web: draft, add, reorder, annotate, submit, return, approve, versions, export."""
+"""目标名录 through the web: draft, add, reorder, annotate, submit, return, approve, versions, export;
+writes only by the team's manager and approval only by a leader."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 from openpyxl import load_workbook
 
-from .conftest import csrf_token, login
+from .conftest import csrf_token, login, post
 from .webdata import CHAIN, MISSING_NODE, XSS_NAME
 
 LIST_URL = re.compile(r"/targets/lists/(\d+)$")
@@ -35,15 +36,15 @@ def _new_list(client) -> int:
     return int(LIST_URL.search(resp.headers["Location"]).group(1))
 
 
-def test_recruiter_cannot_create_lists(as_user):
-    client = as_user("zhuanyuan")
+def test_recruiter_cannot_create_lists(auth):
+    client = auth.login("zhuanyuan")
     assert "新建名录草稿" not in client.get("/targets/lists").get_data(as_text=True)
     resp = _post(client, "/targets/lists/new", {"sector": "nev"})
     assert resp.status_code == 403
 
 
-def test_full_review_cycle(client, as_user):
-    as_user("jingli")
+def test_full_review_cycle(client, auth):
+    auth.login("jingli")
     list_id = _new_list(client)
     # add from the ranking page (the form posts company + node; the web looks the target up)
     html = client.get(f"/targets/?chain={CHAIN}").get_data(as_text=True)
@@ -163,10 +164,25 @@ def test_full_review_cycle(client, as_user):
     assert page.count('data-testid="list-row"') == 4 and "第 1 版" in page  # version history shown
 
 
-def test_recruiter_reads_only_approved_lists(client, as_user):
-    as_user("jingli")
+def test_recruiter_reads_only_approved_lists(client, auth):
+    auth.login("jingli")
     list_id = _new_list(client)
     _switch(client, "zhuanyuan")
     assert client.get(f"/targets/lists/{list_id}").status_code == 403
     assert client.get(f"/targets/lists/{list_id}/export.xlsx").status_code == 403
     assert client.get("/targets/lists/9999").status_code == 404
+
+
+def test_target_list_writes_only_by_its_team_manager_and_approval_only_by_a_leader(as_user):
+    manager = as_user("jingli")
+    resp = post(
+        manager, "/targets/lists/new", {"sector": "nev", "chain": "nev_drive", "title": "越权测试名录"}
+    )
+    list_id = int(re.search(r"/targets/lists/(\d+)", resp.headers["Location"]).group(1))
+    for username in ("zhuanyuan", "zhuanyuan2", "lingdao", "admin"):
+        client = as_user(username)
+        for action in ("add-top", "submit", "new-version"):
+            resp = post(client, f"/targets/lists/{list_id}/{action}", {"n": "5"})
+            assert resp.status_code in (403, 404), (username, action, resp.status_code)
+    assert as_user("admin").get(f"/targets/lists/{list_id}").status_code == 403
+    assert post(manager, f"/targets/lists/{list_id}/approve").status_code == 403

@@ -1,10 +1,13 @@
 """Guards against the known XSS traps: no |safe, no Markup, no render_template_string (pyvis
-output must never be rendered as a template), no inline <script> with code, no inline style."""
+output must never be rendered as a template), no inline <script> with code, no inline style; and
+every rendered CRM page clean under the strict CSP, with only our own static files."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pytest
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 
@@ -40,3 +43,27 @@ def test_our_javascript_never_writes_html():
         assert (
             "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text
         ), path
+
+
+PAGES = {  # username -> pages
+    "zhuanyuan": ["/leads/", "/leads/?scope=pool", "/inbox/"],
+    "jingli": ["/board/", "/leads/?scope=team", "/dashboard/"],
+    "lingdao": ["/dashboard/", "/board/", "/leads/"],
+    "admin": ["/admin/users", "/admin/settings", "/admin/import"],
+}
+
+
+@pytest.mark.parametrize("username", sorted(PAGES))
+def test_pages_are_csp_clean(as_user, leads, username):
+    client = as_user(username)
+    paths = PAGES[username] + ([f"/leads/{leads.own}"] if username != "admin" else [])
+    for path in paths:
+        resp = client.get(path)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200, path
+        assert '<html lang="zh-CN">' in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), f"inline script on {path}"
+        assert not re.search(r"\sstyle=\"", html), f"inline style on {path}"
+        assert not re.search(r"\son[a-z]+=\"", html), f"event handler attribute on {path}"
+        for src in re.findall(r'(?:src|href)="(https?:)?//', html):
+            pytest.fail(f"external resource on {path}")

@@ -1,11 +1,14 @@
-"""我的线索 and the lead page: ordering, permissions (403), activity logging, the "四个一" gate,
-claiming pool leads, comments, stale edits and escaping of user data."""
+"""我的线索 and the lead page: ordering, the team-scoped pool, permissions (403: other teams and the
+administrator neither read nor write a lead, the leader reads only), activity logging with a
+required outcome, the "四个一" gate, claiming pool leads, comments, stale edits, the readable audit
+record and escaping of user data."""
 
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
+
+import pytest
 
 from crm.db import unit_of_work
 from crm.models import Lead, utcnow
@@ -274,3 +277,118 @@ def test_owner_returns_lead_to_pool_with_reason(as_user, leads, env):
         assert s.get(Lead, leads.own).owner_id is None
     html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
     assert "退回公共池（原负责人：张专员）" in html and "不在本人分工范围" in html
+
+
+def test_pool_lists_only_the_recruiters_own_team(as_user, leads):
+    # 常州电机 sits in the 新能源 team's pool: its recruiter sees it with 认领, the medical
+    # recruiter neither sees it nor can open it (the claim would be refused anyway).
+    nev = as_user("zhuanyuan").get("/leads/?scope=pool").get_data(as_text=True)
+    assert "常州电机" in nev
+    medical = as_user("zhuanyuan2")
+    html = medical.get("/leads/?scope=pool").get_data(as_text=True)
+    assert "常州电机" not in html and "认领" not in html
+    assert medical.get(f"/leads/{leads.pool}").status_code == 403
+    assert "常州电机" in as_user("lingdao").get("/leads/?scope=all").get_data(as_text=True)
+
+
+def test_empty_activity_form_is_refused_and_says_why(as_user, leads, env):
+    from sqlalchemy import func, select
+
+    from crm.db import unit_of_work
+    from crm.models import Activity
+
+    client = as_user("zhuanyuan")
+    resp = post(
+        client, f"/leads/{leads.own}/activities", {"kind": "拜访", "outcome": " "}, follow_redirects=True
+    )
+    html = resp.get_data(as_text=True)
+    assert "跟进记录未保存：请填写活动结果" in html and "已登记拜访" not in html
+    with unit_of_work(env.session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(Activity).where(Activity.lead_id == leads.own)) == 0
+
+
+def test_lead_audit_record_is_readable_for_leaders(as_user, leads, env):
+    import re
+
+    from crm.db import unit_of_work
+    from crm.services.users import get_by_username
+
+    with unit_of_work(env.session_factory) as s:
+        leader = get_by_username(s, "lingdao").id
+    client = as_user("zhuanyuan")
+    post(
+        client,
+        f"/leads/{leads.key}/four-ones",
+        {
+            "version": _version(env, leads.key),
+            "sponsor_user_id": leader,
+            "task_force_department": "区投资促进局",
+            "task_force_members": "李四、王五",
+            "needs": "用地 50 亩",
+            "policy_support": "",
+            "milestones": "2027-03 签约\n2027-06 注册",
+        },
+    )
+    post(client, f"/leads/{leads.key}/stage", {"target": "接洽", "version": _version(env, leads.key)})
+    html = as_user("lingdao").get(f"/leads/{leads.key}").get_data(as_text=True)
+    section = html.split('data-testid="audit"')[1].split("</section>")[0]
+    text = re.sub(r"<[^>]+>", " ", section)
+    assert "张专员" in text and "zhuanyuan" not in text  # display names, not user names
+    assert "牵头区领导：空 → 王区长" in text and "→ 2" not in text
+    assert "服务方案：空 → 需求：用地 50 亩；里程碑：2027-03 签约、2027-06 注册" in text
+    assert "产业：新能源智能汽车" in text and "nev" not in text
+    assert "阶段：线索 → 接洽" in text and "阶段原因" not in text  # no "空 → 空"
+    assert "needs" not in text and "{" not in text and "[" not in text
+
+
+def test_activity_forms_mark_the_outcome_required(as_user, leads):
+    import re
+
+    client = as_user("zhuanyuan")
+    page = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert re.search(r'<textarea name="outcome"[^>]*\brequired\b', page) and "结果（必填）" in page
+    listing = client.get("/leads/").get_data(as_text=True)
+    assert re.search(r'<input type="text" name="outcome"[^>]*\brequired\b', listing)
+
+
+WRITES = [
+    ("activities", {"kind": "电话", "summary": "越权写入", "outcome": "x", "date": "2026-01-01"}),
+    ("stage", {"target": "接洽", "reason": "越权"}),
+    ("four-ones", {"sponsor": "x"}),
+    ("details", {"contact_name": "越权"}),
+    ("comments", {"body": "越权评论"}),
+    ("claim", {}),
+    ("release", {"reason": "越权"}),
+]
+
+
+@pytest.mark.parametrize("username", ["zhuanyuan2", "admin"])
+def test_other_team_and_admin_neither_read_nor_write_a_lead(leads, as_user, username):
+    client = as_user(username)
+    assert client.get(f"/leads/{leads.own}").status_code in (403, 404)
+    for action, data in WRITES:
+        resp = post(client, f"/leads/{leads.own}/{action}", data)
+        assert resp.status_code in (403, 404), (username, action, resp.status_code)
+        assert "越权" not in resp.get_data(as_text=True)
+    recruiter = as_user("zhuanyuan")
+    page = recruiter.get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert "越权" not in page
+
+
+def test_leader_reads_but_does_not_edit(leads, as_user):
+    client = as_user("lingdao")
+    assert client.get(f"/leads/{leads.own}").status_code == 200
+    for action, data in WRITES:
+        if action == "comments":
+            continue
+        resp = post(client, f"/leads/{leads.own}/{action}", data)
+        assert resp.status_code in (403, 404), (action, resp.status_code)
+
+
+def test_flash_and_error_pages_escape_user_text(leads, as_user):
+    """A lead's company name with markup appears as text on its page and in bulk messages."""
+    client = as_user("zhuanyuan")
+    resp = post(client, f"/leads/{leads.own}/comments", {"body": "<script>alert(1)</script>"})
+    assert resp.status_code in (200, 302)
+    page = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page

@@ -1,5 +1,5 @@
 """领导驾驶舱: gaps filled when a lead on the node lands, investment signed/landed, key projects'
-"四个一", overdue per team, SVG charts without scripts, access by role."""
+"四个一", overdue per team, SVG charts without scripts (bars named by sector), access by role."""
 
 from __future__ import annotations
 
@@ -71,3 +71,16 @@ def test_manager_sees_own_team_only_and_recruiter_is_refused(as_user, leads):
 
 def test_unknown_sector_is_404(as_user):
     assert as_user("lingdao").get("/dashboard/?sector=nope").status_code == 404
+
+
+def test_money_chart_labels_bars_with_sector_names(as_user, leads, env):
+    from crm.db import unit_of_work
+    from crm.models import Lead
+
+    with unit_of_work(env.session_factory) as s:
+        lead = s.get(Lead, leads.other)  # medical, registered without a sector name
+        assert lead.sector_name is None
+        lead.stage, lead.investment = "签约", 3000
+    html = as_user("lingdao").get("/dashboard/").get_data(as_text=True)
+    chart = html.split('data-testid="money-by-sector"')[1].split("</section>")[0]
+    assert "医药健康" in chart and "medical" not in chart

@@ -1,6 +1,7 @@
 """系统管理: users (create with a one-time password, disable, reset, role/team), settings that
 config.toml leaves editable (validated, audited, persisted), and the import page (row errors shown,
-nothing written on failure). Everything refused to non-administrators."""
+nothing written on failure; hostile file names and oversize files), the audit log page. Everything
+refused to non-administrators, and the administrator kept out of the business pages."""
 
 from __future__ import annotations
 
@@ -247,3 +248,76 @@ def test_relations_import_names_unknown_firms_per_row(as_user, env):
     assert resp.status_code == 400 and "未写入任何数据" in html
     errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
     assert [row for row, _ in errors] == ["3"] and "不存在的供应商" in errors[0][1]
+
+
+def _lead_version(env, lead_id):
+    from crm.db import unit_of_work
+    from crm.models import Lead
+
+    with unit_of_work(env.session_factory) as s:
+        return s.get(Lead, lead_id).version
+
+
+def test_admin_audit_log_page_filters_and_pages(as_user, leads, env, monkeypatch):
+    import re
+
+    from crm.db import unit_of_work
+    from crm.services.users import get_by_username
+    from web.blueprints.admin import audit_log as admin_bp
+
+    client = as_user("zhuanyuan")
+    post(client, f"/leads/{leads.own}/stage", {"target": "接洽", "version": _lead_version(env, leads.own)})
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan").id
+    admin = as_user("admin")
+    html = admin.get("/admin/audit").get_data(as_text=True)
+    assert "审计日志" in html and "登录" in html and "阶段：线索 → 接洽" in html
+    assert "用户 张专员" in html  # a login names the user, not a number
+    html = admin.get(f"/admin/audit?user={rec}&action=transition").get_data(as_text=True)
+    rows = re.findall(r'data-testid="audit-row"', html)
+    assert len(rows) == 1 and "张专员" in html and "阶段：线索 → 接洽" in html
+    resp = admin.get("/admin/audit?start=2026-05-02&end=2026-05-01")
+    assert resp.status_code == 400 and "截止日期不能早于起始日期" in resp.get_data(as_text=True)
+    assert "没有符合条件的记录" in admin.get("/admin/audit?end=2001-01-01").get_data(as_text=True)
+    monkeypatch.setattr(admin_bp, "AUDIT_PER_PAGE", 2)
+    html = admin.get(f"/admin/audit?user={rec}").get_data(as_text=True)
+    assert len(re.findall(r'data-testid="audit-row"', html)) == 2 and "下一页" in html
+    assert f"user={rec}" in html.split('class="pager"')[1]  # the filter rides along
+    # Only the system administrator reviews the log here.
+    assert as_user("lingdao").get("/admin/audit").status_code == 403
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_admin_cannot_open_business_lists_or_board(leads, as_user):
+    client = as_user("admin")
+    for path in ("/leads/", "/board/", "/dashboard/"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_business_roles_cannot_open_admin(as_user):
+    for username in ("jingli", "lingdao", "zhuanyuan"):
+        client = as_user(username)
+        for path in ("/admin/users", "/admin/settings", "/admin/import", "/admin/audit"):
+            assert client.get(path).status_code == 403, (username, path)
+        assert post(client, "/admin/users/1/password", {"password": "Abcdef123456!"}).status_code == 403
+
+
+def test_upload_name_is_text_and_no_temp_file_is_left(as_user, env):
+    """A hostile file name is shown escaped, never used as a path; the temp copy is removed."""
+    from lianzhao.config import instance_path
+
+    client = as_user("admin")
+    name = "../../<img src=x onerror=alert(1)>.csv"
+    resp = _upload(client, "companies", "企业名称\n", name=name)
+    html = resp.get_data(as_text=True)
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    uploads = instance_path(env.cfg) / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert not (instance_path(env.cfg).parent.parent / "<img src=x onerror=alert(1)>.csv").exists()
+
+
+def test_upload_over_the_size_limit_is_refused_in_chinese(app, as_user):
+    client = as_user("admin")
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    resp = _upload(client, "companies", "企业名称\n" + "甲" * 4000, name="big.csv")
+    assert resp.status_code == 413 and "文件过大" in resp.get_data(as_text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import click_graph_node, login, screenshot
+from tests.browser.conftest import click_graph_node, login, screenshot
 from tests.web.webdata import CHAIN, MISSING_NODE, XSS_NAME
 
 pytestmark = pytest.mark.browser

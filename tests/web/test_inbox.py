@@ -1,4 +1,5 @@
-"""收件箱: assignment and comment messages, overdue reminders, marking read (own messages only)."""
+"""收件箱: assignment and comment messages, overdue reminders (one page of them), marking read (own
+messages only), and the unread count in the top navigation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from crm.db import unit_of_work
 from crm.models import InboxMessage, Lead, utcnow
 from crm.services.users import get_by_username
 
-from .conftest import post
+from .conftest import SETTINGS, post
 
 
 def test_assignment_and_comment_reach_the_recruiters_inbox(as_user, leads, env):
@@ -65,3 +66,61 @@ def test_manager_sees_leads_returned_to_the_pool(as_user, leads):
     assert "近期退回公共池" in html and "精控电驱科技" in html and "企业已迁往外省" in html
     assert "原负责人：张专员" in html
     assert "近期退回公共池" not in as_user("zhuanyuan2").get("/inbox/").get_data(as_text=True)
+
+
+def test_inbox_reminders_load_one_page_of_overdue_leads(as_user, leads, env, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from crm.db import unit_of_work
+    from crm.models import Lead, utcnow
+    from crm.services.leads import create_lead
+    from crm.services.users import get_by_username
+    from web.blueprints import inbox as inbox_bp
+
+    monkeypatch.setattr(inbox_bp, "REMINDER_LIMIT", 5)
+    late = utcnow() - timedelta(days=10)
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan")
+        for i in range(8):
+            lead = create_lead(s, rec, {"company_name": f"示例数据·超期企业{i}"}, settings=SETTINGS)
+            lead.assigned_at = lead.stage_changed_at = late - timedelta(days=i)
+    client = as_user("zhuanyuan")
+    loaded = []
+    listener = lambda target, context: loaded.append(target.id)
+    event.listen(Lead, "load", listener)
+    try:
+        html = client.get("/inbox/").get_data(as_text=True)
+    finally:
+        event.remove(Lead, "load", listener)
+    assert html.count('data-testid="reminder"') == 5
+    assert "查看全部 8 条超期线索" in html
+    assert "示例数据·超期企业7" in html  # the most overdue come first
+    assert len(set(loaded)) <= 5, "the inbox loaded every overdue lead to show five"
+
+
+def test_top_nav_shows_unread_inbox_count_on_every_page(as_user, leads, env):
+    from sqlalchemy import event
+
+    from crm.db import unit_of_work
+    from crm.models import InboxMessage
+    from crm.services.users import get_by_username
+
+    with unit_of_work(env.session_factory) as s:
+        rec = get_by_username(s, "zhuanyuan").id
+        s.add_all([InboxMessage(user_id=rec, kind="comment", title=f"消息{i}") for i in range(3)])
+    client = as_user("zhuanyuan")
+    engine = env.session_factory.kw["bind"]
+    counts = []
+    listener = lambda conn, cursor, sql, *a: counts.append(sql) if "inbox_messages" in sql else None
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        html = client.get(f"/leads/{leads.own}").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert 'data-testid="inbox-unread"' in html and ">3</span>" in html.split("mainnav")[1]
+    assert len(counts) == 1  # one count per page
+    assert 'data-testid="inbox-unread"' in client.get("/chains/").get_data(as_text=True)
+    post(client, "/inbox/read-all")
+    assert 'data-testid="inbox-unread"' not in client.get("/board/").get_data(as_text=True)

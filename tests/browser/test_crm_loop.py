@@ -15,12 +15,11 @@ from crm.models import LEADER, Lead
 from crm.services import target_lists
 from crm.services._common import SYSTEM
 from crm.services.users import create_user, get_by_username
-from tests.e2e.conftest import login, screenshot
+from tests.browser.conftest import SETTINGS, login, screenshot
 from tests.web.webdata import PASSWORD
 
-from .conftest import SETTINGS
-
 pytestmark = pytest.mark.browser
+SEEDED_LEADS = True
 
 
 def flash(page) -> str:

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot
 from tests.web.webdata import CHAIN, XSS_NAME
 
 pytestmark = pytest.mark.browser

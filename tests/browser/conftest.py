@@ -1,5 +1,9 @@
 """Browser tests: the real app under waitress on 127.0.0.1, driven by Playwright in Debian's
-headless Chromium (never `playwright install`: no browser downloads on this network).
+headless Chromium (never `playwright install`: no browser downloads on this network). One module
+per journey; each module gets its own app and data (`web_env`, tests/web/webdata.py), and a
+module that sets `SEEDED_LEADS = True` also gets leads made through the CRM services
+(`web_env.seeded`: a key project in the nev team's pool, a recruiter's own lead, an overdue one,
+another team's lead).
 
 Without /usr/bin/chromium the tests skip with a message; under CI=true that is a failure.
 Each page fails its test if a JavaScript dialog opens (an XSS probe would call alert()).
@@ -10,11 +14,23 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
+from waitress import create_server
 
+from crm.db import unit_of_work
+from crm.models import utcnow
+from crm.services.leads import create_lead
+from crm.services.users import get_by_username
+from crm.settings import CrmSettings as _CrmSettings
 from tests.web.webdata import PASSWORD, build_env
+from web import create_app
+
+SETTINGS = _CrmSettings()  # the built-in rules, passed explicitly (services need settings)
 
 CHROMIUM = os.environ.get("LIANZHAO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,11 +60,9 @@ class LiveServer:
     """The app under waitress on a random loopback port, in a background thread."""
 
     def __init__(self, app):
-        from waitress import create_server
-
         self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="LianZhao-test")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, name="waitress-e2e", daemon=True)
+        self.thread = threading.Thread(target=self.server.run, name="waitress-browser", daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -59,45 +73,97 @@ class LiveServer:
         self.thread.join(timeout=5)
 
 
+@dataclass
+class Seeded:
+    pool_key: int  # nev pool, investment 2 亿元: a key project
+    own: int  # owned by zhuanyuan
+    other_team: int  # owned by zhuanyuan2 (medical)
+
+
+def seed_leads(session_factory) -> Seeded:
+    with unit_of_work(session_factory) as s:
+        mgr = get_by_username(s, "jingli")
+        rec = get_by_username(s, "zhuanyuan")
+        rec2 = get_by_username(s, "zhuanyuan2")
+        base = {
+            "sector_id": "nev",
+            "sector_name": "新能源智能汽车",
+            "chain_id": "nev_drive",
+            "chain_name": "新能源汽车动力总成",
+            "node_id": "nev_drive.controller",
+            "node_name": "电机控制器",
+            "gap_status": "缺链",
+            "channel": "精准补链",
+            "gap_reason": "本地电机控制器环节缺链；该企业为上市公司，向本地整车企业供货",
+            "gap_score": 78.4,
+        }
+        pool_key = create_lead(
+            s,
+            mgr,
+            {**base, "company_name": "苏州功率芯片", "investment": 20000, "land_mu": 60, "zone": "西集镇"},
+            settings=SETTINGS,
+        ).id
+        own = create_lead(
+            s, rec, {**base, "company_name": "精控电驱科技", "investment": 3000}, settings=SETTINGS
+        ).id
+        # registered and assigned ten days ago, never contacted: overdue everywhere it shows
+        create_lead(
+            s,
+            rec,
+            {
+                **base,
+                "company_name": "包头稀土磁材",
+                "node_id": "nev_drive.magnet",
+                "node_name": "稀土永磁材料",
+                "gap_status": "弱链",
+                "investment": 8000,
+            },
+            now=utcnow() - timedelta(days=10),
+            settings=SETTINGS,
+        )
+        other = create_lead(
+            s,
+            rec2,
+            {
+                "company_name": "天津植入材料",
+                "sector_id": "medical",
+                "sector_name": "医药健康",
+                "chain_id": "med_device",
+                "chain_name": "高端医疗器械",
+                "node_id": "med_device.implant",
+                "node_name": "植入材料",
+                "gap_status": "弱链",
+            },
+            settings=SETTINGS,
+        ).id
+    return Seeded(pool_key, own, other)
+
+
 @pytest.fixture(scope="module")
-def web_env(tmp_path_factory):
-    env = build_env(tmp_path_factory.mktemp("e2e") / "instance")
+def web_env(request, tmp_path_factory):
+    """A fresh app folder per journey module; leads too where the module sets SEEDED_LEADS."""
+    env = build_env(tmp_path_factory.mktemp("browser") / "instance")
+    if getattr(request.module, "SEEDED_LEADS", False):
+        env.seeded = seed_leads(env.session_factory)
     yield env
     env.store.close()
 
 
 @pytest.fixture(scope="module")
 def live_server(web_env):
-    from web import create_app
-
     app = create_app(web_env.cfg, graph_store=web_env.store, session_factory=web_env.session_factory)
     with LiveServer(app) as server:
         yield server
 
 
-_SHARED: dict = {"users": 0}
-
-
 @pytest.fixture(scope="session")
 def browser():
-    """One Chromium for the whole run. Other suites import this fixture into their conftest,
-    which makes pytest hold a second session fixture; Playwright's sync API allows only one
-    instance per thread, so both share this one (reference-counted)."""
+    """One Chromium for the whole run (Playwright's sync API allows one instance per thread)."""
     _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    if _SHARED["users"] == 0:
-        playwright = sync_playwright().start()
-        _SHARED["playwright"] = playwright
-        _SHARED["browser"] = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-    _SHARED["users"] += 1
-    yield _SHARED["browser"]
-    _SHARED["users"] -= 1
-    if _SHARED["users"] == 0:
-        _SHARED.pop("browser").close()
-        _SHARED.pop("playwright").stop()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -1,102 +1,12 @@
-"""App factory, login, security headers, CSRF, error pages and the health probe."""
+"""App factory, secret key, lazy connections, error pages, static files and the health probe."""
 
 from __future__ import annotations
 
 from .conftest import csrf_token, login
-from .webdata import PASSWORD
 
 
-def test_pages_need_login(client):
-    for path in ("/chains/", "/targets/", "/targets/lists", "/companies/O1", "/chains/nev_drive"):
-        resp = client.get(path)
-        assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
-
-
-def test_login_page_is_chinese_and_secure(client):
-    resp = client.get("/login")
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200
-    assert '<html lang="zh-CN">' in html and "登录链招" in html
-    csp = resp.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
-    assert resp.headers["X-Frame-Options"] == "DENY"
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert "<script>" not in html  # no inline script anywhere
-
-
-def test_wrong_password_is_refused_in_chinese(client):
-    resp = login(client, "zhuanyuan", "wrong-password")
-    assert resp.status_code == 401
-    assert "用户名或密码错误" in resp.get_data(as_text=True)
-    assert client.get("/chains/").status_code == 302
-
-
-def test_lockout_after_repeated_failures(client):
-    for _ in range(5):
-        login(client, "jingli", "bad")
-    resp = login(client, "jingli", PASSWORD)  # right password, but locked now
-    assert resp.status_code == 401
-    assert "锁定" in resp.get_data(as_text=True)
-
-
-def test_login_sets_safe_cookie_and_shows_role(client):
-    resp = login(client, "jingli")
-    assert resp.status_code == 302
-    cookie = resp.headers.get("Set-Cookie", "")
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    html = client.get("/chains/").get_data(as_text=True)
-    assert "李经理" in html and "招商经理" in html
-    assert "产业链图谱" in html and "补链目标" in html and "目标名录" in html
-
-
-def test_post_without_csrf_token_is_refused(client):
-    resp = client.post("/login", data={"username": "jingli", "password": PASSWORD})
-    assert resp.status_code == 400
-    assert "CSRF" in resp.get_data(as_text=True)
-    assert client.get("/chains/").status_code == 302  # not logged in
-
-
-def test_json_post_needs_csrf_header(as_user):
-    client = as_user("zhuanyuan")
-    resp = client.post(
-        "/targets/lead",
-        json={"company_id": "O1", "node_id": "nev_drive.controller"},
-        headers={"Accept": "application/json"},
-    )
-    assert resp.status_code == 400
-    assert resp.get_json()["ok"] is False
-
-
-def test_open_redirect_is_ignored(client):
-    token = csrf_token(client)
-    resp = client.post(
-        "/login?next=//evil.example/x", data={"username": "jingli", "password": PASSWORD, "csrf_token": token}
-    )
-    assert resp.status_code == 302
-    assert "evil" not in resp.headers["Location"]
-
-
-def test_logout_requires_post_and_ends_session(as_user):
-    client = as_user("jingli")
-    assert client.get("/logout").status_code == 405
-    token = csrf_token(client, "/chains/")
-    resp = client.post("/logout", data={"csrf_token": token})
-    assert resp.status_code == 302
-    assert client.get("/chains/").status_code == 302
-
-
-def test_idle_logout(app, as_user):
-    client = as_user("jingli")
-    with client.session_transaction() as sess:
-        sess["last_seen"] = sess["last_seen"] - 31 * 60
-    resp = client.get("/chains/")
-    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
-    html = client.get("/login").get_data(as_text=True)
-    assert "长时间未操作" in html
-
-
-def test_error_pages_in_chinese(as_user):
-    client = as_user("jingli")
+def test_error_pages_in_chinese(auth):
+    client = auth.login("jingli")
     resp = client.get("/no/such/page")
     assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
     resp = client.get("/chains/no_such_chain")
@@ -113,7 +23,6 @@ def test_healthz_reports_store_and_db(client):
 
 def test_healthz_details_only_for_the_administrator(client, env):
     """Anonymous callers learn up/down, not the store's file path or sizes; the admin sees both."""
-    from .conftest import login
 
     anonymous = client.get("/healthz").get_data(as_text=True)
     assert str(env.store.path) not in anonymous and "家企业" not in anonymous
@@ -171,7 +80,6 @@ def test_configured_store_and_database_open_lazily_on_first_request(env):
     app = create_app(env.cfg)
     client = app.test_client()
     assert client.get("/healthz").get_json()["graph"]["ok"]
-    from .conftest import login
 
     assert login(client, "zhuanyuan").status_code == 302
     assert "新能源汽车动力总成" in client.get("/chains/").get_data(as_text=True)
@@ -200,19 +108,12 @@ def test_unexpected_error_gives_chinese_500_page(env):
     assert resp.status_code == 500 and "系统出错" in html and "internal detail" not in html
 
 
-def test_permission_denied_is_a_chinese_403_page(as_user):
-    client = as_user("zhuanyuan")
+def test_permission_denied_is_a_chinese_403_page(auth):
+    client = auth.login("zhuanyuan")
     token = csrf_token(client, "/targets/lists")
     resp = client.post("/targets/lists/new", data={"sector": "nev", "csrf_token": token})
     assert resp.status_code == 403
     assert "无权访问" in resp.get_data(as_text=True) and "招商经理" in resp.get_data(as_text=True)
-
-
-def test_fetch_calls_get_json_401_when_not_logged_in(client):
-    resp = client.get("/chains/nodes/nev_drive.controller/panel", headers={"Accept": "application/json"})
-    assert resp.status_code == 401 and "重新登录" in resp.get_json()["error"]
-    resp = client.get("/chains/")
-    assert resp.status_code == 302 and "next=" in resp.headers["Location"]
 
 
 def test_static_files_are_versioned_and_cached(client):
@@ -228,8 +129,6 @@ def test_static_files_are_versioned_and_cached(client):
 def test_unreachable_graph_store_gives_503_in_chinese(env):
     """A real Neo4j backend pointed at a closed port: health says so, pages answer 503."""
     from web import create_app
-
-    from .conftest import login
 
     cfg = dict(env.cfg)
     cfg["graph"] = {"backend": "neo4j"}
@@ -247,3 +146,8 @@ def test_unreachable_graph_store_gives_503_in_chinese(env):
     login(client, "zhuanyuan")
     resp = client.get("/chains/")
     assert resp.status_code == 503 and "无法连接" in resp.get_data(as_text=True)
+
+
+def test_healthz_tells_an_anonymous_caller_no_paths(client, env):
+    body = client.get("/healthz").get_data(as_text=True)
+    assert str(env.store.path) not in body and "/" not in body.replace("\\/", "")
