@@ -81,7 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--show-wrong", action="store_true")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--set", default="labelled", choices=["labelled", "heldout"], help="which labelled file")
+    parser.add_argument(
+        "--set", default="labelled", choices=["labelled", "heldout"], help="which labelled file"
+    )
     parser.add_argument("--no-names", action="store_true", help="place without the firm names")
     args = parser.parse_args()
     structure = load_structure()

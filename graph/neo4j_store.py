@@ -298,7 +298,7 @@ class Neo4jStore(GraphStore):
             if schema < 3:  # firms written before directory search get their search text
                 self._backfill_search_text(session)
 
-    def _backfill_search_text(self, session) -> None:
+    def _backfill_search_text(self, session: neo4j.Session) -> None:
         ids = [
             r["id"] for r in session.run("MATCH (c:Company) WHERE c.search_text IS NULL RETURN c.id AS id")
         ]

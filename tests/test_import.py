@@ -11,8 +11,8 @@ from openpyxl import Workbook
 
 from graph.identity import company_id_for, uscc_check_char
 from graph.importer import (
-    ImportFileError,
     EvidencePlacer,
+    ImportFileError,
     NodeResolver,
     import_companies,
     import_relations,
