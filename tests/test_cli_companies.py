@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from graph.importer import import_companies
+from graph.model import Company
 from graph.nx_store import NetworkxStore
 from lianzhao.cli import main
 from lianzhao.config import DEFAULT_CONFIG, load_config
@@ -121,3 +122,7 @@ def test_duplicates_lists_same_name_and_former_name(env):
     assert report.updated == 1 and report.created == 0
     result = cli(config, "duplicates", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.output) == []
+    with NetworkxStore(Path(cfg["instance"]["path"]) / "graph.sqlite3") as store:  # two records of one firm
+        store.upsert_companies([Company("X1", "重复示例有限公司"), Company("X2", "重复示例股份有限公司")])
+    groups = json.loads(cli(config, "duplicates", "--format", "json").output)
+    assert groups == [{"reason": "同名", "key": "重复示例", "company_ids": ["X1", "X2"]}]
