@@ -51,6 +51,21 @@ def micro(revenue: float | None) -> int:
     return round(revenue * MICRO) if revenue else 0
 
 
+def output_micro(c: Company) -> int:
+    """A firm's revenue share on each of its nodes, in micro-万元: revenue split evenly over the nodes
+    it operates in, so a node sum counts every firm's revenue once (graph.gaps.OUTPUT_RULE).
+
+    >>> output_micro(Company("a", "甲", revenue=3.0, node_ids=("x", "y", "z")))
+    1000000
+    """
+    return micro(c.revenue) // max(len(c.node_ids), 1)
+
+
+def is_active(c: Company) -> bool:
+    """A dead firm (注销/吊销/迁出) counts nowhere. The model may not carry `active` yet: then all are."""
+    return bool(getattr(c, "active", True))
+
+
 def last_wins(items: Iterable[T], key: Callable[[T], K]) -> dict[K, T]:
     """Batch as an ordered dict keyed by id: a later duplicate replaces an earlier one."""
     out: dict[K, T] = {}

@@ -17,6 +17,9 @@ SECTOR_KINDS = ("战略引擎", "支柱产业", "前沿新兴", "服务支撑")
 THRESHOLD_FIELDS = ("weak_firms_below", "weak_output_below", "weak_without_qualified")
 # Status of a chain node for the district.
 MISSING, WEAK, STRONG = "缺链", "弱链", "强链"
+# A grouping node (it has PART_OF children): it shows its children's figures rolled up and is never
+# itself a gap or a target node.
+GROUP = "分组"
 
 
 @dataclass(frozen=True)

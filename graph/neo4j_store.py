@@ -14,7 +14,7 @@ Why this shape:
   types are constants of this module (``_LABELS``), never taken from data.
 * Reads use ``execute_read`` so a ``neo4j://`` cluster URI routes them to readers.
 * ``node_stats`` aggregates in Cypher. Local output is summed as integer micro-万元 stored on each
-  firm (``revenue_micro``), exactly as the embedded store sums it, so both backends agree to the
+  firm (``output_micro``: its revenue split over its nodes), exactly as the embedded store sums it, so both backends agree to the
   last digit. Result lists are sorted in Python: Java compares strings by UTF-16 unit, Python by
   code point, and the contract promises Python's order.
 * A ``(:Meta {key: 'meta'})`` node holds a random store id and a version counter bumped by every
@@ -32,7 +32,7 @@ import neo4j
 from neo4j import exceptions as nx_exc
 
 from . import backend_checks as checks
-from .backend_checks import MICRO, micro
+from .backend_checks import MICRO, micro, output_micro
 from .identity import company_search_text, fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
@@ -75,7 +75,7 @@ _TUPLE_FIELDS = {
     "former_names",
     "placements",
 }
-_COMPANY_EXTRA = ("norm_name", "revenue_micro", "search_text")  # stored for queries, not part of Company
+_COMPANY_EXTRA = ("norm_name", "revenue_micro", "output_micro", "search_text")  # for queries, not in Company
 
 _BUMP = """
 MERGE (m:Meta {key: 'meta'})
@@ -424,6 +424,7 @@ class Neo4jStore(GraphStore):
             props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
             props["norm_name"] = normalize_name(c.name)
             props["revenue_micro"] = micro(c.revenue)
+            props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
             props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
             rows.append(props)
 
@@ -749,14 +750,15 @@ class Neo4jStore(GraphStore):
                 for r in tx.run(
                     match
                     + """
-                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n) WHERE coalesce(c.active, true)
-                WITH n.id AS id, c, c:Local AS loc
+                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
+                WITH n.id AS id, c, c IS NOT NULL AND coalesce(c['active'], true) AS live
+                WITH id, c, live, live AND c:Local AS loc
                 RETURN id,
                   count(CASE WHEN loc THEN 1 END) AS local,
-                  sum(CASE WHEN loc THEN c.revenue_micro ELSE 0 END) AS output,
+                  sum(CASE WHEN loc THEN coalesce(c.output_micro, c.revenue_micro) ELSE 0 END) AS output,
                   count(CASE WHEN loc THEN CASE WHEN any(q IN c.qualifications WHERE q IN $wanted)
                     THEN 1 END END) AS qualified,
-                  count(CASE WHEN c IS NOT NULL AND NOT loc THEN 1 END) AS outside""",
+                  count(CASE WHEN live AND NOT loc THEN 1 END) AS outside""",
                     chain=chain_id,
                     wanted=wanted,
                 )

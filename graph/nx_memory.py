@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import networkx as nx
 
-from .backend_checks import micro
+from .backend_checks import is_active, output_micro
 from .identity import normalize_name
 from .model import Chain, ChainNode, Company, Sector, Supply, Zone
 from .nx_file import C_BOOLS, C_TUPLES, COMPANY_FIELDS, SEP
@@ -178,12 +178,11 @@ class GraphMemory:
             if c.uscc:
                 _unindex(self.by_uscc, c.uscc, cid)
             _unindex(self.by_name, norm, cid)
-        if c.is_local:
+        if not is_active(c):
+            pass  # a dead firm stays findable but counts in no aggregate
+        elif c.is_local:
             self.local_count += sign
-        if not c.active:  # 注销/吊销...: kept as history, counted on no node
-            return
-        if c.is_local:
-            out = micro(c.revenue) * sign
+            out = output_micro(c) * sign
             sig = frozenset(c.qualifications)
             for nid in c.node_ids:
                 agg = aggs[nid]
@@ -241,13 +240,12 @@ class GraphMemory:
                 if c.uscc:
                     index(by_uscc, c.uscc, cid)
                 index(by_name, norm, cid)
-                if c.is_local:
-                    local_count += 1
-                if not c.active:  # kept as history, counted on no node
+                if not is_active(c):
                     for nid in c.node_ids:
                         members[nid].add(cid)
                 elif c.is_local:
-                    out, sig = micro(c.revenue), frozenset(c.qualifications)
+                    local_count += 1
+                    out, sig = output_micro(c), frozenset(c.qualifications)
                     for nid in c.node_ids:
                         members[nid].add(cid)
                         agg = aggs[nid]

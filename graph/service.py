@@ -8,29 +8,30 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
+from .backend_checks import is_active
 from .errors import NotFound
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
 from .model import (
     MISSING,
     SECTOR_KINDS,
-    STRONG,
     WEAK,
     Chain,
     ChainNode,
     Company,
     Flow,
+    NodeStats,
     Sector,
     Supply,
     Tie,
     Zone,
 )
 from .store import GraphStore
-from .targets import District, Target, TargetWeights, rank_targets
+from .targets import District, Ranking, Target, TargetWeights, factor_coverage, rank_targets
 
 
 class NotFoundError(NotFound):
@@ -48,7 +49,7 @@ class GapReport:
 
     def critical_gaps(self, limit: int = 5) -> list[NodeGap]:
         """The most critical 缺链/弱链 nodes, 缺链 first."""
-        gaps = [g for g in self.nodes if g.status != STRONG]
+        gaps = [g for g in self.nodes if g.status in (MISSING, WEAK)]
         gaps.sort(key=lambda g: (g.status != MISSING, -g.criticality, g.node_id))
         return gaps[:limit]
 
@@ -70,6 +71,15 @@ class CompanyDetail:
     ties: list[Tie]  # outside firm: its ties to local firms
     supplies: list[Supply]  # every supply edge, both directions
     partners: dict[str, Company]  # companies named in `supplies`
+
+
+def _cap_per_node(rows: Iterable[Target], cap: int) -> Iterator[Target]:
+    seen: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (r.chain_id, r.node_id)
+        if seen.get(key, 0) < cap:
+            seen[key] = seen.get(key, 0) + 1
+            yield r
 
 
 class ChainService:
@@ -141,12 +151,19 @@ class ChainService:
     def gap_report(self, chain_id: str) -> GapReport:
         return self._cached(("gaps", chain_id), lambda: self._gap_report(chain_id))
 
+    def _all_stats(self) -> dict[str, NodeStats]:
+        """Every node's aggregates (one store call per data version): a flow may feed another chain's
+        node, whose local firms are demand for this one."""
+        return self._cached(("stats",), lambda: self.store.node_stats(self.thresholds.qualified))
+
+    def _node_names(self) -> dict[str, str]:
+        return self._cached(("node_names",), lambda: {n.id: n.name for n in self.store.nodes()})
+
     def _gap_report(self, chain_id: str) -> GapReport:
         chain = self.chain(chain_id)
         nodes = self._nodes(chain_id)
         flows = self.store.flows(chain_id)
-        stats = self.store.node_stats(self.thresholds.qualified, chain_id)
-        gaps = analyse_chain(nodes, flows, stats, self.thresholds)
+        gaps = analyse_chain(nodes, flows, self._all_stats(), self.thresholds, self._node_names())
         sector = next((s for s in self.sectors() if s.id == chain.sector_id), None)
         return GapReport(chain, sector, gaps, flows, extension_candidates(gaps, flows), summarise(gaps))
 
@@ -159,17 +176,16 @@ class ChainService:
         return [self.gap_report(c.id) for c in self.chains(sector_id)]
 
     # ---- targets --------------------------------------------------------------------------
-    def chain_targets(self, chain_id: str) -> list[Target]:
+    def chain_targets(self, chain_id: str) -> Sequence[Target]:
         """Every ranked target of one chain (cached); filter with `targets`."""
         return self._cached(("targets", chain_id), lambda: self._chain_targets(chain_id))
 
-    def _chain_targets(self, chain_id: str) -> list[Target]:
+    def _chain_targets(self, chain_id: str) -> Sequence[Target]:
         report = self.gap_report(chain_id)
-        gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK)]
+        gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK) and not g.is_group]
         if not gap_ids:
             return []
-        # 注销/吊销... firms are history: never a target (issue 10).
-        candidates = [c for c in self.store.companies_on_nodes(gap_ids, local=False) if c.active]
+        candidates = self.store.companies_on_nodes(gap_ids, local=False)  # rank_targets skips dead firms
         ties = self._display_ties(self.store.local_ties([c.id for c in candidates]))
         return rank_targets(
             report.nodes, candidates, ties, self.zones(), report.chain.sector_id, self.district, self.weights
@@ -191,12 +207,14 @@ class ChainService:
         node_id: str | None = None,
         status: str | None = None,
         top: int | None = 50,
+        per_node: int | None = None,
     ) -> list[Target]:
         """Ranked targets for one chain, a sector's chains, or all chains, optionally filtered.
 
         Best score first, ties by company id, then chain id. Each chain's list is cached sorted
         that way, so the best `top` over many chains is a lazy k-way merge of those lists: a page
         costs O(top log chains), not a sort of every candidate in the district. `top` None or 0: all.
+        `per_node` keeps at most that many per gap node (the leader's default view: `self.per_node`).
         """
         if chain_id:
             lists = [self.chain_targets(self.chain(chain_id).id)]
@@ -207,20 +225,47 @@ class ChainService:
             if len(lists) == 1
             else heapq.merge(*lists, key=lambda r: (-r.score, r.company_id, r.chain_id))
         )
-        if node_id:
+        if node_id and len(lists) == 1:
+            rows = self._where(lists[0], node_id=node_id)
+        elif node_id:
             rows = (r for r in rows if r.node_id == node_id)
         if status:
             rows = (r for r in rows if r.status == status)
+        if per_node:
+            rows = _cap_per_node(rows, per_node)
         return list(islice(rows, top)) if top else list(rows)
+
+    @staticmethod
+    def _where(rows: Any, **match: Any) -> Iterator[Target]:
+        """Rows of one node or firm; a Ranking finds them without building the others."""
+        if isinstance(rows, Ranking):
+            return rows.where(**match)
+        key, value = next(iter(match.items()))
+        return (r for r in rows if getattr(r, key) == value)
+
+    def company_targets(self, company_id: str, chain_ids: Iterable[str]) -> list[Target]:
+        """The firm's rows in these chains' rankings (its 补链 scores on its company page)."""
+        return [t for c in chain_ids for t in self._where(self.chain_targets(c), company_id=company_id)]
+
+    @property
+    def per_node(self) -> int:
+        """[targets] per_node: how many targets per gap node a default list shows (0: no cap)."""
+        return self.weights.per_node
+
+    def factor_coverage(self, chain_id: str | None = None, sector_id: str | None = None) -> dict[str, float]:
+        """Which factors had data over the ranked firms of a chain (or a sector's chains, or all)."""
+        if chain_id:
+            return factor_coverage([self.chain_targets(self.chain(chain_id).id)])
+        return factor_coverage([self.chain_targets(c.id) for c in self.chains(sector_id)])
 
     # ---- details --------------------------------------------------------------------------
     def node_detail(self, node_id: str, top: int = 10) -> NodeDetail:
         node = self._find_node(node_id)
         report = self.gap_report(node.chain_id)
         gap = next(g for g in report.nodes if g.node_id == node_id)
-        local = [c for c in self.store.companies_on_nodes([node_id], local=True) if c.active]
+        local = [c for c in self.store.companies_on_nodes([node_id], local=True) if is_active(c)]
         local.sort(key=lambda c: (-(c.revenue or 0), c.id))
-        targets = [t for t in self.chain_targets(node.chain_id) if t.node_id == node_id][:top]
+        targets = list(islice(self._where(self.chain_targets(node.chain_id), node_id=node_id), top))
         return NodeDetail(gap, node, report.chain, local, targets)
 
     def _find_node(self, node_id: str) -> ChainNode:

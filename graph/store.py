@@ -142,7 +142,11 @@ class GraphStore(ABC):
     @abstractmethod
     def node_stats(self, qualified: Iterable[str], chain_id: str | None = None) -> dict[str, NodeStats]:
         """Per chain node: local firms, local output, local firms holding any of `qualified`,
-        outside firms. Every node of the chain(s) has an entry, zeros included."""
+        outside firms. Every node of the chain(s) has an entry, zeros included.
+
+        Local output counts each firm's revenue once: a firm on k nodes adds revenue/k to each
+        (backend_checks.output_micro, in integer micro-万元). Inactive firms (a Company `active`
+        field, where present, false) count nowhere."""
 
     # ---- lifecycle ----------------------------------------------------------------------
     @abstractmethod

@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "targets": (
         "lianzhao.commands.graph:targets_cmd",
-        "补链目标企业排名：外地企业按缺口程度、实力、本地关联、区位与园区匹配打分，附推荐理由。",
+        "补链目标企业排名：外地企业按缺口程度、实力、本地需求、本地关联、区位与园区匹配打分，附推荐理由。",
     ),
     "companies": (
         "lianzhao.commands.companies:companies_group",

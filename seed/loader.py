@@ -33,7 +33,7 @@ DEFAULT_N_SYNTHETIC = 3000
 DEFAULT_BATCH = 5000
 
 FORMAT_VERSION = 2
-_CHAIN_FIELDS = {"id", "name", "sector", "description", "sources", "firm_words"}
+_CHAIN_FIELDS = {"id", "name", "sector", "description", "sources", "firm_words", "thresholds"}
 # Fields a node and a shared segment (segments.toml) may carry; a node adds key, parent, segment.
 _CONTENT_FIELDS = {
     "name",
@@ -282,6 +282,8 @@ def read_chain_file(
     )
     if not chain.sources:
         raise SeedError(f"{path}：[chain] 缺少 sources（请注明结构的来源）")
+    # Chain-wide status thresholds: every node of the file takes them unless it sets its own.
+    chain_thresholds = _thresholds(head, path, "[chain]")
 
     rows = data.get("nodes")
     if not isinstance(rows, list) or not rows:
@@ -335,7 +337,7 @@ def read_chain_file(
                 sources=_texts(row, "sources", path, where),
                 segment=row["segment"],
                 tags=_texts(row, "tags", path, where),
-                **_thresholds(row, path, key),
+                **{**chain_thresholds, **_thresholds(row, path, key)},
             )
         )
     _check_hierarchy(path, {n.id: n.parent_id for n in nodes})

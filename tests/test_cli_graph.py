@@ -39,8 +39,24 @@ def test_gaps_table_and_json(instance):
     # 延链 needs a strong node; with honest demo data a small instance may have none.
     assert "延链方向" in table.output or "强链0个" in table.output
     rows = json.loads(run(instance, "gaps", "--chain", "device", "--format", "json").output)
-    assert len(rows) >= 20 and {r["status"] for r in rows} <= {"缺链", "弱链", "强链"}
+    assert len(rows) >= 20 and {r["status"] for r in rows} <= {"缺链", "弱链", "强链", "分组"}
     assert set(rows[0]) >= {"name", "stage", "local_firms", "local_output", "criticality", "reason"}
+    assert set(rows[0]) >= {"node_id", "parent_id", "is_group"}
+    groups = {r["node_id"] for r in rows if r["is_group"]}
+    assert groups and all(r["status"] == "分组" for r in rows if r["is_group"])
+    assert any(r["parent_id"] in groups for r in rows)
+
+
+def test_targets_json_carry_ids_and_never_a_group(instance):
+    gaps = json.loads(run(instance, "gaps", "--chain", "device", "--format", "json").output)
+    groups = {r["node_id"] for r in gaps if r["is_group"]}
+    result = run(instance, "targets", "--chain", "device", "--top", "50", "--format", "json")
+    rows = json.loads(result.stdout if hasattr(result, "stdout") else result.output)
+    assert rows and all(r["company_id"] and r["node_id"] not in groups for r in rows)
+    per_node = {}
+    for r in rows:
+        per_node[r["node_id"]] = per_node.get(r["node_id"], 0) + 1
+    assert max(per_node.values()) <= 5  # [targets] per_node
 
 
 def test_targets_csv_has_bom_and_reasons(instance, tmp_path):

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 
 from pyvis.network import Network
 
-from graph.model import MISSING, STAGES, STRONG, WEAK
+from graph.model import GROUP, MISSING, STAGES, STRONG, WEAK
 
 COLORS = {
     MISSING: {"background": "#c0392b", "border": "#8e2a1f"},
     WEAK: {"background": "#e0a030", "border": "#a86f10"},
     STRONG: {"background": "#2f7d4f", "border": "#1f5635"},
+    GROUP: {"background": "#eef2f6", "border": "#52606d"},  # grouping node: a box, never a gap
 }
 DIMMED = {"background": "#d5dae0", "border": "#aab4c0"}
 STAGE_LEVEL = {stage: i for i, stage in enumerate(STAGES)}
@@ -51,8 +52,8 @@ def build_network(
         color["hover"] = color["highlight"]
         net.add_node(
             gap.node_id,
-            label=gap.name,
-            shape="dot",
+            label=f"{gap.name}（{gap.children}个子环节）" if gap.is_group else gap.name,
+            shape="box" if gap.is_group else "dot",
             size=node_size(gap.criticality),
             level=STAGE_LEVEL.get(gap.stage, 1),
             color=color,
@@ -75,6 +76,8 @@ def build_network(
             criticality=gap.criticality,
             downstream_share=gap.downstream_share,
             reason=gap.reason,
+            why=gap.why,
+            is_group=gap.is_group,
             targets=top_targets.get(gap.node_id, []),
             dimmed=dimmed,
         )
@@ -82,6 +85,9 @@ def build_network(
     for flow in report.flows:
         if flow.source_id in known and flow.target_id in known:
             net.add_edge(flow.source_id, flow.target_id, arrows="to", color="#8a96a3", width=1.5)
+    for gap in report.nodes:  # PART_OF: a child to its grouping node, dashed, no arrow
+        if gap.parent_id in known:
+            net.add_edge(gap.node_id, gap.parent_id, dashes=True, color="#b8c2cc", width=1, title="属于")
     hier = net.options.layout.hierarchical
     hier.direction = "LR"
     hier.sortMethod = "directed"

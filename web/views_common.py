@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from graph.gaps import format_wan
-from graph.model import MISSING, STRONG, WEAK
+from graph.model import GROUP, MISSING, STRONG, WEAK
 from graph.store import GraphStoreError
 
 from . import backend
@@ -35,7 +35,7 @@ NAV = [
     ("管理", "admin.index", "admin.", "admin"),
 ]
 
-STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong"}
+STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong", GROUP: "group"}
 
 ROLE_LABELS = {
     "recruiter": "招商专员",

@@ -9,6 +9,7 @@ from graph.gaps import (
     summarise,
 )
 from graph.model import ChainNode, Flow, NodeStats
+from seed.loader import read_chain_file
 
 T = GapThresholds(missing_below=1, weak_firms_below=3, weak_output_below=50000, weak_without_qualified=True)
 
@@ -60,10 +61,20 @@ def test_downstream_counts_follow_feeds():
 def test_criticality_combines_importance_and_structure():
     nodes, flows = chain()
     rows = {r.node_id: r for r in analyse_chain(nodes, flows, {}, T)}
-    # 材料 (importance 5, feeds 3 of 4 others) is the most critical; 服务 the least.
-    assert rows["c.mat"].criticality == max(r.criticality for r in rows.values())
+    # 部件 is the one node every path to the end product (服务) passes through besides 整机.
+    assert rows["c.part"].chokepoint_ends == 1 and rows["c.machine"].chokepoint_ends == 1
+    assert rows["c.mat"].chokepoint_ends == 0 and rows["c.service"].end_products == 1
+    assert "终端产品的必经环节" in rows["c.part"].why
+    # 材料 (importance 5, feeds 3 of 4 others, no chokepoint) beats 原料 (importance 2, same flows).
+    assert rows["c.mat"].criticality > rows["c.raw"].criticality
     assert rows["c.service"].criticality == min(r.criticality for r in rows.values())
-    assert rows["c.mat"].criticality == round(0.6 * 1.0 + 0.4 * 0.75, 4)
+    t = GapThresholds()
+    total = (
+        t.importance_weight + t.downstream_weight + t.policy_weight + t.chokepoint_weight + t.demand_weight
+    )
+    assert rows["c.mat"].criticality == round(
+        (t.importance_weight * 1.0 + t.downstream_weight * 0.75) / total, 4
+    )
     # Same importance, more downstream -> more critical.
     same = [
         ChainNode("d.a", "d", "A", "上游", 3),
@@ -110,3 +121,43 @@ def test_thresholds_from_config():
 def test_downstream_counts_tolerate_a_cycle():
     flows = [Flow("a", "b"), Flow("b", "a"), Flow("b", "c")]
     assert downstream_counts(["a", "b", "c"], flows) == {"a": 2, "b": 2, "c": 0}
+
+
+def test_per_node_thresholds_win_over_config():
+    design = ChainNode(
+        "s.design", "s", "工业设计", "上游", 5, weak_firms_below=5, weak_without_qualified=False
+    )
+    oem = ChainNode("s.oem", "s", "整车制造", "下游", 5, weak_firms_below=1)
+    stats = {
+        "s.design": NodeStats("s.design", local_firms=3, local_output=900000, qualified_firms=0),
+        "s.oem": NodeStats("s.oem", local_firms=1, local_output=900000, qualified_firms=1),
+    }
+    rows = {r.node_id: r for r in analyse_chain([design, oem], [Flow("s.design", "s.oem")], stats, T)}
+    assert rows["s.design"].status == "弱链" and "要求≥5家" in rows["s.design"].reason
+    assert rows["s.oem"].status == "强链"  # one OEM is enough where the chain file says so
+
+
+def test_chain_file_thresholds_apply_to_every_node(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text(
+        """format = 2
+[chain]
+id = "x"
+name = "测试链"
+sector = "eq"
+sources = ["测试"]
+thresholds = { weak_firms_below = 2 }
+[[nodes]]
+key = "a"
+name = "甲"
+stage = "上游"
+[[nodes]]
+key = "b"
+name = "乙"
+stage = "下游"
+thresholds = { weak_firms_below = 7 }
+""",
+        encoding="utf-8",
+    )
+    nodes = {n.id: n for n in read_chain_file(path, ["eq"]).nodes}
+    assert nodes["x.a"].weak_firms_below == 2 and nodes["x.b"].weak_firms_below == 7

@@ -23,13 +23,15 @@ def test_every_chain_has_a_readable_report(service):
         report = service.gap_report(chain.id)
         assert report.sector is not None
         assert len(report.nodes) >= 20
-        assert report.summary["nodes"] == len(report.nodes)
+        groups = [g for g in report.nodes if g.is_group]
+        assert report.summary["nodes"] == len(report.nodes) - len(groups)
+        assert all(g.status == "分组" for g in groups)
         assert all(g.reason for g in report.nodes)
 
 
 def test_seed_data_shows_all_three_statuses_somewhere(service):
     statuses = {g.status for r in service.all_gap_reports() for g in r.nodes}
-    assert statuses == {"缺链", "弱链", "强链"}
+    assert statuses == {"缺链", "弱链", "强链", "分组"}
 
 
 def test_targets_are_outside_firms_on_gap_nodes_with_reasons(service):

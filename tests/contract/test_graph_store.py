@@ -6,6 +6,8 @@ Small literal data: one sector, two chains, a little hierarchy and flow, local a
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from graph.errors import InvalidInput, NotFound
@@ -476,8 +478,9 @@ def test_node_stats_every_node_with_zeros(full):
     stats = full.node_stats(QUALIFIED)
     assert sorted(stats) == ["ev-1", "md-1", "md-1a", "md-2", "md-3"]
     assert stats["ev-1"] == NodeStats("ev-1", 0, 0.0, 0, 1)
-    assert stats["md-1"] == NodeStats("md-1", 1, pytest.approx(3000.5), 1, 1)
-    assert stats["md-1a"] == NodeStats("md-1a", 1, pytest.approx(3000.5), 1, 0)
+    # L-b (3000.5 万元) sits on md-1 and md-1a: its revenue is split, counted once in total
+    assert stats["md-1"] == NodeStats("md-1", 1, pytest.approx(1500.25), 1, 1)
+    assert stats["md-1a"] == NodeStats("md-1a", 1, pytest.approx(1500.25), 1, 0)
     assert stats["md-2"] == NodeStats("md-2", 1, pytest.approx(120000.0), 1, 1)
     assert stats["md-3"] == NodeStats("md-3", 1, 0.0, 0, 0)  # revenue None counts as 0
 
@@ -520,6 +523,30 @@ def test_node_stats_sums_local_output(full):
     assert s.local_output == pytest.approx(120000.3)
 
 
+def test_node_stats_count_a_firms_revenue_once(full):
+    full.upsert_companies(
+        [Company("L-t", "通州三环节有限公司", is_local=True, revenue=0.3, node_ids=("md-1", "md-2", "md-3"))]
+    )
+    stats = full.node_stats(QUALIFIED)
+    assert stats["md-3"].local_output == pytest.approx(0.1)
+    assert stats["md-2"].local_output == pytest.approx(120000.1)
+    # moving to one node puts the whole revenue there
+    full.upsert_companies(
+        [Company("L-t", "通州三环节有限公司", is_local=True, revenue=0.3, node_ids=("md-3",))]
+    )
+    assert full.node_stats(QUALIFIED)["md-3"].local_output == pytest.approx(0.3)
+
+
+@pytest.mark.skipif(
+    "active" not in {f.name for f in dataclasses.fields(Company)}, reason="Company has no active field yet"
+)
+def test_node_stats_skip_inactive_firms(full):
+    full.upsert_companies([replace(LOCAL_A, active=False), replace(OUT_X, active=False)])
+    stats = full.node_stats(QUALIFIED)
+    assert stats["md-2"].local_firms == 0 and stats["md-2"].local_output == 0
+    assert stats["md-1"].outside_firms == 0
+
+
 def test_node_stats_follow_reupserts(full):
     full.node_stats(QUALIFIED)  # warm any cache
     # L-a moves from md-2 to md-3 and loses 上市
@@ -536,7 +563,7 @@ def test_node_stats_follow_reupserts(full):
     # and back again, idempotently
     full.upsert_companies([LOCAL_A, LOCAL_B])
     full.upsert_companies([LOCAL_A, LOCAL_B])
-    assert full.node_stats(QUALIFIED)["md-1"] == NodeStats("md-1", 1, pytest.approx(3000.5), 1, 1)
+    assert full.node_stats(QUALIFIED)["md-1"] == NodeStats("md-1", 1, pytest.approx(1500.25), 1, 1)
     assert full.node_stats(QUALIFIED)["md-2"] == NodeStats("md-2", 1, pytest.approx(120000.0), 1, 1)
 
 

@@ -102,7 +102,7 @@ def test_gap_reports_and_targets_match_row_for_row(pair, cfg):
         statuses.update(g.status for g in ra.nodes)
         ta, tb = a.chain_targets(chain.id), b.chain_targets(chain.id)
         assert tb == ta
-    assert statuses == {"缺链", "弱链", "强链"}
+    assert statuses == {"缺链", "弱链", "强链", "分组"}
     assert sum(len(a.chain_targets(c.id)) for c in nx_store.chains()) > 0
 
 

@@ -74,7 +74,7 @@ def test_holder_lookup_gives_lead_id_only_to_readers(auth, client, env):
 def test_score_is_explained_in_plain_chinese(auth):
     html = auth.login("zhuanyuan").get("/targets/").get_data(as_text=True)
     assert "[targets]" not in html and "配置文件" not in html
-    assert "满分 100 分" in html and "缺口程度 35%" in html
+    assert "满分 100 分" in html and "缺口程度 30%" in html
 
 
 def test_reassignment_without_reason_says_not_reassigned(auth, client, env):

@@ -131,9 +131,9 @@ def companies():
             "O1",
             "精控电驱科技",
             uscc(11),
-            province="河北省",
-            city="廊坊市",
-            district="三河市",
+            province="北京市",
+            city="北京市",
+            district="海淀区",  # 中心城区: 疏解对接 is what the policy sanctions
             revenue=300000,
             qualifications=("专精特新", "小巨人"),
             node_ids=(f"{CHAIN}.controller",),

@@ -122,8 +122,7 @@ def show(company_id: str):
     lead = lead_for_company(current_user.orm, detail.company)
     scores = []
     if not detail.company.is_local and detail.company.active:  # where it ranks as a 补链 target
-        for chain_id in sorted({n.chain_id for n in detail.nodes}):
-            scores.extend(t for t in svc.chain_targets(chain_id) if t.company_id == company_id)
+        scores = svc.company_targets(company_id, sorted({n.chain_id for n in detail.nodes}))
     nodes = {n.id: n for n in svc.store.nodes()}
     return render_template(
         "companies/show.html",

@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from graph.model import MISSING, WEAK
-from graph.targets import FACTOR_LABELS
+from graph.targets import FACTOR_LABELS, coverage_sentence
 
 from .. import backend
 from ..access import may_create_lead
@@ -64,13 +64,18 @@ def target_filters(svc) -> dict:
     except ValueError:
         top = PAGE_SIZES[0]
     top = top if top in PAGE_SIZES else PAGE_SIZES[0]
+    try:  # the leader's default view: at most [targets] per_node per gap node; 0 shows all
+        per_node = max(0, int(request.args.get("per_node", svc.per_node)))
+    except ValueError:
+        per_node = svc.per_node
     return {
         "sector": sector_id,
         "chain": chain_id,
         "node": node_id,
         "status": status,
         "top": top,
-        "nodes": [n for n in nodes if n.status != "强链"],
+        "per_node": per_node,
+        "nodes": [n for n in nodes if n.status in (MISSING, WEAK) and not n.is_group],
     }
 
 
@@ -78,7 +83,14 @@ def target_filters(svc) -> dict:
 def index():
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
+    rows = svc.targets(
+        f["chain"],
+        sector_id=f["sector"],
+        node_id=f["node"],
+        status=f["status"],
+        top=f["top"],
+        per_node=f["per_node"],
+    )
     chains = {c.id: c for c in svc.chains()}
 
     actor = current_user.orm
@@ -97,7 +109,8 @@ def index():
         can_create_lead=can_lead,
         held=held_companies(actor, rows) if can_lead else {},
         lead_link=lead_url,
-        weight_text=_weight_text(backend.cfg()),
+        weight_text=_weight_text(svc.weights.as_dict()),
+        coverage_text=coverage_sentence(svc.factor_coverage(f["chain"], f["sector"])),
         filter_text=_filter_text(svc, f),
         printed_at=_local_now(),
     )
@@ -109,7 +122,8 @@ def _filter_text(svc, f: dict) -> str:
     chain = next((c.name for c in svc.chains() if c.id == f["chain"]), "全部产业链")
     node = next((n.name for n in f["nodes"] if n.node_id == f["node"]), "全部缺口环节")
     status = f["status"] or "缺链和弱链"
-    return f"产业：{sector}；产业链：{chain}；环节：{node}；状态：{status}；显示：前 {f['top']} 家"
+    each = f"每个环节至多 {f['per_node']} 家，" if f.get("per_node") else ""
+    return f"产业：{sector}；产业链：{chain}；环节：{node}；状态：{status}；显示：{each}前 {f['top']} 家"
 
 
 def _local_now() -> str:
@@ -117,10 +131,8 @@ def _local_now() -> str:
     return datetime.now(zone_from_config(backend.cfg())).strftime("%Y-%m-%d %H:%M")
 
 
-def _weight_text(cfg: dict) -> str:
+def _weight_text(weights: dict[str, float]) -> str:
     """The factor weights of [targets] as shares a reader understands: 缺口程度 35%、…"""
-    t = cfg.get("targets", {})
-    weights = {key: float(t.get(f"weight_{key}", 0) or 0) for key in FACTOR_LABELS}
     total = sum(weights.values())
     if total <= 0:
         return ""
@@ -133,7 +145,14 @@ def export():
 
     svc = backend.chain_service()
     f = target_filters(svc)
-    rows = svc.targets(f["chain"], sector_id=f["sector"], node_id=f["node"], status=f["status"], top=f["top"])
+    rows = svc.targets(
+        f["chain"],
+        sector_id=f["sector"],
+        node_id=f["node"],
+        status=f["status"],
+        top=f["top"],
+        per_node=f["per_node"],
+    )
     names = {c.id: c.name for c in svc.chains()}
     scope = (
         names.get(f["chain"])

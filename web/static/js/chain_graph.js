@@ -72,12 +72,13 @@
       title.appendChild(document.createTextNode(" "));
       title.appendChild(badge(n.status, statusClass(n.status)));
       tooltip.appendChild(title);
-      [["链位", n.stage], ["本地企业", n.local_firms + " 家"], ["本地产值", formatWan(n.local_output)],
+      [["链位", n.stage], ["本地企业", n.local_firms + " 家"], ["本地营收（多环节均摊）", formatWan(n.local_output)],
        ["优质企业", n.qualified_firms + " 家"], ["外地企业", n.outside_firms + " 家"],
        ["关键度", pct(n.criticality)]].forEach(function (r) {
         tooltip.appendChild(el("div", r[0] + "：" + r[1], "tt-row"));
       });
       tooltip.appendChild(el("div", n.reason, "tt-row muted"));
+      if (n.why) tooltip.appendChild(el("div", "关键：" + n.why, "tt-row muted"));
       if (n.targets && n.targets.length) {
         tooltip.appendChild(el("div", "推荐目标：" + n.targets.join("、"), "tt-row tt-targets"));
       }
@@ -124,10 +125,11 @@
       h.appendChild(badge(n.status, statusClass(n.status)));
       panel.appendChild(h);
       panel.appendChild(el("p", n.reason, "small"));
+      if (n.why) panel.appendChild(el("p", "为何关键：" + n.why, "small"));
       panel.appendChild(figures([
         ["链位", n.stage], ["重要度", n.importance + " / 5"], ["关键度", pct(n.criticality)],
         ["下游依赖", pct(n.downstream_share)], ["本地企业", n.local_firms + " 家"],
-        ["本地产值", n.local_output], ["优质企业", n.qualified_firms + " 家"], ["外地企业", n.outside_firms + " 家"]
+        ["本地营收（多环节均摊）", n.local_output], ["优质企业", n.qualified_firms + " 家"], ["外地企业", n.outside_firms + " 家"]
       ]));
 
       panel.appendChild(el("h3", d.zone ? "本地企业（" + d.zone + "）" : "本地企业"));
