@@ -26,7 +26,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Roles: stored codes -> Chinese labels shown to users.
 RECRUITER, MANAGER, LEADER, ADMIN = "recruiter", "manager", "leader", "admin"
-ROLE_LABELS = {RECRUITER: "招商专员", MANAGER: "招商经理", LEADER: "区领导", ADMIN: "系统管理员"}
+# 三员分立 (crm/services/duties.py): with [security] separation_of_duties on, these two hold the
+# security and the audit duty, and the system administrator only the system duty.
+SECURITY_ADMIN, AUDIT_ADMIN = "security_admin", "audit_admin"
+ROLE_LABELS = {
+    RECRUITER: "招商专员",
+    MANAGER: "招商经理",
+    LEADER: "区领导",
+    ADMIN: "系统管理员",
+    SECURITY_ADMIN: "安全管理员",
+    AUDIT_ADMIN: "审计管理员",
+}
 ROLES = tuple(ROLE_LABELS)
 
 # Target-list states.

@@ -164,6 +164,12 @@ class SecurityPolicy:
     lockout_minutes: int = 15
     idle_logout_minutes: int = 30
     audit_retention_days: int = 180
+    # Revocable sessions and throttling (crm/services/sessions.py, crm/services/throttle.py).
+    session_lifetime_hours: int = 12  # absolute: a session ends this long after sign-in, busy or not
+    source_failures: int = 20  # wrong passwords from one address (any names) before it is slowed down
+    account_slowdown_failures: int = 10  # on one name from all addresses before each try waits
+    throttle_max_seconds: int = 60  # cap of the progressive delay (doubling per further failure)
+    separation_of_duties: bool = False  # 三员分立: security and audit duties leave the administrator
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,11 @@ class CrmSettings:
                 lockout_minutes=int(sec["lockout_minutes"]),
                 idle_logout_minutes=int(sec["idle_logout_minutes"]),
                 audit_retention_days=int(sec["audit_retention_days"]),
+                session_lifetime_hours=int(sec["session_lifetime_hours"]),
+                source_failures=int(sec["source_failures"]),
+                account_slowdown_failures=int(sec["account_slowdown_failures"]),
+                throttle_max_seconds=int(sec["throttle_max_seconds"]),
+                separation_of_duties=bool(sec["separation_of_duties"]),
             )
             settings = cls(
                 stages=tuple(crm["stages"]),
@@ -265,3 +276,10 @@ class CrmSettings:
             raise ConfigError("[security] audit_retention_days 不得少于 180 天（网络安全法第二十一条）")
         if s.password_min_length < 8 or s.lockout_failures < 1 or s.lockout_minutes < 1:
             raise ConfigError("[security] 密码最短长度不得少于 8，锁定次数与锁定分钟数必须为正整数")
+        if min(s.session_lifetime_hours, s.source_failures, s.account_slowdown_failures) < 1 or not (
+            1 <= s.throttle_max_seconds <= 3600
+        ):
+            raise ConfigError(
+                "[security] session_lifetime_hours、source_failures、account_slowdown_failures 必须为正整数，"
+                "throttle_max_seconds 须在 1-3600 之间"
+            )

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import InvalidInput
+from .upload_limits import LimitExceeded, RowGuard, UploadLimits, check_csv_lines, check_zip
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -86,29 +86,48 @@ HEADER_SEARCH_ROWS = 30
 IsHeader = Callable[[Sequence[str]], bool]
 
 
-def read_table(path: str | os.PathLike, is_header: IsHeader | None = None) -> Table:
-    """Read a CSV (any supported encoding) or an XLSX workbook's first sheet.
+def read_table(
+    path: str | os.PathLike,
+    *,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
+    is_header: IsHeader | None = None,
+) -> Table:
+    """Read a CSV (any supported encoding) or an XLSX workbook's first sheet, within `limits`
+    (graph/upload_limits.py; config [import]). `display_name` is how messages name the file
+    (an upload's own name rather than the server's temporary file).
 
     With `is_header`, the header is the first of the leading rows it accepts (rows above it, such as
     an export's title or note, are skipped with a warning); without, or when it accepts none, the
-    first non-blank row.
-    """
+    first non-blank row."""
     path = Path(path)
+    limits = limits or UploadLimits()
+    name = display_name or path.name
+    try:
+        return _read_table(path, limits, name, is_header)
+    except LimitExceeded as exc:
+        raise TabularError(str(exc)) from exc
+
+
+def _read_table(path: Path, limits: UploadLimits, name: str, is_header: IsHeader | None = None) -> Table:
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
     except FileNotFoundError as exc:
-        raise TabularError(f"找不到文件：{path}") from exc
+        raise TabularError(f"找不到文件：{name}") from exc
     except OSError as exc:
-        raise TabularError(f"无法读取文件 {path}：{exc.strerror}") from exc
+        raise TabularError(f"无法读取文件 {name}：{exc.strerror}") from exc
     if path.suffix.lower() == ".xls":
         raise TabularError("不支持旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 或 CSV")
     if path.suffix.lower() in XLSX_SUFFIXES or head == _ZIP_MAGIC:
-        return _read_xlsx(path, is_header)
-    return _read_csv(path.read_bytes(), is_header)
+        return _read_xlsx(path, limits, name, is_header)
+    return _read_csv(path.read_bytes(), limits, name, is_header)
 
 
-def _read_csv(data: bytes, is_header: IsHeader | None = None) -> Table:
+def _read_csv(
+    data: bytes, limits: UploadLimits | None = None, name: str = "CSV", is_header: IsHeader | None = None
+) -> Table:
+    limits = limits or UploadLimits()
     encoding = detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -116,53 +135,45 @@ def _read_csv(data: bytes, is_header: IsHeader | None = None) -> Table:
         raise TabularError(f"文件编码（{encoding}）与内容不符：第 {exc.start} 字节处无法解码") from exc
     if text.startswith("\ufeff"):  # UTF-16 with BOM decoded by "utf-16" keeps no BOM, but be safe
         text = text[1:]
+    check_csv_lines(text, limits, name)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    guard = RowGuard(limits, name)
+    raw_rows = []
     try:
-        raw_rows = list(reader)
+        for row in reader:
+            guard.row(row)
+            raw_rows.append(row)
     except csv.Error as exc:
         raise TabularError(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
     return _build(raw_rows, encoding, is_header)
 
 
-# A workbook larger than this once unpacked is refused before openpyxl reads it: a small upload
-# must not unpack into gigabytes (zip bomb). A million-row sheet unpacks to well under this.
-MAX_XLSX_UNPACKED = 1024 * 1024 * 1024
-
-
-def _check_unpacked_size(path: Path, limit: int | None = None) -> None:
-    limit = MAX_XLSX_UNPACKED if limit is None else limit
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：文件已损坏或不是 Excel 格式") from exc
-    if unpacked > limit:
-        raise TabularError(
-            f"XLSX 工作簿 {path.name} 解压后超过 {limit // (1024 * 1024)} MB，"
-            "拒绝读取（文件异常或过大，请拆分后导入或改用 CSV）"
-        )
-
-
-def _read_xlsx(path: Path, is_header: IsHeader | None = None) -> Table:
-    _check_unpacked_size(path)
+def _read_xlsx(path: Path, limits: UploadLimits, name: str, is_header: IsHeader | None = None) -> Table:
+    check_zip(path, limits, name)  # before openpyxl inflates anything (zip bomb)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：文件已损坏或不是 Excel 格式") from exc
+        raise TabularError(f"无法打开 XLSX 工作簿「{name}」：文件已损坏或不是 Excel 格式") from exc
     except Exception as exc:  # zipfile.BadZipFile and friends
-        raise TabularError(f"无法打开 XLSX 工作簿 {path.name}：{type(exc).__name__}") from exc
+        raise TabularError(f"无法打开 XLSX 工作簿「{name}」：{type(exc).__name__}") from exc
     try:
         sheet = workbook.worksheets[0]
         # Trust no stored dimension: some writers omit it (openpyxl then parses the sheet twice)
         # or get it wrong (rows would be cut). Rows come back ragged; _build pads them.
         sheet.reset_dimensions()
         try:
-            raw_rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            guard = RowGuard(limits, name)
+            raw_rows = []
+            for row in sheet.iter_rows(values_only=True):
+                guard.row(row)
+                raw_rows.append([_cell_text(v) for v in row])
+        except LimitExceeded:
+            raise
         except Exception as exc:  # the sheet's XML is parsed only here (read-only mode)
             raise TabularError(
-                f"无法读取 XLSX 工作簿 {path.name}：工作表内容已损坏（{type(exc).__name__}）"
+                f"无法读取 XLSX 工作簿「{name}」：工作表内容已损坏（{type(exc).__name__}）"
             ) from exc
         table = _build(raw_rows, "xlsx", is_header)
         table.sheet = sheet.title

@@ -67,6 +67,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "筑巢：空间资源库（土地、厂房、楼宇）的导入、查询与项目匹配。",
     ),
     "serve": ("lianzhao.commands.web:serve", "启动网页端（waitress 生产级 WSGI 服务器）。"),
+    "backup": (
+        "lianzhao.commands.backup:backup_cmd",
+        "备份本实例：图存储、CRM 数据库（SQLite 在线备份或 pg_dump）与实例文件，附校验清单。",
+    ),
+    "restore": (
+        "lianzhao.commands.backup:restore_cmd",
+        "将备份恢复到空实例，并核对每张表、每类图数据的条数与校验和。",
+    ),
 }
 
 

@@ -160,18 +160,19 @@ def test_xlsx_that_unpacks_past_the_limit_is_refused_unread(tmp_path, monkeypatc
     """A zip bomb: a small file whose members unpack to far more than the limit."""
     import zipfile
 
-    import graph.tabular as tabular
+    from graph.upload_limits import UploadLimits
 
     path = tmp_path / "bomb.xlsx"
     _small_workbook(path)
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/padding.bin", b"\0" * (4 * 1024 * 1024))
     assert path.stat().st_size < 200 * 1024
-    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED", 1024 * 1024)
+    lenient = UploadLimits(max_compression_ratio=10**6)  # the size limit alone
     with pytest.raises(TabularError, match="解压后超过 1 MB"):
-        read_table(path)
-    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED", 64 * 1024 * 1024)
-    assert read_table(path).rows == [["甲公司"]]
+        read_table(path, limits=UploadLimits(max_unpacked_mb=1, max_compression_ratio=10**6))
+    with pytest.raises(TabularError, match="压缩比超过 100:1"):
+        read_table(path)  # the default limits: the ratio alone gives it away
+    assert read_table(path, limits=lenient).rows == [["甲公司"]]
 
 
 def test_xlsx_with_xml_entities_is_refused(tmp_path):

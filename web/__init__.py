@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from . import backend, errors, security, views_common
+from . import backend, errors, params, security, views_common
 from . import users as _users  # noqa: F401  (registers the login loader)
 from .blueprints import (
+    account,
     admin,
     auth,
     board,
@@ -25,6 +26,7 @@ from .blueprints import (
     inbox,
     leads,
     monitoring,
+    security_admin,
     spaces,
     target_lists,
     targets,
@@ -47,6 +49,8 @@ def _blueprints() -> list:
         monitoring.bp,
         spaces.bp,
         admin.bp,
+        security_admin.bp,
+        account.bp,
     ]
 
 
@@ -68,6 +72,7 @@ def create_app(
     instance.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
     web_cfg = cfg["web"]
+    params.init_app(app)  # bounded <int:...> converter, before any route is added
 
     app.config.from_mapping(
         SECRET_KEY=security.secret_key(cfg, app.instance_path),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm import permissions
-from crm.models import LEADER, MANAGER, RECRUITER
+from crm.models import AUDIT_ADMIN, LEADER, MANAGER, RECRUITER, SECURITY_ADMIN
 from crm.services.spaces import can_read as can_read_spaces
 
 _BUSINESS = (RECRUITER, MANAGER, LEADER)  # 三权分立: the administrator handles no business data
@@ -32,6 +32,10 @@ AREAS = {
     "monitoring": lambda u: _role(u) in (MANAGER, LEADER),
     "admin": permissions.can_manage_users,
     "spaces": can_read_spaces,
+    # 三员分立: the security and audit administrators' own pages (the system administrator
+    # reaches both through the 管理 tabs while the duties are not separated)
+    "security": lambda u: _role(u) == SECURITY_ADMIN,
+    "audit": lambda u: _role(u) == AUDIT_ADMIN,
 }
 
 

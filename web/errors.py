@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from graph.errors import (
@@ -98,6 +99,16 @@ def init_app(app: Flask) -> None:
 
     app.register_error_handler(LianzhaoError, domain_error)
     app.register_error_handler(GraphStoreError, domain_error)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(exc):
+        """Last line behind web.params: a number the database cannot store is the caller's error."""
+        log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+        db = g.get("db")
+        if db is not None:  # PostgreSQL aborts the transaction: the error page must still query
+            db.rollback()
+        return render_error(400, "参数超出范围，请检查后重试。")
 
     @app.errorhandler(Exception)
     def unexpected(exc):

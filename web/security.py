@@ -160,7 +160,11 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+            # set, not setdefault: send_file adds "public, max-age=<SEND_FILE_MAX_AGE_DEFAULT>" to
+            # generated downloads (名录, rankings), which proxies and shared browsers would keep
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+            response.headers.pop("Expires", None)
         return response
 
 

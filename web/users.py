@@ -3,30 +3,29 @@
 The row is loaded once per request in that request's CRM session, so services receive the
 real ORM object (`current_user.orm`) as their actor and check permissions on it.
 
-The id kept in the signed session cookie carries a stamp of the password hash, so a password
-change or an administrator's reset ends every other session of that account (a copied cookie
-stops working); the view that changes the password signs its own session in again.
+The id kept in the signed session cookie is "<user id>:<session token>"; the token names a
+server-side session row (crm/services/sessions.py) checked on every request, so logout, a
+password change, a disabled account or an administrator ending the sessions refuses a copied
+cookie at once, in every worker process.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask_login import UserMixin
 
-from crm.services.users import load_for_login_session
+from crm.services import sessions as session_svc
 
 from . import backend
 from .security import login_manager
 
 
 class WebUser(UserMixin):
-    def __init__(self, orm):
+    def __init__(self, orm, token: str):
         self.orm = orm
+        self.token = token  # the server-side session this browser signed in with
 
     def get_id(self) -> str:
-        return f"{self.orm.id}:{password_stamp(self.orm)}"
+        return f"{self.orm.id}:{self.token}"
 
     @property
     def is_active(self) -> bool:
@@ -57,19 +56,10 @@ class WebUser(UserMixin):
         return self.orm.team.name if self.orm.team is not None else None
 
 
-def password_stamp(orm) -> str:
-    """A short digest of the password hash: changes whenever the password does."""
-    return hashlib.sha256((orm.password_hash or "").encode("utf-8")).hexdigest()[:20]
-
-
 @login_manager.user_loader
 def load_user(user_id: str):
-
-    raw_id, _, stamp = str(user_id).partition(":")
-    try:
-        orm = load_for_login_session(backend.db(), int(raw_id))
-    except (TypeError, ValueError):
-        return None
-    if orm is None or not hmac.compare_digest(stamp, password_stamp(orm)):
-        return None  # disabled, deleted, or the password changed since this session signed in
-    return WebUser(orm)
+    raw_id, _, token = str(user_id).partition(":")
+    checked = session_svc.check(backend.db(), token, backend.crm_settings().security)
+    if checked.user is None or str(checked.user.id) != raw_id:
+        return None  # logged out, revoked, expired, idle, disabled or deleted
+    return WebUser(checked.user, token)

@@ -33,6 +33,8 @@ NAV = [
     ("监测", "monitoring.index", "monitoring.", "monitoring"),
     ("空间资源", "spaces.index", "spaces.", "spaces"),
     ("管理", "admin.index", "admin.", "admin"),
+    ("安全管理", "security_admin.index", "security_admin.", "security"),
+    ("审计日志", "admin.audit_log", "admin.audit", "audit"),
 ]
 
 STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong", GROUP: "group"}
@@ -43,6 +45,8 @@ ROLE_LABELS = {
     "leader": "区领导",
     "leadership": "区领导",
     "admin": "系统管理员",
+    "security_admin": "安全管理员",
+    "audit_admin": "审计管理员",
 }
 
 

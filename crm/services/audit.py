@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import PermissionDenied, ValidationError
-from ..models import ADMIN, LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User, utcnow
-from ._common import Actor, SystemActor, current_actor, jsonable
+from ..models import LEADER, ROLE_LABELS, TL_STATUS_LABELS, AuditLog, Team, User, utcnow
+from ..settings import SecurityPolicy
+from . import duties
+from ._common import Actor, current_actor, jsonable
 from .lead_fields import NUMBER_FIELDS, TEXT_FIELDS, USER_FIELDS
 
 # Actions written to the log.
@@ -61,6 +63,14 @@ ACTION_LABELS = {
     APPROVE: "批准",
     COMMENT: "批注",
     "import": "导入数据",
+    # crm/services/sessions.py and crm/services/throttle.py
+    "logout": "退出登录",
+    "session_revoke": "结束会话",
+    "login_lock": "登录锁定",
+    "unlock": "解除锁定",
+    # crm/services/access_log.py
+    "view": "查看",
+    "export": "导出",
 }
 
 
@@ -121,12 +131,13 @@ def list_entries(
     action: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    policy: SecurityPolicy | None = None,
 ) -> AuditPage:
     """Read the log, newest first, filtered by entity, user, action and time ([since, until)).
-    Administrators and leaders only."""
+    Leaders and whoever holds the audit duty (crm/services/duties.py) only."""
     actor = current_actor(session, actor)
-    if actor.role not in (ADMIN, LEADER) and not isinstance(actor, SystemActor):
-        raise PermissionDenied("只有系统管理员和区领导可以查看审计日志")
+    if actor.role != LEADER and not duties.holds(actor, duties.AUDIT_DUTY, policy):
+        raise PermissionDenied("只有审计管理员（或未分设时的系统管理员）和区领导可以查看审计日志")
     query = select(AuditLog)
     if entity:
         query = query.where(AuditLog.entity == entity)
@@ -272,6 +283,9 @@ ENTITY_LABELS = {
     "target_list": "目标名录",
     "target_list_row": "名录条目",
     "settings": "系统设置",
+    "lead_view": "线索详情",
+    "ranking": "补链目标排名",
+    "login": "登录",
 }
 
 

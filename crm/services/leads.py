@@ -23,7 +23,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from ..models import MANAGER, RECRUITER, Lead, StageChange, Team, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, inbox, spaces_holds
+from . import audit, inbox, spaces_holds, staffing
 from ._common import Actor, current_actor, flush_or_stale, snapshot
 from ._common import get_lead as _load_lead
 from .assignment import auto_assign as _auto_assign
@@ -93,6 +93,7 @@ def create_lead(
         raise PermissionDenied("只有招商专员和招商经理可以登记线索")
     now = now or utcnow()
     values = clean_fields(session, data, settings, creating=True)
+    staffing.check_case_officer(session, values.get("case_officer_user_id"), actor.team_id)
     if values.get("key_flag") and actor.role != MANAGER:
         raise PermissionDenied("只有招商经理可以标记重点项目")
     _lock_company(session, values)
@@ -223,6 +224,8 @@ def update_lead(
     with as `expected_version`: a save over someone else's newer save is refused (StaleEdit)."""
     actor, lead = _editable(session, actor, lead_id, expected_version)
     values = clean_fields(session, changes, settings, creating=False)
+    if values.get("case_officer_user_id") not in (None, lead.case_officer_user_id):
+        staffing.check_case_officer(session, values["case_officer_user_id"], lead.team_id)
     if "key_flag" in values and values["key_flag"] != lead.key_flag and not perm.can_flag_key(actor, lead):
         raise PermissionDenied("只有招商经理可以标记或取消重点项目")
     if {"company_name", "uscc", "company_id"} & set(values):

@@ -33,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..settings import CrmSettings
-from . import audit, firm_status, inbox
+from . import audit, firm_status, inbox, staffing
 from ._common import Actor, current_actor, flush_or_stale, jsonable
 from .lead_holders import CompanyRef
 
@@ -175,6 +175,7 @@ def create_draft(
         if not _can_read(actor, base) or base.status != TL_APPROVED:
             raise ValidationError("只能以已批准的名录为基础新建版本")
         sector_id, chain_id = base.sector_id, base.chain_id
+    staffing.check_list_sector(actor, sector_id)
     title = (title or "").strip() or (base.title if base else f"补链目标企业名录（{chain_id or sector_id}）")
     tl = TargetList(
         sector_id=sector_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from ..errors import NotFound, PermissionDenied, ValidationError
 from ..models import ADMIN, MANAGER, RECRUITER, ROLE_LABELS, ROLES, Team, User, utcnow
 from ..passwords import check_password, hash_password, verify_password
 from ..settings import CrmSettings
-from . import audit
+from . import audit, sessions, throttle
 from ._common import Actor, SystemActor, current_actor, get_user, snapshot
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
@@ -160,6 +160,8 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool, ip: s
         user.is_active = active
         if active:
             user.failed_logins, user.locked_until = 0, None
+        else:
+            sessions.revoke_all(session, user.id, sessions.DISABLED)
         session.flush()
         audit.record(
             session,
@@ -196,6 +198,7 @@ def reset_password(
     user.password_changed_at = utcnow()
     user.must_change_password = True
     user.failed_logins, user.locked_until = 0, None
+    sessions.revoke_all(session, user.id, sessions.PASSWORD_RESET)
     session.flush()
     audit.record(session, actor, audit.RESET_PASSWORD, "user", user.id, None, None, ip)
     return user
@@ -210,18 +213,32 @@ def change_password(
     settings: CrmSettings,
     ip: str | None = None,
 ) -> User:
-    """A user changes their own password (old one required)."""
+    """A user changes their own password (old one required). It ends every session of the user;
+    the caller opens a new one for the browser that made the change.
+
+    A wrong current password counts like a failed sign-in (crm/services/throttle.py) and raises
+    `throttle.CountedRefusal`: commit the unit of work anyway so the count is kept."""
     user = current_actor(session, actor)
     if isinstance(user, SystemActor):
         raise PermissionDenied("命令行不能修改自己的密码")
+    verdict = throttle.check(session, ip, user.username, settings.security)
+    if not verdict.allowed:
+        raise throttle.CountedRefusal(verdict.message)
     if not verify_password(user.password_hash, old_password):
-        raise ValidationError("原密码不正确")
+        locked = throttle.record_failure(
+            session, ip, user.username, settings.security, kind=throttle.PASSWORD
+        )
+        audit.record(
+            session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "修改密码时原密码错误"}, ip
+        )
+        raise throttle.CountedRefusal(locked.message if locked else "原密码不正确")
     if old_password == new_password:
         raise ValidationError("新密码不能与原密码相同")
     check_password(new_password, settings.security, user.username)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = False
+    sessions.revoke_all(session, user.id, sessions.PASSWORD_CHANGED)
     session.flush()
     audit.record(session, user, audit.UPDATE, "user", user.id, None, {"password": "已修改"}, ip)
     return user
@@ -281,52 +298,59 @@ def authenticate(
     now: datetime | None = None,
     tz: tzinfo | None = None,
 ) -> LoginResult:
-    """Check a login. After `lockout_failures` wrong passwords the account is locked for
-    `lockout_minutes`; the message never tells whether the user name exists.
+    """Check a login, throttled by source address and by name (crm/services/throttle.py): wrong
+    passwords lock the name only for the address they came from. Unknown and existing names get
+    the same answers after the same work, so the page never tells whether a name exists.
 
-    `tz` is the district's time zone ([web] timezone): the lockout message names the unlock
-    time as the user's clock shows it (times are stored as naive UTC)."""
+    `tz` is the district's time zone ([web] timezone): lock messages name the unlock time as
+    the user's clock shows it (times are stored as naive UTC)."""
     policy = settings.security
     now = now or utcnow()
     generic = "用户名或密码错误"
-    user = session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None:
-        verify_password(None, password)  # same work as a real check
+    typed = (username or "").strip()
+    verdict = throttle.check(session, ip, typed, policy, now=now, tz=tz)
+    user = session.scalar(select(User).where(User.username == typed)) if typed else None
+    if not verdict.allowed:
         audit.record(
             session,
-            None,
+            user,
             audit.LOGIN_FAILED,
             "user",
+            getattr(user, "id", None),
             None,
-            None,
-            {"username": (username or "")[:64], "reason": "用户不存在"},
+            {"reason": "登录受限（失败次数过多）"},
             ip,
-            actor_name=(username or "")[:100],
+            actor_name=None if user is not None else typed[:100],
         )
-        return LoginResult(False, None, generic)
-    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(False, None, verdict.message)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        # a lock on the account itself (set by an administrator or a migrated older lock)
         audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "账号锁定中"}, ip)
-        until = user.locked_until.replace(tzinfo=UTC).astimezone(tz or UTC)
-        return LoginResult(
-            False, None, f"登录失败次数过多，账号已锁定，请于 {until:%H:%M} 后重试或联系管理员"
+        return LoginResult(False, None, throttle.locked_message(user.locked_until, tz))
+    if user is None or not verify_password(user.password_hash, password):
+        if user is None:
+            verify_password(None, password)  # same work as a real check
+        locked = throttle.record_failure(session, ip, typed, policy, now=now, tz=tz)
+        reason = "用户不存在" if user is None else "密码错误"
+        audit.record(
+            session,
+            user,
+            audit.LOGIN_FAILED,
+            "user",
+            getattr(user, "id", None),
+            None,
+            {"reason": reason + ("，锁定" if locked else "")}
+            | ({"username": typed[:64]} if user is None else {}),
+            ip,
+            actor_name=None if user is not None else typed[:100],
         )
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        reason = "密码错误"
-        message = generic
-        if user.failed_logins >= policy.lockout_failures:
-            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
-            user.failed_logins = 0
-            reason = "密码错误，账号锁定"
-            message = f"连续 {policy.lockout_failures} 次登录失败，账号已锁定 {policy.lockout_minutes} 分钟"
-        session.flush()
-        audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": reason}, ip)
-        return LoginResult(False, None, message)
+        return LoginResult(False, None, locked.message if locked else generic)
     if not user.is_active:
         audit.record(session, user, audit.LOGIN_FAILED, "user", user.id, None, {"reason": "账号已停用"}, ip)
         return LoginResult(False, None, "账号已停用，请联系系统管理员")
     first_login = user.last_login_at is None
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    throttle.record_success(session, ip, typed)
     session.flush()
     audit.record(session, user, audit.LOGIN, "user", user.id, None, None, ip)
     return LoginResult(

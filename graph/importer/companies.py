@@ -19,6 +19,7 @@ from ..identity import InvalidCreditCode, clean_uscc, company_id_for, normalize_
 from ..model import EXPLICIT, Company, Placement
 from ..store import GraphStore
 from ..tabular import Table
+from ..upload_limits import UploadLimits
 from .cells import (
     header_scale,
     is_empty,
@@ -331,6 +332,8 @@ def import_companies(
     progress: Progress | None = None,
     today: _dt.date | None = None,
     dry_run: bool = False,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate every row of a company file, then write all good rows in one store call.
 
@@ -339,7 +342,7 @@ def import_companies(
     `partial=True` the good rows are written and the bad ones come back in `report.rejected_rows`.
     `dry_run` validates and reports (column mapping included) without writing: the confirm step.
     """
-    table, cols, report = _start(path, "companies", COMPANY_COLUMNS, find_header=True)
+    table, cols, report = _start(path, "companies", COMPANY_COLUMNS, limits, display_name, find_header=True)
     rows = _Rows(table, report)
     cfg = {**DEFAULT_COMPANIES_CFG, **(companies_cfg or {})}
     parser = _CompanyRowParser(store, table, cols, rows, district_cfg or {}, cfg, today)

@@ -9,6 +9,7 @@ import unicodedata
 from ..identity import InvalidCreditCode, clean_uscc, normalize_name
 from ..model import Supply
 from ..store import GraphStore
+from ..upload_limits import UploadLimits
 from .cells import parse_number
 from .columns import RELATION_COLUMNS
 from .report import ImportReport, Progress, _Rows, _start, _tick
@@ -32,10 +33,16 @@ def _company_ref(text: str) -> tuple[str, str, str]:
 
 
 def import_relations(
-    store: GraphStore, path: str | os.PathLike, *, partial: bool = False, progress: Progress | None = None
+    store: GraphStore,
+    path: str | os.PathLike,
+    *,
+    partial: bool = False,
+    progress: Progress | None = None,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
 ) -> ImportReport:
     """Validate supply relations (both firms must already be stored), then write them in one call."""
-    table, cols, report = _start(path, "relations", RELATION_COLUMNS)
+    table, cols, report = _start(path, "relations", RELATION_COLUMNS, limits, display_name)
     rows = _Rows(table, report)
     total = len(table.rows)
 

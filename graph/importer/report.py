@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..tabular import Table, read_table
+from ..upload_limits import UploadLimits
 from .columns import ColumnSpec, looks_like_header, understand_columns
 
 Progress = Callable[[int, int], None]
@@ -108,11 +109,16 @@ class _Rows:
 
 
 def _start(
-    path: str | os.PathLike[str], kind: str, specs: Sequence[ColumnSpec], find_header: bool = False
+    path: str | os.PathLike[str],
+    kind: str,
+    specs: Sequence[ColumnSpec],
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
+    find_header: bool = False,
 ) -> tuple[Table, dict[str, int], ImportReport]:
     """Read the file, find its header (below title rows when `find_header`), map the columns."""
     is_header = (lambda cells: looks_like_header(cells, specs)) if find_header else None
-    table = read_table(path, is_header=is_header)
+    table = read_table(path, limits=limits, display_name=display_name, is_header=is_header)
     mapping = understand_columns(table.headers, specs)
     report = ImportReport(
         kind=kind,

@@ -13,6 +13,7 @@ import click
 from graph import importer
 from graph.backends import open_graph_store
 from graph.tabular import TabularError
+from graph.upload_limits import UploadLimits
 from lianzhao.export import Column, format_for_path, write_table
 
 MAX_ERRORS_SHOWN = 50
@@ -65,6 +66,10 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None, dry_ru
     target = rejects or _default_rejects(file)
     if target.resolve() == file.resolve():
         _fail("错误行输出文件不能与输入文件相同")
+    try:
+        limits = UploadLimits.from_config(obj.cfg)
+    except ValueError as exc:
+        _fail(str(exc))
     label = "校验企业数据" if kind == "companies" else "校验供应关系"
     progress, close_bar = _progress_renderer(label)
     try:
@@ -78,9 +83,12 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None, dry_ru
                     partial=partial,
                     progress=progress,
                     dry_run=dry_run,
+                    limits=limits,
                 )
             else:
-                report = importer.import_relations(store, file, partial=partial, progress=progress)
+                report = importer.import_relations(
+                    store, file, partial=partial, progress=progress, limits=limits
+                )
     except TabularError as exc:
         close_bar()
         _fail(str(exc))

@@ -75,7 +75,12 @@ def test_assign_pool_lead_notifies_assignee(as_user, leads, env):
     resp = post(
         client,
         "/board/assign",
-        {"lead_id": leads.pool, "assignee_id": rec, "reason": "熟悉电机行业"},
+        {
+            "lead_id": leads.pool,
+            "assignee_id": rec,
+            "reason": "熟悉电机行业",
+            "version": _lead(env, leads.pool).version,
+        },
         follow_redirects=True,
     )
     assert "已将「常州电机」分派给张专员" in resp.get_data(as_text=True)
@@ -88,10 +93,20 @@ def test_assign_pool_lead_notifies_assignee(as_user, leads, env):
 def test_reassign_needs_reason(as_user, leads, env):
     client = as_user("jingli")
     mgr = _uid(env, "jingli")
-    resp = post(client, "/board/assign", {"lead_id": leads.own, "assignee_id": mgr}, follow_redirects=True)
+    v = _lead(env, leads.own).version
+    resp = post(
+        client,
+        "/board/assign",
+        {"lead_id": leads.own, "assignee_id": mgr, "version": v},
+        follow_redirects=True,
+    )
     assert "改派线索须填写原因" in resp.get_data(as_text=True)
     assert _lead(env, leads.own).owner_id == _uid(env, "zhuanyuan")
-    post(client, "/board/assign", {"lead_id": leads.own, "assignee_id": mgr, "reason": "专员休假"})
+    post(
+        client,
+        "/board/assign",
+        {"lead_id": leads.own, "assignee_id": mgr, "reason": "专员休假", "version": v},
+    )
     assert _lead(env, leads.own).owner_id == mgr
 
 
@@ -99,7 +114,12 @@ def test_manager_cannot_assign_other_teams_lead(as_user, leads, env):
     resp = post(
         as_user("jingli"),
         "/board/assign",
-        {"lead_id": leads.other, "assignee_id": _uid(env, "zhuanyuan"), "reason": "x"},
+        {
+            "lead_id": leads.other,
+            "assignee_id": _uid(env, "zhuanyuan"),
+            "reason": "x",
+            "version": _lead(env, leads.other).version,
+        },
     )
     assert resp.status_code == 403
     assert _lead(env, leads.other).owner_id == _uid(env, "zhuanyuan2")
@@ -149,7 +169,12 @@ def test_lead_page_has_assign_form_for_manager_only(as_user, leads, env):
     resp = post(
         as_user("jingli"),
         "/board/assign",
-        {"lead_id": leads.pool, "assignee_id": _uid(env, "zhuanyuan"), "next": f"/leads/{leads.pool}"},
+        {
+            "lead_id": leads.pool,
+            "assignee_id": _uid(env, "zhuanyuan"),
+            "next": f"/leads/{leads.pool}",
+            "version": _lead(env, leads.pool).version,
+        },
     )
     assert resp.headers["Location"].endswith(f"/leads/{leads.pool}")
     assert 'data-testid="lead-assign"' not in as_user("zhuanyuan").get(f"/leads/{leads.own}").get_data(

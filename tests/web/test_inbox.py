@@ -18,7 +18,12 @@ def test_assignment_and_comment_reach_the_recruiters_inbox(as_user, leads, env):
     manager = as_user("jingli")
     with unit_of_work(env.session_factory) as s:
         rec = get_by_username(s, "zhuanyuan").id
-    post(manager, "/board/assign", {"lead_id": leads.pool, "assignee_id": rec, "reason": "请本周内联系"})
+        version = s.get(Lead, leads.pool).version
+    post(
+        manager,
+        "/board/assign",
+        {"lead_id": leads.pool, "assignee_id": rec, "reason": "请本周内联系", "version": version},
+    )
     leader = as_user("lingdao")
     post(leader, f"/leads/{leads.own}/comments", {"body": "这家企业要重点跟进"})
 

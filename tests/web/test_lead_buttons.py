@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crm.models import Lead
+
 from .conftest import csrf_token
 from .webdata import MISSING_NODE
 
@@ -86,12 +88,14 @@ def test_reassignment_without_reason_says_not_reassigned(auth, client, env):
     auth.login("jingli")
     with env.session_factory() as s:
         jingli = get_by_username(s, "jingli").id
+        version = s.get(Lead, lead_id).version
     resp = client.post(
         "/board/assign",
         data={
             "lead_id": lead_id,
             "assignee_id": jingli,
             "reason": "",
+            "version": version,
             "csrf_token": csrf_token(client, "/chains/"),
         },
         follow_redirects=True,

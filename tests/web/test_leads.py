@@ -260,9 +260,18 @@ def test_cached_list_follows_changes_made_by_others(as_user, leads, app, env):
     manager = as_user("jingli")
     with unit_of_work(env.session_factory) as s:
         mgr_id = get_by_username(s, "jingli").id
-    post(manager, "/board/assign", {"lead_id": leads.own, "assignee_id": mgr_id, "reason": "经理亲自跟进"})
+    post(
+        manager,
+        "/board/assign",
+        {
+            "lead_id": leads.own,
+            "assignee_id": mgr_id,
+            "reason": "经理亲自跟进",
+            "version": _version(env, leads.own),
+        },
+    )
     assert "精控电驱科技" not in rec.get("/leads/").get_data(as_text=True)
-    post(manager, f"/leads/{leads.key}/stage", {"target": "接洽"})  # a lead still in scope changes
+    post(manager, f"/leads/{leads.key}/stage", {"target": "接洽", "version": _version(env, leads.key)})
     html = rec.get("/leads/").get_data(as_text=True)
     assert "推进到「在谈」" in html
 

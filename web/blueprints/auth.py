@@ -10,7 +10,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.errors import ValidationError
-from crm.services import users
+from crm.services import audit, throttle, users
+from crm.services import sessions as session_svc
 
 from .. import backend
 from ..localtime import zone_from_config
@@ -58,9 +59,20 @@ def login():
                 ip=request.remote_addr,
                 tz=zone_from_config(backend.cfg()),
             )
+            token = (
+                session_svc.start(
+                    s,
+                    result.user,
+                    backend.crm_settings().security,
+                    ip=request.remote_addr,
+                    user_agent=request.user_agent.string,
+                )
+                if result.ok
+                else None
+            )
         if result.ok:
             session.clear()  # a fresh session on login (no fixation)
-            login_user(WebUser(result.user))
+            login_user(WebUser(result.user, token))
             session["last_seen"] = time.time()
             flash(f"欢迎，{result.user.display_name}。", "success")
             if result.must_change_password:
@@ -76,6 +88,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    with backend.unit_of_work() as s:  # the server forgets the session: a copied cookie is dead
+        session_svc.revoke_token(s, current_user.token, session_svc.LOGOUT)
+        audit.record(s, current_user.orm, "logout", "user", current_user.id, None, None, request.remote_addr)
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -99,22 +114,34 @@ def change_password():
         elif new != confirm:
             errors.append("两次输入的新密码不一致")
         else:
+            token = None
             try:
                 with backend.unit_of_work() as s:
-                    users.change_password(
-                        s,
-                        current_user.orm,
-                        current,
-                        new,
-                        settings=backend.crm_settings(),
-                        ip=request.remote_addr,
-                    )
+                    try:
+                        users.change_password(
+                            s,
+                            current_user.orm,
+                            current,
+                            new,
+                            settings=backend.crm_settings(),
+                            ip=request.remote_addr,
+                        )
+                    except throttle.CountedRefusal as exc:  # commit: the wrong guess is counted
+                        errors.append(str(exc))
+                    else:
+                        # the new password ended every session; this browser signs in afresh
+                        token = session_svc.start(
+                            s,
+                            current_user.orm,
+                            backend.crm_settings().security,
+                            ip=request.remote_addr,
+                            user_agent=request.user_agent.string,
+                        )
             except ValidationError as exc:
                 errors.append(str(exc))
-            else:
+            if token is not None:
                 current_user.orm.must_change_password = False  # this request's copy of the row
-                # the new password ends every other session; this one signs in afresh
-                login_user(WebUser(current_user.orm))
+                login_user(WebUser(current_user.orm, token))
                 session["last_seen"] = time.time()
                 flash("密码已修改。下次登录请使用新密码。", "success")
                 return redirect(next_url or url_for("index"))

@@ -17,6 +17,7 @@ from crm.services.leads import allowed_transitions
 
 from .. import backend
 from ..loop import district, graph_store, loop_settings
+from ..params import parse_int, required_version
 from .auth import _safe_next
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -33,10 +34,7 @@ def _login():
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 def _members(session, actor):
@@ -113,7 +111,7 @@ def assign():
                 lead_id,
                 assignee_id,
                 request.form.get("reason"),
-                expected_version=_int(request.form.get("version")),
+                expected_version=required_version(),
                 ip=request.remote_addr,
             )
             who = lead.owner.display_name if lead.owner else ""

@@ -19,7 +19,7 @@ from crm.models import LEADER, utcnow
 from crm.queries import timeline
 from crm.queries.response import response_status
 from crm.queries.worklist import WorkFilter, leads_version, worklist
-from crm.services import activities, assignment, audit, leads, stage_claims, users
+from crm.services import access_log, activities, assignment, audit, leads, staffing, stage_claims, users
 from crm.services.leads import allowed_transitions
 from crm.services.stage_claims import EvidenceMissing
 from crm.workflow import Workflow
@@ -27,6 +27,7 @@ from crm.workflow import Workflow
 from .. import backend
 from ..listcache import RenderCache
 from ..loop import district, graph_store, loop_settings
+from ..params import page_arg, parse_int, required_version
 from .auth import _safe_next
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -41,10 +42,7 @@ def _login():
 
 
 def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    return parse_int(value, default)
 
 
 def _back(lead_id: int | None = None):
@@ -107,7 +105,7 @@ def index():
         html = cache.get(key, version)
         if html is not None:
             return html
-    result = worklist(backend.db(), actor, f, settings, page=_int(request.args.get("page"), 1), per_page=50)
+    result = worklist(backend.db(), actor, f, settings, page=page_arg(request.args.get("page")), per_page=50)
 
     nexts = {}
     for row in result.rows:
@@ -157,7 +155,10 @@ def _today():
 
 @bp.get("/<int:lead_id>")
 def show(lead_id: int):
-    return _render_lead(lead_id)
+    page = _render_lead(lead_id)  # PermissionDenied -> 403, nothing logged
+    with backend.unit_of_work() as s:
+        access_log.record_view(s, current_user.orm, "lead", lead_id, request.remote_addr)
+    return page
 
 
 def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: int = 200):
@@ -215,7 +216,7 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
         assignees=assignees,
         can_release=lead.owner_id is not None and (can_assign or lead.owner_id == actor.id),
         leaders=[u for u in people if u.role == LEADER],
-        officers=[u for u in people if u.role in ("recruiter", "manager")],
+        officers=[u for u in people if staffing.may_be_case_officer(u, lead.team_id)],
         labels=settings.four_ones.labels,
         gate_stage=settings.four_ones.gate_stage,
         key_min=settings.four_ones.key_investment_min,
@@ -244,7 +245,7 @@ def _now():
 
 
 def _version():
-    return _int(request.form.get("version"))
+    return required_version()
 
 
 @bp.post("/<int:lead_id>/activities")

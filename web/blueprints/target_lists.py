@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from crm import permissions
 from crm.errors import StaleEdit, ValidationError, WorkflowError
 from crm.models import TL_APPROVED, TL_SUBMITTED
-from crm.services import firm_status, target_lists
+from crm.services import access_log, firm_status, target_lists
 from crm.services.lead_holders import CompanyRef
 from graph.targets import FACTOR_LABELS
 
@@ -21,6 +21,7 @@ from .. import backend
 from ..crm_calls import ranked_rows, top_rows
 from ..list_export import list_xlsx
 from ..localtime import zone_from_config
+from ..params import parse_int, required_version
 
 # Same URL prefix as the ranking (/targets/lists/...): a list is built from the ranking's rows.
 bp = Blueprint("target_lists", __name__, url_prefix="/targets")
@@ -34,8 +35,7 @@ def _login():
 
 def _version() -> int | None:
     """The list version the form was loaded with (a concurrent edit is refused as stale)."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return required_version()
 
 
 def _back(list_id: int):
@@ -168,9 +168,8 @@ def list_show(list_id: int):
 def list_add():
     """From the ranking page: add one target (company on node) to a chosen draft list."""
 
-    try:
-        list_id = int(request.form.get("list_id", ""))
-    except ValueError:
+    list_id = parse_int(request.form.get("list_id"))
+    if list_id is None:
         abort(400, "请选择名录")
     rows = ranked_rows([(request.form.get("company_id", ""), request.form.get("node_id", ""))])
     with backend.unit_of_work() as session:
@@ -334,6 +333,15 @@ def list_export(list_id: int):
     tl = target_lists.get_list(backend.db(), current_user.orm, list_id)
     sector_name, chain_name = _scope_names(svc, tl)
     data, filename = list_xlsx(tl, sector_name, chain_name)
+    with backend.unit_of_work() as s:
+        access_log.record_export(
+            s,
+            current_user.orm,
+            "target_list",
+            tl.id,
+            {"format": "xlsx", "rows": len(tl.rows)},
+            request.remote_addr,
+        )
     return send_file(
         io.BytesIO(data),
         as_attachment=True,

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from crm.services import access_log
 from graph.model import MISSING, WEAK
 from graph.targets import FACTOR_LABELS, coverage_sentence
 
@@ -161,6 +162,15 @@ def export():
     )
     title = f"补链目标（{scope}，前{f['top']}家，{date.today():%Y-%m-%d}）"
     data = ranking_xlsx(rows, names, title)
+    with backend.unit_of_work() as s:
+        access_log.record_export(
+            s,
+            current_user.orm,
+            "ranking",
+            f["chain"] or f["sector"],
+            {"rows": len(rows)},
+            request.remote_addr,
+        )
     return send_file(
         io.BytesIO(data),
         as_attachment=True,

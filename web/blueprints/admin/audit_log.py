@@ -14,6 +14,7 @@ from crm.services import users as user_service
 from crm.settings import SETTINGS
 from web import backend
 from web.localtime import zone_from_config
+from web.params import page_arg
 
 from ._blueprint import bp, int_arg, sectors
 
@@ -50,8 +51,9 @@ def audit_log():
         entity=f["entity"],
         since=since,
         until=until,
-        page=int_arg(args.get("page")) or 1,
+        page=page_arg(args.get("page")),
         per_page=AUDIT_PER_PAGE,
+        policy=backend.crm_settings().security,
     )
     labels = {key: s.label for key, s in SETTINGS.items()}
     lines = audit.describe(session, page.items, labels=labels, sectors={s.id: s.name for s in sectors()})

@@ -13,6 +13,7 @@ from flask_login import current_user
 from crm.services import audit
 from graph.importer import COMPANY_COLUMNS, RELATION_COLUMNS, import_companies, import_relations
 from graph.tabular import TabularError
+from graph.upload_limits import UploadLimits, upload_name
 from web import backend
 
 from ._blueprint import bp
@@ -52,18 +53,23 @@ def run_import():
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix)
         os.close(fd)
+        # messages name the file as the user knows it, never the server's temporary file
+        shown = upload_name(upload.filename)
         try:
             upload.save(tmp)
             store = backend.backend().store
+            limits = UploadLimits.from_config(backend.cfg())
             if kind == "companies":
                 report = import_companies(
                     store,
                     tmp,
                     district_cfg=backend.cfg()["district"],
                     companies_cfg=backend.cfg()["companies"],
+                    limits=limits,
+                    display_name=shown,
                 )
             else:
-                report = import_relations(store, tmp)
+                report = import_relations(store, tmp, limits=limits, display_name=shown)
         except TabularError as exc:
             error = str(exc)
         finally:
