@@ -84,3 +84,18 @@ def company_id_for(name: str, uscc: str | None = None) -> str:
         return uscc
     digest = hashlib.sha1(normalize_name(name).encode("utf-8")).hexdigest()[:16]
     return f"N{digest}"
+
+
+def fold_search(text: str | None) -> str:
+    """Key for directory search: NFKC, lower case, no whitespace (「北京 康汇」 finds 「北京康汇」).
+
+    >>> fold_search(" 北京 Kang汇 ")
+    '北京kang汇'
+    """
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def company_search_text(name: str, former_names: tuple[str, ...] = (), uscc: str | None = None) -> str:
+    """What directory search looks in: name, then 曾用名, then credit code, tab-separated (a needle
+    never holds a tab, so no match spans two fields; the text starts with the name for prefix order)."""
+    return "\t".join([fold_search(name), *(fold_search(f) for f in former_names), fold_search(uscc)])

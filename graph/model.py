@@ -107,12 +107,73 @@ class Company:
     scope: str = ""  # 经营范围
     rd_ratio: float | None = None  # 研发投入占营收比, %
     synthetic: bool = False  # 示例数据: generated, not a real firm
-    node_ids: tuple[str, ...] = ()  # OPERATES_IN
+    node_ids: tuple[str, ...] = ()  # OPERATES_IN: confirmed and confident links only
+    # Registry fields as exports carry them (issue 10). `active` is False for 注销/吊销/迁出...: such
+    # firms are kept as history and count nowhere (gap analysis, targets, the directory's default).
+    status: str = ""  # 登记状态 as written
+    active: bool = True
+    local_reason: str = ""  # why is_local holds: 区县, 信用代码登记机关, 园区 or 文件
+    legal_rep: str = ""  # 法定代表人
+    company_type: str = ""  # 企业类型
+    industry_code: str = ""  # GB/T 4754-2017 class or group
+    industry: str = ""  # 行业 name as written
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    insured: int | None = None  # 参保人数
+    paid_capital: float | None = None  # 实缴资本, 万元
+    capital_text: str = ""  # 注册资本 as written when it was converted ("3000万美元")
+    founded_date: str = ""  # ISO date when the file gave one
+    former_names: tuple[str, ...] = ()  # 曾用名 (matching also tries them)
+    tags: tuple[str, ...] = ()  # designations not in QUALIFICATIONS, kept as written
+    pending: bool = False  # 待确认: no confident placement yet; candidates are in `placements`
+    placements: tuple[str, ...] = ()  # Placement.encode() per link or candidate
 
     @property
     def display_name(self) -> str:
         """Name as every output must show it: synthetic firms are always marked."""
         return f"{self.name}（示例数据）" if self.synthetic else self.name
+
+    def placement_list(self) -> list[Placement]:
+        return [Placement.decode(text) for text in self.placements]
+
+
+# Where a company -> node link comes from.
+EXPLICIT, KEYWORD, INDUSTRY_CODE, CONFIRMED, CANDIDATE = (
+    "explicit",
+    "keyword",
+    "industry_code",
+    "confirmed",
+    "candidate",
+)
+PLACEMENT_SOURCES = (EXPLICIT, KEYWORD, INDUSTRY_CODE, CONFIRMED, CANDIDATE)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One company -> node link (or a 待确认 candidate) with its evidence.
+
+    Stored on the firm as one string per link so that both backends keep it as a plain list
+    property (Neo4j has no list-of-maps property).
+
+    >>> p = Placement("ic.wafer", KEYWORD, 0.82, ("硅片", "外延片"))
+    >>> Placement.decode(p.encode()) == p
+    True
+    """
+
+    node_id: str
+    source: str  # one of PLACEMENT_SOURCES
+    confidence: float
+    evidence: tuple[str, ...] = ()  # the words or code that matched
+
+    def encode(self) -> str:
+        return "\t".join((self.node_id, self.source, f"{self.confidence:.2f}", "|".join(self.evidence)))
+
+    @classmethod
+    def decode(cls, text: str) -> Placement:
+        node_id, source, confidence, evidence = (text.split("\t") + ["", "", "0", ""])[:4]
+        return cls(node_id, source, float(confidence or 0), tuple(w for w in evidence.split("|") if w))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from neo4j import exceptions as nx_exc
 
 from . import backend_checks as checks
 from .backend_checks import MICRO, micro, output_micro
-from .identity import normalize_name
+from .identity import company_search_text, fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
@@ -59,7 +59,8 @@ _INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
 # so counting them reads node labels, not properties.
-_SCHEMA = 2
+# 3: firms carry `search_text` (name, 曾用名, credit code) under a TEXT index for directory search.
+_SCHEMA = 3
 _TUPLE_FIELDS = {
     "sources",
     "keywords",
@@ -71,8 +72,10 @@ _TUPLE_FIELDS = {
     "focus_chains",
     "qualifications",
     "node_ids",
+    "former_names",
+    "placements",
 }
-_COMPANY_EXTRA = ("norm_name", "revenue_micro", "output_micro")  # stored for queries, not part of Company
+_COMPANY_EXTRA = ("norm_name", "revenue_micro", "output_micro", "search_text")  # for queries, not in Company
 
 _BUMP = """
 MERGE (m:Meta {key: 'meta'})
@@ -270,6 +273,10 @@ class Neo4jStore(GraphStore):
             statements.append(
                 f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
             )
+        # Directory search: CONTAINS on a TEXT index (trigram-backed, answers needles of any length).
+        statements.append(
+            "CREATE TEXT INDEX company_search_text IF NOT EXISTS FOR (n:Company) ON (n.search_text)"
+        )
         with self._session(neo4j.WRITE_ACCESS) as session:
             for statement in statements:
                 session.run(statement).consume()
@@ -288,6 +295,36 @@ class Neo4jStore(GraphStore):
                         "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1"
                     ).consume()
                 )
+            if schema < 3:  # firms written before directory search get their search text
+                self._backfill_search_text(session)
+
+    def _backfill_search_text(self, session: neo4j.Session) -> None:
+        ids = [
+            r["id"] for r in session.run("MATCH (c:Company) WHERE c.search_text IS NULL RETURN c.id AS id")
+        ]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+
+            def work(tx, chunk=chunk):
+                rows = [
+                    {"id": r["id"], "text": company_search_text(r["name"], tuple(r["f"] or ()), r["u"])}
+                    for r in tx.run(
+                        "UNWIND $ids AS id MATCH (c:Company {id: id}) "
+                        "RETURN c.id AS id, c.name AS name, c.former_names AS f, c.uscc AS u",
+                        ids=chunk,
+                    )
+                ]
+                tx.run(
+                    "UNWIND $rows AS row MATCH (c:Company {id: row.id}) SET c.search_text = row.text",
+                    rows=rows,
+                ).consume()
+
+            session.execute_write(work)
+        session.execute_write(
+            lambda tx: tx.run(
+                "MATCH (m:Meta {key: 'meta'}) SET m.schema = 3, m.version = m.version + 1"
+            ).consume()
+        )
 
     # ---- writes ---------------------------------------------------------------------------
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
@@ -388,6 +425,7 @@ class Neo4jStore(GraphStore):
             props["norm_name"] = normalize_name(c.name)
             props["revenue_micro"] = micro(c.revenue)
             props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
+            props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
             rows.append(props)
 
         def work(tx):
@@ -598,6 +636,29 @@ class Neo4jStore(GraphStore):
             ids=ids,
             local=local,
         )
+
+    def find_companies(self, text: str, limit: int = 50, include_inactive: bool = False) -> list[Company]:
+        needle = fold_search(text).replace("\t", "").replace("\n", "")
+        # Two fixed query texts (prefix first, then anywhere); the needle is a parameter. No ORDER BY:
+        # sorting every hit of a common word (生物科技: a tenth of all firms) is what would cost.
+        alive = "" if include_inactive else " AND coalesce(n.active, true)"
+        prefix = self._companies(
+            "MATCH (n:Company) WHERE n.search_text STARTS WITH $needle" + alive + " RETURN n LIMIT $limit",
+            needle=needle,
+            limit=limit,
+        )
+        if len(prefix) >= limit:
+            return prefix[:limit]
+        seen = [c.id for c in prefix]
+        rest = self._companies(
+            "MATCH (n:Company) WHERE n.search_text CONTAINS $needle AND NOT n.id IN $seen"
+            + alive
+            + " RETURN n LIMIT $limit",
+            needle=needle,
+            seen=seen,
+            limit=limit - len(prefix),
+        )
+        return prefix + rest
 
     def company_count(self, local: bool | None = None) -> int:
         def work(tx):

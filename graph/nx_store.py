@@ -19,6 +19,7 @@ the last committed state. Another process writing the same file is noticed via
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import logging
@@ -32,7 +33,7 @@ from typing import Any
 from . import backend_checks as checks
 from . import nx_file as file
 from .backend_checks import MICRO
-from .identity import normalize_name
+from .identity import company_search_text, fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .nx_memory import GraphMemory
 from .store import GraphStore, GraphStoreUnavailable
@@ -66,6 +67,7 @@ class NetworkxStore(GraphStore):
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
+        self._search_cache: tuple | None = None  # (data version, directory search index)
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._store_id = uuid.uuid4().hex
@@ -405,6 +407,48 @@ class NetworkxStore(GraphStore):
             if local is not None:  # filter before sorting: most firms on a node are outside
                 found = {c for c in found if companies[c].is_local == local}
             return [companies[c] for c in sorted(found)]
+
+    def find_companies(self, text: str, limit: int = 50, include_inactive: bool = False) -> list[Company]:
+        """One C-speed scan (str.find) of every firm's search text joined into one string, rebuilt
+        when the data changed: no n-gram index to keep, and 1- and 2-character needles work too."""
+        needle = fold_search(text).replace("\t", "").replace("\n", "")
+        with self._lock:
+            self._sync()
+            ids, haystack, starts = self._search_index()
+            companies = self._mem.companies
+            out: list[Company] = []
+            seen: set[int] = set()
+            for prefix, probe in ((1, "\n" + needle), (0, needle)):
+                pos = haystack.find(probe)
+                while pos >= 0 and len(out) < limit:
+                    line = bisect.bisect_right(starts, pos + prefix) - 1
+                    if line not in seen:
+                        seen.add(line)
+                        company = companies[ids[line]]
+                        if include_inactive or company.active:
+                            out.append(company)
+                    following = starts[line + 1] - prefix if line + 1 < len(starts) else len(haystack)
+                    pos = haystack.find(probe, following)
+                if len(out) >= limit:
+                    break
+            return out
+
+    def _search_index(self) -> tuple[list[str], str, list[int]]:
+        """(ids by id, "\n"-joined search texts, start offset of each line), cached per data version."""
+        key = (self._store_id, self._version, id(self._mem))
+        cached = self._search_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        companies = self._mem.companies
+        ids = sorted(companies)
+        texts = [company_search_text(c.name, c.former_names, c.uscc) for c in (companies[i] for i in ids)]
+        starts, offset = [], 1
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + 1
+        built = (ids, "\n" + "\n".join(texts), starts)
+        self._search_cache = (key, built)
+        return built
 
     def company_count(self, local: bool | None = None) -> int:
         with self._lock:

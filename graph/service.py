@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
+from .backend_checks import is_active
 from .errors import NotFound
 from .gaps import Extension, GapThresholds, NodeGap, analyse_chain, extension_candidates, summarise
 from .model import (
@@ -184,7 +185,7 @@ class ChainService:
         gap_ids = [g.node_id for g in report.nodes if g.status in (MISSING, WEAK) and not g.is_group]
         if not gap_ids:
             return []
-        candidates = self.store.companies_on_nodes(gap_ids, local=False)
+        candidates = self.store.companies_on_nodes(gap_ids, local=False)  # rank_targets skips dead firms
         ties = self._display_ties(self.store.local_ties([c.id for c in candidates]))
         return rank_targets(
             report.nodes, candidates, ties, self.zones(), report.chain.sector_id, self.district, self.weights
@@ -262,7 +263,7 @@ class ChainService:
         node = self._find_node(node_id)
         report = self.gap_report(node.chain_id)
         gap = next(g for g in report.nodes if g.node_id == node_id)
-        local = self.store.companies_on_nodes([node_id], local=True)
+        local = [c for c in self.store.companies_on_nodes([node_id], local=True) if is_active(c)]
         local.sort(key=lambda c: (-(c.revenue or 0), c.id))
         targets = list(islice(self._where(self.chain_targets(node.chain_id), node_id=node_id), top))
         return NodeDetail(gap, node, report.chain, local, targets)

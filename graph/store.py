@@ -112,6 +112,13 @@ class GraphStore(ABC):
         """Companies operating in any of these nodes; `local` filters is_local. Sorted by id."""
 
     @abstractmethod
+    def find_companies(self, text: str, limit: int = 50, include_inactive: bool = False) -> list[Company]:
+        """Directory search: firms whose name, 曾用名 or credit code contains `text` (graph.identity.
+        fold_search on both sides; any length, 1 character included). At most `limit` hits: names starting
+        with the text first, then the others, each group sorted by id (which `limit` hits a common word returns
+        is the backend's choice). 注销/吊销 firms only with `include_inactive`."""
+
+    @abstractmethod
     def company_count(self, local: bool | None = None) -> int: ...
 
     @abstractmethod

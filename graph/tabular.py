@@ -13,6 +13,7 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,22 +81,35 @@ def detect_encoding(data: bytes) -> str:
         ) from exc
 
 
+# How far down a header row is looked for (title and note rows of vendor exports sit above it).
+HEADER_SEARCH_ROWS = 30
+IsHeader = Callable[[Sequence[str]], bool]
+
+
 def read_table(
-    path: str | os.PathLike, *, limits: UploadLimits | None = None, display_name: str | None = None
+    path: str | os.PathLike,
+    *,
+    limits: UploadLimits | None = None,
+    display_name: str | None = None,
+    is_header: IsHeader | None = None,
 ) -> Table:
     """Read a CSV (any supported encoding) or an XLSX workbook's first sheet, within `limits`
     (graph/upload_limits.py; config [import]). `display_name` is how messages name the file
-    (an upload's own name rather than the server's temporary file)."""
+    (an upload's own name rather than the server's temporary file).
+
+    With `is_header`, the header is the first of the leading rows it accepts (rows above it, such as
+    an export's title or note, are skipped with a warning); without, or when it accepts none, the
+    first non-blank row."""
     path = Path(path)
     limits = limits or UploadLimits()
     name = display_name or path.name
     try:
-        return _read_table(path, limits, name)
+        return _read_table(path, limits, name, is_header)
     except LimitExceeded as exc:
         raise TabularError(str(exc)) from exc
 
 
-def _read_table(path: Path, limits: UploadLimits, name: str) -> Table:
+def _read_table(path: Path, limits: UploadLimits, name: str, is_header: IsHeader | None = None) -> Table:
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -106,11 +120,13 @@ def _read_table(path: Path, limits: UploadLimits, name: str) -> Table:
     if path.suffix.lower() == ".xls":
         raise TabularError("不支持旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 或 CSV")
     if path.suffix.lower() in XLSX_SUFFIXES or head == _ZIP_MAGIC:
-        return _read_xlsx(path, limits, name)
-    return _read_csv(path.read_bytes(), limits, name)
+        return _read_xlsx(path, limits, name, is_header)
+    return _read_csv(path.read_bytes(), limits, name, is_header)
 
 
-def _read_csv(data: bytes, limits: UploadLimits | None = None, name: str = "CSV") -> Table:
+def _read_csv(
+    data: bytes, limits: UploadLimits | None = None, name: str = "CSV", is_header: IsHeader | None = None
+) -> Table:
     limits = limits or UploadLimits()
     encoding = detect_encoding(data)
     try:
@@ -131,10 +147,10 @@ def _read_csv(data: bytes, limits: UploadLimits | None = None, name: str = "CSV"
             raw_rows.append(row)
     except csv.Error as exc:
         raise TabularError(f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
-    return _build(raw_rows, encoding)
+    return _build(raw_rows, encoding, is_header)
 
 
-def _read_xlsx(path: Path, limits: UploadLimits, name: str) -> Table:
+def _read_xlsx(path: Path, limits: UploadLimits, name: str, is_header: IsHeader | None = None) -> Table:
     check_zip(path, limits, name)  # before openpyxl inflates anything (zip bomb)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -159,7 +175,7 @@ def _read_xlsx(path: Path, limits: UploadLimits, name: str) -> Table:
             raise TabularError(
                 f"无法读取 XLSX 工作簿「{name}」：工作表内容已损坏（{type(exc).__name__}）"
             ) from exc
-        table = _build(raw_rows, "xlsx")
+        table = _build(raw_rows, "xlsx", is_header)
         table.sheet = sheet.title
         if len(workbook.worksheets) > 1:
             table.warnings.append(f"工作簿有多个工作表，只读取第一个：「{sheet.title}」")
@@ -188,13 +204,31 @@ def _clean_cell(cell: str | None) -> str:
     return _NEUTRALISED.sub("", text) if text.startswith("'") else text
 
 
-def _build(raw_rows: list[list[str]], encoding: str) -> Table:
-    """Skip leading blank rows, take the header, drop blank data rows, keep Excel row numbers."""
+def _find_header(raw_rows: list[list[str]], first: int, is_header: IsHeader) -> int | None:
+    for index in range(first, min(len(raw_rows), first + HEADER_SEARCH_ROWS)):
+        if is_header([(c or "").strip() for c in raw_rows[index]]):
+            return index
+    return None
+
+
+def _build(raw_rows: list[list[str]], encoding: str, is_header: IsHeader | None = None) -> Table:
+    """Skip leading blank rows (and title rows above the header), take the header, drop blank data
+    rows, keep Excel row numbers."""
     start = 0
     while start < len(raw_rows) and not any((c or "").strip() for c in raw_rows[start]):
         start += 1
     if start >= len(raw_rows):
         raise TabularError("文件是空的（没有表头行）")
+    skipped: list[str] = []
+    if is_header is not None:
+        found = _find_header(raw_rows, start, is_header)
+        if found is not None and found > start:
+            skipped = [
+                f"跳过表头上方的第 {i + 1} 行：{' '.join(c.strip() for c in raw_rows[i] if c and c.strip())[:60]}"
+                for i in range(start, found)
+                if any((c or "").strip() for c in raw_rows[i])
+            ]
+            start = found
     headers = [(h or "").strip() for h in raw_rows[start]]
     while headers and not headers[-1]:
         headers.pop()
@@ -213,4 +247,11 @@ def _build(raw_rows: list[list[str]], encoding: str) -> Table:
             cells.extend([""] * (width - len(cells)))
         rows.append(cells)
         numbers.append(index + 1)
-    return Table(headers=headers, rows=rows, row_numbers=numbers, encoding=encoding, overflow=overflow)
+    return Table(
+        headers=headers,
+        rows=rows,
+        row_numbers=numbers,
+        encoding=encoding,
+        overflow=overflow,
+        warnings=skipped,
+    )

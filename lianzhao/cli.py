@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lianzhao.commands.graph:targets_cmd",
         "补链目标企业排名：外地企业按缺口程度、实力、本地需求、本地关联、区位与园区匹配打分，附推荐理由。",
     ),
+    "companies": (
+        "lianzhao.commands.companies:companies_group",
+        "企业名录：查询、查看、待确认队列、确认产业链环节与疑似重复。",
+    ),
     "import": (
         "lianzhao.commands.imports:import_group",
         "从 CSV（UTF-8/GB18030/UTF-16）或 XLSX 文件导入企业与供应关系。",

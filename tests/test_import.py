@@ -11,8 +11,8 @@ from openpyxl import Workbook
 
 from graph.identity import company_id_for, uscc_check_char
 from graph.importer import (
+    EvidencePlacer,
     ImportFileError,
-    KeywordPlacer,
     NodeResolver,
     import_companies,
     import_relations,
@@ -276,11 +276,12 @@ def test_bad_cells_are_reported_per_row_and_nothing_is_written(store, tmp_path):
     assert not report.committed
     assert store.company_count() == 0
     messages = {e.row: e.message for e in report.errors}
-    assert sorted(messages) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert sorted(messages) == [3, 4, 5, 7, 8, 9, 10, 11]
     assert "营业收入不能为负数" in messages[3]
     assert "注册资本「很多」不是有效数字" in messages[4] and "员工人数应为整数" in messages[4]
     assert "未知园区「火星园区；西集」" in messages[5]
-    assert "未知资质「五星企业」" in messages[6]
+    assert 6 not in messages  # an unknown designation is a warning, kept as a tag (issue 10)
+    assert any("五星企业" in w for w in report.warnings)
     assert "未知产业链环节「不存在的环节」" in messages[7]
     assert "高端医疗器械" in messages[8] and "生物创新药" in messages[8] and "链名/环节名" in messages[8]
     assert "1900 到 2026" in messages[9]
@@ -416,7 +417,7 @@ def test_zone_names_ids_prefixes_and_ambiguity(store, tmp_path):
     assert store.company(company_id_for("乙")).zone_id == "xiji"
 
 
-def test_keyword_placement_and_failure(store, tmp_path):
+def test_keyword_placement_and_pending(store, tmp_path):
     path = write_csv(
         tmp_path / "kw.csv",
         HEAD,
@@ -427,36 +428,71 @@ def test_keyword_placement_and_failure(store, tmp_path):
         ],
     )
     report = run(store, path)
-    assert [e.row for e in report.errors] == [4]
-    assert "无法确定产业链环节" in report.errors[0].message
-    report = run(store, path, partial=True)
-    assert report.placed == 2 and "2 家按关键词归入" in report.summary()
-    assert store.company(company_id_for("甲")).node_ids == ("devices.ortho",)
+    assert report.committed and not report.errors  # no placement is not a refusal: 待确认
+    assert report.placed == 2 and report.pending == 1
+    assert "2 家按关键词归入" in report.summary() and "1 家待确认" in report.summary()
+    joint = store.company(company_id_for("甲"))
+    assert "devices.ortho" in joint.node_ids and not joint.pending
+    placement = joint.placement_list()[0]
+    assert placement.source == "keyword" and placement.confidence >= 0.6 and placement.evidence
     assert store.company(company_id_for("乙")).node_ids == ("xr.wear",)
+    furniture = store.company(company_id_for("丙"))
+    assert furniture.pending and furniture.node_ids == ()
 
 
-def test_keyword_placer_prefers_more_hits_then_longer_terms_then_id():
+def test_evidence_placer_prefers_more_and_product_evidence_and_sends_ties_to_pending():
     nodes = [
         ChainNode("c.a", "c", "储能电池", "中游", 3, ("电池", "电芯")),
         ChainNode("c.b", "c", "储能变流器", "中游", 3, ("变流器", "PCS")),
         ChainNode("c.c", "c", "电池回收", "下游", 3, ("电池",)),
         ChainNode("c.d", "c", "运维", "下游", 3, ("储能电站运维",)),
     ]
-    placer = KeywordPlacer(nodes)
-    assert placer.place("电芯与电池") == ("c.a",)  # two distinct terms beat one
-    assert placer.place("电池") == ("c.a", "c.c")  # tie: both, ordered by id
-    assert placer.place("储能电站运维服务") == ("c.d",)
-    assert placer.place("pcs 储能变流器") == ("c.b",)  # case folded, node name counts
-    assert placer.place("") == () and placer.place("食品") == ()
+    placer = EvidencePlacer(nodes, generic=())
+    best = placer.place("电芯与储能电池")
+    assert [p.node_id for p in best.placed] == ["c.a"] and best.placed[0].source == "keyword"
+    assert set(best.placed[0].evidence) == {"电芯", "储能电池"}
+    tie = placer.place("电池")  # shared word: no confident node, both are candidates
+    assert tie.pending and {p.node_id for p in tie.candidates} == {"c.a", "c.c"}
+    assert [p.node_id for p in placer.place("储能电站运维服务").placed] == ["c.d"]
+    assert [p.node_id for p in placer.place("pcs 储能变流器").placed] == ["c.b"]  # case folded
+    assert not placer.place("smartpcs").candidates  # ASCII words match whole tokens only
+    assert placer.place("").candidates == () and placer.place("食品").candidates == ()
 
 
-def test_keyword_placer_handles_many_terms_quickly():
+def test_evidence_placer_negative_words_child_over_parent_codes_and_generic_scope():
+    nodes = [
+        ChainNode("ic.mat", "ic", "关键材料", "上游", 3, ("材料",)),
+        ChainNode(
+            "ic.si",
+            "ic",
+            "大尺寸硅片",
+            "上游",
+            5,
+            ("硅片", "单晶硅"),
+            parent_id="ic.mat",
+            negative_keywords=("光伏",),
+            industry_codes=("3985",),
+        ),
+        ChainNode("eq.sp", "eq", "专用设备", "中游", 3, ("专用设备",)),
+    ]
+    placer = EvidencePlacer(nodes, generic=("专用设备制造",))
+    wafer = placer.place("12英寸硅片、材料", "")
+    assert [p.node_id for p in wafer.placed] == ["ic.si"]  # the child beats its parent
+    assert not placer.place("光伏硅片").candidates  # vetoed by 光伏
+    by_code = placer.place("", "", industry_code="3985")
+    assert by_code.candidates[0].node_id == "ic.si" and "行业代码3985" in by_code.candidates[0].evidence
+    generic = placer.place("", "专用设备制造；技术服务")
+    assert generic.pending  # a standard scope phrase is weak evidence
+
+
+def test_evidence_placer_handles_many_terms_quickly():
     nodes = [
         ChainNode(f"c.n{i}", "c", f"环节{i}", "中游", 3, tuple(f"关键词{i}-{j}" for j in range(5)))
         for i in range(2000)
     ]
-    placer = KeywordPlacer(nodes)
-    assert placer.place("生产关键词1999-3与关键词7-1，以及关键词7-2") == ("c.n7",)
+    placer = EvidencePlacer(nodes, generic=())
+    result = placer.place("生产关键词7-1，以及关键词7-2")
+    assert [p.node_id for p in result.placed] == ["c.n7"]
 
 
 def test_node_resolver_reports_every_bad_token():
@@ -479,7 +515,14 @@ def test_missing_name_column_and_duplicate_headers(store, tmp_path):
     with pytest.raises(ImportFileError, match="缺少必需的列：企业名称"):
         run(store, write_csv(tmp_path / "a.csv", ["城市"], [["北京"]]))
     with pytest.raises(ImportFileError, match="表头重复"):
-        run(store, write_csv(tmp_path / "b.csv", ["企业名称", "name"], [["甲", "甲"]]))
+        run(store, write_csv(tmp_path / "b.csv", ["企业名称", "企业名称"], [["甲", "甲"]]))
+    # Two synonyms of one column (企查查 has both): the better one is used, the other named as ignored.
+    report = run(
+        store,
+        write_csv(tmp_path / "c.csv", ["公司名称", "企业名称", "产业链环节"], [["乙公司", "甲", "胰岛素"]]),
+        dry_run=True,
+    )
+    assert ("企业名称", "企业名称") in report.understood and report.ignored == ["公司名称"]
 
 
 def test_progress_callback_reaches_total(store, tmp_path):

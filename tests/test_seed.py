@@ -421,11 +421,12 @@ def test_seed_store_fills_a_networkx_store(structure):
 def test_import_keyword_placement_finds_generated_nodes(structure, firms):
     """Keywords must be distinctive: the importer's placer, given a synthetic firm's 主营产品 and
     经营范围, lands on the nodes the firm was generated on (so import by keyword works)."""
-    from graph.importer import KeywordPlacer
+    from graph.importer import EvidencePlacer
 
-    placer = KeywordPlacer(structure.nodes)
+    placer = EvidencePlacer(structure.nodes)
     sample = firms[:3000]
-    placed = [set(placer.place(f"{c.products}；{c.scope}")) for c in sample]
+    results = [placer.place(c.products, c.scope) for c in sample]
+    placed = [{p.node_id for p in (r.placed or r.candidates)} for r in results]
     assert sum(bool(p & set(c.node_ids)) for p, c in zip(placed, sample)) > 0.98 * len(sample)
     # A shared segment (正极材料 in 新能源汽车 and 储能) places a firm in both chains, by design.
     same_chain = sum(

@@ -23,6 +23,7 @@ AREAS = {
     "home": lambda u: _role(u) in _BUSINESS,
     "chains": lambda u: True,
     "targets": lambda u: True,
+    "companies": lambda u: True,
     "lists": permissions.can_read_target_lists,
     "leads": lambda u: _role(u) in _BUSINESS,
     "inbox": lambda u: _role(u) in _BUSINESS,
@@ -42,6 +43,12 @@ def may_open(user: Any, area: str) -> bool:
     """True if the user's role may open the area (an unknown area: no)."""
     rule = AREAS.get(area)
     return bool(user is not None and getattr(user, "is_active", False) and rule and rule(user))
+
+
+def may_confirm_placement(user: Any) -> bool:
+    """Who confirms or corrects a firm's chain nodes (the 待确认 queue): 招商经理 and the administrator
+    who imports the data; recruiters and leaders read."""
+    return _role(user) == MANAGER or permissions.can_manage_users(user)
 
 
 def may_create_lead(user: Any) -> bool:

@@ -24,6 +24,7 @@ NAV = [
     ("待办", "home.index", "home.", "home"),
     ("产业链图谱", "chains.index", "chains.", "chains"),
     ("补链目标", "targets.index", "targets.index", "targets"),
+    ("企业名录", "companies.index", "companies.", "companies"),
     ("目标名录", "target_lists.lists", "target_lists.", "lists"),
     ("线索", "leads.index", "leads.", "leads"),
     ("看板", "board.index", "board.", "board"),

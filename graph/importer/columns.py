@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..tabular import TabularError, normalize_header
+from .synonyms import load_synonyms
 
 _SPACES = re.compile(r"\s+")
 
@@ -28,47 +29,66 @@ def fold(text: str | None) -> str:
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One importable column: model key, the Chinese header users see, and accepted aliases."""
+    """One importable column: model key, the Chinese header users see, and accepted aliases.
+
+    With `synonyms=True` the headers of synonyms.toml's [columns] entry for `key` are accepted too
+    (company columns: that file is the one place vendor headers are listed).
+    """
 
     key: str
     title: str
     aliases: tuple[str, ...] = ()
     required: bool = False
     example: str = ""
+    synonyms: bool = False
+
+    def ordered_names(self) -> list[str]:
+        """Folded headers meaning this column, best first (the title, then the synonym table's order)."""
+        extra = load_synonyms().columns.get(self.key, ()) if self.synonyms else ()
+        out: list[str] = []
+        for name in (self.title, *extra, *self.aliases, self.key):
+            folded = normalize_header(name)
+            if folded not in out:
+                out.append(folded)
+        return out
 
     def names(self) -> set[str]:
-        return {normalize_header(n) for n in (self.key, self.title, *self.aliases)}
+        return set(self.ordered_names())
 
 
+def _company(key: str, title: str, example: str = "", required: bool = False) -> ColumnSpec:
+    return ColumnSpec(key, title, required=required, example=example, synonyms=True)
+
+
+# The template's columns in order; the headers vendors use for each are in synonyms.toml.
 COMPANY_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(
-        "uscc", "统一社会信用代码", ("社会信用代码", "信用代码", "credit_code"), example="91350100M000100Y43"
-    ),
-    ColumnSpec(
-        "name",
-        "企业名称",
-        ("公司名称", "企业", "company", "company_name"),
-        required=True,
-        example="北京示例医疗器械有限公司",
-    ),
-    ColumnSpec("province", "省份", ("省",), example="北京市"),
-    ColumnSpec("city", "城市", ("市", "地市"), example="北京市"),
-    ColumnSpec("district", "区县", ("区", "县", "区/县"), example="通州区"),
-    ColumnSpec("is_local", "是否本地", ("本地", "local"), example="是"),
-    ColumnSpec("zone", "所属园区", ("园区", "zone_id", "zone_name"), example="漷县"),
-    ColumnSpec("registered_capital", "注册资本(万元)", ("注册资本", "capital"), example="5,000"),
-    ColumnSpec("revenue", "营业收入(万元)", ("营业收入", "营收", "营收(万元)"), example="12000.5"),
-    ColumnSpec("employees", "员工人数", ("员工数", "人数", "staff"), example="320"),
-    ColumnSpec("founded", "成立年份", ("成立年", "成立时间", "成立日期", "year"), example="2012"),
-    ColumnSpec("qualifications", "资质", ("企业资质",), example="专精特新；高新技术企业"),
-    ColumnSpec("products", "主营产品", ("产品", "main_products"), example="人工关节；骨科植入物"),
-    ColumnSpec("scope", "经营范围", ("business_scope",), example="医疗器械研发、生产、销售"),
-    ColumnSpec(
-        "nodes",
-        "产业链环节",
-        ("环节", "产业链节点", "node", "node_ids", "chain_nodes"),
-        example="高端医疗器械/人工关节",
-    ),
+    _company("uscc", "统一社会信用代码", "91350100M000100Y43"),
+    _company("name", "企业名称", "北京示例医疗器械有限公司", required=True),
+    _company("former_names", "曾用名", "北京示例医械科技有限公司"),
+    _company("status", "登记状态", "存续"),
+    _company("province", "省份", "北京市"),
+    _company("city", "城市", "北京市"),
+    _company("district", "区县", "通州区"),
+    _company("is_local", "是否本地", "是"),
+    _company("zone", "所属园区", "漷县"),
+    _company("registered_capital", "注册资本(万元)", "5000万元人民币"),
+    _company("paid_capital", "实缴资本", "2000万元"),
+    _company("revenue", "营业收入(万元)", "12000.5"),
+    _company("employees", "员工人数", "320"),
+    _company("insured", "参保人数", "298"),
+    _company("founded", "成立日期", "2012-05-01"),
+    _company("legal_rep", "法定代表人", "张三"),
+    _company("company_type", "企业类型", "有限责任公司(自然人投资或控股)"),
+    _company("industry_code", "行业代码", "3586"),
+    _company("industry", "所属行业", "医疗仪器设备及器械制造"),
+    _company("address", "地址", "北京市通州区漷县镇示例路1号"),
+    _company("phone", "电话", "010-12345678"),
+    _company("email", "邮箱", "info@example.com"),
+    _company("website", "官网", "www.example.com"),
+    _company("qualifications", "资质", '专精特新"小巨人"；高企'),
+    _company("products", "主营产品", "人工关节；骨科植入物"),
+    _company("scope", "经营范围", "医疗器械研发、生产、销售"),
+    _company("nodes", "产业链环节", "高端医疗器械/人工关节"),
 )
 
 RELATION_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -83,23 +103,66 @@ RELATION_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 
 
-def map_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[dict[str, int], list[str]]:
-    """Header positions by column key, plus warnings for headers that are not recognised."""
-    lookup = {name: spec for spec in specs for name in spec.names()}
-    positions: dict[str, int] = {}
-    warnings: list[str] = []
+def header_lookup(specs: Sequence[ColumnSpec]) -> dict[str, tuple[ColumnSpec, int]]:
+    """Folded header -> (column, rank); a header listed for two columns belongs to the first."""
+    lookup: dict[str, tuple[ColumnSpec, int]] = {}
+    for spec in specs:
+        for rank, name in enumerate(spec.ordered_names()):
+            lookup.setdefault(name, (spec, rank))
+    return lookup
+
+
+def looks_like_header(cells: Sequence[str], specs: Sequence[ColumnSpec]) -> bool:
+    """A header row names at least two known columns, one of them required (企业名称)."""
+    lookup = header_lookup(specs)
+    keys = {lookup[h][0].key for c in cells if (h := normalize_header(c or "")) in lookup}
+    required = {s.key for s in specs if s.required}
+    return len(keys) >= 2 and (not required or bool(keys & required))
+
+
+@dataclass
+class ColumnMapping:
+    """How a file's header row was understood: shown before anything is written."""
+
+    positions: dict[str, int]  # column key -> header position
+    understood: list[tuple[str, str]]  # (header as written, column title)
+    ignored: list[str]  # headers not used (unknown, or a lesser synonym of a used one)
+
+
+def understand_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> ColumnMapping:
+    """Map headers to columns. Of two synonyms of one column the better-ranked wins and the other
+    is ignored (企查查 carries both 统一社会信用代码 and 纳税人识别号); the same header twice is an error."""
+    lookup = header_lookup(specs)
+    best: dict[str, tuple[int, int]] = {}  # key -> (rank, position)
+    unknown: list[int] = []
     for index, header in enumerate(headers):
         if not header:
             continue
-        spec = lookup.get(normalize_header(header))
-        if spec is None:
-            warnings.append(f"忽略未识别的列「{header}」")
+        folded = normalize_header(header)
+        found = lookup.get(folded)
+        if found is None:
+            unknown.append(index)
             continue
-        if spec.key in positions:
-            first = headers[positions[spec.key]]
-            raise ImportFileError(f"表头重复：「{first}」与「{header}」都表示「{spec.title}」")
-        positions[spec.key] = index
+        spec, rank = found
+        if spec.key in best:
+            first_rank, first = best[spec.key]
+            if first_rank == rank:
+                raise ImportFileError(f"表头重复：「{headers[first]}」与「{header}」都表示「{spec.title}」")
+            if rank > first_rank:
+                continue
+        best[spec.key] = (rank, index)
+    positions = {key: pos for key, (_rank, pos) in best.items()}
     missing = [f"{s.title}（或 {s.key}）" for s in specs if s.required and s.key not in positions]
     if missing:
         raise ImportFileError("缺少必需的列：" + "、".join(missing))
-    return positions, warnings
+    titles = {s.key: s.title for s in specs}
+    used = set(positions.values())
+    understood = [(headers[pos], titles[key]) for key, pos in sorted(positions.items(), key=lambda kv: kv[1])]
+    ignored = [h for i, h in enumerate(headers) if h and i not in used]
+    return ColumnMapping(positions, understood, ignored)
+
+
+def map_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[dict[str, int], list[str]]:
+    """Header positions by column key, plus warnings for headers that are not used."""
+    mapping = understand_columns(headers, specs)
+    return mapping.positions, [f"忽略未识别的列「{header}」" for header in mapping.ignored]

@@ -1,5 +1,5 @@
-"""Structure lookups for import: zones and chain nodes by what users write, and the keyword
-placer that puts a firm without 产业链环节 on the nodes its products name."""
+"""Structure lookups for import: zones and chain nodes by what users write (placement by evidence
+is in placement.py)."""
 
 from __future__ import annotations
 
@@ -98,60 +98,3 @@ class NodeResolver:
     def _chain_name(self, chain_id: str) -> str:
         chain = self.chains.get(chain_id)
         return chain.name if chain else chain_id
-
-
-class KeywordPlacer:
-    """Places a firm on the chain nodes whose keywords (and names) best match its products + scope.
-
-    All terms are compiled into ONE regex shaped like a trie, so a row costs one scan of its text
-    however many nodes exist (1M rows stay fast). Score per node: distinct terms hit, then total
-    length of those terms; ties broken by node id; at most `max_nodes` nodes are returned.
-    """
-
-    def __init__(self, nodes: Iterable[ChainNode], max_nodes: int = 3, min_length: int = 2):
-        self.max_nodes = max_nodes
-        self.term_nodes: dict[str, set[str]] = defaultdict(set)
-        for node in nodes:
-            for term in (*node.keywords, node.name):
-                key = fold(term)
-                if len(key) >= min_length:
-                    self.term_nodes[key].add(node.id)
-        self.pattern = re.compile(_trie_pattern(self.term_nodes)) if self.term_nodes else None
-
-    def place(self, text: str) -> tuple[str, ...]:
-        if self.pattern is None or not text:
-            return ()
-        hits = set(self.pattern.findall(fold(text)))
-        if not hits:
-            return ()
-        scores: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for term in hits:
-            for node_id in self.term_nodes[term]:
-                score = scores[node_id]
-                score[0] += 1
-                score[1] += len(term)
-        best = max(tuple(s) for s in scores.values())
-        winners = sorted(node_id for node_id, s in scores.items() if tuple(s) == best)
-        return tuple(winners[: self.max_nodes])
-
-
-def _trie_pattern(terms: Iterable[str]) -> str:
-    """A regex matching the longest of `terms` at each position, built as a character trie."""
-    trie: dict = {}
-    for term in terms:
-        branch = trie
-        for ch in term:
-            branch = branch.setdefault(ch, {})
-        branch[""] = {}
-
-    def build(branch: dict) -> str:
-        ends = "" in branch
-        alternatives = [re.escape(ch) + build(sub) for ch, sub in sorted(branch.items()) if ch]
-        if not alternatives:
-            return ""
-        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-        if ends:
-            body = "(?:" + body + ")?"
-        return body
-
-    return build(trie)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..tabular import Table, read_table
 from ..upload_limits import UploadLimits
-from .columns import ColumnSpec, map_columns
+from .columns import ColumnSpec, looks_like_header, understand_columns
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
@@ -35,12 +35,18 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     written: int = 0
-    placed: int = 0  # firms placed on chain nodes by keyword
+    placed: int = 0  # firms placed on chain nodes by evidence
+    pending: int = 0  # firms sent to 待确认 (no confident placement)
+    inactive: int = 0  # firms whose 登记状态 is 注销/吊销/...: kept as history
+    local: int = 0  # firms counted as local
     committed: bool = False
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     rejected_rows: list[tuple[int, list[str], str]] = field(default_factory=list)
+    understood: list[tuple[str, str]] = field(default_factory=list)  # (header as written, column)
+    ignored: list[str] = field(default_factory=list)  # headers not used
+    header_row: int = 1  # as Excel shows it
 
     @property
     def rejected(self) -> int:
@@ -68,6 +74,10 @@ class ImportReport:
         detail = f"新增 {self.created}，更新 {self.updated}" if self.kind == "companies" else ""
         if self.placed:
             detail += f"（{self.placed} 家按关键词归入产业链环节）"
+        if self.pending:
+            detail += f"，{self.pending} 家待确认产业链环节"
+        if self.inactive:
+            detail += f"，{self.inactive} 家已注销/吊销等（仅保留记录，不计入分析）"
         parts = [f"共 {self.total} 行，已写入 {self.written} {noun}"]
         if detail:
             parts.append(detail)
@@ -104,18 +114,24 @@ def _start(
     specs: Sequence[ColumnSpec],
     limits: UploadLimits | None = None,
     display_name: str | None = None,
+    find_header: bool = False,
 ) -> tuple[Table, dict[str, int], ImportReport]:
-    table = read_table(path, limits=limits, display_name=display_name)
-    positions, warnings = map_columns(table.headers, specs)
+    """Read the file, find its header (below title rows when `find_header`), map the columns."""
+    is_header = (lambda cells: looks_like_header(cells, specs)) if find_header else None
+    table = read_table(path, limits=limits, display_name=display_name, is_header=is_header)
+    mapping = understand_columns(table.headers, specs)
     report = ImportReport(
         kind=kind,
         path=os.fspath(path),
         encoding=table.encoding,
         total=len(table.rows),
         headers=list(table.headers),
-        warnings=table.warnings + warnings,
+        warnings=table.warnings + [f"忽略未识别的列「{h}」" for h in mapping.ignored],
+        understood=mapping.understood,
+        ignored=mapping.ignored,
+        header_row=(table.row_numbers[0] - 1) if table.row_numbers else 1,
     )
-    return table, positions, report
+    return table, mapping.positions, report
 
 
 def _tick(progress: Progress | None, done: int, total: int) -> None:

@@ -52,7 +52,17 @@ def _default_rejects(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejected.csv")
 
 
-def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> None:
+def _show_mapping(report) -> None:
+    """How each column was understood, before anything is written (also in the web import page)."""
+    if report.header_row > 1:
+        click.echo(f"表头在第 {report.header_row} 行", err=True)
+    for header, title in report.understood:
+        click.echo(f"  列「{header}」→ {title}", err=True)
+    if report.ignored:
+        click.echo(f"  忽略的列：{'、'.join(report.ignored)}", err=True)
+
+
+def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None, dry_run: bool = False) -> None:
     target = rejects or _default_rejects(file)
     if target.resolve() == file.resolve():
         _fail("错误行输出文件不能与输入文件相同")
@@ -69,8 +79,10 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
                     store,
                     file,
                     district_cfg=obj.cfg["district"],
+                    companies_cfg=obj.cfg["companies"],
                     partial=partial,
                     progress=progress,
+                    dry_run=dry_run,
                     limits=limits,
                 )
             else:
@@ -86,8 +98,10 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
         sys.exit(130)
     close_bar()
 
+    _show_mapping(report)
     for warning in report.warnings:
-        click.echo(f"提示：{warning}", err=True)
+        if not warning.startswith("忽略未识别的列"):  # named once above
+            click.echo(f"提示：{warning}", err=True)
     for error in report.errors[:MAX_ERRORS_SHOWN]:
         click.echo(f"错误：{error}", err=True)
     if len(report.errors) > MAX_ERRORS_SHOWN:
@@ -101,6 +115,11 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None) -> Non
             click.echo(report.summary())
             _fail(f"正确的行已导入，但无法写入错误行文件 {target}：{exc.strerror}")
         click.echo(f"已将 {report.rejected} 行错误数据（含「错误原因」列）写入 {target}", err=True)
+    if dry_run:
+        click.echo(
+            f"试导入（未写入）：共 {report.total} 行，{report.rejected} 行有错误，{report.pending} 家待确认。"
+        )
+        return
     click.echo(report.summary())
     if not report.committed:
         click.echo("请修正后重新导入，或加 --partial 只导入正确的行。", err=True)
@@ -130,9 +149,11 @@ file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type
 @partial_option
 @rejects_option
 @click.pass_obj
-def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None):
-    """导入企业（按统一社会信用代码或企业名称匹配已有企业并更新）。"""
-    _run(obj, "companies", file, partial, rejects)
+@click.option("--dry-run", is_flag=True, help="只校验并显示各列的识别结果，不写入")
+def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None, dry_run: bool):
+    """导入企业（企查查、天眼查、启信宝、公示系统、规上企业名录的导出文件可直接导入；
+    按统一社会信用代码、企业名称或曾用名匹配已有企业并更新）。"""
+    _run(obj, "companies", file, partial, rejects, dry_run)
 
 
 @import_group.command("template")

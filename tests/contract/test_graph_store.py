@@ -626,3 +626,76 @@ def test_context_manager_closes(store):
     with store as st:
         st.upsert_sectors(SECTORS[:1])
         assert len(st.sectors()) == 1
+
+
+# ---- registry fields of issue 10 ---------------------------------------------------------------
+REGISTRY = Company(
+    "R-1",
+    "北京通州示例骨科器械有限公司",
+    is_local=True,
+    revenue=500.0,
+    qualifications=("小巨人", "专精特新"),
+    node_ids=("md-2",),
+    status="存续（在营、开业、在册）",
+    local_reason="信用代码登记机关 110112 属本区",
+    legal_rep="张三",
+    company_type="有限责任公司(自然人投资或控股)",
+    industry_code="3586",
+    industry="医疗仪器设备及器械制造",
+    address="北京市通州区示例路1号",
+    phone="010-12345678",
+    email="info@example.com",
+    website="www.example.com",
+    insured=56,
+    paid_capital=1200.5,
+    capital_text="3000万美元",
+    founded_date="2012-05-01",
+    former_names=("北京通州示例医械科技有限公司", "北京示例旧名有限公司"),
+    tags=("瞪羚企业",),
+    placements=("md-2\tkeyword\t0.82\t人工关节|骨科植入物",),
+)
+
+
+def test_registry_fields_round_trip(full):
+    dead = replace(
+        REGISTRY, id="R-2", name="北京示例已注销有限公司", status="注销", active=False, placements=()
+    )
+    pending = replace(
+        REGISTRY, id="R-3", name="北京示例待确认有限公司", node_ids=(), pending=True, former_names=(), tags=()
+    )
+    full.upsert_companies([REGISTRY, dead, pending])
+    assert full.company("R-1") == REGISTRY
+    assert full.company("R-2") == dead and not full.company("R-2").active
+    assert full.company("R-3") == pending and full.company("R-3").pending
+    placement = full.company("R-1").placement_list()[0]
+    assert (placement.node_id, placement.source, placement.confidence) == ("md-2", "keyword", 0.82)
+    assert placement.evidence == ("人工关节", "骨科植入物")
+
+
+def test_dead_firms_count_on_no_node(full):
+    before = full.node_stats(QUALIFIED)["md-2"]
+    full.upsert_companies([replace(REGISTRY, active=False, status="注销")])
+    assert full.node_stats(QUALIFIED)["md-2"] == before  # a 注销 firm is history
+    full.upsert_companies([REGISTRY])  # revived (e.g. a wrong status corrected)
+    after = full.node_stats(QUALIFIED)["md-2"]
+    assert after.local_firms == before.local_firms + 1 and after.qualified_firms == before.qualified_firms + 1
+    full.upsert_companies([replace(REGISTRY, is_local=False, active=False)])
+    assert full.node_stats(QUALIFIED)["md-2"] == before
+
+
+def test_find_companies_by_name_former_name_and_code_any_length(full):
+    full.upsert_companies(
+        [REGISTRY, replace(REGISTRY, id="R-9", name="北京示例已注销有限公司", active=False)]
+    )
+    assert [c.id for c in full.find_companies("骨科")] == ["R-1"]  # 2 characters
+    assert [c.id for c in full.find_companies("骨")] == ["R-1"]  # 1 character
+    assert [c.id for c in full.find_companies("旧名")] == ["R-1"]  # 曾用名
+    assert [c.id for c in full.find_companies("北京 通州")] == ["R-1"]  # spaces folded
+    assert full.find_companies(OUT_X.uscc)[0].id == "O-x"  # credit code
+    assert "R-9" not in [c.id for c in full.find_companies("北京示例")]
+    assert "R-9" in [c.id for c in full.find_companies("北京示例", include_inactive=True)]
+    # names starting with the text first, then the rest, each by id; at most `limit`
+    assert [c.id for c in full.find_companies("通州")] == ["L-c", "R-1"]  # 通州𠮷康 starts with it
+    assert [c.id for c in full.find_companies("北京")] == ["L-a", "L-b", "R-1"]
+    assert len(full.find_companies("有限公司", limit=2)) == 2
+    assert full.find_companies("不存在的名字") == []

@@ -127,13 +127,17 @@ def _nav(client) -> list[str]:
 @pytest.mark.parametrize(
     "username, expected",
     [
-        ("zhuanyuan", ["待办", "产业链图谱", "补链目标", "目标名录", "线索", "收件箱", "空间资源"]),
+        (
+            "zhuanyuan",
+            ["待办", "产业链图谱", "补链目标", "企业名录", "目标名录", "线索", "收件箱", "空间资源"],
+        ),
         (
             "jingli",
             [
                 "待办",
                 "产业链图谱",
                 "补链目标",
+                "企业名录",
                 "目标名录",
                 "线索",
                 "看板",
@@ -149,6 +153,7 @@ def _nav(client) -> list[str]:
                 "待办",
                 "产业链图谱",
                 "补链目标",
+                "企业名录",
                 "目标名录",
                 "线索",
                 "看板",
@@ -158,7 +163,7 @@ def _nav(client) -> list[str]:
                 "空间资源",
             ],
         ),
-        ("admin", ["产业链图谱", "补链目标", "管理"]),
+        ("admin", ["产业链图谱", "补链目标", "企业名录", "管理"]),
     ],
 )
 def test_nav_follows_the_role_and_offers_no_403(auth, username, expected):

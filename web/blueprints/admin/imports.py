@@ -61,7 +61,12 @@ def run_import():
             limits = UploadLimits.from_config(backend.cfg())
             if kind == "companies":
                 report = import_companies(
-                    store, tmp, district_cfg=backend.cfg()["district"], limits=limits, display_name=shown
+                    store,
+                    tmp,
+                    district_cfg=backend.cfg()["district"],
+                    companies_cfg=backend.cfg()["companies"],
+                    limits=limits,
+                    display_name=shown,
                 )
             else:
                 report = import_relations(store, tmp, limits=limits, display_name=shown)
