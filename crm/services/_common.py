@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import permissions as perm
 from ..errors import NotFound, PermissionDenied, StaleEdit
 from ..models import ADMIN, Lead, User
 
@@ -51,6 +52,16 @@ def get_lead(session: Session, lead_id: int) -> Lead:
     if lead is None:
         raise NotFound(f"线索不存在（编号 {lead_id}）")
     return lead
+
+
+def readable_lead(session: Session, actor: Actor, lead_id: int) -> tuple[Actor, Lead]:
+    """The reloaded actor and the lead, if the actor may read it: the one read check every
+    service that shows part of a lead (activities, comments, history, claims) starts with."""
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    if not perm.can_read(actor, lead):
+        raise PermissionDenied("您无权查看该线索")
+    return actor, lead
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -18,7 +18,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..models import Activity, Comment, utcnow
 from ..settings import CrmSettings
 from . import audit, inbox
-from ._common import Actor, current_actor, flush_or_stale, get_lead, snapshot
+from ._common import Actor, current_actor, flush_or_stale, get_lead, readable_lead, snapshot
 
 ACTIVITY_FIELDS = ("lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date")
 
@@ -104,10 +104,7 @@ def add_activity(
 
 def list_activities(session: Session, actor: Actor, lead_id: int) -> list[Activity]:
     """A lead's activities, newest first."""
-    actor = current_actor(session, actor)
-    lead = get_lead(session, lead_id)
-    if not perm.can_read(actor, lead):
-        raise PermissionDenied("您无权查看该线索")
+    actor, lead = readable_lead(session, actor, lead_id)
     return list(
         session.scalars(
             select(Activity)
@@ -154,10 +151,7 @@ def add_comment(
 
 
 def list_comments(session: Session, actor: Actor, lead_id: int) -> list[Comment]:
-    actor = current_actor(session, actor)
-    lead = get_lead(session, lead_id)
-    if not perm.can_read(actor, lead):
-        raise PermissionDenied("您无权查看该线索")
+    actor, lead = readable_lead(session, actor, lead_id)
     return list(
         session.scalars(
             select(Comment)

@@ -15,7 +15,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError
 from ..models import MANAGER, RECRUITER, Assignment, Lead, Team, User, utcnow
 from ..settings import CrmSettings
 from . import audit, inbox
-from ._common import Actor, SystemActor, current_actor, flush_or_stale, get_lead, get_user
+from ._common import Actor, SystemActor, current_actor, flush_or_stale, get_lead, get_user, readable_lead
 
 
 def _give(
@@ -207,10 +207,7 @@ def auto_assign(
 
 
 def assignment_history(session: Session, actor: Actor, lead_id: int) -> list[Assignment]:
-    actor = current_actor(session, actor)
-    lead = get_lead(session, lead_id)
-    if not perm.can_read(actor, lead):
-        raise PermissionDenied("您无权查看该线索")
+    actor, lead = readable_lead(session, actor, lead_id)
     return list(
         session.scalars(
             select(Assignment)

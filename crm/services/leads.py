@@ -24,7 +24,7 @@ from ..models import MANAGER, RECRUITER, Lead, StageChange, Team, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
 from . import audit, inbox, spaces_holds, staffing
-from ._common import Actor, current_actor, flush_or_stale, snapshot
+from ._common import Actor, current_actor, flush_or_stale, readable_lead, snapshot
 from ._common import get_lead as _load_lead
 from .assignment import auto_assign as _auto_assign
 from .lead_fields import AUDITED, clean_fields
@@ -188,11 +188,7 @@ def _lock_company(session: Session, values: Mapping[str, Any]) -> None:
 
 def get_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
     """The lead if the actor may read it; PermissionDenied otherwise."""
-    actor = current_actor(session, actor)
-    lead = _load_lead(session, lead_id)
-    if not perm.can_read(actor, lead):
-        raise PermissionDenied("您无权查看该线索")
-    return lead
+    return readable_lead(session, actor, lead_id)[1]
 
 
 def _editable(

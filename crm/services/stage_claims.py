@@ -41,7 +41,7 @@ from ..models_loop import (
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
 from . import audit, inbox
-from ._common import Actor, current_actor, flush_or_stale
+from ._common import Actor, current_actor, flush_or_stale, readable_lead
 from ._common import get_lead as _load_lead
 from .landing import land_firm
 from .leads import apply_transition, transition
@@ -395,10 +395,7 @@ def _close(
 
 def claims_of(session: Session, actor: Actor, lead_id: int) -> list[StageClaim]:
     """A lead's claims, newest first (the lead page)."""
-    actor = current_actor(session, actor)
-    lead = _load_lead(session, lead_id)
-    if not perm.can_read(actor, lead):
-        raise PermissionDenied("您无权查看该线索")
+    actor, lead = readable_lead(session, actor, lead_id)
     return list(
         session.scalars(
             select(StageClaim)
