@@ -11,6 +11,7 @@ from crm.db import unit_of_work
 from crm.models import AuditLog
 from crm.models_loop import Attachment, StageClaim
 from crm.services import leads as lead_svc
+from crm.services.api_tokens import create_token
 from crm.services.users import get_by_username
 
 from .conftest import SETTINGS
@@ -175,3 +176,30 @@ def test_a_refused_claim_keeps_no_uploaded_file(as_user, leads, env):
     assert _rows(env) == []
     folder = env.folder / "attachments"
     assert not folder.exists() or not any(folder.iterdir())
+
+
+def _token(env, username):
+    with unit_of_work(env.session_factory) as s:
+        user = get_by_username(s, username)
+        return create_token(s, user, name="测试", scopes=["read"], days=30, max_days=365, max_tokens=10).plain
+
+
+def test_the_api_lists_and_downloads_with_the_same_rules(as_user, leads, env, app):
+    rec = as_user("zhuanyuan")
+    _upload(rec, leads.own, [("投资协议.pdf", PDF)])
+    ((att_id, _n, _s),) = _rows(env)
+    api = app.test_client(use_cookies=False)
+    mine = {"Authorization": f"Bearer {_token(env, 'zhuanyuan')}"}
+    r = api.get(f"/api/v1/leads/{leads.own}/attachments", headers=mine)
+    assert r.status_code == 200 and [(x["id"], x["filename"], x["kind"]) for x in r.json["items"]] == [
+        (att_id, "投资协议.pdf", "pdf")
+    ]
+    r = api.get(f"/api/v1/leads/{leads.own}/attachments/{att_id}", headers=mine)
+    assert r.status_code == 200 and r.data == PDF
+    assert r.headers["Content-Disposition"].startswith("attachment;")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    theirs = {"Authorization": f"Bearer {_token(env, 'zhuanyuan2')}"}
+    assert api.get(f"/api/v1/leads/{leads.own}/attachments", headers=theirs).status_code == 403
+    r = api.get(f"/api/v1/leads/{leads.own}/attachments/{att_id}", headers=theirs)
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    assert "/leads/{lead_id}/attachments/{attachment_id}" in api.get("/api/v1/openapi.json").json["paths"]

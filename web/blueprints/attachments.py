@@ -159,9 +159,15 @@ def upload(lead_id: int):
     return _back(lead_id)
 
 
+def download_response(got: attachments.Download, attachment_id: int) -> Any:
+    """The file as an attachment, never shown inline (the page and the API send it alike)."""
+    response = send_file(got.path, mimetype=got.mime, conditional=True, etag=False, max_age=0)
+    return _download_headers(response, got.filename, f"attachment-{attachment_id}")
+
+
 @bp.get("/<int:lead_id>/attachments/<int:attachment_id>/download")
 def download(lead_id: int, attachment_id: int):
-    """One file, as an attachment (never shown inline), after the service's check and audit line."""
+    """One file, after the service's check and audit line."""
     with backend.unit_of_work() as session:
         got = attachments.download(
             session,
@@ -171,8 +177,7 @@ def download(lead_id: int, attachment_id: int):
             files=attachment_store(),
             ip=request.remote_addr,
         )
-    response = send_file(got.path, mimetype=got.mime, conditional=True, etag=False, max_age=0)
-    return _download_headers(response, got.filename, f"attachment-{attachment_id}")
+    return download_response(got, attachment_id)
 
 
 @bp.get("/<int:lead_id>/attachments.zip")
