@@ -21,6 +21,8 @@ DEFAULT_REQUIRED = {
     "落地": ("entity_uscc|entity_name+registered_on", "registered_capital", "space"),
     "投产": ("started_on", "production_on", "first_year_output"),
 }
+DEFAULT_MAX_MB = 15.0
+DEFAULT_LEAD_TOTAL_MB = 200.0
 DEFAULT_TYPES = ("pdf", "jpg", "png", "gif", "webp", "doc", "docx", "xls", "xlsx", "ppt", "pptx")
 
 
@@ -49,13 +51,18 @@ class StageEvidence:
 class AttachmentPolicy:
     """Where uploaded files live and what is accepted (types by content, see crm.services.attachments)."""
 
-    folder: str = ""  # empty: <instance>/attachments
-    max_mb: float = 20.0
+    folder: str = ""  # empty: <instance>/attachments; relative: under the instance folder
+    max_mb: float = DEFAULT_MAX_MB
     types: tuple[str, ...] = DEFAULT_TYPES
+    lead_total_mb: float = DEFAULT_LEAD_TOTAL_MB
 
     @property
     def max_bytes(self) -> int:
         return int(self.max_mb * 1024 * 1024)
+
+    @property
+    def lead_total_bytes(self) -> int:
+        return int(self.lead_total_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -87,13 +94,22 @@ class LoopSettings:
         try:
             policy = AttachmentPolicy(
                 folder=str(at.get("folder", "")),
-                max_mb=float(at.get("max_mb", 20)),
+                max_mb=float(at.get("max_mb", DEFAULT_MAX_MB)),
                 types=tuple(str(t).lower().lstrip(".") for t in at.get("types", DEFAULT_TYPES)),
+                lead_total_mb=float(at.get("lead_total_mb", DEFAULT_LEAD_TOTAL_MB)),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"配置项 [attachments] 取值错误：{exc}") from exc
-        if policy.max_mb <= 0:
-            raise ConfigError("[attachments] max_mb 必须为正数")
+        if policy.max_mb <= 0 or policy.lead_total_mb <= 0:
+            raise ConfigError("[attachments] max_mb 和 lead_total_mb 必须为正数")
+        if policy.lead_total_mb < policy.max_mb:
+            raise ConfigError("[attachments] lead_total_mb 不能小于 max_mb")
+        request_mb = cfg.get("web", {}).get("max_upload_mb")
+        if request_mb is not None and policy.max_mb > float(request_mb):
+            raise ConfigError(
+                f"[attachments] max_mb（{policy.max_mb:g}）不能大于 [web] max_upload_mb（{request_mb}）："
+                "更大的请求在到达业务逻辑前即被拒绝"
+            )
         return cls(StageEvidence(required, roles, key_roles), policy)
 
 

@@ -91,6 +91,13 @@ def can_comment(user: Any, lead: Any) -> bool:
     return can_read(user, lead)
 
 
+def can_delete_attachment(user: Any, lead: Any, uploaded_by_id: int | None) -> bool:
+    """A file on a lead is deleted by its uploader or a manager, while they may edit the lead."""
+    return can_edit(user, lead) and (
+        user.role == MANAGER or (uploaded_by_id is not None and uploaded_by_id == user.id)
+    )
+
+
 def can_assign(user: Any, lead: Any) -> bool:
     """Managers assign or reassign their team's leads (owned or in the pool) and team-less pool leads."""
     if not _active(user) or user.role != MANAGER or user.team_id is None:

@@ -17,6 +17,7 @@ from . import users as _users  # noqa: F401  (registers the login loader)
 from .blueprints import (
     account,
     admin,
+    attachments,
     auth,
     board,
     chains,
@@ -43,6 +44,7 @@ def _blueprints() -> list:
         target_lists.bp,
         companies.bp,
         leads.bp,
+        attachments.bp,
         board.bp,
         inbox.bp,
         dashboard.bp,

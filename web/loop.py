@@ -1,12 +1,15 @@
 """What the closed-loop views share: the loop settings ([stage_evidence], [attachments]) read once
-per app, the district for landed firms, and the graph store a confirmed 落地 writes to."""
+per app, the attachments' folder, the district for landed firms, and the graph store a confirmed
+落地 writes to."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
+from crm.attachment_store import AttachmentStore
 from crm.loop_settings import LoopSettings
 
 from . import backend
@@ -20,6 +23,18 @@ def loop_settings() -> LoopSettings:
     if EXT not in ext:
         ext[EXT] = LoopSettings.from_config(backend.cfg(), backend.crm_settings().stages)
     return ext[EXT]
+
+
+def attachment_store() -> AttachmentStore:
+    """[attachments] folder: empty means <instance>/attachments, a relative path is under the instance."""
+    ext = current_app.extensions
+    key = EXT + ".attachments"
+    if key not in ext:
+        folder = Path(loop_settings().attachments.folder or "attachments")
+        if not folder.is_absolute():
+            folder = Path(backend.cfg()["instance"]["path"]) / folder
+        ext[key] = AttachmentStore(folder)
+    return ext[key]
 
 
 def district() -> dict[str, Any]:

@@ -73,6 +73,10 @@ ACTION_LABELS = {
     # crm/services/access_log.py
     "view": "查看",
     "export": "导出",
+    # crm/services/attachments.py
+    "upload": "上传附件",
+    "download": "下载附件",
+    "remove_file": "删除附件",
 }
 
 
@@ -230,6 +234,13 @@ BASE_LABELS = {
     "written": "写入",
     "rejected": "拒绝",
     "committed": "已提交",
+    "attachment_id": "附件编号",
+    "attachment_ids": "附件编号",
+    "filename": "文件名",
+    "size": "大小（字节）",
+    "sha256": "SHA-256",
+    "activity_id": "跟进编号",
+    "claim_id": "阶段申报编号",
 }
 USER_ID_FIELDS = frozenset(
     {

@@ -287,6 +287,25 @@ class ActivityList(Schema):
     items = fields.List(fields.Nested(Activity))
 
 
+class Attachment(Schema):
+    id = fields.Integer(required=True)
+    lead_id = fields.Integer()
+    activity_id = fields.Integer(allow_none=True)
+    claim_id = fields.Integer(allow_none=True)
+    filename = fields.String(metadata={"description": "上传时的文件名（中文保留）"})
+    kind = fields.String(metadata={"description": "按内容识别的类型：pdf、jpg、docx ……"})
+    mime = fields.String()
+    size = fields.Integer(metadata={"description": "字节"})
+    sha256 = fields.String()
+    uploaded_by_id = fields.Integer(allow_none=True)
+    uploaded_at = fields.DateTime()
+    note = fields.String(allow_none=True)
+
+
+class AttachmentList(Schema):
+    items = fields.List(fields.Nested(Attachment))
+
+
 class ActivityCreate(_In):
     kind = fields.String(
         required=True, metadata={"description": "拜访 / 电话 / 会议 / 活动 / 备注", "example": "拜访"}

@@ -17,16 +17,17 @@ from crm.errors import PermissionDenied
 from crm.queries.monitoring import indicator_board
 from crm.queries.spaces import SpaceFilter, list_resources
 from crm.queries.worklist import WorkFilter, worklist
-from crm.services import activities, assignment, leads, stage_claims, target_lists
+from crm.services import activities, assignment, attachments, leads, stage_claims, target_lists
 from crm.services._common import current_actor
 from crm.services.spaces import can_read as can_read_spaces
 
 from .. import backend
 from ..access import may_open
+from ..blueprints.attachments import download_response
 from ..blueprints.monitoring import default_year
 from ..blueprints.monitoring import monitoring as monitoring_plan
 from ..list_export import list_xlsx
-from ..loop import district, graph_store, loop_settings
+from ..loop import attachment_store, district, graph_store, loop_settings
 from . import schemas as s
 from .core import (
     etag,
@@ -321,6 +322,35 @@ def add_activity(lead_id: int):
     response = jsonify(s.Activity().dump(act))
     response.status_code = 201
     return response
+
+
+@operation(
+    "/leads/<int:lead_id>/attachments",
+    summary="附件列表",
+    tag="线索",
+    response=s.AttachmentList,
+    errors=(401, 403, 404),
+)
+def list_attachments(lead_id: int):
+    """A lead's files (not deleted), newest first; the type is the one detected from the content."""
+    rows = attachments.list_for_lead(backend.db(), g.actor, lead_id)
+    return jsonify({"items": s.Attachment(many=True).dump([r.attachment for r in rows])})
+
+
+@operation(
+    "/leads/<int:lead_id>/attachments/<int:attachment_id>",
+    summary="下载附件",
+    tag="线索",
+    errors=(401, 403, 404),
+    produces="application/octet-stream",
+)
+def download_attachment(lead_id: int, attachment_id: int):
+    """One file, always as an attachment (Content-Disposition with the UTF-8 name); audited."""
+    with backend.unit_of_work() as session:
+        got = attachments.download(
+            session, g.actor, lead_id, attachment_id, files=attachment_store(), ip=remote_ip()
+        )
+    return download_response(got, attachment_id)
 
 
 # ----------------------------------------------------------------------------- target lists

@@ -28,6 +28,7 @@ from .. import backend
 from ..listcache import RenderCache
 from ..loop import district, graph_store, loop_settings
 from ..params import page_arg, parse_int, required_version
+from . import attachments as attachment_views
 from .auth import _safe_next
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -191,6 +192,7 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
                 "claim": claim,
                 "requirements": [requirement_label(r) for r in reqs],
                 "facts": [(k, *FACTS[k]) for k in requirement_keys(reqs) if FACTS[k][1] != "file"],
+                "files": any(FACTS[k][1] == "file" for k in requirement_keys(reqs)),
             }
         )
     claims = stage_claims.claims_of(session, actor, lead_id)
@@ -231,6 +233,7 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
         response=response_status(lead, settings, _now()),
         today=_today(),
         audit_lines=audit_lines,
+        attachments=attachment_views.panel(actor, lead, acts, claims),
     ), status
 
 
@@ -283,8 +286,10 @@ def move(lead_id: int):
     target = request.form.get("target", "")
     reason = request.form.get("reason")
     facts = {k: request.form.get(k, "") for k in FACTS if FACTS[k][1] != "file"}
+    uploads = attachment_views.chosen_files("claim_files")
     try:
         with backend.unit_of_work() as session:
+            added = attachment_views.store_uploads(session, lead_id, uploads)  # the agreement file
             result = stage_claims.move(
                 session,
                 current_user.orm,
@@ -292,7 +297,7 @@ def move(lead_id: int):
                 target,
                 reason,
                 facts=facts,
-                attachment_ids=request.form.getlist("attachment_ids"),
+                attachment_ids=[*request.form.getlist("attachment_ids"), *(a.id for a in added)],
                 expected_version=_version(),
                 settings=backend.crm_settings(),
                 loop=loop_settings(),
