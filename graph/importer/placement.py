@@ -8,7 +8,10 @@ The rules (issue 10), all here:
 * ASCII keywords match whole tokens only (「ar」 is not in 「smart」);
 * a node's negative keywords veto it (硅片 but not 光伏);
 * the GB/T 4754-2017 industry code is a second signal (class or group match);
-* a matching child node beats its parent: a grouping node gets a firm only when none of its children match.
+* a matching child node beats its parent: a grouping node gets a firm only when none of its children match;
+* a node tagged 需确认 in its chain file (an application scene or customer segment: 交通物流场景, 精装房与工程渠道,
+  投资中心...) is only ever proposed: words like 快递, 房地产 or 股权投资 are shared by firms of no chain, so a
+  user confirms such a link (the firm goes to 待确认 with the node as its candidate).
 
 Confidence is the strength of the best node's evidence times its margin over the runner-up. At or above
 `confident` the firm is placed; below, it goes to 待确认 with its candidates (nothing is refused).
@@ -37,6 +40,7 @@ MAX_CANDIDATES = 3
 _ASCII = re.compile(r"[a-z0-9]")
 _ITEMS = re.compile(r"[、，,；;。:：()（）\n]+")
 MODIFIER_FACTOR = 0.5  # a word before the head word of a listed item
+CONFIRM_TAG = "需确认"  # chain-file tag: keyword evidence only proposes this node
 # Whitespace is dropped except between two ASCII letters or digits, where it bounds a token (「her2 adc」).
 _SPACE = re.compile(r"(?<![a-z0-9])\s+|\s+(?![a-z0-9])")
 
@@ -75,6 +79,7 @@ class EvidencePlacer:
         self.nodes = {n.id: n for n in nodes}
         self.parent = {n.id: n.parent_id for n in nodes if n.parent_id}
         self.segment = {n.id: n.segment for n in nodes if n.segment}  # one shared segment, several chains
+        self.confirm_only = {n.id for n in nodes if CONFIRM_TAG in n.tags}
         self.term_nodes: dict[str, set[str]] = defaultdict(set)
         for node in nodes:
             for term in (*node.keywords, node.name):
@@ -199,7 +204,8 @@ class EvidencePlacer:
         winners = [ranked[0]] + [
             (node_id, score)
             for node_id, score in ranked[1:]
-            if words[node_id]
+            if node_id not in self.confirm_only
+            and words[node_id]
             and not words[node_id] & words[best_id]
             and score >= self.second_share * best
             and strength(score) >= self.confident
@@ -213,7 +219,7 @@ class EvidencePlacer:
                 source = KEYWORD if words else INDUSTRY_CODE
             return Placement(node_id, source, conf, tuple(evidence[node_id]))
 
-        if confidence >= self.confident:
+        if confidence >= self.confident and best_id not in self.confirm_only:
             placed = [link(best_id, KEYWORD, confidence)]
             placed += [link(node_id, KEYWORD, round(strength(score), 2)) for node_id, score in winners[1:]]
             return PlacementResult(tuple(placed), (), confidence)
