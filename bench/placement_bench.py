@@ -5,7 +5,7 @@
 
 Reads a labelled set (label|name|主营产品|经营范围[|国标行业代码]) and places every firm with the importer's
 EvidencePlacer on the seed chains. Sets: `labelled` (session 1's tuning set), `heldout` (session 1's held-out
-set, seen since, now tuned on too), `fresh` (session 2's set, written before that session's tuning and never
+set, seen since, now tuned on too), `dev` (session 2's tuning set in the fresh set's style), `fresh` (session 2's set, written before that session's tuning and never
 tuned on: the honest figure). A firm is
 
 * right: placed, and its first node is the label (or the same shared segment in another chain); or
@@ -39,6 +39,7 @@ LABELS = ROOT / "bench" / "placement" / "labelled_firms.txt"
 SETS = {
     "labelled": LABELS,
     "heldout": LABELS.with_name("heldout_firms.txt"),
+    "dev": LABELS.with_name("dev_firms.txt"),
     "fresh": LABELS.with_name("fresh_firms.txt"),
 }
 
