@@ -41,6 +41,8 @@ _ASCII = re.compile(r"[a-z0-9]")
 _ITEMS = re.compile(r"[、，,；;。:：()（）\n]+")
 MODIFIER_FACTOR = 0.5  # a word before the head word of a listed item
 CONFIRM_TAG = "需确认"  # chain-file tag: keyword evidence only proposes this node
+# Words that, ending a listed item after its product words, make it a trade in those products.
+TRADE_WORDS = ("配送", "销售", "批发", "零售", "代理", "经销", "分销", "租赁", "维修", "维保", "回收", "进出口")
 # Whitespace is dropped except between two ASCII letters or digits, where it bounds a token (「her2 adc」).
 _SPACE = re.compile(r"(?<![a-z0-9])\s+|\s+(?![a-z0-9])")
 
@@ -113,7 +115,7 @@ class EvidencePlacer:
             return {}
         out: dict[str, float] = {}
         for item in _ITEMS.split(text):
-            found = []
+            found, last_end = [], 0
             for match in self.pattern.finditer(item):
                 term, start, end = match.group(), match.start(), match.end()
                 if _ASCII.match(term[0]) and start > 0 and _ASCII.match(item[start - 1]):
@@ -121,8 +123,11 @@ class EvidencePlacer:
                 if _ASCII.match(term[-1]) and end < len(item) and _ASCII.match(item[end]):
                     continue
                 found.append(term)
+                last_end = end
+            # 「高值耗材配送」「瓷砖卫浴零售」: a trade word after the products makes the item a trade, not a product.
+            trade = bool(found) and item[last_end:].endswith(TRADE_WORDS)
             for position, term in enumerate(found):
-                factor = 1.0 if position == len(found) - 1 else MODIFIER_FACTOR
+                factor = 1.0 if position == len(found) - 1 and not trade else MODIFIER_FACTOR
                 out[term] = max(out.get(term, 0.0), factor)
         return out
 
@@ -174,8 +179,11 @@ class EvidencePlacer:
         for node_id in list(scores):
             if any(word in text for word in self.negatives.get(node_id, ())):
                 del scores[node_id]
-        # A matching child beats its parent: drop every ancestor of a scoring node.
+        # A matching child beats its parent: drop every ancestor of a node with words of its own (an
+        # industry code alone on the child does not outweigh the parent's words: 离子注入机 under 3562).
         for node_id in list(scores):
+            if not any(not e.startswith("行业代码") for e in evidence[node_id]):
+                continue
             parent = self.parent.get(node_id)
             while parent is not None:
                 scores.pop(parent, None)
