@@ -40,6 +40,7 @@ SETS = {
     "labelled": LABELS,
     "heldout": LABELS.with_name("heldout_firms.txt"),
     "dev": LABELS.with_name("dev_firms.txt"),
+    "dev2": LABELS.with_name("dev2_firms.txt"),
     "fresh": LABELS.with_name("fresh_firms.txt"),
 }
 
