@@ -42,7 +42,7 @@ _ITEMS = re.compile(r"[、，,；;。:：()（）\n]+")
 MODIFIER_FACTOR = 0.5  # a word before the head word of a listed item
 CONFIRM_TAG = "需确认"  # chain-file tag: keyword evidence only proposes this node
 # Words that, ending a listed item after its product words, make it a trade in those products.
-TRADE_WORDS = ("配送", "销售", "批发", "零售", "代理", "经销", "分销", "租赁", "维修", "维保", "回收", "进出口")
+TRADE_WORDS = tuple("配送 销售 批发 零售 代理 经销 分销 租赁 维修 维保 回收 进出口".split())
 # Whitespace is dropped except between two ASCII letters or digits, where it bounds a token (「her2 adc」).
 _SPACE = re.compile(r"(?<![a-z0-9])\s+|\s+(?![a-z0-9])")
 
