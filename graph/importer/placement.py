@@ -8,7 +8,10 @@ The rules (issue 10), all here:
 * ASCII keywords match whole tokens only (「ar」 is not in 「smart」);
 * a node's negative keywords veto it (硅片 but not 光伏);
 * the GB/T 4754-2017 industry code is a second signal (class or group match);
-* a matching child node beats its parent: a grouping node gets a firm only when none of its children match;
+* in each listed item the last term is the head word, words before it are modifiers; a trade word ending the
+  item (配送, 销售, 代理, 租赁...) makes all its product words modifiers (「高值耗材配送」 trades in 耗材);
+* a matching child node beats its parent: a grouping node gets a firm only when none of its children match
+  by words (a child matched only by its industry code does not drop the parent's words);
 * a node tagged 需确认 in its chain file (an application scene or customer segment: 交通物流场景, 精装房与工程渠道,
   投资中心...) is only ever proposed: words like 快递, 房地产 or 股权投资 are shared by firms of no chain, so a
   user confirms such a link (the firm goes to 待确认 with the node as its candidate).
