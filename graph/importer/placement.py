@@ -8,7 +8,13 @@ The rules (issue 10), all here:
 * ASCII keywords match whole tokens only (「ar」 is not in 「smart」);
 * a node's negative keywords veto it (硅片 but not 光伏);
 * the GB/T 4754-2017 industry code is a second signal (class or group match);
-* a matching child node beats its parent: a grouping node gets a firm only when none of its children match.
+* in each listed item the last term is the head word, words before it are modifiers; a trade word ending the
+  item (配送, 销售, 代理, 租赁...) makes all its product words modifiers (「高值耗材配送」 trades in 耗材);
+* a matching child node beats its parent: a grouping node gets a firm only when none of its children match
+  by words (a child matched only by its industry code does not drop the parent's words);
+* a node tagged 需确认 in its chain file (an application scene or customer segment: 交通物流场景, 精装房与工程渠道,
+  投资中心...) is only ever proposed: words like 快递, 房地产 or 股权投资 are shared by firms of no chain, so a
+  user confirms such a link (the firm goes to 待确认 with the node as its candidate).
 
 Confidence is the strength of the best node's evidence times its margin over the runner-up. At or above
 `confident` the firm is placed; below, it goes to 待确认 with its candidates (nothing is refused).
@@ -37,6 +43,9 @@ MAX_CANDIDATES = 3
 _ASCII = re.compile(r"[a-z0-9]")
 _ITEMS = re.compile(r"[、，,；;。:：()（）\n]+")
 MODIFIER_FACTOR = 0.5  # a word before the head word of a listed item
+CONFIRM_TAG = "需确认"  # chain-file tag: keyword evidence only proposes this node
+# Words that, ending a listed item after its product words, make it a trade in those products.
+TRADE_WORDS = tuple("配送 销售 批发 零售 代理 经销 分销 租赁 维修 维保 回收 进出口".split())
 # Whitespace is dropped except between two ASCII letters or digits, where it bounds a token (「her2 adc」).
 _SPACE = re.compile(r"(?<![a-z0-9])\s+|\s+(?![a-z0-9])")
 
@@ -75,6 +84,7 @@ class EvidencePlacer:
         self.nodes = {n.id: n for n in nodes}
         self.parent = {n.id: n.parent_id for n in nodes if n.parent_id}
         self.segment = {n.id: n.segment for n in nodes if n.segment}  # one shared segment, several chains
+        self.confirm_only = {n.id for n in nodes if CONFIRM_TAG in n.tags}
         self.term_nodes: dict[str, set[str]] = defaultdict(set)
         for node in nodes:
             for term in (*node.keywords, node.name):
@@ -108,7 +118,7 @@ class EvidencePlacer:
             return {}
         out: dict[str, float] = {}
         for item in _ITEMS.split(text):
-            found = []
+            found, last_end = [], 0
             for match in self.pattern.finditer(item):
                 term, start, end = match.group(), match.start(), match.end()
                 if _ASCII.match(term[0]) and start > 0 and _ASCII.match(item[start - 1]):
@@ -116,8 +126,11 @@ class EvidencePlacer:
                 if _ASCII.match(term[-1]) and end < len(item) and _ASCII.match(item[end]):
                     continue
                 found.append(term)
+                last_end = end
+            # 「高值耗材配送」「瓷砖卫浴零售」: a trade word after the products makes the item a trade, not a product.
+            trade = bool(found) and item[last_end:].endswith(TRADE_WORDS)
             for position, term in enumerate(found):
-                factor = 1.0 if position == len(found) - 1 else MODIFIER_FACTOR
+                factor = 1.0 if position == len(found) - 1 and not trade else MODIFIER_FACTOR
                 out[term] = max(out.get(term, 0.0), factor)
         return out
 
@@ -169,8 +182,11 @@ class EvidencePlacer:
         for node_id in list(scores):
             if any(word in text for word in self.negatives.get(node_id, ())):
                 del scores[node_id]
-        # A matching child beats its parent: drop every ancestor of a scoring node.
+        # A matching child beats its parent: drop every ancestor of a node with words of its own (an
+        # industry code alone on the child does not outweigh the parent's words: 离子注入机 under 3562).
         for node_id in list(scores):
+            if not any(not e.startswith("行业代码") for e in evidence[node_id]):
+                continue
             parent = self.parent.get(node_id)
             while parent is not None:
                 scores.pop(parent, None)
@@ -199,7 +215,8 @@ class EvidencePlacer:
         winners = [ranked[0]] + [
             (node_id, score)
             for node_id, score in ranked[1:]
-            if words[node_id]
+            if node_id not in self.confirm_only
+            and words[node_id]
             and not words[node_id] & words[best_id]
             and score >= self.second_share * best
             and strength(score) >= self.confident
@@ -213,7 +230,7 @@ class EvidencePlacer:
                 source = KEYWORD if words else INDUSTRY_CODE
             return Placement(node_id, source, conf, tuple(evidence[node_id]))
 
-        if confidence >= self.confident:
+        if confidence >= self.confident and best_id not in self.confirm_only:
             placed = [link(best_id, KEYWORD, confidence)]
             placed += [link(node_id, KEYWORD, round(strength(score), 2)) for node_id, score in winners[1:]]
             return PlacementResult(tuple(placed), (), confidence)
