@@ -16,7 +16,6 @@ import sys
 import click
 
 from graph.errors import LianzhaoError
-from graph.store import GraphStoreError
 
 from . import click_zh
 from .config import config_source, load_config
@@ -70,7 +69,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lianzhao.commands.spaces:spaces_group",
         "筑巢：空间资源库（土地、厂房、楼宇）的导入、查询与项目匹配。",
     ),
-    "serve": ("lianzhao.commands.web:serve", "启动网页端（waitress 生产级 WSGI 服务器）。"),
+    "serve": (
+        "lianzhao.commands.web:serve",
+        "启动网页端（waitress 生产级 WSGI 服务器；多进程时用 gunicorn）。",
+    ),
     "backup": (
         "lianzhao.commands.backup:backup_cmd",
         "备份本实例：图存储、CRM 数据库（SQLite 在线备份或 pg_dump）与实例文件，附校验清单。",
@@ -137,7 +139,7 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (LianzhaoError, GraphStoreError) as exc:
+        except LianzhaoError as exc:  # GraphStoreError included (a subclass)
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
 
