@@ -57,6 +57,7 @@ def serve(obj, host: str | None, port: int | None, threads: int | None, workers:
         )
         workers = 1
     app = create_app(cfg)
+    app.extensions["lianzhao"].stale_analysis_while_updating = True  # web.backend.Backend
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
     def warm():
