@@ -32,7 +32,6 @@ import os
 import random
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 MARK = "压测"
 SECRET = "load-bench-secret"
+AFTER_IMPORT_S = 20  # the load goes on at least this long after the import ended (the catch-up)
 
 
 # ----------------------------------------------------------------------------- preparation
@@ -227,10 +227,10 @@ class User:
                 self.stats.error(f"{self.username} 修改线索未保存（lead {lead}）")
 
 
-def client_loop(user: User, chains: list[str], end: float) -> None:
+def client_loop(user: User, chains: list[str], end: dict) -> None:
     while True:
         pause = user.rng.uniform(1.0, 3.0)
-        if time.monotonic() + pause >= end:
+        if time.monotonic() + pause >= end["at"]:
             return
         time.sleep(pause)
         try:
@@ -289,7 +289,10 @@ def run(args) -> dict:
         Path(f"{folder / 'graph.sqlite3'}{suffix}").unlink(missing_ok=True)
     shutil.copy2(base_store, folder / "graph.sqlite3")  # every run starts from the same firms
     cfg_file = folder / "load_config.toml"
-    cfg_file.write_text(f'[instance]\npath = "{folder}"\n[database]\nurl = "{db_url}"\n')
+    cfg_file.write_text(
+        f'[instance]\npath = "{folder}"\n[database]\nurl = "{db_url}"\n'
+        f"[web]\nstale_analysis = {'false' if args.strict_analysis else 'true'}\n"
+    )
     env = {**os.environ, "LIANZHAO_SECRET_KEY": SECRET}
     lianzhao = str(Path(sys.executable).parent / "lianzhao")
 
@@ -335,7 +338,15 @@ def run(args) -> dict:
                     raise SystemExit("服务没有启动：" + (server.stdout.read() if server.stdout else ""))
                 time.sleep(0.5)
         ready_s = time.monotonic() - t_start
-        time.sleep(3)  # warm-up threads
+        warmed = 0  # every worker prints one line when its analysis is pre-computed (lianzhao serve)
+        while warmed < args.workers and time.monotonic() - t_start < 300:
+            line = server.stdout.readline() if server.stdout else ""
+            warmed += "预先计算" in line
+        warm_s = time.monotonic() - t_start
+        server_log: list[str] = []
+        threading.Thread(
+            target=lambda: server_log.extend(server.stdout or []), daemon=True
+        ).start()  # keep draining the pipe, so the server never blocks on a full one
         stats = Stats()
         names = (
             [u for u in users if u.startswith("rec_")]
@@ -355,7 +366,7 @@ def run(args) -> dict:
         cpu0 = sum(proc_cpu(p) for p in [server.pid, *workers])
         load0 = os.getloadavg()[0]
         t0 = time.monotonic()
-        end = t0 + args.duration
+        end = {"at": t0 + args.duration}  # moved on if the import ends late: AFTER_IMPORT_S of load follow it
         threads = [
             threading.Thread(target=client_loop, args=(u, chain_ids, end), daemon=True) for u in clients
         ]
@@ -366,10 +377,11 @@ def run(args) -> dict:
             time.sleep(args.duration / 3)
             imp["start"] = time.monotonic() - t0
             p = subprocess.run(
-                [lianzhao, "--config", str(cfg_file), "import", "companies", str(csv_file)],
+                [lianzhao, "--config", str(cfg_file), "import", "companies", "--partial", str(csv_file)],
                 env=env, capture_output=True, text=True,
             )  # fmt: skip
             imp["end"] = time.monotonic() - t0
+            end["at"] = max(end["at"], time.monotonic() + AFTER_IMPORT_S)
             imp["rc"] = p.returncode
             imp["tail"] = (p.stdout + p.stderr).strip().splitlines()[-2:]
             print(
@@ -393,10 +405,7 @@ def run(args) -> dict:
         ).scalar()
         stored_notes = dict(
             conn.execute(
-                text(
-                    "SELECT id, notes FROM leads WHERE id IN (%s)"
-                    % ",".join(map(str, stats.edits_ok) or ["0"])
-                )
+                text(f"SELECT id, notes FROM leads WHERE id IN ({','.join(map(str, stats.edits_ok)) or '0'})")
             ).all()
         )
     engine.dispose()
@@ -413,6 +422,7 @@ def run(args) -> dict:
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
         "database": args.database,
+        "stale_analysis": not args.strict_analysis,
         "firms": args.firms,
         "leads": args.leads,
         "clients": args.clients,
@@ -420,12 +430,14 @@ def run(args) -> dict:
         "workers": args.workers,
         "threads": args.threads,
         "ready_s": ready_s,
+        "warm_s": warm_s,
         "import": imp,
         "import_firms": args.import_firms,
         "requests": len(stats.samples),
         "pages": len(pages),
         "errors": len(stats.errors),
         "error_samples": stats.errors[:10],
+        "server_log_tail": server_log[-10:],
         "page_p50": pct([s[3] for s in pages], 0.5),
         "page_p95": pct([s[3] for s in pages], 0.95),
         "page_max": max((s[3] for s in pages), default=float("nan")),
@@ -529,6 +541,11 @@ def main() -> None:
     parser.add_argument("--import-firms", type=int, default=50000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--strict-analysis",
+        action="store_true",
+        help="[web] stale_analysis = false (the behaviour before issue 16)",
+    )
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "lianzhao-load-bench")
     parser.add_argument(

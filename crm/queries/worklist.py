@@ -298,6 +298,52 @@ class ListRow:
     response: ResponseStatus | None
 
 
+def list_rows(
+    session: Session,
+    ids: list[int],
+    settings: CrmSettings,
+    now: datetime,
+    dues: dict[int, date | None],
+    late: dict[int, bool] | None = None,
+) -> list[ListRow]:
+    """ListRows for `ids` in that order: one SELECT of the shown columns with the owner's name
+    joined. `late`: the overdue flags the ranking already computed; else the response rule's."""
+    if not ids:
+        return []
+    by_id = {
+        row.id: row
+        for row in session.execute(
+            select(*_LIST_COLUMNS).outerjoin(User, User.id == Lead.owner_id).where(Lead.id.in_(ids))
+        )
+    }
+    four_ones = settings.four_ones
+    out = []
+    for i in ids:
+        c = by_id[i]
+        status = response_status(c, settings, now)
+        out.append(
+            ListRow(
+                c.id,
+                c.company_name,
+                c.channel,
+                c.investment,
+                c.chain_name,
+                c.node_name,
+                c.gap_status,
+                c.stage,
+                c.paused_from,
+                c.version,
+                c.owner_id,
+                c.owner_name,
+                is_key_project(c.investment, c.key_flag, four_ones),
+                dues.get(i),
+                late[i] if late is not None else bool(status and status.overdue),
+                status,
+            )
+        )
+    return out
+
+
 def worklist_rows(
     session: Session,
     actor: Actor,
@@ -316,39 +362,9 @@ def worklist_rows(
     actor = current_actor(session, actor)
     r = _rank(session, actor, f, settings, page, per_page, sort, now)
     ids = [row[0] for row in r.picked]
-    if not ids:
-        return WorkPage([], r.total, r.page, r.per_page)
-    by_id = {
-        row.id: row
-        for row in session.execute(
-            select(*_LIST_COLUMNS).outerjoin(User, User.id == Lead.owner_id).where(Lead.id.in_(ids))
-        )
-    }
     dues = {row[0]: row[3] for row in r.picked} if r.with_due else _dues(session, ids)
-    four_ones = settings.four_ones
-    out = []
-    for i, ranked in zip(ids, r.picked, strict=True):
-        c = by_id[i]
-        out.append(
-            ListRow(
-                c.id,
-                c.company_name,
-                c.channel,
-                c.investment,
-                c.chain_name,
-                c.node_name,
-                c.gap_status,
-                c.stage,
-                c.paused_from,
-                c.version,
-                c.owner_id,
-                c.owner_name,
-                is_key_project(c.investment, c.key_flag, four_ones),
-                dues.get(i),
-                bool(ranked[1]),
-                response_status(c, settings, now),
-            )
-        )
+    late = {row[0]: bool(row[1]) for row in r.picked}
+    out = list_rows(session, ids, settings, now, dues, late)
     return WorkPage(out, r.total, r.page, r.per_page)
 
 
@@ -356,7 +372,7 @@ def worklist_rows(
 class Column:
     stage: str
     total: int
-    rows: list[Row] = field(default_factory=list)
+    rows: list[ListRow] = field(default_factory=list)
 
 
 @dataclass
@@ -377,7 +393,7 @@ def board(
 ) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
     the shared pool. Managers see their team; others what they may read. One ranked query
-    picks every column's cards; only the cards shown are loaded as objects."""
+    picks every column's cards; only the cards shown are read, as plain rows (ListRow)."""
     now = now or utcnow()
     actor = current_actor(session, actor)
     scope = "team" if actor.role == MANAGER else "all"
@@ -426,22 +442,18 @@ def board(
     pool_total, pool_ids = _top(
         session, pool_q, per_column, Lead.gap_score.desc().nulls_last(), Lead.id.desc()
     )
-    leads = _load(session, [row.id for row in picked] + late_ids + pool_ids)
-    dues = _dues(session, list({row.id for row in picked} | set(late_ids)))
-    by_stage: dict[str, list[Row]] = {}
+    shown = [row.id for row in picked]
+    dues = _dues(session, list(set(shown) | set(late_ids)))
+    rows = {
+        r.id: r
+        for r in list_rows(session, list(dict.fromkeys(shown + late_ids + pool_ids)), settings, now, dues)
+    }
+    by_stage: dict[str, list[ListRow]] = {}
     for row in picked:
-        lead = leads[row.id]
-        status = response_status(lead, settings, now)
-        by_stage.setdefault(row.stage, []).append(
-            Row(lead, dues.get(row.id), bool(status and status.overdue), status)
-        )
+        by_stage.setdefault(row.stage, []).append(rows[row.id])
     columns = [Column(stage, counts.get(stage, 0), by_stage.get(stage, [])) for stage in settings.all_stages]
-    overdue = Column(
-        "超期",
-        late_total,
-        [Row(leads[i], dues.get(i), True, response_status(leads[i], settings, now)) for i in late_ids],
-    )
-    pool = Column("公共池", pool_total, [Row(leads[i], None, False, None) for i in pool_ids])
+    overdue = Column("超期", late_total, [rows[i] for i in late_ids])
+    pool = Column("公共池", pool_total, [rows[i] for i in pool_ids])  # no owner: no clock, no due date
     return Board(columns, overdue, pool)
 
 

@@ -57,7 +57,8 @@ def serve(obj, host: str | None, port: int | None, threads: int | None, workers:
         )
         workers = 1
     app = create_app(cfg)
-    app.extensions["lianzhao"].stale_analysis_while_updating = True  # web.backend.Backend
+    # web.backend.Backend: the previous analysis while one thread recomputes after a data change
+    app.extensions["lianzhao"].stale_analysis_while_updating = bool(web.get("stale_analysis", True))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
     def warm():
