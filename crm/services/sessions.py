@@ -82,6 +82,7 @@ def start(
 class Checked:
     user: User | None
     reason: str | None = None  # why it was refused: unknown | revoked | expired | idle | inactive
+    touched: bool = False  # last_seen_at was updated: the caller commits that write at once
 
 
 def check(
@@ -113,6 +114,7 @@ def check(
     if now - row.last_seen_at >= TOUCH_EVERY:
         # a plain UPDATE, so two requests of one browser never conflict over the row
         session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+        return Checked(user, touched=True)
     return Checked(user)
 
 
