@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -35,6 +36,11 @@ from .store import GraphStore
 from .targets import District, Ranking, Target, TargetWeights, factor_coverage, rank_targets
 
 log = logging.getLogger(__name__)
+
+# Under stale_while_updating: how often the store's data version is looked at, and how long a
+# request waits for that look before going on with the previous version (ChainService._version).
+CHECK_EVERY_S = 0.05
+CHECK_WAIT_S = 0.05
 
 
 class NotFoundError(NotFound):
@@ -90,8 +96,9 @@ class ChainService:
 
     After another process's large write (an import of 100k firms) the embedded store needs seconds to
     catch up and every chain's analysis must be recomputed. Pages must not wait for that (issue 16:
-    p50 8.9 s after an import under load), so the cache is "stale while revalidating": one thread
-    checks the store's version at a time (others use the last known one meanwhile); when the version
+    p50 8.9 s after an import under load), so the cache is "stale while revalidating": one helper
+    thread checks the store's version at a time, and a request waits for it CHECK_WAIT_S at most (then
+    goes on with the last version seen: a catch-up finishes in the background); when the version
     has changed, results of the previous version are served, marked `updating` (pages show 更新中),
     while ONE background thread recomputes what was cached, then swaps it in. A result never
     computed before is computed on demand. Off by default (`stale_while_updating = False`: every
@@ -110,6 +117,8 @@ class ChainService:
         self._lock = threading.Lock()
         self._check_lock = threading.Lock()  # one version check (maybe a catch-up) at a time
         self._known_version: str | None = None
+        self._checked_at = 0.0
+        self._catching_up = False  # a version check is still catching up with another process
         self._refreshing: str | None = None  # the version a background refresh is computing
         self._local = threading.local()  # .fresh: inside the refresh thread, compute for the new version
         self._next: dict[tuple, object] = {}
@@ -117,23 +126,44 @@ class ChainService:
     # ---- cache ----------------------------------------------------------------------------
     @property
     def updating(self) -> bool:
-        """True while results of a previous data version are served (a refresh is running)."""
-        return self._refreshing is not None
+        """True while results of a previous data version are served: the store is catching up with
+        another process's write, or a background refresh is recomputing."""
+        return self._refreshing is not None or self._catching_up
 
     def _version(self) -> str:
-        """The store's data version. While another thread is checking (and perhaps catching up with
-        another process's write, which takes seconds), use the last version seen instead of waiting."""
+        """The store's data version. Under `stale_while_updating`, checked at most every
+        CHECK_EVERY_S, in a helper thread waited for CHECK_WAIT_S: when the store has to catch up
+        with another process's large write (seconds), the request goes on with the last version
+        seen (and its results) instead of waiting, and the catch-up finishes in the background."""
         if not self.stale_while_updating or getattr(self._local, "fresh", False):
             version = self.store.data_version()
             self._known_version = version
             return version
-        if self._check_lock.acquire(blocking=self._known_version is None):
+        known = self._known_version
+        if known is not None and time.monotonic() - self._checked_at < CHECK_EVERY_S:
+            return known
+        if not self._check_lock.acquire(blocking=known is None):
+            return known  # type: ignore[return-value]  # a check (maybe a catch-up) is running
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def check() -> None:
             try:
-                version = self.store.data_version()
-                self._known_version = version
-                return version
+                self._known_version = self.store.data_version()
+                self._checked_at = time.monotonic()
+            except BaseException as exc:  # handed to the waiting request below
+                failure.append(exc)
             finally:
+                self._catching_up = False
                 self._check_lock.release()
+                done.set()
+
+        threading.Thread(target=check, name="lianzhao-version-check", daemon=True).start()
+        if not done.wait(CHECK_WAIT_S if known is not None else None):
+            self._catching_up = True
+            return known  # type: ignore[return-value]
+        if failure:
+            raise failure[0]
         return self._known_version  # type: ignore[return-value]
 
     def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -10,7 +10,6 @@ documentation; tests/test_cli_lazy.py keeps the help lines equal to the commands
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
@@ -150,6 +149,8 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """链招 LianZhao：产业链招商图谱与招商 CRM。"""
+    # imported here, not at the top: `lianzhao --help` never runs this callback (issue 16: --help <= 100 ms)
+    logging = importlib.import_module("logging")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

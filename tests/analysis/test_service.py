@@ -6,7 +6,7 @@ import pytest
 
 from graph.model import Company
 from graph.nx_store import NetworkxStore
-from graph.service import ChainService, NotFoundError
+from graph.service import CHECK_EVERY_S, ChainService, NotFoundError
 from lianzhao.config import load_config
 from seed.loader import load_anchors, load_structure, seed_store
 
@@ -160,6 +160,7 @@ def test_stale_while_updating_serves_previous_results_then_swaps_in_the_new_ones
     assert svc.gap_report(chain) is first and not svc.updating
 
     slow.version = 2  # another process wrote: same data here, but a new version
+    time.sleep(CHECK_EVERY_S + 0.01)  # the version is looked at every CHECK_EVERY_S
     again = svc.gap_report(chain)
     assert again is first, "the previous result is served while the refresh runs"
     deadline = time.monotonic() + 10
@@ -169,17 +170,20 @@ def test_stale_while_updating_serves_previous_results_then_swaps_in_the_new_ones
     fresh = svc.gap_report(chain)
     assert fresh is not first and fresh == first  # recomputed for v2 (same data, equal report)
 
-    # a version check stuck in a catch-up does not hold up other threads: they use the last version
+    # a version check stuck in a catch-up (seconds) holds up nobody: the request waits CHECK_WAIT_S
+    # at most, gets the last version's results, and the page says 更新中
     slow.gate = threading.Event()
     slow.version = 3
-    stuck = threading.Thread(target=svc.gap_report, args=(chain,))
-    stuck.start()
-    time.sleep(0.05)
+    time.sleep(CHECK_EVERY_S + 0.01)
     t0 = time.perf_counter()
     assert svc.gap_report(chain) is fresh
     assert time.perf_counter() - t0 < 1.0
+    assert svc.updating, "catching up: marked as updating"
     slow.gate.set()
-    stuck.join(10)
+    deadline = time.monotonic() + 10
+    while (svc.updating or svc.gap_report(chain) is fresh) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not svc.updating and svc.gap_report(chain) is not fresh
 
 
 def test_strict_by_default_every_call_sees_the_current_version():
