@@ -60,7 +60,7 @@ class Row:
 
 @dataclass
 class WorkPage:
-    rows: list[Row]
+    rows: list[Any]  # Row (worklist: ORM leads) or ListRow (worklist_rows: plain rows)
     total: int
     page: int
     per_page: int
@@ -71,6 +71,7 @@ class WorkPage:
 
     @property
     def items(self) -> list[Lead]:
+        """The ORM leads of a `worklist` page."""
         return [row.lead for row in self.rows]
 
 
