@@ -19,11 +19,12 @@ import platform
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -324,7 +325,9 @@ def write_docs(sections: dict[str, tuple[float, list]], n_leads: int, n_activiti
         f"41 users; 15% of leads in the pool), measured through the services (permission filter, "
         f"count, one page of 20 with owners loaded; overdue rule in SQL). Median and worst of "
         f"{repeat} runs after one warm-up. Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}. Run {datetime.now():%Y-%m-%d}.",
+        f"Python {platform.python_version()}. Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at "
+        f"{subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()} "
+        "(`nice -n -5 .venv/bin/python bench/crm_bench.py --pg-url ... --write-docs`).",
         "",
         "Targets: filtered, paginated lead list ≤ 20 ms median; overdue list ≤ 100 ms.",
         "",

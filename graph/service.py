@@ -7,7 +7,9 @@ rules. Results are cached per chain and dropped whenever the store's data_versio
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -32,6 +34,13 @@ from .model import (
 )
 from .store import GraphStore
 from .targets import District, Ranking, Target, TargetWeights, factor_coverage, rank_targets
+
+log = logging.getLogger(__name__)
+
+# Under stale_while_updating: how often the store's data version is looked at, and how long a
+# request waits for that look before going on with the previous version (ChainService._version).
+CHECK_EVERY_S = 0.05
+CHECK_WAIT_S = 0.05
 
 
 class NotFoundError(NotFound):
@@ -83,6 +92,21 @@ def _cap_per_node(rows: Iterable[Target], cap: int) -> Iterator[Target]:
 
 
 class ChainService:
+    """Gap reports and target lists of one store, cached per store data version.
+
+    After another process's large write (an import of 100k firms) the embedded store needs seconds to
+    catch up and every chain's analysis must be recomputed. Pages must not wait for that (issue 16:
+    p50 8.9 s after an import under load), so the cache is "stale while revalidating": one helper
+    thread checks the store's version at a time, and a request waits for it CHECK_WAIT_S at most (then
+    goes on with the last version seen: a catch-up finishes in the background); when the version
+    has changed, results of the previous version are served, marked `updating` (pages show 更新中),
+    while ONE background thread recomputes what was cached, then swaps it in. A result never
+    computed before is computed on demand. Off by default (`stale_while_updating = False`: every
+    call sees the current data, as commands and tests need); `lianzhao serve` turns it on.
+    """
+
+    stale_while_updating = False
+
     def __init__(self, store: GraphStore, cfg: Mapping):
         self.store = store
         self.thresholds = GapThresholds.from_config(cfg)
@@ -91,21 +115,112 @@ class ChainService:
         self._cache: dict[tuple, object] = {}
         self._cache_version: str | None = None
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()  # one version check (maybe a catch-up) at a time
+        self._known_version: str | None = None
+        self._checked_at = 0.0
+        self._catching_up = False  # a version check is still catching up with another process
+        self._refreshing: str | None = None  # the version a background refresh is computing
+        self._local = threading.local()  # .fresh: inside the refresh thread, compute for the new version
+        self._next: dict[tuple, object] = {}
 
     # ---- cache ----------------------------------------------------------------------------
+    @property
+    def updating(self) -> bool:
+        """True while results of a previous data version are served: the store is catching up with
+        another process's write, or a background refresh is recomputing."""
+        return self._refreshing is not None or self._catching_up
+
+    def _version(self) -> str:
+        """The store's data version. Under `stale_while_updating`, checked at most every
+        CHECK_EVERY_S, in a helper thread waited for CHECK_WAIT_S: when the store has to catch up
+        with another process's large write (seconds), the request goes on with the last version
+        seen (and its results) instead of waiting, and the catch-up finishes in the background."""
+        if not self.stale_while_updating or getattr(self._local, "fresh", False):
+            version = self.store.data_version()
+            self._known_version = version
+            return version
+        known = self._known_version
+        if known is not None and time.monotonic() - self._checked_at < CHECK_EVERY_S:
+            return known
+        if not self._check_lock.acquire(blocking=known is None):
+            return known  # type: ignore[return-value]  # a check (maybe a catch-up) is running
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def check() -> None:
+            try:
+                self._known_version = self.store.data_version()
+                self._checked_at = time.monotonic()
+            except BaseException as exc:  # handed to the waiting request below
+                failure.append(exc)
+            finally:
+                self._catching_up = False
+                self._check_lock.release()
+                done.set()
+
+        threading.Thread(target=check, name="lianzhao-version-check", daemon=True).start()
+        if not done.wait(CHECK_WAIT_S if known is not None else None):
+            self._catching_up = True
+            return known  # type: ignore[return-value]
+        if failure:
+            raise failure[0]
+        return self._known_version  # type: ignore[return-value]
+
     def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        version = self.store.data_version()
+        if getattr(self._local, "fresh", False):  # the refresh thread: build the new version's cache
+            if key not in self._next:
+                self._next[key] = compute()
+            return self._next[key]
+        version = self._version()
         with self._lock:
-            if version != self._cache_version:
+            if version == self._cache_version:
+                if key in self._cache:
+                    return self._cache[key]
+                keep = True
+            elif self.stale_while_updating and self._cache:
+                self._start_refresh(version)
+                if key in self._cache:
+                    return self._cache[key]  # the previous version's result, while the refresh runs
+                keep = False  # computed now from current data; the refresh builds the new cache
+            else:
                 self._cache.clear()
                 self._cache_version = version
-            if key in self._cache:
-                return self._cache[key]
+                keep = True
         value = compute()
-        with self._lock:
-            if self._cache_version == version:
-                self._cache[key] = value
+        if keep:
+            with self._lock:
+                if self._cache_version == version:
+                    self._cache[key] = value
         return value
+
+    def _start_refresh(self, version: str) -> None:
+        """(under self._lock) One background thread recomputes every cached key for `version`."""
+        if self._refreshing is not None:
+            return
+        self._refreshing = version
+        keys = list(self._cache)
+        threading.Thread(
+            target=self._refresh, args=(version, keys), name="lianzhao-analysis-refresh", daemon=True
+        ).start()
+
+    def _refresh(self, version: str, keys: list[tuple]) -> None:
+        self._local.fresh = True
+        self._next = {}
+        try:
+            for key in keys:
+                if key[0] in _REFRESHERS:
+                    _REFRESHERS[key[0]](self, *key[1:])
+        except Exception:  # the data changed again or a store error: pages compute on demand
+            log.exception("后台更新产业链分析失败")
+        finally:
+            self._local.fresh = False
+            with self._lock:
+                if self._known_version == version:
+                    self._cache, self._cache_version = self._next, version
+                else:  # changed again meanwhile: drop everything, the next request starts over
+                    self._cache, self._cache_version = {}, None
+                self._next = {}
+                self._refreshing = None
 
     # ---- structure ------------------------------------------------------------------------
     def sectors(self) -> list[Sector]:
@@ -123,7 +238,7 @@ class ChainService:
         return self._cached(("zones",), self.store.zones)
 
     def chain(self, chain_id: str) -> Chain:
-        chain = self.store.chain(chain_id)
+        chain = self._cached(("chain", chain_id), lambda: self.store.chain(chain_id))
         if chain is None:
             raise NotFoundError(f"产业链「{chain_id}」不存在")
         return chain
@@ -291,3 +406,17 @@ class ChainService:
         )
         partners = {c.id: c for c in self.store.companies(partner_ids)}
         return CompanyDetail(company, nodes, zone, ties, supplies, partners)
+
+
+# What a background refresh recomputes, by cache key kind: the method that fills that key.
+_REFRESHERS: dict[str, Callable[..., Any]] = {
+    "sectors": lambda svc: svc.sectors(),
+    "chains": lambda svc, sector_id: svc.chains(sector_id),
+    "zones": lambda svc: svc.zones(),
+    "chain": lambda svc, chain_id: svc._cached(("chain", chain_id), lambda: svc.store.chain(chain_id)),
+    "nodes": lambda svc, chain_id: svc._nodes(chain_id),
+    "gaps": lambda svc, chain_id: svc.gap_report(chain_id),
+    "stats": lambda svc: svc._all_stats(),
+    "node_names": lambda svc: svc._node_names(),
+    "targets": lambda svc, chain_id: svc.chain_targets(chain_id),
+}

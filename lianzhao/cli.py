@@ -10,13 +10,11 @@ documentation; tests/test_cli_lazy.py keeps the help lines equal to the commands
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
 
 from graph.errors import LianzhaoError
-from graph.store import GraphStoreError
 
 from . import click_zh
 from .config import config_source, load_config
@@ -70,7 +68,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lianzhao.commands.spaces:spaces_group",
         "筑巢：空间资源库（土地、厂房、楼宇）的导入、查询与项目匹配。",
     ),
-    "serve": ("lianzhao.commands.web:serve", "启动网页端（waitress 生产级 WSGI 服务器）。"),
+    "serve": (
+        "lianzhao.commands.web:serve",
+        "启动网页端（waitress 生产级 WSGI 服务器；多进程时用 gunicorn）。",
+    ),
     "backup": (
         "lianzhao.commands.backup:backup_cmd",
         "备份本实例：图存储、CRM 数据库（SQLite 在线备份或 pg_dump）与实例文件，附校验清单。",
@@ -137,7 +138,7 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (LianzhaoError, GraphStoreError) as exc:
+        except LianzhaoError as exc:  # GraphStoreError included (a subclass)
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
 
@@ -148,6 +149,8 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """链招 LianZhao：产业链招商图谱与招商 CRM。"""
+    # imported here, not at the top: `lianzhao --help` never runs this callback (issue 16: --help <= 100 ms)
+    logging = importlib.import_module("logging")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -38,6 +38,9 @@ class Backend:
         self._chain_service = None
         self.settings_source = SettingsSource(cfg)  # checks the configuration's CRM rules now
         self._lock = threading.RLock()  # chain_service opens the store under the same lock
+        # `lianzhao serve` sets this: after another process's large write, pages get the previous
+        # analysis (marked 更新中) while one background thread recomputes (graph.service.ChainService)
+        self.stale_analysis_while_updating = False
 
     @property
     def store(self):
@@ -52,7 +55,9 @@ class Backend:
         if self._chain_service is None:
             with self._lock:
                 if self._chain_service is None:
-                    self._chain_service = ChainService(self.store, self.cfg)
+                    svc = ChainService(self.store, self.cfg)
+                    svc.stale_while_updating = self.stale_analysis_while_updating
+                    self._chain_service = svc
         return self._chain_service
 
     @property
@@ -72,6 +77,11 @@ class Backend:
             svc.gap_report(chain.id)
             svc.chain_targets(chain.id)
         return time.perf_counter() - t0
+
+    @property
+    def analysis_updating(self) -> bool:
+        """True while pages are given the previous data version's analysis (a refresh is running)."""
+        return self._chain_service is not None and self._chain_service.updating
 
     def close(self) -> None:
         if self._owns_store and self._store is not None:

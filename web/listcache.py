@@ -42,3 +42,37 @@ class RenderCache:
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
+
+
+class ShortCounts:
+    """Per-process counts that may lag a few seconds: the nav's unread-message badge.
+
+    Why: the badge is on every page, and its count is a statement per request. A user's own read
+    (or any write handled by this process, which may have sent someone a message) drops the cached
+    counts at once (`clear`); a message sent through another worker process shows within `ttl`.
+    """
+
+    def __init__(self, ttl: float = 5.0, maxsize: int = 4096):
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._data: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key) -> int | None:
+        entry = self._data.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, key, value: int) -> None:
+        with self._lock:
+            if len(self._data) >= self.maxsize:
+                self._data.clear()
+            self._data[key] = (time.monotonic(), value)
+
+    def clear(self, key=None) -> None:
+        with self._lock:
+            if key is None:
+                self._data.clear()
+            else:
+                self._data.pop(key, None)

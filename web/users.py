@@ -59,7 +59,13 @@ class WebUser(UserMixin):
 @login_manager.user_loader
 def load_user(user_id: str):
     raw_id, _, token = str(user_id).partition(":")
-    checked = session_svc.check(backend.db(), token, backend.crm_settings().security)
+    db = backend.db()
+    checked = session_svc.check(db, token, backend.crm_settings().security)
+    if checked.touched:
+        # Commit the once-a-minute touch now. Left open, it would hold the database's write lock
+        # for the whole request (on SQLite every other writer waits, up to busy_timeout: pages took
+        # seconds under load, issue 16), and a page that writes nothing would roll it back at teardown.
+        db.commit()
     if checked.user is None or str(checked.user.id) != raw_id:
         return None  # logged out, revoked, expired, idle, disabled or deleted
     return WebUser(checked.user, token)

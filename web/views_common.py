@@ -37,6 +37,9 @@ NAV = [
     ("审计日志", "admin.audit_log", "admin.audit", "audit"),
 ]
 
+# Blueprints whose pages show gap analysis or rankings (the 更新中 notice, web.backend.Backend).
+ANALYSIS_PAGES = frozenset({"chains", "targets", "dashboard", "home", "companies"})
+
 STATUS_CLASS = {MISSING: "missing", WEAK: "weak", STRONG: "strong", GROUP: "group"}
 
 ROLE_LABELS = {
@@ -111,6 +114,8 @@ def init_app(app: Flask) -> None:
                         {"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)}
                     )
         return {
+            # pages built on the gap analysis say when they show the previous data version's results
+            "analysis_updating": request.blueprint in ANALYSIS_PAGES and backend.backend().analysis_updating,
             "nav_items": items,
             "site_name": "链招",
             "district_name": backend.cfg().get("district", {}).get("name", ""),

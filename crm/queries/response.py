@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..models import Lead
 from ..services.overdue import FIRST_CONTACT, due_status
@@ -37,8 +38,9 @@ class ResponseStatus:
         return "due-soon" if self.days <= 2 else "due-later"
 
 
-def response_status(lead: Lead, settings: CrmSettings, now: datetime) -> ResponseStatus | None:
-    """None when no rule applies (pool lead, or a stage that is not worked: 投产, 搁置, 流失)."""
+def response_status(lead: Lead | Any, settings: CrmSettings, now: datetime) -> ResponseStatus | None:
+    """None when no rule applies (pool lead, or a stage that is not worked: 投产, 搁置, 流失).
+    `lead`: a Lead or a row with its owner, stage and date fields (the list pages' plain rows)."""
     status = due_status(lead, settings, now)
     if status.due_at is None:
         return None

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, defer, selectinload
 
 from graph.identity import normalize_name
 
-from ..key_projects import key_clause
-from ..models import MANAGER, Activity, Lead, utcnow
+from ..key_projects import is_key_project, key_clause
+from ..models import MANAGER, Activity, Lead, User, utcnow
 from ..permissions import team_pool, visible_leads
 from ..services._common import Actor, current_actor
 from ..services.overdue import overdue_condition
@@ -60,7 +60,7 @@ class Row:
 
 @dataclass
 class WorkPage:
-    rows: list[Row]
+    rows: list[Any]  # Row (worklist: ORM leads) or ListRow (worklist_rows: plain rows)
     total: int
     page: int
     per_page: int
@@ -71,6 +71,7 @@ class WorkPage:
 
     @property
     def items(self) -> list[Lead]:
+        """The ORM leads of a `worklist` page."""
         return [row.lead for row in self.rows]
 
 
@@ -164,23 +165,27 @@ def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
     return dict(session.execute(select(Lead.id, next_due_column()).where(Lead.id.in_(ids))).all())
 
 
-def worklist(
+@dataclass
+class _Ranked:
+    picked: list[Any]  # (id, late, total[, next_due]) of the page, in order
+    total: int
+    page: int
+    per_page: int
+    with_due: bool  # next_due rides along in picked[3]
+
+
+def _rank(
     session: Session,
     actor: Actor,
     f: WorkFilter,
     settings: CrmSettings,
-    *,
-    page: int = 1,
-    per_page: int = 50,
-    sort: str | None = None,
-    now: datetime | None = None,
-) -> WorkPage:
-    """Leads in the order work gets done: active before closed, overdue first, then the
-    nearest next-step due date, then the most recently changed. The pool has no response
-    clock: it is ordered by recommendation score, then newest. `sort` (a key of SORTS) asks
-    for a plain order instead."""
-    now = now or utcnow()
-    actor = current_actor(session, actor)
+    page: int,
+    per_page: int,
+    sort: str | None,
+    now: datetime,
+) -> _Ranked:
+    """The page of lead ids in the list's order, with the overdue flag and the total: the one
+    ranking both `worklist` (ORM objects) and `worklist_rows` (plain rows) use."""
     query = filtered(actor, f, settings, now)
     per_page = max(1, min(int(per_page), 200))
     page = max(1, int(page))
@@ -217,21 +222,158 @@ def worklist(
         if page > last and total:
             page = last
             picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
-    ids = [row[0] for row in picked]
+    return _Ranked(list(picked), total, page, per_page, with_due)
+
+
+def worklist(
+    session: Session,
+    actor: Actor,
+    f: WorkFilter,
+    settings: CrmSettings,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    sort: str | None = None,
+    now: datetime | None = None,
+) -> WorkPage:
+    """Leads in the order work gets done: active before closed, overdue first, then the
+    nearest next-step due date, then the most recently changed. The pool has no response
+    clock: it is ordered by recommendation score, then newest. `sort` (a key of SORTS) asks
+    for a plain order instead. Rows carry ORM leads (API, CLI); the list page reads plain rows
+    (`worklist_rows`)."""
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    r = _rank(session, actor, f, settings, page, per_page, sort, now)
+    ids = [row[0] for row in r.picked]
     leads = _load(session, ids)
-    dues = {row[0]: row[3] for row in picked} if with_due else _dues(session, ids)
+    dues = {row[0]: row[3] for row in r.picked} if r.with_due else _dues(session, ids)
     out = [
         Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
-        for i, row in zip(ids, picked, strict=True)
+        for i, row in zip(ids, r.picked, strict=True)
     ]
-    return WorkPage(out, total, page, per_page)
+    return WorkPage(out, r.total, r.page, r.per_page)
+
+
+# What the list page shows of a lead, plus the fields its rules read (response clock: owner and
+# dates; next stage: stage and paused_from): plain columns, no ORM objects, no JSON or long text.
+_LIST_COLUMNS = (
+    Lead.id,
+    Lead.company_name,
+    Lead.channel,
+    Lead.investment,
+    Lead.key_flag,
+    Lead.chain_name,
+    Lead.node_name,
+    Lead.gap_status,
+    Lead.stage,
+    Lead.paused_from,
+    Lead.version,
+    Lead.owner_id,
+    Lead.assigned_at,
+    Lead.first_contact_at,
+    Lead.last_contact_at,
+    Lead.stage_changed_at,
+    User.display_name.label("owner_name"),
+)
+
+
+@dataclass(slots=True)
+class ListRow:
+    """One line of the lead list: the lead's shown columns and what the rules say about it."""
+
+    id: int
+    company_name: str
+    channel: str | None
+    investment: float | None
+    chain_name: str | None
+    node_name: str | None
+    gap_status: str | None
+    stage: str
+    paused_from: str | None
+    version: int
+    owner_id: int | None
+    owner_name: str | None
+    key: bool  # a key project (crm.key_projects.is_key_project)
+    next_due: date | None
+    overdue: bool
+    response: ResponseStatus | None
+
+
+def list_rows(
+    session: Session,
+    ids: list[int],
+    settings: CrmSettings,
+    now: datetime,
+    dues: dict[int, date | None],
+    late: dict[int, bool] | None = None,
+) -> list[ListRow]:
+    """ListRows for `ids` in that order: one SELECT of the shown columns with the owner's name
+    joined. `late`: the overdue flags the ranking already computed; else the response rule's."""
+    if not ids:
+        return []
+    by_id = {
+        row.id: row
+        for row in session.execute(
+            select(*_LIST_COLUMNS).outerjoin(User, User.id == Lead.owner_id).where(Lead.id.in_(ids))
+        )
+    }
+    four_ones = settings.four_ones
+    out = []
+    for i in ids:
+        c = by_id[i]
+        status = response_status(c, settings, now)
+        out.append(
+            ListRow(
+                c.id,
+                c.company_name,
+                c.channel,
+                c.investment,
+                c.chain_name,
+                c.node_name,
+                c.gap_status,
+                c.stage,
+                c.paused_from,
+                c.version,
+                c.owner_id,
+                c.owner_name,
+                is_key_project(c.investment, c.key_flag, four_ones),
+                dues.get(i),
+                late[i] if late is not None else bool(status and status.overdue),
+                status,
+            )
+        )
+    return out
+
+
+def worklist_rows(
+    session: Session,
+    actor: Actor,
+    f: WorkFilter,
+    settings: CrmSettings,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    sort: str | None = None,
+    now: datetime | None = None,
+) -> WorkPage:
+    """`worklist` as plain rows (ListRow) for the list page: the same ranking, then one SELECT of
+    the shown columns with the owner's name joined. Why: building 50 ORM leads and their owners
+    cost more than the rest of the page (issue 16)."""
+    now = now or utcnow()
+    actor = current_actor(session, actor)
+    r = _rank(session, actor, f, settings, page, per_page, sort, now)
+    ids = [row[0] for row in r.picked]
+    dues = {row[0]: row[3] for row in r.picked} if r.with_due else _dues(session, ids)
+    late = {row[0]: bool(row[1]) for row in r.picked}
+    out = list_rows(session, ids, settings, now, dues, late)
+    return WorkPage(out, r.total, r.page, r.per_page)
 
 
 @dataclass
 class Column:
     stage: str
     total: int
-    rows: list[Row] = field(default_factory=list)
+    rows: list[ListRow] = field(default_factory=list)
 
 
 @dataclass
@@ -252,7 +394,7 @@ def board(
 ) -> Board:
     """The team board: one column per stage (most urgent cards first), an overdue column and
     the shared pool. Managers see their team; others what they may read. One ranked query
-    picks every column's cards; only the cards shown are loaded as objects."""
+    picks every column's cards; only the cards shown are read, as plain rows (ListRow)."""
     now = now or utcnow()
     actor = current_actor(session, actor)
     scope = "team" if actor.role == MANAGER else "all"
@@ -301,22 +443,18 @@ def board(
     pool_total, pool_ids = _top(
         session, pool_q, per_column, Lead.gap_score.desc().nulls_last(), Lead.id.desc()
     )
-    leads = _load(session, [row.id for row in picked] + late_ids + pool_ids)
-    dues = _dues(session, list({row.id for row in picked} | set(late_ids)))
-    by_stage: dict[str, list[Row]] = {}
+    shown = [row.id for row in picked]
+    dues = _dues(session, list(set(shown) | set(late_ids)))
+    rows = {
+        r.id: r
+        for r in list_rows(session, list(dict.fromkeys(shown + late_ids + pool_ids)), settings, now, dues)
+    }
+    by_stage: dict[str, list[ListRow]] = {}
     for row in picked:
-        lead = leads[row.id]
-        status = response_status(lead, settings, now)
-        by_stage.setdefault(row.stage, []).append(
-            Row(lead, dues.get(row.id), bool(status and status.overdue), status)
-        )
+        by_stage.setdefault(row.stage, []).append(rows[row.id])
     columns = [Column(stage, counts.get(stage, 0), by_stage.get(stage, [])) for stage in settings.all_stages]
-    overdue = Column(
-        "超期",
-        late_total,
-        [Row(leads[i], dues.get(i), True, response_status(leads[i], settings, now)) for i in late_ids],
-    )
-    pool = Column("公共池", pool_total, [Row(leads[i], None, False, None) for i in pool_ids])
+    overdue = Column("超期", late_total, [rows[i] for i in late_ids])
+    pool = Column("公共池", pool_total, [rows[i] for i in pool_ids])  # no owner: no clock, no due date
     return Board(columns, overdue, pool)
 
 

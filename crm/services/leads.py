@@ -329,8 +329,9 @@ def apply_transition(
     return lead
 
 
-def allowed_transitions(lead: Lead, settings: CrmSettings) -> list[str]:
-    """Stages the lead may move to next (for the buttons on a lead page)."""
+def allowed_transitions(lead: Lead | Any, settings: CrmSettings) -> list[str]:
+    """Stages the lead may move to next (for the buttons on a lead page). `lead`: a Lead or a row
+    with `stage` and `paused_from` (the list page's plain rows)."""
     return Workflow.from_settings(settings).allowed_targets(lead.stage, lead.paused_from)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
 from ..models import User, utcnow
@@ -82,6 +82,7 @@ def start(
 class Checked:
     user: User | None
     reason: str | None = None  # why it was refused: unknown | revoked | expired | idle | inactive
+    touched: bool = False  # last_seen_at was updated: the caller commits that write at once
 
 
 def check(
@@ -91,21 +92,29 @@ def check(
     if not token or len(token) > 100:
         return Checked(None, "unknown")
     now = now or utcnow()
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
-    if row is None:
+    # one statement for the session row, its user and the user's team (every page shows the team):
+    # this runs on every request, so three look-ups become one
+    found = session.execute(
+        select(UserSession, User)
+        .outerjoin(User, User.id == UserSession.user_id)
+        .options(joinedload(User.team))
+        .where(UserSession.token_hash == token_hash(token))
+    ).first()
+    if found is None:
         return Checked(None, "unknown")
+    row, user = found
     if row.revoked_at is not None:
         return Checked(None, "revoked")
     if now >= row.expires_at:
         return Checked(None, "expired")
     if now - row.last_seen_at > timedelta(minutes=policy.idle_logout_minutes):
         return Checked(None, "idle")
-    user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return Checked(None, "inactive")
     if now - row.last_seen_at >= TOUCH_EVERY:
         # a plain UPDATE, so two requests of one browser never conflict over the row
         session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+        return Checked(user, touched=True)
     return Checked(user)
 
 

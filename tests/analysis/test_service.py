@@ -6,7 +6,7 @@ import pytest
 
 from graph.model import Company
 from graph.nx_store import NetworkxStore
-from graph.service import ChainService, NotFoundError
+from graph.service import CHECK_EVERY_S, ChainService, NotFoundError
 from lianzhao.config import load_config
 from seed.loader import load_anchors, load_structure, seed_store
 
@@ -124,3 +124,74 @@ def test_local_partners_in_reasons_are_marked_synthetic(service):
 def test_sectors_in_plan_order(service):
     kinds = [s.kind for s in service.sectors()]
     assert kinds == sorted(kinds, key=["战略引擎", "支柱产业", "前沿新兴", "服务支撑"].index)
+
+
+class _SlowStore:
+    """A store wrapper whose data_version can be made to block (a catch-up after another
+    process's large write) and whose version can be bumped."""
+
+    def __init__(self, store):
+        self._store = store
+        self.version = 1
+        self.gate = None  # a threading.Event: data_version waits on it when set
+
+    def data_version(self):
+        if self.gate is not None:
+            self.gate.wait(10)
+        return f"v{self.version}"
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_stale_while_updating_serves_previous_results_then_swaps_in_the_new_ones():
+    """Issue 16: after a data change, pages get the previous analysis (updating=True) at once, one
+    background thread recomputes, and then the new results are served."""
+    import threading
+    import time
+
+    store = NetworkxStore(None)
+    seed_store(store, load_structure(), n_synthetic=300)
+    slow = _SlowStore(store)
+    svc = ChainService(slow, load_config())
+    svc.stale_while_updating = True
+    chain = svc.chains()[0].id
+    first = svc.gap_report(chain)
+    assert svc.gap_report(chain) is first and not svc.updating
+
+    slow.version = 2  # another process wrote: same data here, but a new version
+    time.sleep(CHECK_EVERY_S + 0.01)  # the version is looked at every CHECK_EVERY_S
+    again = svc.gap_report(chain)
+    assert again is first, "the previous result is served while the refresh runs"
+    deadline = time.monotonic() + 10
+    while svc.updating and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not svc.updating
+    fresh = svc.gap_report(chain)
+    assert fresh is not first and fresh == first  # recomputed for v2 (same data, equal report)
+
+    # a version check stuck in a catch-up (seconds) holds up nobody: the request waits CHECK_WAIT_S
+    # at most, gets the last version's results, and the page says 更新中
+    slow.gate = threading.Event()
+    slow.version = 3
+    time.sleep(CHECK_EVERY_S + 0.01)
+    t0 = time.perf_counter()
+    assert svc.gap_report(chain) is fresh
+    assert time.perf_counter() - t0 < 1.0
+    assert svc.updating, "catching up: marked as updating"
+    slow.gate.set()
+    deadline = time.monotonic() + 10
+    while (svc.updating or svc.gap_report(chain) is fresh) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not svc.updating and svc.gap_report(chain) is not fresh
+
+
+def test_strict_by_default_every_call_sees_the_current_version():
+    store = NetworkxStore(None)
+    seed_store(store, load_structure(), n_synthetic=300)
+    slow = _SlowStore(store)
+    svc = ChainService(slow, load_config())
+    chain = svc.chains()[0].id
+    first = svc.gap_report(chain)
+    slow.version = 2
+    assert svc.gap_report(chain) is not first and not svc.updating

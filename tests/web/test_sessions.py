@@ -121,3 +121,31 @@ def test_password_change_revokes_in_the_service(env):
 def _uid(env, username):
     with unit_of_work(env.session_factory) as s:
         return get_by_username(s, username).id
+
+
+def test_a_page_view_keeps_the_session_alive_and_commits_the_touch_at_once(app, env, as_user):
+    """Issue 16: the once-a-minute touch of a GET page is committed (it used to be rolled back at
+    teardown) and committed before the page's work, so it never holds the write lock meanwhile."""
+    from sqlalchemy import event
+
+    client = as_user("jingli")
+    with unit_of_work(env.session_factory) as s:
+        row = s.query(UserSession).filter_by(revoked_at=None).one()
+        row.last_seen_at = utcnow() - timedelta(minutes=5)
+    engine = env.session_factory.kw["bind"]
+    order = []
+    listen_sql = lambda conn, cursor, sql, *a: order.append(
+        "touch" if "UPDATE user_sessions" in sql else "sql"
+    )
+    listen_commit = lambda conn: order.append("commit")
+    event.listen(engine, "before_cursor_execute", listen_sql)
+    event.listen(engine, "commit", listen_commit)
+    try:
+        assert client.get("/chains/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listen_sql)
+        event.remove(engine, "commit", listen_commit)
+    assert order.index("commit") == order.index("touch") + 1, order
+    with unit_of_work(env.session_factory) as s:
+        row = s.query(UserSession).filter_by(revoked_at=None).one()
+        assert utcnow() - row.last_seen_at < timedelta(minutes=1)

@@ -63,17 +63,21 @@ def index():
     data = board(session, actor, f, settings, per_column=10)
     members = _members(session, actor)
 
-    nexts = {}
+    nexts: dict[int, str | None] = {}
+    forward_of: dict[tuple, str | None] = {}  # the workflow answers per (stage, paused_from), not per card
     for column in data.columns + [data.overdue]:
         for row in column.rows:
-            forward = [
-                s
-                for s in allowed_transitions(row.lead, settings)
-                if s in settings.stages
-                and row.lead.stage in settings.stages
-                and settings.stages.index(s) > settings.stages.index(row.lead.stage)
-            ]
-            nexts[row.lead.id] = forward[0] if forward else None
+            state = (row.stage, row.paused_from)
+            if state not in forward_of:
+                forward = [
+                    s
+                    for s in allowed_transitions(row, settings)
+                    if s in settings.stages
+                    and row.stage in settings.stages
+                    and settings.stages.index(s) > settings.stages.index(row.stage)
+                ]
+                forward_of[state] = forward[0] if forward else None
+            nexts[row.id] = forward_of[state]
     return render_template(
         "board/index.html",
         board=data,

@@ -14,6 +14,7 @@ from crm.services import inbox, overdue
 from crm.services.notify import EVENT_LABELS
 
 from .. import backend
+from ..listcache import ShortCounts
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -35,22 +36,44 @@ def _link(message) -> str | None:
     return None
 
 
+UNREAD_TTL_SECONDS = 5.0
+
+
+def _unread_cache() -> ShortCounts:
+    """The app's per-process cache of unread counts (web/listcache.py)."""
+    return current_app.extensions.setdefault("lianzhao.inbox_unread", ShortCounts(UNREAD_TTL_SECONDS))
+
+
 @bp.app_context_processor
 def unread_badge():
     """`inbox_unread()` for the top nav's 收件箱 badge: one count on the (user, read_at) index,
-    made only when a page asks for it, and at most once per request."""
+    made only when a page asks for it, at most once per request, and kept a few seconds per user
+    (dropped on any write this process handles, so one's own read shows at once)."""
 
     def inbox_unread() -> int:
         if "inbox_unread" not in g:
             g.inbox_unread = 0
             if current_user.is_authenticated:
+                cache = _unread_cache()
+                cached = cache.get(current_user.id)
+                if cached is not None:
+                    g.inbox_unread = cached
+                    return cached
                 try:
                     g.inbox_unread = inbox.unread_count(backend.db(), current_user.orm)
+                    cache.put(current_user.id, g.inbox_unread)
                 except CrmError:  # a user disabled mid-session: no badge, the page decides the rest
                     g.inbox_unread = 0
         return g.inbox_unread
 
     return {"inbox_unread": inbox_unread}
+
+
+@bp.before_app_request
+def _writes_drop_unread_counts():
+    """A write may read a message or send one (assignment, comment): counts are taken afresh."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _unread_cache().clear()
 
 
 @bp.get("/")
@@ -62,6 +85,7 @@ def index():
     unread_only = request.args.get("unread") == "1"
     messages = inbox.list_messages(session, actor, unread_only=unread_only, limit=200)
     unread = g.inbox_unread = inbox.unread_count(session, actor)  # the nav badge reuses it
+    _unread_cache().put(actor.id, unread)
     reminders, reminder_total = [], 0
     if actor.role in ("recruiter", "manager"):
         kwargs = {"owner_id": actor.id} if actor.role == "recruiter" else {"team_id": actor.team_id}

@@ -18,7 +18,7 @@ from crm.key_projects import key_project_status
 from crm.models import LEADER, utcnow
 from crm.queries import timeline
 from crm.queries.response import response_status
-from crm.queries.worklist import WorkFilter, leads_version, worklist
+from crm.queries.worklist import WorkFilter, leads_version, worklist_rows
 from crm.services import access_log, activities, assignment, audit, leads, staffing, stage_claims, users
 from crm.services.leads import allowed_transitions
 from crm.services.stage_claims import EvidenceMissing
@@ -106,14 +106,19 @@ def index():
         html = cache.get(key, version)
         if html is not None:
             return html
-    result = worklist(backend.db(), actor, f, settings, page=page_arg(request.args.get("page")), per_page=50)
-
-    nexts = {}
+    result = worklist_rows(
+        backend.db(), actor, f, settings, page=page_arg(request.args.get("page")), per_page=50
+    )
+    nexts: dict[int, str | None] = {}
+    forward_of: dict[tuple, str | None] = {}  # the workflow answers per (stage, paused_from), not per row
     for row in result.rows:
-        forward = [s for s in allowed_transitions(row.lead, settings) if s in settings.stages]
-        nexts[row.lead.id] = (
-            forward[0] if forward and _is_forward(row.lead.stage, forward[0], settings) else None
-        )
+        state = (row.stage, row.paused_from)
+        if state not in forward_of:
+            forward = [s for s in allowed_transitions(row, settings) if s in settings.stages]
+            forward_of[state] = (
+                forward[0] if forward and _is_forward(row.stage, forward[0], settings) else None
+            )
+        nexts[row.id] = forward_of[state]
     sectors = backend.chain_service().sectors()
     html = render_template(
         "leads/index.html",
