@@ -69,7 +69,7 @@ C_TUPLES = tuple(i for i, f in enumerate(fields(Company)) if str(f.type).startsw
 C_BOOLS = tuple(i for i, f in enumerate(fields(Company)) if f.type in ("bool", bool))
 C_COLUMNS = COMPANY_FIELDS + ("norm_name",)
 C_SELECT = ", ".join(C_COLUMNS)
-TOTALS = ("firms", "local_firms")  # meta keys: every firm; active local firms (company_count)
+TOTALS = ("firms", "local_firms")  # meta keys: every firm; local firms, dead ones included (company_count)
 
 E = TypeVar("E", Sector, Chain, ChainNode, Zone)
 
@@ -395,13 +395,12 @@ class Counts:
         """Count `c` with `sign`; `only` restricts it to these nodes (recount_nodes)."""
         if only is None:
             self.firms += sign
+            self.local_firms += sign if c.is_local else 0
         if not is_active(c):
             return
         nodes = c.node_ids if only is None else [n for n in c.node_ids if n in only]
         rows = self.rows
         if c.is_local:
-            if only is None:
-                self.local_firms += sign
             key, out = quals_key(c.qualifications), output_micro(c) * sign
             for nid in nodes:
                 row = rows.get((nid, key))
@@ -472,7 +471,7 @@ def recount_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> None:
 
 def _recount_totals(conn: sqlite3.Connection) -> None:
     firms, local = conn.execute(
-        "SELECT count(*), coalesce(sum(is_local = 1 AND active = 1), 0) FROM companies"
+        "SELECT count(*), coalesce(sum(is_local = 1), 0) FROM companies"
     ).fetchone()
     conn.executemany(
         "UPDATE meta SET value = ? WHERE key = ?", [(str(firms), "firms"), (str(local), "local_firms")]

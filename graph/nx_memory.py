@@ -54,7 +54,7 @@ class GraphMemory:
         self.flows: set[tuple[str, str]] = set()
         self.agg: dict[str, NodeAgg] = {}
         self.firms = 0  # every stored firm
-        self.local_firms = 0  # active local firms
+        self.local_firms = 0  # local firms (is_local), dead ones included
 
     def missing(self, label: str, ids: list[str]) -> list[str]:
         """The structure ids of `label` (backend_checks.SECTOR ...) not held; firms are the store's."""

@@ -723,8 +723,8 @@ def _totals(store) -> tuple[int, int, int]:
     every = store.companies(store.company_ids())
     return (
         len(every),
-        sum(1 for c in every if c.is_local and c.active),
-        sum(1 for c in every if not (c.is_local and c.active)),
+        sum(1 for c in every if c.is_local),
+        sum(1 for c in every if not c.is_local),
     )
 
 
