@@ -26,7 +26,7 @@ from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backend_checks import SEPARATOR, is_active, output_micro
+from .backend_checks import SEPARATOR, NodeCounts
 from .identity import normalize_name
 from .model import Chain, ChainNode, Company, Sector, Supply, Zone
 from .store import GraphStoreUnavailable
@@ -375,58 +375,19 @@ def search_rows(conn: sqlite3.Connection) -> sqlite3.Cursor:
 
 
 # ---- counters: derived from the firms, written in the same transaction --------------------------
-def quals_key(qualifications: Iterable[str]) -> str:
-    return SEP.join(sorted(set(qualifications)))
-
-
-class Counts:
-    """Changes to `node_counts` and the totals one write makes: a firm's old contribution is
-    taken out (sign -1) and its new one added (+1). The one counting rule of the embedded store
-    (see GraphStore.node_stats): dead firms count nowhere; a local firm adds itself, its revenue
-    share (backend_checks.output_micro) and its qualification set to each of its nodes; an
-    outside firm adds itself to each node's outside count."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], list[int]] = {}
-        self.firms = 0
-        self.local_firms = 0
-
-    def add(self, c: Company, sign: int, only: set[str] | None = None) -> None:
-        """Count `c` with `sign`; `only` restricts it to these nodes (recount_nodes)."""
-        if only is None:
-            self.firms += sign
-            self.local_firms += sign if c.is_local else 0
-        if not is_active(c):
-            return
-        nodes = c.node_ids if only is None else [n for n in c.node_ids if n in only]
-        rows = self.rows
-        if c.is_local:
-            key, out = quals_key(c.qualifications), output_micro(c) * sign
-            for nid in nodes:
-                row = rows.get((nid, key))
-                if row is None:
-                    row = rows[nid, key] = [0, 0, 0]
-                row[0] += sign
-                row[1] += out
-        else:
-            for nid in nodes:
-                row = rows.get((nid, ""))
-                if row is None:
-                    row = rows[nid, ""] = [0, 0, 0]
-                row[2] += sign
-
-    def write(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "INSERT INTO node_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id, quals) DO UPDATE SET "
-            "local = local + excluded.local, output = output + excluded.output, "
-            "outside = outside + excluded.outside",
-            [(n, q, *v) for (n, q), v in self.rows.items() if any(v)],
-        )
-        conn.execute("DELETE FROM node_counts WHERE local = 0 AND outside = 0 AND output = 0")
-        for key in TOTALS:
-            delta = getattr(self, key)
-            if delta:
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?", (delta, key))
+def write_counts(conn: sqlite3.Connection, counts: NodeCounts) -> None:
+    """Add a write's NodeCounts to `node_counts` and the totals in `meta` (caller's transaction)."""
+    conn.executemany(
+        "INSERT INTO node_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id, quals) DO UPDATE SET "
+        "local = local + excluded.local, output = output + excluded.output, "
+        "outside = outside + excluded.outside",
+        counts.changed(),
+    )
+    conn.execute("DELETE FROM node_counts WHERE local = 0 AND outside = 0 AND output = 0")
+    for key in TOTALS:
+        delta = getattr(counts, key)
+        if delta:
+            conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?", (delta, key))
 
 
 def _membership_rows(batch: Iterable[Company]) -> Iterator[tuple[str, int, str]]:
@@ -438,7 +399,7 @@ def _membership_rows(batch: Iterable[Company]) -> Iterator[tuple[str, int, str]]
 def write_companies(conn: sqlite3.Connection, batch: dict[str, tuple[Company, str]]) -> None:
     """Insert or replace firms with their memberships and counters (inside the caller's transaction)."""
     old = [c for c, _ in companies_by_id(conn, batch)]
-    counts = Counts()
+    counts = NodeCounts()
     for c in old:
         counts.add(c, -1)
     conn.executemany(
@@ -450,7 +411,7 @@ def write_companies(conn: sqlite3.Connection, batch: dict[str, tuple[Company, st
     )
     for c, _ in batch.values():
         counts.add(c, 1)
-    counts.write(conn)
+    write_counts(conn, counts)
 
 
 def recount_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> None:
@@ -462,17 +423,15 @@ def recount_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> None:
     for i in range(0, len(nodes), IN_CHUNK):
         chunk = nodes[i : i + IN_CHUNK]
         conn.execute(f"DELETE FROM node_counts WHERE node_id IN ({', '.join('?' * len(chunk))})", chunk)
-    counts, only = Counts(), set(nodes)
+    counts, only = NodeCounts(), set(nodes)
     for c, _ in companies_by_id(conn, ids_on_nodes(conn, nodes, None)):
         counts.add(c, 1, only)
-    counts.write(conn)
+    write_counts(conn, counts)
     _recount_totals(conn)
 
 
 def _recount_totals(conn: sqlite3.Connection) -> None:
-    firms, local = conn.execute(
-        "SELECT count(*), coalesce(sum(is_local = 1), 0) FROM companies"
-    ).fetchone()
+    firms, local = conn.execute("SELECT count(*), coalesce(sum(is_local = 1), 0) FROM companies").fetchone()
     conn.executemany(
         "UPDATE meta SET value = ? WHERE key = ?", [(str(firms), "firms"), (str(local), "local_firms")]
     )
@@ -482,13 +441,13 @@ def rebuild_derived(conn: sqlite3.Connection) -> None:
     """Memberships, counters and totals recomputed from every firm (upgrade of a schema-1 file)."""
     conn.execute("DELETE FROM memberships")
     conn.execute("DELETE FROM node_counts")
-    counts = Counts()
+    counts = NodeCounts()
     for rows in chunks(conn.execute(f"SELECT {C_SELECT} FROM companies")):
         firms = [company_from_row(r)[0] for r in rows]
         conn.executemany("INSERT OR IGNORE INTO memberships VALUES (?, ?, ?)", _membership_rows(firms))
         for c in firms:
             counts.add(c, 1)
-    counts.write(conn)
+    write_counts(conn, counts)
     _recount_totals(conn)
 
 
