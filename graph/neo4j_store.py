@@ -148,6 +148,16 @@ def _missing_in(tx: neo4j.ManagedTransaction) -> checks.Missing:
     return missing
 
 
+_CREATE_FIRMS = """
+UNWIND $rows AS row
+CREATE (c:{labels}) SET c = row
+WITH c, row
+UNWIND row.node_ids AS nid
+MATCH (n:ChainNode {{id: nid}})
+CREATE (c)-[:OPERATES_IN]->(n)"""
+_CREATE_LOCAL = _CREATE_FIRMS.format(labels="Company:Local")
+_CREATE_OUTSIDE = _CREATE_FIRMS.format(labels="Company")
+
 # A stored firm's parts the counters need (backend_checks.NodeCounts.add_parts); SET locks it first.
 _OLD_PARTS = """
 UNWIND $ids AS id MATCH (c:Company {id: id})
@@ -537,18 +547,14 @@ class Neo4jStore(GraphStore):
                         CREATE (c)-[:OPERATES_IN]->(n)""",
                         rows=old,
                     ).consume()
-                if new:
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        CREATE (c:Company) SET c = row
-                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
-                        WITH c, row
-                        UNWIND row.node_ids AS nid
-                        MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""",
-                        rows=new,
-                    ).consume()
+                # New firms: local and outside ones in two fixed statements (the labels written
+                # in CREATE), cheaper per row than a conditional SET c:Local.
+                for create, part in (
+                    (_CREATE_LOCAL, [r for r in new if r.get("is_local")]),
+                    (_CREATE_OUTSIDE, [r for r in new if not r.get("is_local")]),
+                ):
+                    if part:
+                        tx.run(create, rows=part).consume()
                 zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
                 if zoned:
                     tx.run(
