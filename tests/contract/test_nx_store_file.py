@@ -449,3 +449,22 @@ def test_open_does_not_wait_for_a_writer(tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_recount_nodes_after_a_write_outside_upserts(store_file):
+    """The hook for writes that change firms another way (merging, deleting): their SQL, then the
+    touched nodes' counters and the totals recomputed in the same transaction."""
+    before = store_file.node_stats(QUALIFIED)
+    assert before["md-2"].local_firms == 1 and before["md-2"].outside_firms == 1
+
+    def delete_two(conn):
+        conn.execute("DELETE FROM companies WHERE id IN ('L-a', 'O-x')")
+        conn.execute("DELETE FROM memberships WHERE company_id IN ('L-a', 'O-x')")
+
+    store_file.recount_nodes(["md-1", "md-2"], delete_two)
+    after = store_file.node_stats(QUALIFIED)
+    assert after["md-2"].local_firms == 0 and after["md-2"].outside_firms == 0
+    assert after["md-1"].outside_firms == before["md-1"].outside_firms - 1
+    assert after["md-3"] == before["md-3"]  # not touched
+    assert store_file.company_count() == len(COMPANIES) - 2
+    assert store_file.company_count(True) == sum(c.is_local for c in COMPANIES) - 1
