@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .backend_checks import SEPARATOR, NodeCounts
-from .identity import normalize_name
+from .identity import company_search_text, normalize_name
 from .model import Chain, ChainNode, Company, Sector, Supply, Zone
 from .store import GraphStoreUnavailable
 
@@ -69,6 +69,9 @@ C_TUPLES = tuple(i for i, f in enumerate(fields(Company)) if str(f.type).startsw
 C_BOOLS = tuple(i for i, f in enumerate(fields(Company)) if f.type in ("bool", bool))
 C_COLUMNS = COMPANY_FIELDS + ("norm_name",)
 C_SELECT = ", ".join(C_COLUMNS)
+# Stored, not read back into Company: directory search text (identity.company_search_text), so the
+# search index is rebuilt from one column instead of folding 1M names again after every write.
+STORED_COLUMNS = C_COLUMNS + ("search_text",)
 TOTALS = ("firms", "local_firms")  # meta keys: every firm; local firms, dead ones included (company_count)
 
 E = TypeVar("E", Sector, Chain, ChainNode, Zone)
@@ -94,7 +97,7 @@ CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHO
 CREATE TABLE IF NOT EXISTS zones (id TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS flows (source TEXT NOT NULL, target TEXT NOT NULL,
     PRIMARY KEY (source, target)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS companies (id TEXT PRIMARY KEY, {", ".join(C_COLUMNS[1:])});
+CREATE TABLE IF NOT EXISTS companies (id TEXT PRIMARY KEY, {", ".join(STORED_COLUMNS[1:])});
 CREATE TABLE IF NOT EXISTS supplies (supplier TEXT NOT NULL, buyer TEXT NOT NULL,
     product TEXT NOT NULL, amount REAL, PRIMARY KEY (supplier, buyer, product)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memberships (node_id TEXT NOT NULL, is_local INTEGER NOT NULL,
@@ -127,6 +130,7 @@ def company_row(c: Company, norm: str) -> list[Any]:
     for i in C_BOOLS:
         row[i] = int(row[i])
     row.append(norm)
+    row.append(company_search_text(c.name, c.former_names, c.uscc))
     return row
 
 
@@ -180,7 +184,10 @@ def entities(
 
 
 def insert_companies(conn: sqlite3.Connection, batch: Iterable[tuple[Company, str]]) -> None:
-    insert = f"INSERT OR REPLACE INTO companies ({', '.join(C_COLUMNS)}) VALUES ({', '.join('?' * len(C_COLUMNS))})"
+    insert = (
+        f"INSERT OR REPLACE INTO companies ({', '.join(STORED_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
+    )
     rows = iter(batch)
     while chunk := [company_row(c, norm) for _, (c, norm) in zip(range(CHUNK), rows, strict=False)]:
         conn.executemany(insert, chunk)
@@ -228,7 +235,7 @@ def _schema_ready(conn: sqlite3.Connection, path: Path | None) -> bool:
     meta = dict(conn.execute("SELECT key, value FROM meta"))
     _check_schema(meta, path)
     have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
-    return "store_id" in meta and meta.get("schema") == str(SCHEMA_VERSION) and set(C_COLUMNS) <= have
+    return "store_id" in meta and meta.get("schema") == str(SCHEMA_VERSION) and set(STORED_COLUMNS) <= have
 
 
 def _prepare_schema(conn: sqlite3.Connection, path: Path | None, store_id: str) -> None:
@@ -250,7 +257,7 @@ def _prepare_schema(conn: sqlite3.Connection, path: Path | None, store_id: str) 
             conn.execute("INSERT OR IGNORE INTO meta VALUES (?, '0')", (key,))
         # A field added to the Company model becomes a new column (its default) of old files.
         have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
-        for column in C_COLUMNS:
+        for column in STORED_COLUMNS:
             if column not in have:  # names come from the dataclass, not from input
                 conn.execute(
                     f"ALTER TABLE companies ADD COLUMN {column} DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}"
@@ -261,6 +268,13 @@ def _prepare_schema(conn: sqlite3.Connection, path: Path | None, store_id: str) 
         missing = conn.execute("SELECT id, name FROM companies WHERE norm_name IS NULL").fetchall()
         conn.executemany(
             "UPDATE companies SET norm_name = ? WHERE id = ?", [(normalize_name(n), i) for i, n in missing]
+        )
+        unsearchable = conn.execute(
+            "SELECT id, name, former_names, uscc FROM companies WHERE search_text IS NULL"
+        ).fetchall()
+        conn.executemany(
+            "UPDATE companies SET search_text = ? WHERE id = ?",
+            [(company_search_text(n, tuple(f.split(SEP)) if f else (), u), i) for i, n, f, u in unsearchable],
         )
         if "node_counts" not in had:  # a schema-1 file: derive memberships and counters once
             rebuild_derived(conn)
@@ -370,8 +384,8 @@ def local_partners(
 
 
 def search_rows(conn: sqlite3.Connection) -> sqlite3.Cursor:
-    """(id, name, former names as stored, uscc, active) of every firm, by id: the directory index."""
-    return conn.execute("SELECT id, name, former_names, uscc, active FROM companies ORDER BY id")
+    """(id, search text, active) of every firm, by id: what the directory index is built from."""
+    return conn.execute("SELECT id, search_text, active FROM companies ORDER BY id")
 
 
 # ---- counters: derived from the firms, written in the same transaction --------------------------

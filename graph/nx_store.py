@@ -34,7 +34,7 @@ from typing import Any
 from . import backend_checks as checks
 from . import nx_file as file
 from .backend_checks import COMPANY, MICRO
-from .identity import company_search_text, fold_search, normalize_name
+from .identity import fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .nx_memory import GraphMemory
 from .store import GraphStore, GraphStoreUnavailable
@@ -361,8 +361,7 @@ class NetworkxStore(GraphStore):
         starts, active = array("q"), bytearray()
         offset = 1
         for rows in file.chunks(file.search_rows(conn)):
-            for cid, name, former, uscc, alive in rows:
-                text = company_search_text(name, tuple(former.split(file.SEP)) if former else (), uscc)
+            for cid, text, alive in rows:
                 ids.append(cid)
                 texts.append(text)
                 starts.append(offset)

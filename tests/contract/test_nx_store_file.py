@@ -268,10 +268,12 @@ def test_old_file_without_new_columns_opens(tmp_path):
         conn.execute("DROP INDEX companies_norm")  # files of that time had no index on it either
         conn.execute("ALTER TABLE companies DROP COLUMN norm_name")
         conn.execute("ALTER TABLE companies DROP COLUMN scope")
+        conn.execute("ALTER TABLE companies DROP COLUMN search_text")
     conn.close()
     with NetworkxStore(path) as st:
         assert snapshot(st) == before  # scope was '' everywhere: the default comes back
         assert st.match_companies([], ["三河扭矩科技"]) == {"三河扭矩科技": "O-y"}
+        assert [c.id for c in st.find_companies("扭矩")] == ["O-y"]  # search text derived again
 
 
 def test_qualified_may_be_a_single_name(store_file):
