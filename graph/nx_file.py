@@ -112,7 +112,11 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS companies_uscc ON companies (uscc);
 CREATE INDEX IF NOT EXISTS companies_norm ON companies (norm_name);
 CREATE INDEX IF NOT EXISTS supplies_buyer ON supplies (buyer);
+CREATE INDEX IF NOT EXISTS companies_search ON companies (id, search_text, active);
 """
+# companies_search covers search_rows: building the directory index then scans ~60 bytes a firm
+# instead of the whole wide row (measured at 1M firms: 6 s of CPU on the table itself).
+INDEX_NAMES = ("companies_uscc", "companies_norm", "supplies_buyer", "companies_search")
 
 
 # ---- row codecs -----------------------------------------------------------------------------
@@ -235,7 +239,13 @@ def _schema_ready(conn: sqlite3.Connection, path: Path | None) -> bool:
     meta = dict(conn.execute("SELECT key, value FROM meta"))
     _check_schema(meta, path)
     have = {r[1] for r in conn.execute("PRAGMA table_info(companies)")}
-    return "store_id" in meta and meta.get("schema") == str(SCHEMA_VERSION) and set(STORED_COLUMNS) <= have
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return (
+        "store_id" in meta
+        and meta.get("schema") == str(SCHEMA_VERSION)
+        and set(STORED_COLUMNS) <= have
+        and set(INDEX_NAMES) <= indexes
+    )
 
 
 def _prepare_schema(conn: sqlite3.Connection, path: Path | None, store_id: str) -> None:
