@@ -268,6 +268,7 @@ def test_old_file_without_new_columns_opens(tmp_path):
         conn.execute("DROP INDEX companies_norm")  # files of that time had no index on it either
         conn.execute("ALTER TABLE companies DROP COLUMN norm_name")
         conn.execute("ALTER TABLE companies DROP COLUMN scope")
+        conn.execute("DROP INDEX companies_search")
         conn.execute("ALTER TABLE companies DROP COLUMN search_text")
     conn.close()
     with NetworkxStore(path) as st:
