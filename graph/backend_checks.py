@@ -66,6 +66,70 @@ def is_active(c: Company) -> bool:
     return bool(getattr(c, "active", True))
 
 
+def quals_key(qualifications: Iterable[str]) -> str:
+    """A firm's qualification set as one key (sorted, SEPARATOR-joined; "" for none)."""
+    return SEPARATOR.join(sorted(set(qualifications)))
+
+
+class NodeCounts:
+    """The counters one write changes, kept by both stores beside the firms (issue 16): per
+    (chain node, qualification-set key) [local firms, local output in micro-万元, outside firms],
+    plus the totals (every firm; local firms). A replaced firm's old contribution is added with
+    sign -1 and its new one with +1, so a write costs O(its firms), never a scan of all firms.
+
+    The one counting rule of GraphStore.node_stats: dead firms count on no node; a local firm adds
+    itself, its revenue share (output_micro) and its qualification set to each of its nodes; an
+    outside firm adds itself to each node's outside count (under the key "").
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[int]] = {}
+        self.firms = 0
+        self.local_firms = 0
+
+    def add(self, c: Company, sign: int, only: set[str] | None = None) -> None:
+        """Count `c` with `sign`; `only` restricts it to these nodes (a recount of some nodes,
+        which leaves the totals alone)."""
+        nodes = c.node_ids if only is None else [n for n in c.node_ids if n in only]
+        self.add_parts(nodes, c.is_local, is_active(c), c.qualifications, output_micro(c), sign, only is None)
+
+    def add_parts(
+        self,
+        nodes: Iterable[str],
+        is_local: bool,
+        active: bool,
+        qualifications: Iterable[str],
+        output: int,
+        sign: int,
+        totals: bool = True,
+    ) -> None:
+        """`add` for a firm known by its stored parts (`output`: its output_micro as stored)."""
+        if totals:
+            self.firms += sign
+            self.local_firms += sign if is_local else 0
+        if not active:
+            return
+        if is_local:
+            self.add_group(nodes, quals_key(qualifications), sign, output * sign, 0)
+        else:
+            self.add_group(nodes, "", 0, 0, sign)
+
+    def add_group(self, nodes: Iterable[str], key: str, local: int, output: int, outside: int) -> None:
+        """Add already-counted figures (one firm's, or a database's GROUP BY of live firms)."""
+        rows = self.rows
+        for nid in nodes:
+            row = rows.get((nid, key))
+            if row is None:
+                row = rows[nid, key] = [0, 0, 0]
+            row[0] += local
+            row[1] += output
+            row[2] += outside
+
+    def changed(self) -> list[tuple[str, str, int, int, int]]:
+        """(node, key, local, output, outside) of every row that changes."""
+        return [(n, q, *v) for (n, q), v in self.rows.items() if any(v)]  # type: ignore[misc]
+
+
 def last_wins(items: Iterable[T], key: Callable[[T], K]) -> dict[K, T]:
     """Batch as an ordered dict keyed by id: a later duplicate replaces an earlier one."""
     out: dict[K, T] = {}

@@ -13,8 +13,11 @@ Why this shape:
 * Rows go in with ``UNWIND $rows`` in chunks, all Cypher is parametrised; labels and relationship
   types are constants of this module (``_LABELS``), never taken from data.
 * Reads use ``execute_read`` so a ``neo4j://`` cluster URI routes them to readers.
-* ``node_stats`` aggregates in Cypher. Local output is summed as integer micro-万元 stored on each
-  firm (``output_micro``: its revenue split over its nodes), exactly as the embedded store sums it, so both backends agree to the
+* ``node_stats`` reads counters, not firms: ``(:NodeCount {key, node_id, quals, local, output,
+  outside})`` per chain node and qualification set, changed in the same write transaction as the
+  firms by the shared rule (backend_checks.NodeCounts), so gaps cost the same at 5M firms as at 5k.
+  Local output is summed as integer micro-万元 stored on each firm (``output_micro``: its revenue
+  split over its nodes), exactly as the embedded store sums it, so both backends agree to the
   last digit. Result lists are sorted in Python: Java compares strings by UTF-16 unit, Python by
   code point, and the contract promises Python's order.
 * A ``(:Meta {key: 'meta'})`` node holds a random store id and a version counter bumped by every
@@ -32,7 +35,7 @@ import neo4j
 from neo4j import exceptions as nx_exc
 
 from . import backend_checks as checks
-from .backend_checks import MICRO, micro, output_micro
+from .backend_checks import MICRO, SEPARATOR, NodeCounts, micro, output_micro, quals_key
 from .identity import company_search_text, fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
@@ -45,7 +48,7 @@ _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
-_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local"})
+_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local", "NodeCount"})
 _CONSTRAINTS = [
     ("Sector", "id"),
     ("Chain", "id"),
@@ -53,14 +56,22 @@ _CONSTRAINTS = [
     ("Company", "id"),
     ("Zone", "id"),
     ("Meta", "key"),
+    ("NodeCount", "key"),
 ]
-_INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"), ("Chain", "sector_id")]
+_INDEXES = [
+    ("Company", "uscc"),
+    ("Company", "norm_name"),
+    ("ChainNode", "chain_id"),
+    ("Chain", "sector_id"),
+    ("NodeCount", "node_id"),
+]
 # Bolt only: bolt:// for one server, neo4j:// for routing to a cluster; +s / +ssc add TLS.
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
 # so counting them reads node labels, not properties.
 # 3: firms carry `search_text` (name, 曾用名, credit code) under a TEXT index for directory search.
-_SCHEMA = 3
+# 4: per-node counters (:NodeCount) maintained by every firm write; derived once from the firms.
+_SCHEMA = 4
 _TUPLE_FIELDS = {
     "sources",
     "keywords",
@@ -135,6 +146,62 @@ def _missing_in(tx: neo4j.ManagedTransaction) -> checks.Missing:
         return sorted(r["id"] for r in tx.run(query, ids=ids))
 
     return missing
+
+
+_CREATE_FIRMS = """
+UNWIND $rows AS row
+CREATE (c:{labels}) SET c = row
+WITH c, row
+UNWIND row.node_ids AS nid
+MATCH (n:ChainNode {{id: nid}})
+CREATE (c)-[:OPERATES_IN]->(n)"""
+_CREATE_LOCAL = _CREATE_FIRMS.format(labels="Company:Local")
+_CREATE_OUTSIDE = _CREATE_FIRMS.format(labels="Company")
+
+# A stored firm's parts the counters need (backend_checks.NodeCounts.add_parts); SET locks it first.
+_OLD_PARTS = """
+UNWIND $ids AS id MATCH (c:Company {id: id})
+SET c.id = c.id
+RETURN c.id AS id, coalesce(c.node_ids, []) AS n, coalesce(c.is_local, false) AS l,
+  coalesce(c.active, true) AS a, coalesce(c.qualifications, []) AS q, coalesce(c.output_micro, 0) AS o"""
+
+# Live firms per (node, local, qualification list): NodeCounts' rule, grouped on the server.
+_GROUP_LIVE = """
+MATCH (c:Company)-[:OPERATES_IN]->(n:ChainNode)
+WHERE ($all OR n.id IN $nodes) AND coalesce(c.active, true)
+WITH n.id AS node, c:Local AS loc, c
+RETURN node, loc, CASE WHEN loc THEN coalesce(c.qualifications, []) ELSE [] END AS quals,
+  count(*) AS firms, sum(CASE WHEN loc THEN coalesce(c.output_micro, 0) ELSE 0 END) AS output"""
+
+# Counter rows are locked (SET k._lock) before they are read and incremented: concurrent writers
+# then queue on the row instead of losing one another's increments.
+_ADD_COUNTS = """
+UNWIND $rows AS r
+MERGE (k:NodeCount {key: r.key})
+  ON CREATE SET k.node_id = r.node, k.quals = r.quals, k.local = 0, k.output = 0, k.outside = 0
+SET k._lock = true
+WITH k, r
+SET k.local = k.local + r.local, k.output = k.output + r.output, k.outside = k.outside + r.outside
+REMOVE k._lock
+WITH k WHERE k.local = 0 AND k.output = 0 AND k.outside = 0
+DELETE k"""
+
+
+def _write_counts(tx: neo4j.ManagedTransaction, counts: NodeCounts) -> None:
+    """Apply a write's counter changes (firm totals come from Neo4j's count store instead)."""
+    rows = [
+        {
+            "key": f"{node}{SEPARATOR}{key}",
+            "node": node,
+            "quals": key.split(SEPARATOR) if key else [],
+            "local": local,
+            "output": output,
+            "outside": outside,
+        }
+        for node, key, local, output, outside in counts.changed()
+    ]
+    for chunk in _chunks(rows):
+        tx.run(_ADD_COUNTS, rows=chunk).consume()
 
 
 class Neo4jStore(GraphStore):
@@ -277,6 +344,12 @@ class Neo4jStore(GraphStore):
         statements.append(
             "CREATE TEXT INDEX company_search_text IF NOT EXISTS FOR (n:Company) ON (n.search_text)"
         )
+        # Ranked full-text search (db.index.fulltext.queryNodes) over names and 主营产品: the CJK
+        # analyser indexes Chinese by character bigrams; the standard one would not split them.
+        statements.append(
+            "CREATE FULLTEXT INDEX company_fulltext IF NOT EXISTS FOR (n:Company) "
+            "ON EACH [n.name, n.products, n.search_text] OPTIONS {indexConfig: {`fulltext.analyzer`: 'cjk'}}"
+        )
         with self._session(neo4j.WRITE_ACCESS) as session:
             for statement in statements:
                 session.run(statement).consume()
@@ -297,6 +370,14 @@ class Neo4jStore(GraphStore):
                 )
             if schema < 3:  # firms written before directory search get their search text
                 self._backfill_search_text(session)
+            if schema < 4:  # counters derived once from the firms; kept up to date from then on
+                session.execute_write(lambda tx: self._recount(tx, None))
+                session.execute_write(
+                    lambda tx: tx.run(
+                        "MATCH (m:Meta {key: 'meta'}) SET m.schema = $schema, m.version = m.version + 1",
+                        schema=_SCHEMA,
+                    ).consume()
+                )
 
     def _backfill_search_text(self, session: neo4j.Session) -> None:
         ids = [
@@ -430,16 +511,21 @@ class Neo4jStore(GraphStore):
 
         def work(tx):
             checks.check_company_refs(batch, _missing_in(tx))
+            counts = NodeCounts()
+            for c in batch.values():
+                counts.add(c, 1)
             for chunk in _chunks(rows):
                 ids = [r["id"] for r in chunk]
                 # Firms that already exist get their properties and links replaced; new firms are
                 # created outright (a bulk import is all new firms): the existence check runs in
                 # this transaction, so a retry repeats it, and the uniqueness constraint still
                 # guards against a concurrent writer creating the same id.
-                existing = {
-                    r["id"]
-                    for r in tx.run("UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)
-                }
+                # Stored firms are locked (SET) before their old contribution to the counters is
+                # read, so two writers replacing the same firm cannot both subtract it.
+                existing = set()
+                for r in tx.run(_OLD_PARTS, ids=ids):
+                    existing.add(r["id"])
+                    counts.add_parts(r["n"], r["l"], r["a"], r["q"], r["o"], -1)
                 old = [r for r in chunk if r["id"] in existing]
                 new = [r for r in chunk if r["id"] not in existing]
                 if old:
@@ -461,18 +547,14 @@ class Neo4jStore(GraphStore):
                         CREATE (c)-[:OPERATES_IN]->(n)""",
                         rows=old,
                     ).consume()
-                if new:
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        CREATE (c:Company) SET c = row
-                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
-                        WITH c, row
-                        UNWIND row.node_ids AS nid
-                        MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""",
-                        rows=new,
-                    ).consume()
+                # New firms: local and outside ones in two fixed statements (the labels written
+                # in CREATE), cheaper per row than a conditional SET c:Local.
+                for create, part in (
+                    (_CREATE_LOCAL, [r for r in new if r.get("is_local")]),
+                    (_CREATE_OUTSIDE, [r for r in new if not r.get("is_local")]),
+                ):
+                    if part:
+                        tx.run(create, rows=part).consume()
                 zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
                 if zoned:
                     tx.run(
@@ -482,9 +564,39 @@ class Neo4jStore(GraphStore):
                         CREATE (c)-[:LOCATED_IN]->(z)""",
                         rows=zoned,
                     ).consume()
+            _write_counts(tx, counts)
 
         self._write(work)
         return len(rows)
+
+    def _recount(self, tx: neo4j.ManagedTransaction, node_ids: Iterable[str] | None) -> None:
+        """Recompute the counters of these chain nodes (all when None) from their live firms, in
+        the caller's transaction: one GROUP BY on the server (a few thousand rows back at 5M firms).
+        For writes that change firms other than through upsert_companies (merging or deleting
+        firms, bulk import): call it with every node the touched firms were or are on."""
+        nodes = None if node_ids is None else sorted(set(node_ids))
+        params: dict[str, Any] = {"all": nodes is None, "nodes": nodes or []}
+        tx.run("MATCH (k:NodeCount) WHERE $all OR k.node_id IN $nodes DELETE k", **params).consume()
+        counts = NodeCounts()
+        for r in tx.run(_GROUP_LIVE, **params):
+            if r["loc"]:
+                counts.add_group([r["node"]], quals_key(r["quals"]), r["firms"], r["output"], 0)
+            else:
+                counts.add_group([r["node"]], "", 0, 0, r["firms"])
+        _write_counts(tx, counts)
+
+    def recount_nodes(
+        self, node_ids: Iterable[str], work: Callable[[neo4j.ManagedTransaction], object]
+    ) -> None:
+        """One write transaction: `work(tx)` changes firms (e.g. a merge), then the counters of
+        `node_ids` are recomputed in the same transaction (see _recount)."""
+        nodes = list(node_ids)
+
+        def unit(tx):
+            work(tx)
+            self._recount(tx, nodes)
+
+        self._write(unit)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         batch = checks.supplies_batch(supplies)
@@ -750,15 +862,11 @@ class Neo4jStore(GraphStore):
                 for r in tx.run(
                     match
                     + """
-                OPTIONAL MATCH (c:Company)-[:OPERATES_IN]->(n)
-                WITH n.id AS id, c, c IS NOT NULL AND coalesce(c['active'], true) AS live
-                WITH id, c, live, live AND c:Local AS loc
-                RETURN id,
-                  count(CASE WHEN loc THEN 1 END) AS local,
-                  sum(CASE WHEN loc THEN coalesce(c.output_micro, c.revenue_micro) ELSE 0 END) AS output,
-                  count(CASE WHEN loc THEN CASE WHEN any(q IN c.qualifications WHERE q IN $wanted)
-                    THEN 1 END END) AS qualified,
-                  count(CASE WHEN live AND NOT loc THEN 1 END) AS outside""",
+                OPTIONAL MATCH (k:NodeCount {node_id: n.id})
+                RETURN n.id AS id, coalesce(sum(k.local), 0) AS local, coalesce(sum(k.output), 0) AS output,
+                  coalesce(sum(CASE WHEN any(q IN k.quals WHERE q IN $wanted) THEN k.local ELSE 0 END), 0)
+                    AS qualified,
+                  coalesce(sum(k.outside), 0) AS outside""",
                     chain=chain_id,
                     wanted=wanted,
                 )

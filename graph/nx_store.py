@@ -1,39 +1,40 @@
-"""The embedded GraphStore: the chain graph in memory (networkx), made durable by a SQLite file.
+"""The embedded GraphStore: the chain graph in memory (networkx), firms and counters in a SQLite file.
 
 Three modules, one job each:
 
-* graph/nx_memory.py: what reads are answered from (the networkx structure graph, the company
-  layer as adjacency dicts, match indexes, per-node aggregates). Derived data only.
-* graph/nx_file.py: the SQLite file (schema and migration, row codecs, change log).
+* graph/nx_memory.py: the structure graph (networkx) and the per-node counters. Derived data only.
+* graph/nx_file.py: the SQLite file (schema and migration, row codecs, firm queries, counters).
 * this module: `NetworkxStore`, the GraphStore contract on top of both: validation through
   graph/backend_checks.py, one transaction per write, catching up with other processes, reads.
 
-Why ~500 lines: the 25 methods of the GraphStore contract plus the write/catch-up protocol that
-ties memory to the file; the data layouts live in nx_memory.py and nx_file.py.
+Scale (issue 16): a process holds the structure and the counters, never an object per firm. Opening
+reads a few hundred structure rows and the counters, so `lianzhao chains`/`gaps` and a starting
+server cost the same at 1M firms as at 1,000; firm reads are indexed queries on the file, which
+SQLite's page cache keeps warm. Without a path the same schema lives in a private in-memory database.
 
-Durability: every write call is one SQLite transaction (WAL, synchronous=FULL). Memory is changed
-only after the commit succeeds, so a failed or killed write leaves both the file and the graph at
-the last committed state. Another process writing the same file is noticed via
-``PRAGMA data_version``; memory then replays the change log, or reloads when it cannot.
+Durability: every write call is one SQLite transaction (WAL, synchronous=FULL) that writes the
+firms together with their memberships and counters. Memory is changed only after the commit
+succeeds, so a failed or killed write leaves both the file and the graph at the last committed
+state. Another process's commit is noticed via ``PRAGMA data_version``; memory then reloads the
+structure and counters (milliseconds at any number of firms).
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gc
 import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import backend_checks as checks
 from . import nx_file as file
-from .backend_checks import MICRO
-from .identity import company_search_text, fold_search, normalize_name
+from .backend_checks import COMPANY, MICRO
+from .identity import fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .nx_memory import GraphMemory
 from .store import GraphStore, GraphStoreUnavailable
@@ -41,24 +42,6 @@ from .store import GraphStore, GraphStoreUnavailable
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = file.SCHEMA_VERSION
-# After a full load, move every live object to the GC's permanent generation: otherwise the
-# first full collection after loading 1M firms rescans them all (measured 3.7 s CPU, a pause
-# that would land on some later web request) and every later full collection does again.
-# Process-wide, like any gc setting; garbage cycles alive at that moment are never collected.
-FREEZE_AFTER_LOAD = True
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic GC during bulk work: it otherwise rescans millions of fresh objects
-    (measured: loading 100k firms 2x faster). Our objects hold no reference cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class NetworkxStore(GraphStore):
@@ -68,170 +51,96 @@ class NetworkxStore(GraphStore):
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         self._search_cache: tuple | None = None  # (data version, directory search index)
-        self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._store_id = uuid.uuid4().hex
         self._version = 0
         self._db_seen: int | None = None  # PRAGMA data_version at our last sync
         self._mem = GraphMemory()
-        if self.path is not None:
-            self._conn = file.connect(self.path, self._store_id)
-            try:
-                self._load()
-            except BaseException:
-                self._conn.close()
-                self._conn = None
-                raise
+        self._conn: sqlite3.Connection | None = file.connect(self.path, self._store_id)
+        try:
+            self._load()
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
 
     # ---- loading and catching up ----------------------------------------------------------
     def _load(self, seen: int | None = None) -> None:
-        """(Re)build memory from the file. Runs inside one read transaction: a consistent snapshot.
+        """(Re)build memory (structure and counters) from the file in one read transaction.
 
         `seen` is PRAGMA data_version read before that snapshot began (read here when None):
         taken before, it can only be older than the data, which costs at most one extra catch-up.
         """
         conn = self._connection()
-        self._mem = mem = GraphMemory()
+        mem = GraphMemory()
         own = not conn.in_transaction
         if seen is None:
             seen = file.data_version(conn)
         if own:
             conn.execute("BEGIN")
         try:
-            with _no_gc():
-                self._store_id, self._version = file.meta(conn)
-                mem.apply_sectors(file.entities(conn, "sectors", Sector))
-                mem.apply_chains(file.entities(conn, "chains", Chain))
-                mem.apply_nodes(file.entities(conn, "nodes", ChainNode))
-                mem.apply_flows(set(conn.execute("SELECT source, target FROM flows")))
-                mem.apply_zones(file.entities(conn, "zones", Zone))
-                mem.load_companies(file.chunks(file.select_companies(conn)))
-                mem.load_supplies(
-                    file.chunks(conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
-                )
-            self._db_seen = seen
-        except BaseException as exc:
-            # Half-loaded memory must never be taken for current: force a full load next call.
-            self._mem = GraphMemory()
-            self._store_id, self._db_seen = "", None
-            if isinstance(exc, sqlite3.Error):
-                raise GraphStoreUnavailable(f"图存储文件读取失败：{exc}") from exc
-            raise
+            store_id, version = file.meta(conn)
+            mem.apply_sectors(file.entities(conn, "sectors", Sector))
+            mem.apply_chains(file.entities(conn, "chains", Chain))
+            mem.apply_nodes(file.entities(conn, "nodes", ChainNode))
+            mem.apply_flows(set(conn.execute("SELECT source, target FROM flows")))
+            mem.apply_zones(file.entities(conn, "zones", Zone))
+            mem.load_counters(*file.counters(conn))
+        except sqlite3.Error as exc:
+            raise GraphStoreUnavailable(f"图存储文件读取失败：{exc}") from exc
         finally:
             if own and conn.in_transaction:
                 conn.execute("COMMIT")
-        if FREEZE_AFTER_LOAD:
-            gc.freeze()
-        log.info("图存储已载入：%s 家企业，版本 %s", len(mem.companies), self._version)
+        # Swapped in only when complete: an interrupted load leaves the previous state and the
+        # old data_version, so the next call loads again.
+        self._mem, self._store_id, self._version, self._db_seen = mem, store_id, version, seen
+        log.debug("图存储已载入：%s 家企业，版本 %s", mem.firms, version)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise GraphStoreUnavailable("图存储文件未打开")
         return self._conn
 
-    def _sync(self) -> None:
-        """Catch up when another connection (process) committed since we last looked."""
+    def _sync(self) -> sqlite3.Connection:
+        """Catch up when another connection (process) committed since we last looked; the connection."""
         if self._closed:
             raise GraphStoreUnavailable("图存储已关闭")
-        if self._conn is None:
-            return
+        conn = self._connection()
         try:
-            seen = file.data_version(self._conn)
+            if file.data_version(conn) != self._db_seen:
+                self._load()
         except sqlite3.Error as exc:
             raise GraphStoreUnavailable(f"图存储文件读取失败：{exc}") from exc
-        if seen != self._db_seen:
-            self._refresh()
-
-    def _refresh(self) -> None:
-        """Catch up with other connections' commits: replay the change log, else reload all."""
-        conn = self._connection()
-        own = not conn.in_transaction
-        seen = file.data_version(conn)  # before the snapshot: see _load
-        if own:
-            conn.execute("BEGIN")  # one snapshot for the log and the rows it points to
-        try:
-            store_id, target = file.meta(conn)
-            replayed = False
-            if store_id == self._store_id:
-                try:
-                    with _no_gc():
-                        replayed = self._replay(conn, target)
-                except Exception:  # memory may be half-updated: rebuild it below
-                    log.exception("重放图存储变更日志失败，改为完整重新载入")
-            if replayed:
-                self._version = target
-                self._db_seen = seen
-            else:
-                log.info("图存储文件已被其他进程修改，重新载入")
-                self._load(seen)
-        finally:
-            if own and conn.in_transaction:
-                conn.execute("COMMIT")
-
-    def _replay(self, conn: sqlite3.Connection, target: int) -> bool:
-        """Apply versions (ours, target] from the change log; False when it cannot (gap, clear,
-        big write), and then nothing has been touched.
-
-        Keys of all versions are merged and their rows read at their latest state: structure
-        first, then firms (which may name nodes added later), then supplies. Upserts are
-        idempotent, so the result equals the file's state at `target`.
-        """
-        if target == self._version:
-            return True
-        pending = file.pending_changes(conn, self._version, target)
-        if pending is None:
-            return False
-        mem = self._mem
-        mem.apply_sectors(file.entities(conn, "sectors", Sector, pending["sectors"]))
-        mem.apply_chains(file.entities(conn, "chains", Chain, pending["chains"]))
-        mem.apply_nodes(file.entities(conn, "nodes", ChainNode, pending["nodes"]))
-        mem.apply_zones(file.entities(conn, "zones", Zone, pending["zones"]))
-        mem.apply_flows(set(pending["flows"]))
-        firms = {}
-        for row in file.rows_by_id(conn, "companies", ", ".join(file.C_COLUMNS), pending["companies"]):
-            c, norm = file.company_from_row(row)
-            firms[c.id] = (c, norm if norm is not None else normalize_name(c.name))
-        mem.apply_companies(firms)
-        mem.apply_supplies(
-            {key: Supply(key[0], key[1], key[2], amount) for key, amount in pending["supplies"].items()}
-        )
-        return True
+        return conn
 
     # ---- one atomic write -----------------------------------------------------------------
     def _write(
         self,
-        validate: Callable[[], None],
+        validate: Callable[[sqlite3.Connection], None],
         sql: Callable[[sqlite3.Connection], object],
-        apply: Callable[[], None],
-        change: Callable[[], tuple[str, list[Any]]],
+        apply: Callable[[sqlite3.Connection], None],
     ) -> None:
         """Validate against current state, commit to the file, then to memory.
 
-        `validate()` raises UnknownReference for ids the store lacks (the stateless checks ran
-        before); `sql(conn)` writes rows; `change()` gives (kind, keys) for the change log;
-        `apply()` updates memory and must not fail. Nothing changes anywhere unless all of them
-        succeed in order.
+        `validate(conn)` raises UnknownReference for ids the store lacks (the stateless checks ran
+        before); `sql(conn)` writes rows (firms with their memberships and counters); `apply(conn)`
+        updates memory after the commit and must not fail. Nothing changes anywhere unless all of
+        them succeed in order.
         """
-        with self._lock, _no_gc():
+        with self._lock:
             if self._closed:
                 raise GraphStoreUnavailable("图存储已关闭")
-            conn = self._conn
-            if conn is None:
-                validate()
-                apply()
-                self._version += 1
-                return
+            conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise GraphStoreUnavailable(f"图存储文件正被占用，写入失败：{exc}") from exc
             try:
                 if file.data_version(conn) != self._db_seen:
-                    self._refresh()
-                validate()
+                    self._load()
+                validate(conn)
                 sql(conn)
-                kind, keys = change()
-                file.log_change(conn, self._version + 1, kind, keys)
+                file.bump_version(conn, self._version + 1)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -241,13 +150,24 @@ class NetworkxStore(GraphStore):
                 raise
             self._version += 1
             try:
-                apply()
+                apply(conn)
             except BaseException:
                 self._load()  # memory is derived data: rebuild it from the committed file
                 raise
 
-    def _missing(self, label: str, ids: list[str]) -> list[str]:
-        return self._mem.missing(label, ids)
+    def _missing_in(self, conn: sqlite3.Connection) -> checks.Missing:
+        """The reference check backend_checks calls: structure from memory, firms from the file."""
+
+        def missing(label: str, ids: list[str]) -> list[str]:
+            if label == COMPANY:
+                held = file.existing_ids(conn, ids)
+                return [i for i in ids if i not in held]
+            return self._mem.missing(label, ids)
+
+        return missing
+
+    def _reload_counters(self, conn: sqlite3.Connection) -> None:
+        self._mem.load_counters(*file.counters(conn))
 
     # ---- writes ---------------------------------------------------------------------------
     def _upsert_entities(
@@ -261,13 +181,12 @@ class NetworkxStore(GraphStore):
 
         `table` is one of nx_file's fixed table names, never data."""
         self._write(
-            (lambda: refs(batch, self._missing)) if refs else (lambda: None),
+            (lambda conn: refs(batch, self._missing_in(conn))) if refs else (lambda conn: None),
             lambda conn: conn.executemany(
                 f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
                 [(x.id, file.to_json(x)) for x in batch.values()],
             ),
-            lambda: apply(self._mem, batch),
-            lambda: (table, list(batch)),
+            lambda conn: apply(self._mem, batch),
         )
 
     def upsert_sectors(self, sectors: Iterable[Sector]) -> None:
@@ -284,10 +203,9 @@ class NetworkxStore(GraphStore):
     def upsert_flows(self, flows: Iterable[Flow]) -> None:
         pairs = checks.flows_batch(flows)
         self._write(
-            lambda: checks.check_flow_refs(pairs, self._missing),
+            lambda conn: checks.check_flow_refs(pairs, self._missing_in(conn)),
             lambda conn: conn.executemany("INSERT OR IGNORE INTO flows VALUES (?, ?)", pairs),
-            lambda: self._mem.apply_flows(pairs),
-            lambda: ("flows", [list(p) for p in pairs]),
+            lambda conn: self._mem.apply_flows(pairs),
         )
 
     def upsert_zones(self, zones: Iterable[Zone]) -> None:
@@ -297,42 +215,50 @@ class NetworkxStore(GraphStore):
         firms = checks.companies_batch(companies)
         batch: dict[str, tuple[Company, str]] = {}
 
-        def validate() -> None:
-            checks.check_company_refs(firms, self._missing)
+        def validate(conn: sqlite3.Connection) -> None:
+            checks.check_company_refs(firms, self._missing_in(conn))
             norm = normalize_name
             for cid, c in firms.items():
                 batch[cid] = (c, norm(c.name))
 
-        self._write(
-            validate,
-            lambda conn: file.insert_companies(conn, batch.values()),
-            lambda: self._mem.apply_companies(batch),
-            lambda: ("companies", list(batch)),
-        )
+        self._write(validate, lambda conn: file.write_companies(conn, batch), self._reload_counters)
         return len(batch)
+
+    def recount_nodes(self, node_ids: Iterable[str], sql: Callable[[sqlite3.Connection], object]) -> None:
+        """One write that changes firms other than by upsert (merging or deleting firms, issue 16
+        item D): `sql(conn)` writes the firm rows and their `memberships` rows, then the counters of
+        `node_ids` (every node the touched firms were or are on) and the totals are recomputed in
+        the same transaction (nx_file.recount_nodes), and memory takes the new counters."""
+        nodes = list(node_ids)
+
+        def write(conn: sqlite3.Connection) -> None:
+            sql(conn)
+            file.recount_nodes(conn, nodes)
+
+        self._write(lambda conn: None, write, self._reload_counters)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         batch = checks.supplies_batch(supplies)
         self._write(
-            lambda: checks.check_supply_refs(batch, self._missing),
+            lambda conn: checks.check_supply_refs(batch, self._missing_in(conn)),
             lambda conn: conn.executemany(
                 "INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)",
                 [(k[0], k[1], k[2], s.amount) for k, s in batch.items()],
             ),
-            lambda: self._mem.apply_supplies(batch),
-            lambda: ("supplies", [[*key, s.amount] for key, s in batch.items()]),
+            lambda conn: None,
         )
         return len(batch)
 
     def clear(self) -> None:
         def sql(conn: sqlite3.Connection) -> None:
-            for table in (*file.DATA_TABLES, "changes"):
+            for table in file.DATA_TABLES:
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, no user input
+            conn.executemany("UPDATE meta SET value = '0' WHERE key = ?", [(k,) for k in file.TOTALS])
 
-        def reset() -> None:
+        def reset(conn: sqlite3.Connection) -> None:
             self._mem = GraphMemory()
 
-        self._write(lambda: None, sql, reset, lambda: ("clear", []))
+        self._write(lambda conn: None, sql, reset)
 
     # ---- structure reads ----------------------------------------------------------------
     def sectors(self) -> list[Sector]:
@@ -374,134 +300,121 @@ class NetworkxStore(GraphStore):
             self._sync()
             return [self._mem.zones[k] for k in sorted(self._mem.zones)]
 
-    # ---- company reads ------------------------------------------------------------------
+    # ---- company reads (indexed queries on the file) ------------------------------------
     def company(self, company_id: str) -> Company | None:
         with self._lock:
-            self._sync()
-            return self._mem.companies.get(company_id)
+            conn = self._sync()
+            return next((c for c, _ in file.companies_by_id(conn, [company_id])), None)
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
         with self._lock:
-            self._sync()
-            found = self._mem.companies
-            return [found[i] for i in sorted(set(ids)) if i in found]
+            conn = self._sync()
+            return sorted((c for c, _ in file.companies_by_id(conn, set(ids))), key=_by_id)
 
     def match_companies(self, usccs: Iterable[str], norm_names: Iterable[str]) -> dict[str, str]:
+        """Several firms on one key: the smallest id, like Neo4j."""
         with self._lock:
-            self._sync()
-            out: dict[str, str] = {}
-            for keys, index in ((usccs, self._mem.by_uscc), (norm_names, self._mem.by_name)):
-                for key in keys:
-                    hit = index.get(key) if key else None
-                    if hit is not None:  # several firms on one key: the smallest id, like Neo4j
-                        out[key] = hit if isinstance(hit, str) else min(hit)
-            return out
+            conn = self._sync()
+            return {**file.match_keys(conn, "uscc", usccs), **file.match_keys(conn, "norm_name", norm_names)}
 
     def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:
         with self._lock:
-            self._sync()
-            members, companies = self._mem.members, self._mem.companies
-            found: set[str] = set()
-            for nid in node_ids:
-                found.update(members.get(nid, ()))
-            if local is not None:  # filter before sorting: most firms on a node are outside
-                found = {c for c in found if companies[c].is_local == local}
-            return [companies[c] for c in sorted(found)]
+            conn = self._sync()
+            ids = file.ids_on_nodes(conn, node_ids, local)
+            return sorted((c for c, _ in file.companies_by_id(conn, ids)), key=_by_id)
 
     def find_companies(self, text: str, limit: int = 50, include_inactive: bool = False) -> list[Company]:
         """One C-speed scan (str.find) of every firm's search text joined into one string, rebuilt
         when the data changed: no n-gram index to keep, and 1- and 2-character needles work too."""
         needle = fold_search(text).replace("\t", "").replace("\n", "")
         with self._lock:
-            self._sync()
-            ids, haystack, starts = self._search_index()
-            companies = self._mem.companies
-            out: list[Company] = []
+            conn = self._sync()
+            ids, haystack, starts, active = self._search_index(conn)
+            hits: list[str] = []
             seen: set[int] = set()
             for prefix, probe in ((1, "\n" + needle), (0, needle)):
                 pos = haystack.find(probe)
-                while pos >= 0 and len(out) < limit:
+                while pos >= 0 and len(hits) < limit:
                     line = bisect.bisect_right(starts, pos + prefix) - 1
                     if line not in seen:
                         seen.add(line)
-                        company = companies[ids[line]]
-                        if include_inactive or company.active:
-                            out.append(company)
+                        if include_inactive or active[line]:
+                            hits.append(ids[line])
                     following = starts[line + 1] - prefix if line + 1 < len(starts) else len(haystack)
                     pos = haystack.find(probe, following)
-                if len(out) >= limit:
+                if len(hits) >= limit:
                     break
-            return out
+            found = {c.id: c for c, _ in file.companies_by_id(conn, hits)}
+            return [found[i] for i in hits]
 
-    def _search_index(self) -> tuple[list[str], str, list[int]]:
-        """(ids by id, "\n"-joined search texts, start offset of each line), cached per data version."""
-        key = (self._store_id, self._version, id(self._mem))
+    def _search_index(self, conn: sqlite3.Connection) -> tuple[list[str], str, array, bytearray]:
+        """(ids by id, "\n"-joined search texts, start offset of each line, active flag of each line),
+        cached per data version. Compact on purpose (one string, an int array, a byte array): at 1M
+        firms it is the largest thing the store holds."""
+        key = (self._store_id, self._version)
         cached = self._search_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        companies = self._mem.companies
-        ids = sorted(companies)
-        texts = [company_search_text(c.name, c.former_names, c.uscc) for c in (companies[i] for i in ids)]
-        starts, offset = [], 1
-        for text in texts:
-            starts.append(offset)
-            offset += len(text) + 1
-        built = (ids, "\n" + "\n".join(texts), starts)
+        self._search_cache = None  # let the old index go before building the new one
+        ids: list[str] = []
+        texts: list[str] = []
+        starts, active = array("q"), bytearray()
+        offset = 1
+        for rows in file.chunks(file.search_rows(conn)):
+            for cid, text, alive in rows:
+                ids.append(cid)
+                texts.append(text)
+                starts.append(offset)
+                active.append(1 if alive else 0)
+                offset += len(text) + 1
+        built = (ids, "\n" + "\n".join(texts), starts, active)
         self._search_cache = (key, built)
         return built
 
     def company_count(self, local: bool | None = None) -> int:
         with self._lock:
             self._sync()
-            total = len(self._mem.companies)
+            mem = self._mem
             if local is None:
-                return total
-            return self._mem.local_count if local else total - self._mem.local_count
+                return mem.firms
+            return mem.local_firms if local else mem.firms - mem.local_firms
 
     def supplies_of(self, company_id: str) -> list[Supply]:
         with self._lock:
-            self._sync()
-            out = list(self._mem.sells.get(company_id, {}).values())
-            out += self._mem.buys.get(company_id, {}).values()
-            return sorted(out, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+            conn = self._sync()
+            out = file.supplies_where(conn, "supplier", [company_id])
+            out += file.supplies_where(conn, "buyer", [company_id])
+            return sorted(out, key=_supply_key)
 
     def company_ids(self) -> list[str]:
         """Every company id, sorted (bulk export, e.g. graph/sync.py copying to Neo4j)."""
         with self._lock:
-            self._sync()
-            return sorted(self._mem.companies)
+            conn = self._sync()
+            return [r[0] for r in conn.execute("SELECT id FROM companies ORDER BY id")]
 
     def supplies_from(self, company_ids: Iterable[str]) -> list[Supply]:
         """SUPPLIES edges whose supplier is one of `company_ids`, each once, sorted."""
         with self._lock:
-            self._sync()
-            out = [s for cid in set(company_ids) for s in self._mem.sells.get(cid, {}).values()]
-            return sorted(out, key=lambda s: (s.supplier_id, s.buyer_id, s.product))
+            conn = self._sync()
+            return sorted(file.supplies_where(conn, "supplier", company_ids), key=_supply_key)
 
     def local_ties(self, company_ids: Iterable[str]) -> list[Tie]:
         with self._lock:
-            self._sync()
-            companies = self._mem.companies
-            ties: list[Tie] = []
-            for cid in set(company_ids):
-                for direction, deals in (
-                    ("supplies", self._mem.sells.get(cid)),
-                    ("buys", self._mem.buys.get(cid)),
-                ):
-                    for (other_id, product), s in (deals or {}).items():
-                        other = companies[other_id]
-                        if other.is_local:
-                            ties.append(
-                                Tie(
-                                    cid,
-                                    other_id,
-                                    other.name,
-                                    direction,
-                                    product,
-                                    s.amount,
-                                    other.qualifications,
-                                )
-                            )
+            conn = self._sync()
+            ties = [
+                Tie(
+                    cid,
+                    other,
+                    name,
+                    direction,
+                    product,
+                    amount,
+                    tuple(quals.split(file.SEP)) if quals else (),
+                )
+                for cid, direction, other, name, product, amount, quals in file.local_partners(
+                    conn, company_ids
+                )
+            ]
             ties.sort(key=lambda t: (t.company_id, t.direction, t.local_id, t.product))
             return ties
 
@@ -548,7 +461,7 @@ class NetworkxStore(GraphStore):
                 where = f"文件 {self.path}" if self.path is not None else "内存"
                 return True, (
                     f"嵌入式图存储（{where}）正常：{len(self._mem.chains)} 条产业链，"
-                    f"{len(self._mem.nodes)} 个环节，{len(self._mem.companies)} 家企业"
+                    f"{len(self._mem.nodes)} 个环节，{self._mem.firms} 家企业"
                 )
         except Exception as exc:  # health must never raise
             return False, f"嵌入式图存储不可用：{exc}"
@@ -560,3 +473,12 @@ class NetworkxStore(GraphStore):
                 self._conn = None
             self._closed = True
             self._mem = GraphMemory()
+            self._search_cache = None
+
+
+def _by_id(c: Company) -> str:
+    return c.id
+
+
+def _supply_key(s: Supply) -> tuple[str, str, str]:
+    return (s.supplier_id, s.buyer_id, s.product)

@@ -119,7 +119,9 @@ class GraphStore(ABC):
         is the backend's choice). 注销/吊销 firms only with `include_inactive`."""
 
     @abstractmethod
-    def company_count(self, local: bool | None = None) -> int: ...
+    def company_count(self, local: bool | None = None) -> int:
+        """Stored firms; `local` filters is_local. Dead firms count here (they are stored), unlike
+        in node_stats. Answered from counters, without reading the firms."""
 
     @abstractmethod
     def supplies_of(self, company_id: str) -> list[Supply]:

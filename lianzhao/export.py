@@ -1,7 +1,9 @@
-"""Table export for the command line: the implementation lives in web.export (the web's list
-downloads use it too, and web may not import from lianzhao); these names stay importable here."""
+"""Table export for the command line: the implementation lives in crm/tables.py (the web's list
+downloads use it too through web/export.py, and web may not import from lianzhao); these names stay
+importable here. Not through web.export: importing the web package builds its app factory's imports
+(Flask, every blueprint, ~3 s of CPU), which `lianzhao chains` must not pay."""
 
-from web.export import (  # noqa: F401
+from crm.tables import (  # noqa: F401
     FORMATS,
     FORMULA_PREFIXES,
     KINDS,

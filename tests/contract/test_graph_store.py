@@ -699,3 +699,92 @@ def test_find_companies_by_name_former_name_and_code_any_length(full):
     assert [c.id for c in full.find_companies("北京")] == ["L-a", "L-b", "R-1"]
     assert len(full.find_companies("有限公司", limit=2)) == 2
     assert full.find_companies("不存在的名字") == []
+
+
+def _recount(store, qualified=QUALIFIED) -> dict[str, NodeStats]:
+    """node_stats recomputed from the firms themselves: what the stored counters must equal."""
+    from graph.backend_checks import MICRO, is_active, output_micro
+
+    out = {}
+    for node in store.nodes():
+        firms = [c for c in store.companies_on_nodes([node.id]) if is_active(c)]
+        local = [c for c in firms if c.is_local]
+        out[node.id] = NodeStats(
+            node.id,
+            len(local),
+            sum(output_micro(c) for c in local) / MICRO,
+            sum(1 for c in local if set(c.qualifications) & set(qualified)),
+            len(firms) - len(local),
+        )
+    return out
+
+
+def _totals(store) -> tuple[int, int, int]:
+    every = store.companies(store.company_ids())
+    return (
+        len(every),
+        sum(1 for c in every if c.is_local),
+        sum(1 for c in every if not c.is_local),
+    )
+
+
+def test_counters_equal_a_recount_after_every_kind_of_write(full, store):
+    """Stored counters (both backends keep them beside the firms) against a recount from the firms:
+    new firms, moves between nodes, local ↔ outside, qualification and revenue changes, death,
+    a rejected batch (rolled back) and a duplicate id within a batch."""
+
+    def check():
+        assert store.node_stats(QUALIFIED) == _recount(store)
+        assert store.node_stats(("上市",)) == _recount(store, ("上市",))
+        assert (store.company_count(), store.company_count(True), store.company_count(False)) == _totals(
+            store
+        )
+
+    check()
+    store.upsert_companies(
+        [
+            replace(LOCAL_A, node_ids=("md-3", "md-1a"), qualifications=("链主",), revenue=9.0),
+            replace(OUT_X, is_local=True),
+            replace(LOCAL_B, is_local=False, node_ids=("ev-1",)),
+            Company("N-1", "新𠮷", is_local=True, revenue=7.0, node_ids=("md-2", "md-3")),
+            Company("N-2", "新二", revenue=1.0, node_ids=("md-2",)),
+        ]
+    )
+    check()
+    with pytest.raises(GraphStoreError):  # names a node the store lacks: nothing written
+        store.upsert_companies(
+            [replace(LOCAL_C, node_ids=("md-1",)), Company("N-3", "x", node_ids=("ghost",))]
+        )
+    check()
+    store.upsert_companies(
+        [
+            replace(LOCAL_C, active=False, status="注销"),
+            Company("N-2", "新二", revenue=5.0, node_ids=("md-1",)),
+        ]
+    )
+    check()
+    store.upsert_companies([Company("N-4", "甲", is_local=True, node_ids=("md-2",)), Company("N-4", "乙")])
+    check()
+    assert store.node_stats(QUALIFIED)["md-2"].local_firms == _recount(store)["md-2"].local_firms
+    store.clear()
+    assert store.company_count() == 0 and store.node_stats(QUALIFIED) == {}
+
+
+def test_counters_survive_reopening(tmp_path):
+    from graph.nx_store import NetworkxStore
+
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        for method, batch in (
+            (st.upsert_sectors, SECTORS),
+            (st.upsert_chains, CHAINS),
+            (st.upsert_nodes, NODES),
+            (st.upsert_zones, ZONES),
+            (st.upsert_companies, COMPANIES),
+        ):
+            method(batch)
+        st.upsert_companies([replace(LOCAL_A, node_ids=("md-1",)), replace(OUT_Y, active=False)])
+        expected, totals = _recount(st), _totals(st)
+    with NetworkxStore(path) as st:
+        assert st.node_stats(QUALIFIED) == expected
+        assert (st.company_count(), st.company_count(True), st.company_count(False)) == totals

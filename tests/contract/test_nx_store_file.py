@@ -265,12 +265,16 @@ def test_old_file_without_new_columns_opens(tmp_path):
         fill(st)
         before = snapshot(st)
     with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX companies_norm")  # files of that time had no index on it either
         conn.execute("ALTER TABLE companies DROP COLUMN norm_name")
         conn.execute("ALTER TABLE companies DROP COLUMN scope")
+        conn.execute("DROP INDEX companies_search")
+        conn.execute("ALTER TABLE companies DROP COLUMN search_text")
     conn.close()
     with NetworkxStore(path) as st:
         assert snapshot(st) == before  # scope was '' everywhere: the default comes back
         assert st.match_companies([], ["三河扭矩科技"]) == {"三河扭矩科技": "O-y"}
+        assert [c.id for c in st.find_companies("扭矩")] == ["O-y"]  # search text derived again
 
 
 def test_qualified_may_be_a_single_name(store_file):
@@ -321,23 +325,24 @@ def test_own_writes_do_not_trigger_reloads(store_file, monkeypatch):
     assert calls == []
 
 
-class _Loads:
-    """Counts full reloads of a store while letting them happen."""
+class _FirmReads:
+    """Fails the test if the store decodes a firm row (catching up must read structure and counters only)."""
 
-    def __init__(self, store, monkeypatch):
-        self.count, real = 0, store._load
+    def __init__(self, monkeypatch):
+        import graph.nx_file as nx_file
 
-        def counting(*args):
+        self.count, real = 0, nx_file.company_from_row
+
+        def counting(row):
             self.count += 1
-            real(*args)
+            return real(row)
 
-        monkeypatch.setattr(store, "_load", counting)
+        monkeypatch.setattr(nx_file, "company_from_row", counting)
 
 
-def test_other_writers_are_replayed_not_reloaded(tmp_path, monkeypatch):
+def test_other_writers_are_seen_without_reading_firms(tmp_path, monkeypatch):
     path = tmp_path / "g.sqlite3"
     web, cli = NetworkxStore(path), NetworkxStore(path)
-    loads = _Loads(web, monkeypatch)
     fill(cli)
     assert snapshot(web) == snapshot(cli)
     # several versions at once, a firm naming a node that a later version adds,
@@ -349,50 +354,69 @@ def test_other_writers_are_replayed_not_reloaded(tmp_path, monkeypatch):
     cli.upsert_companies([Company("N-9", "新企业𠮷", is_local=True, revenue=5.0, node_ids=("md-9",))])
     cli.upsert_supplies([Supply("O-x", "L-a", "钛合金棒材", 1.5)])
     cli.upsert_flows([Flow("md-3", "md-9")])
-    assert snapshot(web) == snapshot(cli)
+    reads = _FirmReads(monkeypatch)
     assert web.node_stats(QUALIFIED) == cli.node_stats(QUALIFIED)
+    assert web.company_count(True) == cli.company_count(True) and web.nodes() == cli.nodes()
+    assert web.version == cli.version and web.data_version() == cli.data_version()
+    assert reads.count == 0  # caught up from structure rows and counters alone
+    assert snapshot(web) == snapshot(cli)
     assert web.companies_on_nodes(["md-9"]) == cli.companies_on_nodes(["md-9"])
     assert web.match_companies([], ["新企业𠮷"]) == {"新企业𠮷": "N-9"}
-    assert web.version == cli.version and web.data_version() == cli.data_version()
-    assert loads.count == 0
-    cli.clear()  # a clear cannot be replayed: full reload
-    assert web.company_count() == 0 and web.nodes() == [] and loads.count == 1
+    cli.clear()
+    assert web.company_count() == 0 and web.nodes() == [] and web.node_stats(QUALIFIED) == {}
     web.close(), cli.close()
 
 
-def test_reader_too_far_behind_reloads(tmp_path, monkeypatch):
-    import graph.nx_file as nx_file
-
-    monkeypatch.setattr(nx_file, "LOG_KEEP", 2)
+def test_opening_reads_no_firm(tmp_path, monkeypatch):
+    """`lianzhao chains`/`gaps` and a starting server read structure and counters, not firms."""
     path = tmp_path / "g.sqlite3"
-    web, cli = NetworkxStore(path), NetworkxStore(path)
-    loads = _Loads(web, monkeypatch)
-    fill(cli)  # 7 versions, only the last 2 kept
-    assert snapshot(web) == snapshot(cli) and loads.count == 1
-    monkeypatch.setattr(nx_file, "LOG_MAX_KEYS", 1)
-    cli.upsert_companies([Company("N-1", "甲", node_ids=("md-1",)), Company("N-2", "乙")])
-    assert web.companies(["N-1", "N-2"]) == cli.companies(["N-1", "N-2"]) and loads.count == 2
-    web.close(), cli.close()
+    with NetworkxStore(path) as st:
+        fill(st)
+        stats, counts = st.node_stats(QUALIFIED), (st.company_count(), st.company_count(True))
+    reads = _FirmReads(monkeypatch)
+    with NetworkxStore(path) as st:
+        assert st.node_stats(QUALIFIED) == stats and (st.company_count(), st.company_count(True)) == counts
+        assert reads.count == 0
 
 
 def test_interrupted_reload_is_redone_not_trusted(tmp_path, monkeypatch):
     path = tmp_path / "g.sqlite3"
     web, cli = NetworkxStore(path), NetworkxStore(path)
-    cli.clear()  # a clear in the log: the web store must reload everything
+    cli.clear()
     fill(cli)
     from graph.nx_memory import GraphMemory
 
-    real = GraphMemory.load_companies
+    real = GraphMemory.load_counters
 
-    def interrupted(self, chunks):
+    def interrupted(self, rows, totals):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(GraphMemory, "load_companies", interrupted)
+    monkeypatch.setattr(GraphMemory, "load_counters", interrupted)
     with pytest.raises(KeyboardInterrupt):
         web.company_count()  # Ctrl-C in the middle of the reload
-    monkeypatch.setattr(GraphMemory, "load_companies", real)
+    monkeypatch.setattr(GraphMemory, "load_counters", real)
     assert snapshot(web) == snapshot(cli)
     web.close(), cli.close()
+
+
+def test_schema_1_file_gets_memberships_and_counters(tmp_path):
+    """A file written before counters were stored is upgraded once, counters derived from its firms."""
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as st:
+        fill(st)
+        before = snapshot(st)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE memberships")
+        conn.execute("DROP TABLE node_counts")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+        conn.execute("DELETE FROM meta WHERE key IN ('firms', 'local_firms')")
+    conn.close()
+    with NetworkxStore(path) as st:
+        assert snapshot(st) == before
+        assert st.companies_on_nodes(["md-2"]) == [c for c in before[5] if "md-2" in c.node_ids]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    conn.close()
 
 
 def test_bulk_export_helpers(store_file):
@@ -401,23 +425,6 @@ def test_bulk_export_helpers(store_file):
         [s for s in SUPPLIES if s.supplier_id == "O-x"], key=lambda s: (s.buyer_id, s.product)
     )
     assert store_file.supplies_from([]) == []
-
-
-def test_change_log_stays_small(tmp_path, monkeypatch):
-    import graph.nx_file as nx_file
-
-    monkeypatch.setattr(nx_file, "LOG_BYTES", 200)
-    path = tmp_path / "g.sqlite3"
-    with NetworkxStore(path) as st:
-        fill(st)
-        for i in range(5):
-            st.upsert_companies([Company(f"N-{i}", f"新{i}", node_ids=("md-1",))])
-    with sqlite3.connect(path) as conn:
-        versions = [r[0] for r in conn.execute("SELECT version FROM changes ORDER BY version")]
-        size = conn.execute("SELECT sum(length(keys)) FROM changes").fetchone()[0]
-    conn.close()
-    assert versions[-1] == 12 and versions == list(range(versions[0], 13))
-    assert size <= 200 and len(versions) >= 1
 
 
 def test_unusable_folder_is_unavailable_in_chinese(tmp_path):
@@ -445,3 +452,22 @@ def test_open_does_not_wait_for_a_writer(tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_recount_nodes_after_a_write_outside_upserts(store_file):
+    """The hook for writes that change firms another way (merging, deleting): their SQL, then the
+    touched nodes' counters and the totals recomputed in the same transaction."""
+    before = store_file.node_stats(QUALIFIED)
+    assert before["md-2"].local_firms == 1 and before["md-2"].outside_firms == 1
+
+    def delete_two(conn):
+        conn.execute("DELETE FROM companies WHERE id IN ('L-a', 'O-x')")
+        conn.execute("DELETE FROM memberships WHERE company_id IN ('L-a', 'O-x')")
+
+    store_file.recount_nodes(["md-1", "md-2"], delete_two)
+    after = store_file.node_stats(QUALIFIED)
+    assert after["md-2"].local_firms == 0 and after["md-2"].outside_firms == 0
+    assert after["md-1"].outside_firms == before["md-1"].outside_firms - 1
+    assert after["md-3"] == before["md-3"]  # not touched
+    assert store_file.company_count() == len(COMPANIES) - 2
+    assert store_file.company_count(True) == sum(c.is_local for c in COMPANIES) - 1

@@ -61,3 +61,29 @@ def test_bulk_reads_for_sync(seeded):
     assert len(edges) == seeded.supply_count() > 0
     some = edges[0].supplier_id
     assert [e for e in seeded.supplies_of(some) if e.supplier_id == some] == seeded.supplies_from([some])
+
+
+def test_layout_3_database_gets_counters_on_connect(seeded, neo4j_env):
+    """A database written before counters existed (or by neo4j-admin) derives them once."""
+    before = seeded.node_stats(QUALIFIED)
+    with seeded._driver.session(database=seeded.database) as session:
+        session.run("MATCH (k:NodeCount) DELETE k").consume()
+        session.run("MATCH (m:Meta) SET m.schema = 3").consume()
+    assert all(s.local_firms == 0 for s in seeded.node_stats(QUALIFIED).values())
+    with Neo4jStore(**neo4j_env) as again:
+        assert again.node_stats(QUALIFIED) == before
+
+
+def test_recount_nodes_after_a_write_outside_upserts(seeded):
+    """The hook for merges and deletes: their Cypher, then the touched nodes recounted, one transaction."""
+    firm = next(c for c in seeded.companies(seeded.company_ids()) if c.is_local and c.active and c.node_ids)
+    before = seeded.node_stats(QUALIFIED)
+    seeded.recount_nodes(
+        firm.node_ids, lambda tx: tx.run("MATCH (c:Company {id: $id}) DETACH DELETE c", id=firm.id).consume()
+    )
+    after = seeded.node_stats(QUALIFIED)
+    for nid in firm.node_ids:
+        assert after[nid].local_firms == before[nid].local_firms - 1
+    assert sum(s.local_firms for s in after.values()) == sum(s.local_firms for s in before.values()) - len(
+        firm.node_ids
+    )
