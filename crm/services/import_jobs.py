@@ -30,6 +30,7 @@ from ..models_imports import (
     FAILED,
     IMPORTING,
     MODE_LABELS,
+    PARTIAL,
     RUNNING,
     ImportJob,
 )
@@ -242,6 +243,8 @@ __all__ = [
     "DONE",
     "FAILED",
     "IMPORTING",
+    "MODE_LABELS",
+    "PARTIAL",
     "ImportBusy",
     "confirm",
     "expire",
