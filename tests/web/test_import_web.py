@@ -9,7 +9,6 @@ import csv
 import io
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from graph import importer, nx_store
 from web.blueprints.admin import imports as import_views
 
 from .conftest import SETTINGS, post
+from .importflow import confirm, job_of, upload, wait
 from .webdata import PASSWORD, uscc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -31,43 +31,8 @@ ROW_ERROR = re.compile(r'data-testid="row-error"><td class="num">第 (\d+) 行</
 
 
 @pytest.fixture(autouse=True)
-def _patient(monkeypatch):
-    """Requests wait for their step as long as a slow test machine needs (the progress test
-    shortens it again to see the running state)."""
-    monkeypatch.setattr(import_views, "WAIT_SECONDS", 60.0)
-
-
-def upload(client, data: bytes, name: str, kind: str = "companies"):
-    return post(
-        client,
-        "/admin/import",
-        {"kind": kind, "file": (io.BytesIO(data), name)},
-        content_type="multipart/form-data",
-    )
-
-
-def job_of(resp) -> str:
-    assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
-    match = re.search(r"/admin/import/([A-Za-z0-9_-]+)$", resp.headers["Location"])
-    assert match, resp.headers["Location"]
-    return match.group(1)
-
-
-def wait(client, job_id: str, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        progress = client.get(f"/admin/import/{job_id}/progress").get_json()
-        if progress["finished"]:
-            return progress
-        assert time.monotonic() < deadline, progress
-        time.sleep(0.05)
-
-
-def confirm(client, job_id: str, mode: str):
-    resp = post(client, f"/admin/import/{job_id}/confirm", {"mode": mode})
-    assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
-    wait(client, job_id)
-    return client.get(f"/admin/import/{job_id}")
+def _patient(patient):
+    """Requests wait for their step (the progress tests shorten it again to see a running job)."""
 
 
 def csv_bytes(rows: list[list[str]]) -> bytes:
