@@ -192,7 +192,7 @@ def _explain(
             "header": header,
             "key": spec.key if spec and index in used else "",
             "title": spec.title if spec else "",
-            "synonym": bool(spec) and normalize_header(header) != normalize_header(spec.title),
+            "synonym": spec is not None and normalize_header(header) != normalize_header(spec.title),
             "note": "",
         }
         if spec is None:
