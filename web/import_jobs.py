@@ -166,7 +166,7 @@ def _failure(step: Step, exc: BaseException, wrote: bool) -> None:
     elif isinstance(exc, ImportCancelled):
         state, message = jobs.CANCELLED, "已取消：没有写入任何数据。"
     elif isinstance(exc, TabularError | LianzhaoError | ValueError):
-        state, message = jobs.FAILED, f"导入失败：{exc}"
+        state, message = jobs.FAILED, str(exc)
     else:
         log.exception("import job %s failed", step.job_id)
         state, message = jobs.FAILED, "导入时系统出错，没有写入任何数据（已记录日志）。"

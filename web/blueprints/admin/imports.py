@@ -124,7 +124,13 @@ def upload():
     except jobs.ImportBusy as exc:
         return _page(str(exc), 409, kind)
     path = _folder() / stored
-    file.save(path)
+    try:
+        file.save(path)
+    except OSError as exc:  # a full disk: free the store at once rather than after the heartbeat
+        path.unlink(missing_ok=True)
+        with backend.unit_of_work() as session:
+            jobs.finish(session, job_id, jobs.FAILED, message="无法保存上传的文件")
+        return _page(f"无法保存上传的文件（{exc.strerror}），请联系系统管理员", 500, kind)
     _wait(runner.launch(runner.check, _step(job, path)))
     job = _own(job_id)
     if job.state == jobs.FAILED:  # unreadable: say so on the upload page, as before
