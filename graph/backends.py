@@ -6,6 +6,7 @@ way without importing the command line's package.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,18 @@ def embedded_path(cfg: Mapping[str, Any]) -> Path:
     folder = Path(cfg["instance"]["path"])
     folder.mkdir(parents=True, exist_ok=True)
     return folder / EMBEDDED_FILE
+
+
+def store_identity(cfg: Mapping[str, Any]) -> str:
+    """A short key naming the store a configuration opens (the embedded file, or the Neo4j server
+    and database): processes with the same key write to the same data (one import at a time)."""
+    backend = backend_name(cfg)
+    if backend == "neo4j":
+        section = cfg.get("neo4j") or {}
+        where = f"{section.get('uri', '')}/{section.get('database', '')}"
+    else:
+        where = str(embedded_path(cfg).resolve())
+    return f"{backend}:{hashlib.sha256(where.encode()).hexdigest()[:24]}"
 
 
 def open_backend(cfg: Mapping[str, Any], backend: str) -> GraphStore:

@@ -45,6 +45,7 @@ class Table:
     sheet: str | None = None
     overflow: set[int] = field(default_factory=set)  # indexes of rows with cells beyond the header
     warnings: list[str] = field(default_factory=list)
+    header_row: int = 1  # the header's row as Excel shows it (title rows above it skipped)
 
 
 def normalize_header(text: str) -> str:
@@ -254,4 +255,5 @@ def _build(raw_rows: list[list[str]], encoding: str, is_header: IsHeader | None 
         encoding=encoding,
         overflow=overflow,
         warnings=skipped,
+        header_row=start + 1,
     )

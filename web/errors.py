@@ -49,6 +49,15 @@ DEFAULT_MESSAGES = {
 }
 
 
+def too_large_message(limit_bytes: int | None) -> str:
+    """The 413 text naming the configured limit ([web] max_upload_mb), so users know what fits."""
+    if not limit_bytes:
+        return DEFAULT_MESSAGES[413]
+    mb = limit_bytes / (1024 * 1024)
+    shown = f"{mb:g} MB" if mb >= 1 else f"{max(limit_bytes // 1024, 1)} KB"
+    return f"上传的文件超过 {shown} 的上限，未被接收。请拆分后分批上传，或改用 CSV（通常比 XLSX 小）。"
+
+
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return (
@@ -94,6 +103,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc):
         code = exc.code or 500
+        if code == 413:
+            return render_error(413, too_large_message(app.config.get("MAX_CONTENT_LENGTH")))
         return render_error(code, None if code in DEFAULT_MESSAGES else exc.description)
 
     def domain_error(exc):

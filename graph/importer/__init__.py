@@ -14,6 +14,8 @@ One module per job; this package re-exports what callers use (``graph.importer.i
 * ``synonyms`` (+ synonyms.toml): vendor headers and designations, in one editable file
 * ``report``: ImportReport and per-row error bookkeeping
 * ``companies`` / ``relations``: the two imports (parse every row, match, one store write)
+* ``run``: run_import, the one entry point the CLI and the web's import jobs call (config picked once)
+* ``template``: the XLSX template with its 说明 sheet (CLI and web download)
 """
 
 from __future__ import annotations
@@ -42,10 +44,22 @@ from .companies import import_companies
 from .lookups import NodeResolver, ZoneResolver
 from .placement import EvidencePlacer, PlacementResult
 from .relations import import_relations
-from .report import PROGRESS_EVERY, REJECT_REASON_TITLE, ImportReport, Progress, RowError
+from .report import (
+    PROGRESS_EVERY,
+    REJECT_REASON_TITLE,
+    ImportReport,
+    Progress,
+    RowError,
+    notes,
+    report_dict,
+)
+from .run import KINDS, SUFFIXES, run_import
+from .template import template_workbook
 
 __all__ = [
     "COMPANY_COLUMNS",
+    "KINDS",
+    "SUFFIXES",
     "PROGRESS_EVERY",
     "REJECT_REASON_TITLE",
     "RELATION_COLUMNS",
@@ -63,6 +77,10 @@ __all__ = [
     "import_companies",
     "import_relations",
     "map_columns",
+    "notes",
+    "report_dict",
+    "run_import",
+    "template_workbook",
     "understand_columns",
     "parse_bool",
     "parse_date",

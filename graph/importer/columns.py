@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..tabular import TabularError, normalize_header
 from .synonyms import load_synonyms
@@ -127,6 +127,8 @@ class ColumnMapping:
     positions: dict[str, int]  # column key -> header position
     understood: list[tuple[str, str]]  # (header as written, column title)
     ignored: list[str]  # headers not used (unknown, or a lesser synonym of a used one)
+    # every header in file order: {"position", "letter", "header", "key", "title", "synonym", "note"}
+    columns: list[dict] = field(default_factory=list)
 
 
 def understand_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> ColumnMapping:
@@ -159,7 +161,46 @@ def understand_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> C
     used = set(positions.values())
     understood = [(headers[pos], titles[key]) for key, pos in sorted(positions.items(), key=lambda kv: kv[1])]
     ignored = [h for i, h in enumerate(headers) if h and i not in used]
-    return ColumnMapping(positions, understood, ignored)
+    return ColumnMapping(positions, understood, ignored, _explain(headers, lookup, positions))
+
+
+def column_letter(position: int) -> str:
+    """Excel's letter for a 0-based column position: 0 -> A, 26 -> AA."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _explain(
+    headers: Sequence[str], lookup: dict[str, tuple[ColumnSpec, int]], positions: dict[str, int]
+) -> list[dict]:
+    """How each header was understood, for the confirm step: the column it fills and whether it
+    matched as the column's own title or as a synonym; an unused header says why."""
+    used = {pos: key for key, pos in positions.items()}
+    out = []
+    for index, header in enumerate(headers):
+        if not header:
+            continue
+        found = lookup.get(normalize_header(header))
+        spec = found[0] if found else None
+        row = {
+            "position": index,
+            "letter": column_letter(index),
+            "header": header,
+            "key": spec.key if spec and index in used else "",
+            "title": spec.title if spec else "",
+            "synonym": spec is not None and normalize_header(header) != normalize_header(spec.title),
+            "note": "",
+        }
+        if spec is None:
+            row["note"] = "未识别，忽略"
+        elif index not in used:
+            row["note"] = f"「{headers[positions[spec.key]]}」已表示「{spec.title}」，此列忽略"
+        out.append(row)
+    return out
 
 
 def map_columns(headers: Sequence[str], specs: Sequence[ColumnSpec]) -> tuple[dict[str, int], list[str]]:

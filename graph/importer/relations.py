@@ -40,8 +40,11 @@ def import_relations(
     progress: Progress | None = None,
     limits: UploadLimits | None = None,
     display_name: str | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Validate supply relations (both firms must already be stored), then write them in one call."""
+    """Validate supply relations (both firms must already be stored), then write them in one call.
+
+    `dry_run` validates and reports without writing (the web's confirm step)."""
     table, cols, report = _start(path, "relations", RELATION_COLUMNS, limits, display_name)
     rows = _Rows(table, report)
     total = len(table.rows)
@@ -98,7 +101,7 @@ def import_relations(
         first_key[edge] = index
         supplies.append(Supply(ids[0], ids[1], product, amount))
     rows.finish()
-    if report.errors and not partial:
+    if dry_run or (report.errors and not partial):
         return report
     if supplies:
         report.written = store.upsert_supplies(supplies)

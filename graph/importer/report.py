@@ -13,6 +13,9 @@ from .columns import ColumnSpec, looks_like_header, understand_columns
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
 REJECT_REASON_TITLE = "错误原因"
+PREVIEW_ROWS = 5
+STORED_ERRORS = 500  # row errors kept with a stored report; the rejected-rows file has them all
+IGNORED_PREFIX = "忽略未识别的列"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class ImportReport:
     understood: list[tuple[str, str]] = field(default_factory=list)  # (header as written, column)
     ignored: list[str] = field(default_factory=list)  # headers not used
     header_row: int = 1  # as Excel shows it
+    # how each header was understood (ColumnMapping.columns) and the first data rows as read
+    columns: list[dict] = field(default_factory=list)
+    preview: list[tuple[int, list[str]]] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -126,10 +132,12 @@ def _start(
         encoding=table.encoding,
         total=len(table.rows),
         headers=list(table.headers),
-        warnings=table.warnings + [f"忽略未识别的列「{h}」" for h in mapping.ignored],
+        warnings=table.warnings + [f"{IGNORED_PREFIX}「{h}」" for h in mapping.ignored],
         understood=mapping.understood,
         ignored=mapping.ignored,
-        header_row=(table.row_numbers[0] - 1) if table.row_numbers else 1,
+        header_row=table.header_row,
+        columns=mapping.columns,
+        preview=[(table.row_numbers[i], table.rows[i]) for i in range(min(PREVIEW_ROWS, len(table.rows)))],
     )
     return table, mapping.positions, report
 
@@ -137,3 +145,39 @@ def _start(
 def _tick(progress: Progress | None, done: int, total: int) -> None:
     if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
         progress(done, total)
+
+
+# ---- what the web's confirm step and job pages show (CLI and web render the same report) -------
+
+
+def notes(report: ImportReport) -> list[str]:
+    """The report's warnings except the ignored columns, which the mapping names once already."""
+    return [w for w in report.warnings if not w.startswith(IGNORED_PREFIX)]
+
+
+def report_dict(report: ImportReport) -> dict:
+    """A report as plain JSON data, to keep between requests (the web's import jobs): counts,
+    summary, how each column was understood, the preview, every warning and the first row errors."""
+    return {
+        "kind": report.kind,
+        "encoding": report.encoding,
+        "total": report.total,
+        "created": report.created,
+        "updated": report.updated,
+        "written": report.written,
+        "placed": report.placed,
+        "pending": report.pending,
+        "inactive": report.inactive,
+        "local": report.local,
+        "rejected": report.rejected,
+        "committed": report.committed,
+        "summary": report.summary(),
+        "header_row": report.header_row,
+        "headers": list(report.headers),
+        "columns": [dict(c) for c in report.columns],
+        "ignored": list(report.ignored),
+        "preview": [[row, list(cells)] for row, cells in report.preview],
+        "warnings": notes(report),
+        "errors": [[e.row, e.message] for e in report.errors[:STORED_ERRORS]],
+        "error_count": len(report.errors),
+    }

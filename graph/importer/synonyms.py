@@ -31,6 +31,7 @@ class Synonyms:
     qualifications: dict[str, tuple[str, ...]]  # folded designation -> canonical qualifications
     empty: frozenset[str]  # folded cell values meaning "empty"
     generic: tuple[str, ...] = ()  # standard 经营范围 phrases: weak placement evidence
+    designations: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as written in the file (templates)
 
     def header_rank(self) -> dict[str, tuple[str, int]]:
         """Folded header -> (column key, rank among that key's synonyms)."""
@@ -60,4 +61,5 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> Synonyms:
         unicodedata.normalize("NFKC", w).strip().lower() for w in data.get("noise", {}).get("empty", [])
     )
     generic = tuple(data.get("placement", {}).get("generic", []))
-    return Synonyms(columns, quals, empty, generic)
+    written = tuple((word, tuple(means)) for word, means in data.get("qualifications", {}).items())
+    return Synonyms(columns, quals, empty, generic, written)

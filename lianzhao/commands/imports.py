@@ -13,7 +13,6 @@ import click
 from graph import importer
 from graph.backends import open_graph_store
 from graph.tabular import TabularError
-from graph.upload_limits import UploadLimits
 from lianzhao.export import Column, format_for_path, write_table
 
 MAX_ERRORS_SHOWN = 50
@@ -66,30 +65,14 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None, dry_ru
     target = rejects or _default_rejects(file)
     if target.resolve() == file.resolve():
         _fail("错误行输出文件不能与输入文件相同")
-    try:
-        limits = UploadLimits.from_config(obj.cfg)
-    except ValueError as exc:
-        _fail(str(exc))
     label = "校验企业数据" if kind == "companies" else "校验供应关系"
     progress, close_bar = _progress_renderer(label)
     try:
         with open_graph_store(obj.cfg) as store:
-            if kind == "companies":
-                report = importer.import_companies(
-                    store,
-                    file,
-                    district_cfg=obj.cfg["district"],
-                    companies_cfg=obj.cfg["companies"],
-                    partial=partial,
-                    progress=progress,
-                    dry_run=dry_run,
-                    limits=limits,
-                )
-            else:
-                report = importer.import_relations(
-                    store, file, partial=partial, progress=progress, limits=limits
-                )
-    except TabularError as exc:
+            report = importer.run_import(
+                store, kind, file, obj.cfg, partial=partial, dry_run=dry_run, progress=progress
+            )
+    except (TabularError, ValueError) as exc:  # an unreadable file, or bad [import] limits in the config
         close_bar()
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -99,9 +82,8 @@ def _run(obj, kind: str, file: Path, partial: bool, rejects: Path | None, dry_ru
     close_bar()
 
     _show_mapping(report)
-    for warning in report.warnings:
-        if not warning.startswith("忽略未识别的列"):  # named once above
-            click.echo(f"提示：{warning}", err=True)
+    for warning in importer.notes(report):  # the ignored columns are named once above
+        click.echo(f"提示：{warning}", err=True)
     for error in report.errors[:MAX_ERRORS_SHOWN]:
         click.echo(f"错误：{error}", err=True)
     if len(report.errors) > MAX_ERRORS_SHOWN:
@@ -157,7 +139,7 @@ def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None, dry_run:
 
 
 @import_group.command("template")
-@click.argument("kind", type=click.Choice(["companies", "relations"]))
+@click.argument("kind", type=click.Choice(list(importer.KINDS)))
 @click.option(
     "--output",
     "-o",
@@ -165,20 +147,21 @@ def companies_cmd(obj, file: Path, partial: bool, rejects: Path | None, dry_run:
     required=True,
     help="输出文件（.xlsx 或 .csv）",
 )
-def template_cmd(kind: str, output: Path):
-    """生成导入模板：中文表头加一行示例。"""
+@click.pass_obj
+def template_cmd(obj, kind: str, output: Path):
+    """生成导入模板：中文表头加一行示例（XLSX 另附「说明」工作表：各列、可用的表头和格式）。"""
     specs = importer.COMPANY_COLUMNS if kind == "companies" else importer.RELATION_COLUMNS
     fmt = format_for_path(output, "csv")
     if fmt not in ("csv", "xlsx"):
         _fail("模板文件应为 .xlsx 或 .csv")
-    columns = [Column(spec.key, spec.title) for spec in specs]
-    write_table(
-        [{spec.key: spec.example for spec in specs}],
-        columns,
-        fmt,
-        output,
-        sheet_name="企业" if kind == "companies" else "供应关系",
-    )
+    if fmt == "xlsx":  # the same workbook as the web's download, with its 说明 sheet
+        try:
+            output.write_bytes(importer.template_workbook(kind, obj.cfg.get("companies")))
+        except OSError as exc:
+            _fail(f"无法写入 {output}：{exc.strerror}")
+    else:
+        columns = [Column(spec.key, spec.title) for spec in specs]
+        write_table([{spec.key: spec.example for spec in specs}], columns, fmt, output)
     click.echo(f"已写入导入模板 {output}（第 2 行为示例，请替换）")
 
 

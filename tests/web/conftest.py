@@ -22,6 +22,7 @@ from crm.services.leads import create_lead
 from crm.services.users import get_by_username
 from crm.settings import CrmSettings as _CrmSettings
 from web import create_app
+from web.blueprints.admin import imports as import_views
 
 from .webdata import PASSWORD, build_env, close_env, open_env
 
@@ -112,6 +113,12 @@ def make_leads(sf) -> Leads:
 @pytest.fixture
 def leads(env) -> Leads:
     return make_leads(env.session_factory)
+
+
+@pytest.fixture
+def patient(monkeypatch):
+    """Import requests wait for their background step as long as a slow test machine needs."""
+    monkeypatch.setattr(import_views, "WAIT_SECONDS", 60.0)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.web.webdata import PASSWORD, uscc
 from web import backend, create_app
 
 from .conftest import csrf_token, post
+from .importflow import checked_page, confirm, upload
 
 GOOD_CSV = (
     "企业名称,统一社会信用代码,省份,城市,区县,营业收入(万元),产业链环节\n"
@@ -176,35 +177,36 @@ def test_settings_page_is_for_administrators_only(as_user, env):
 
 
 def _upload(client, kind, text, name="firms.csv"):
-    return post(
-        client,
-        "/admin/import",
-        {"kind": kind, "file": (io.BytesIO(text.encode("utf-8-sig")), name)},
-        content_type="multipart/form-data",
-    )
+    return upload(client, text.encode("utf-8-sig"), name, kind)
 
 
-def test_import_with_bad_rows_shows_each_error_and_writes_nothing(as_user, env):
+ROW_ERROR = re.compile(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>')
+
+
+def test_import_with_bad_rows_shows_each_error_and_writes_nothing(as_user, env, patient):
     before = env.store.company_count()
     client = as_user("admin")
-    resp = _upload(client, "companies", BAD_CSV)
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400
-    assert "未写入任何数据" in html
-    rows = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
+    job_id, html = checked_page(client, BAD_CSV.encode("utf-8-sig"), "firms.csv")
+    rows = ROW_ERROR.findall(html)
     assert [r for r, _ in rows] == ["3", "4"]
     assert "信用代码" in rows[0][1]
     assert "企业名称" in rows[1][1] and "营业收入" in rows[1][1]
+    html = confirm(client, job_id, "all").get_data(as_text=True)  # all or nothing: nothing
+    assert "未写入任何数据" in html and [r for r, _ in ROW_ERROR.findall(html)] == ["3", "4"]
     assert env.store.company_count() == before  # the good row was not written either
 
 
-def test_good_import_is_written(as_user, env):
+def test_good_import_is_written(as_user, env, patient):
     before = env.store.company_count()
     client = as_user("admin")
-    resp = _upload(client, "companies", GOOD_CSV)
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "导入完成" in html and "新增 1" in html
+    job_id, html = checked_page(client, GOOD_CSV.encode("utf-8-sig"), "firms.csv")
+    assert env.store.company_count() == before  # the check writes nothing
+    html = confirm(client, job_id, "all").get_data(as_text=True)
+    assert "导入完成" in html and "新增 1" in html
     assert env.store.company_count() == before + 1
+    with unit_of_work(env.session_factory) as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "import")).all()[-1]
+        assert entry.after["written"] == 1 and entry.after["file"] == "firms.csv"
 
 
 def test_import_rejects_other_file_types(as_user):
@@ -212,7 +214,7 @@ def test_import_rejects_other_file_types(as_user):
     assert resp.status_code == 400 and "只支持 CSV 或 XLSX" in resp.get_data(as_text=True)
 
 
-def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
+def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env, patient):
     from openpyxl import Workbook
 
     book = Workbook()
@@ -223,30 +225,23 @@ def test_xlsx_import_with_bad_rows_is_refused_row_by_row(as_user, env):
     data = io.BytesIO()
     book.save(data)
     before = env.store.company_count()
-    resp = post(
-        as_user("admin"),
-        "/admin/import",
-        {"kind": "companies", "file": (io.BytesIO(data.getvalue()), "企业.xlsx")},
-        content_type="multipart/form-data",
-    )
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "未写入任何数据" in html
-    errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
+    client = as_user("admin")
+    job_id, html = checked_page(client, data.getvalue(), "企业.xlsx")
+    errors = ROW_ERROR.findall(html)
     assert [row for row, _ in errors] == ["3"]
     assert "信用代码" in errors[0][1] and "不存在的环节" in errors[0][1]
+    assert "未写入任何数据" in confirm(client, job_id, "all").get_data(as_text=True)
     assert env.store.company_count() == before
 
 
-def test_relations_import_names_unknown_firms_per_row(as_user, env):
+def test_relations_import_names_unknown_firms_per_row(as_user, env, patient):
     text = (
         "供应方,采购方,产品,年交易额(万元)\n"
         f"{uscc(11)},{uscc(1)},控制器,1200\n"
         "不存在的供应商,通州整车示例,电池,300\n"
     )
-    resp = _upload(as_user("admin"), "relations", text, name="供应关系.csv")
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "未写入任何数据" in html
-    errors = re.findall(r'data-testid="row-error"><td class="num">第 (\d+) 行</td><td>([^<]+)</td>', html)
+    _, html = checked_page(as_user("admin"), text.encode("utf-8-sig"), "供应关系.csv", "relations")
+    errors = ROW_ERROR.findall(html)
     assert [row for row, _ in errors] == ["3"] and "不存在的供应商" in errors[0][1]
 
 
@@ -302,17 +297,19 @@ def test_business_roles_cannot_open_admin(as_user):
         assert post(client, "/admin/users/1/password", {"password": "Abcdef123456!"}).status_code == 403
 
 
-def test_upload_name_is_text_and_no_temp_file_is_left(as_user, env):
-    """A hostile file name is shown escaped, never used as a path; the temp copy is removed."""
+def test_upload_name_is_text_and_no_temp_file_is_left(as_user, env, patient):
+    """A hostile file name is shown escaped, never used as a path; the kept copy has a random name
+    and is removed when the upload is discarded."""
     from lianzhao.config import instance_path
 
     client = as_user("admin")
     name = "../../<img src=x onerror=alert(1)>.csv"
-    resp = _upload(client, "companies", "企业名称\n", name=name)
-    html = resp.get_data(as_text=True)
+    job_id, html = checked_page(client, "企业名称\n".encode("utf-8-sig"), name)
     assert "<img src=x" not in html and "&lt;img src=x" in html
     uploads = instance_path(env.cfg) / "uploads"
-    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert [p.name for p in uploads.iterdir()] == [f"{job_id}.csv"]
+    post(client, f"/admin/import/{job_id}/cancel")
+    assert list(uploads.iterdir()) == []
     assert not (instance_path(env.cfg).parent.parent / "<img src=x onerror=alert(1)>.csv").exists()
 
 
