@@ -73,6 +73,9 @@ ACTION_LABELS = {
     # crm/services/access_log.py
     "view": "查看",
     "export": "导出",
+    # crm/services/contacts.py
+    "delete": "删除",
+    "reveal": "查看完整信息",
 }
 
 
@@ -288,6 +291,7 @@ ENTITY_LABELS = {
     "lead_view": "线索详情",
     "ranking": "补链目标排名",
     "login": "登录",
+    "contact": "联系人",
 }
 
 
