@@ -76,6 +76,7 @@ ACTION_LABELS = {
     # crm/services/contacts.py
     "delete": "删除",
     "reveal": "查看完整信息",
+    "feed_use": "日程订阅读取",  # crm/services/calendar_feeds.py
 }
 
 
@@ -292,6 +293,7 @@ ENTITY_LABELS = {
     "ranking": "补链目标排名",
     "login": "登录",
     "contact": "联系人",
+    "calendar_feed": "日程订阅地址",
 }
 
 
