@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import PermissionDenied
@@ -147,6 +147,21 @@ def contacts_of_leads(
         )
         for contact in rows:
             own.setdefault(contact.lead_id, []).append(view(contact, full))  # type: ignore[arg-type]
-    return {
-        x.id: (by_company.get(x.company_id, []) if x.company_id else own.get(x.id, [])) for x in leads
-    }
+    return {x.id: (by_company.get(x.company_id, []) if x.company_id else own.get(x.id, [])) for x in leads}
+
+
+def readable_contacts(session: Session, actor: Actor, policy: ContactPolicy) -> list[ContactView]:
+    """Every contact the actor may see (the full export): managers and leaders all; a recruiter
+    those of the companies and leads they may read."""
+    actor = current_actor(session, actor)
+    full = policy.sees_full(actor)
+    if can_read_contacts(actor, False):
+        query = select(Contact)
+    elif can_read_contacts(actor, True):
+        readable = visibility(actor)
+        companies = select(Lead.company_id).where(readable, Lead.company_id.is_not(None))
+        own = select(Lead.id).where(readable)
+        query = select(Contact).where(or_(Contact.company_id.in_(companies), Contact.lead_id.in_(own)))
+    else:
+        return []
+    return [view(c, full) for c in session.scalars(query.order_by(Contact.id))]
