@@ -141,3 +141,29 @@ def test_update_stale_and_delete(sf, people):
         assert cq.company_contacts(s, people["mgr"], "c-med-1", POLICY).items == []
         actions = [e.action for e in s.scalars(select(AuditLog).where(AuditLog.entity == "contact"))]
         assert actions == ["create", "update", "delete"]
+
+
+def test_page_rule_and_list_rule_agree(sf, people):
+    """The Python form (scope_for_company, one company) and the SQL form (contacts_by_company,
+    many) pick the same companies for every user, pool leads and other teams included."""
+    with unit_of_work(sf) as s:
+        _lead(s, people["rec"], "甲", "c-own")
+        leads.create_lead(s, people["mgr"], {"company_name": "乙", "company_id": "c-pool", "sector_id": "medical"},
+                          settings=SETTINGS)  # fmt: skip
+        _lead(s, people["rec_e"], "丙", "c-elec", sector="electronics")
+        for cid in ("c-own", "c-pool", "c-elec", "c-none"):
+            contacts.add_contact(s, people["mgr"], {"name": f"联系人{cid}"}, company_id=cid, company_name=cid)
+    ids = ["c-own", "c-pool", "c-elec", "c-none"]
+    with unit_of_work(sf) as s:
+        for key, user in people.items():
+            listed = set(cq.contacts_by_company(s, user, ids, POLICY))
+            one_by_one = set()
+            for cid in ids:
+                try:
+                    cq.company_contacts(s, user, cid, POLICY)
+                    one_by_one.add(cid)
+                except PermissionDenied:
+                    pass
+            assert listed == one_by_one, key
+            shown = {v.company_id for v in cq.readable_contacts(s, user, POLICY)}
+            assert shown == one_by_one, key
