@@ -76,12 +76,14 @@ def test_week_view_on_a_phone(new_page, web_env):
     page = new_page()
     page.set_viewport_size(PHONE)
     login(page, "zhuanyuan")
-    day = SETTINGS.local_today(utcnow()) + timedelta(days=SETTINGS.first_contact_days)
+    # 包头稀土磁材 was assigned ten days ago and never contacted: its first contact fell due then
+    day = SETTINGS.local_today(utcnow()) - timedelta(days=10 - SETTINGS.first_contact_days)
     page.goto(f"/calendar/?view=week&date={day.isoformat()}")
     page.wait_for_selector("[data-testid=calendar-grid]")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "页面在手机上横向溢出"
     items = page.locator("[data-testid=calendar-item]")
-    assert items.count() >= 1  # first-contact due dates of the recruiter's leads
+    late = items.filter(has_text="包头稀土磁材")
+    assert late.count() == 1 and "首次接触到期" in late.inner_text()
     box = items.first.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     screenshot(page, "calendar_week_phone")
