@@ -19,7 +19,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import models_api, models_imports, models_loop, models_monitoring, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
+from . import (  # noqa: F401  (their tables join Base.metadata)
+    models_api,
+    models_calendar,
+    models_contacts,
+    models_imports,
+    models_loop,
+    models_monitoring,
+    models_security,
+    models_spaces,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

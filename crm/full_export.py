@@ -30,9 +30,12 @@ from sqlalchemy.orm import Session
 from graph.model import Chain, ChainNode, Company, Flow, Sector, Supply, Zone
 from graph.store import GraphStore
 
+from .masking import ContactPolicy, mask_text
 from .models import Activity, Lead, utcnow
+from .models_contacts import Contact
 from .models_monitoring import IndicatorValue
 from .permissions import visible_leads
+from .queries.contacts import readable_contacts
 from .services._common import Actor, current_actor
 
 SCHEMA_VERSION = "1"
@@ -46,6 +49,9 @@ ACTIVITY_COLUMNS = (
     "id", "lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date", "created_by_id",
     "created_at",
 )  # fmt: skip
+CONTACT_COLUMNS = ("id", "company_id", "lead_id", "company_name", "name", "title", "mobile", "landline", "email",
+                   "wechat", "notes")  # fmt: skip
+FREE_TEXT = ("participants", "outcome", "next_step")  # activity cells masked like contact details
 INDICATOR_COLUMNS = ("indicator_id", "period_kind", "period_key", "period_end", "value", "source", "note")
 DESCRIPTIONS = {
     "sectors.csv": "产业（1+4+3）",
@@ -57,6 +63,8 @@ DESCRIPTIONS = {
     "supplies.csv": "企业间供应关系 supplier_id → buyer_id",
     "leads.csv": "招商线索（调用者可查看的）；version 为乐观锁版本",
     "activities.csv": "线索的跟进活动，lead_id 指向 leads.csv",
+    "contacts.csv": "企业联系人（调用者可查看的）；company_id 指向 companies.csv，未关联企业的线索以 lead_id 指向 "
+    "leads.csv；调用者角色无权查看完整信息时手机、座机、邮箱、微信为脱敏值（个人信息保护法）",
     "indicator_values.csv": "监测指标的期间值（仅区领导、招商经理的导出包含）",
 }
 
@@ -145,9 +153,11 @@ def build_zip(
     store: GraphStore,
     *,
     may_read_indicators: Callable[[Any], bool],
+    contact_policy: ContactPolicy | None = None,
     now: datetime | None = None,
 ) -> bytes:
-    """The zip's bytes (schema.json first)."""
+    """The zip's bytes (schema.json first). Contacts, and phone numbers or e-mail addresses in
+    activity texts, are masked by crm.masking unless the caller's role sees them in full."""
     actor = current_actor(session, actor)
     now = now or utcnow()
     tables: dict[str, Table] = {
@@ -167,7 +177,19 @@ def build_zip(
         acts += session.scalars(
             select(Activity).where(Activity.lead_id.in_(lead_ids[i : i + 500])).order_by(Activity.id)
         )
-    tables["activities.csv"] = _orm_table(Activity, ACTIVITY_COLUMNS, acts)
+    policy = contact_policy or ContactPolicy()
+    full = policy.sees_full(actor)
+    tables["activities.csv"] = _csv(
+        _orm_columns(Activity, ACTIVITY_COLUMNS),
+        (
+            [
+                mask_text(getattr(a, n)) if n in FREE_TEXT and not full else getattr(a, n)
+                for n in ACTIVITY_COLUMNS
+            ]
+            for a in acts
+        ),
+    )
+    tables["contacts.csv"] = _orm_table(Contact, CONTACT_COLUMNS, readable_contacts(session, actor, policy))
     if may_read_indicators(actor):
         values = session.scalars(
             select(IndicatorValue).order_by(IndicatorValue.indicator_id, IndicatorValue.period_end)
@@ -198,7 +220,7 @@ def schema_only() -> dict[str, Any]:
     graph = (("sectors.csv", Sector), ("chains.csv", Chain), ("nodes.csv", ChainNode), ("flows.csv", Flow),
              ("zones.csv", Zone), ("companies.csv", Company), ("supplies.csv", Supply))  # fmt: skip
     crm = (("leads.csv", Lead, LEAD_COLUMNS), ("activities.csv", Activity, ACTIVITY_COLUMNS),
-           ("indicator_values.csv", IndicatorValue, INDICATOR_COLUMNS))  # fmt: skip
+           ("contacts.csv", Contact, CONTACT_COLUMNS), ("indicator_values.csv", IndicatorValue, INDICATOR_COLUMNS))  # fmt: skip
     files: dict[str, Any] = {
         n: {"description": DESCRIPTIONS[n], "columns": _dataclass_columns(c)} for n, c in graph
     }

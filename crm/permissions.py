@@ -143,3 +143,23 @@ def can_read_target_lists(user: Any) -> bool:
 
 def can_manage_users(user: Any) -> bool:
     return _active(user) and user.role == ADMIN
+
+
+def can_read_contacts(user: Any, reads_a_lead: bool) -> bool:
+    """Contacts of a company (crm.services.contacts): managers and leaders see every company's;
+    a recruiter those of a company on which they may read a lead (`reads_a_lead`)."""
+    if not _active(user):
+        return False
+    if user.role in (MANAGER, LEADER):
+        return True
+    return user.role == RECRUITER and reads_a_lead
+
+
+def can_edit_contacts(user: Any, edits_a_lead: bool) -> bool:
+    """Add, change or delete contacts: a manager on any company (they keep the shared records), a
+    recruiter on a company on which they may edit a lead; leaders read only."""
+    if not _active(user):
+        return False
+    if user.role == MANAGER:
+        return True
+    return user.role == RECRUITER and edits_a_lead

@@ -26,6 +26,7 @@ AREAS = {
     "companies": lambda u: True,
     "lists": permissions.can_read_target_lists,
     "leads": lambda u: _role(u) in _BUSINESS,
+    "calendar": lambda u: _role(u) in _BUSINESS,
     "inbox": lambda u: _role(u) in _BUSINESS,
     "board": lambda u: _role(u) in (MANAGER, LEADER),
     "dashboard": lambda u: _role(u) in (MANAGER, LEADER),

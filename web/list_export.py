@@ -16,8 +16,32 @@ def list_title(tl, sector_name: str, chain_name: str | None) -> str:
     return f"{tl.title}（{scope}，{state}）"
 
 
-def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]:
-    """(workbook bytes, download file name) for one list; rows in the list's order."""
+def contact_cells(found: list | None) -> dict[str, str]:
+    """A company's contacts in three cells (first person named, the others counted); the values
+    are already full or masked for the reader (crm.queries.contacts)."""
+    if not found:
+        return {"contact_name": "", "contact_phone": "", "contact_email": ""}
+    first = found[0]
+    more = f" 等 {len(found)} 人" if len(found) > 1 else ""
+    return {
+        "contact_name": f"{first.name}{'（' + first.title + '）' if first.title else ''}{more}",
+        "contact_phone": first.mobile or first.landline,
+        "contact_email": first.email,
+    }
+
+
+CONTACT_COLUMNS = [
+    Column("contact_name", "联系人"),
+    Column("contact_phone", "联系电话"),
+    Column("contact_email", "邮箱"),
+]
+
+
+def list_xlsx(
+    tl, sector_name: str, chain_name: str | None, contacts: dict[str, list] | None = None
+) -> tuple[bytes, str]:
+    """(workbook bytes, download file name) for one list; rows in the list's order. `contacts`
+    (company id -> ContactView, as the reader may see them) adds the contact columns."""
     columns = [
         Column("position", "序号", "int"),
         Column("company_name", "企业名称"),
@@ -29,6 +53,8 @@ def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]
     ]
     columns += [Column(f"f_{key}", label, "percent") for key, label in FACTOR_LABELS.items()]
     columns += [Column("reason", "推荐理由"), Column("note", "批注")]
+    if contacts is not None:
+        columns += CONTACT_COLUMNS
     rows = []
     for row in sorted(tl.rows, key=lambda r: r.position):
         record = {
@@ -47,6 +73,8 @@ def list_xlsx(tl, sector_name: str, chain_name: str | None) -> tuple[bytes, str]
         }
         for key in FACTOR_LABELS:
             record[f"f_{key}"] = (row.factors or {}).get(key)
+        if contacts is not None:
+            record.update(contact_cells(contacts.get(row.company_id)))
         rows.append(record)
     title = list_title(tl, sector_name, chain_name)
     data = table_bytes(rows, columns, "xlsx", title=title, sheet_name="目标企业名录")

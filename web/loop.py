@@ -11,10 +11,12 @@ from flask import current_app
 
 from crm.attachment_store import AttachmentStore
 from crm.loop_settings import LoopSettings
+from crm.masking import ContactPolicy
 
 from . import backend
 
 EXT = "lianzhao.loop"
+CONTACTS_EXT = "lianzhao.contacts"
 
 
 def loop_settings() -> LoopSettings:
@@ -43,3 +45,11 @@ def district() -> dict[str, Any]:
 
 def graph_store() -> Any:
     return backend.backend().store
+
+
+def contact_policy() -> ContactPolicy:
+    """[contacts]: who sees contact details in full and who may open them (crm.masking), read once."""
+    ext = current_app.extensions
+    if CONTACTS_EXT not in ext:
+        ext[CONTACTS_EXT] = ContactPolicy.from_config(backend.cfg())
+    return ext[CONTACTS_EXT]

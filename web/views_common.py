@@ -27,6 +27,7 @@ NAV = [
     ("企业名录", "companies.index", "companies.", "companies"),
     ("目标名录", "target_lists.lists", "target_lists.", "lists"),
     ("线索", "leads.index", "leads.", "leads"),
+    ("日程", "calendar.index", "calendar.", "calendar"),
     ("看板", "board.index", "board.", "board"),
     ("收件箱", "inbox.index", "inbox.", "inbox"),
     ("驾驶舱", "dashboard.index", "dashboard.", "dashboard"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from crm import models_api, models_imports, models_loop, models_monitoring, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
+from crm import (  # noqa: F401  (their tables join Base.metadata)
+    models_api,
+    models_calendar,
+    models_contacts,
+    models_imports,
+    models_loop,
+    models_monitoring,
+    models_security,
+    models_spaces,
+)
 from crm.models import Base
 
 config = context.config

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from graph.model import MISSING, WEAK
 
 from ..key_projects import four_ones_missing, is_key_project
+from ..masking import mask_text
 from ..models import Activity, Lead, StageChange, User, utcnow
 from ..models_monitoring import Designation, IndicatorValue, LeadCoordination, TaskReport
 from ..monitoring import (
@@ -229,9 +230,18 @@ def _local_date(value: datetime, timezone: str) -> date:
 
 
 def project_ledger(
-    session: Session, actor: Actor, settings: CrmSettings, f: ProjectFilter, limit: int = 5000
+    session: Session,
+    actor: Actor,
+    settings: CrmSettings,
+    f: ProjectFilter,
+    limit: int = 5000,
+    *,
+    mask: bool = False,
 ) -> list[ProjectRow]:
-    """Every lead the actor may read, as the row a bureau reports upward."""
+    """Every lead the actor may read, as the row a bureau reports upward. `mask`: phone numbers
+    and e-mail addresses in the progress texts masked (crm.masking, for roles that do not see
+    contact details in full)."""
+    shown = mask_text if mask else (lambda text: text or "")
     actor = current_actor(session, actor)
     q = visible_leads(actor)
     if f.sector_id:
@@ -292,8 +302,10 @@ def project_ledger(
                 history.get(lead.id, []),
                 lead.investment if reached else None,
                 lead.investment if reached_landed else None,
-                f"{last.occurred_on:%Y-%m-%d} {last.kind}：{last.outcome or ''}".strip() if last else "",
-                (last.next_step or "") if last else "",
+                shown(f"{last.occurred_on:%Y-%m-%d} {last.kind}：{last.outcome or ''}".strip())
+                if last
+                else "",
+                shown(last.next_step) if last else "",
                 (c.issue or "") if c else "",
                 (c.solver or "") if c else "",
                 names.get(lead.owner_id, "公共池") if lead.owner_id else "公共池",

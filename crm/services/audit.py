@@ -77,6 +77,10 @@ ACTION_LABELS = {
     "upload": "上传附件",
     "download": "下载附件",
     "remove_file": "删除附件",
+    # crm/services/contacts.py
+    "delete": "删除",
+    "reveal": "查看完整信息",
+    "feed_use": "日程订阅读取",  # crm/services/calendar_feeds.py
 }
 
 
@@ -299,6 +303,8 @@ ENTITY_LABELS = {
     "lead_view": "线索详情",
     "ranking": "补链目标排名",
     "login": "登录",
+    "contact": "联系人",
+    "calendar_feed": "日程订阅地址",
 }
 
 

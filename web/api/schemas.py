@@ -306,6 +306,28 @@ class AttachmentList(Schema):
     items = fields.List(fields.Nested(Attachment))
 
 
+class Contact(Schema):
+    """A person at a company; mobile, landline, email and wechat are masked (138****5678) unless
+    the caller's role sees contact details in full ([contacts] full_view_roles)."""
+
+    id = fields.Integer(required=True)
+    company_id = fields.String(allow_none=True)
+    lead_id = fields.Integer(allow_none=True)
+    company_name = fields.String()
+    name = fields.String()
+    title = fields.String()
+    mobile = fields.String()
+    landline = fields.String()
+    email = fields.String()
+    wechat = fields.String()
+    notes = fields.String()
+    full = fields.Boolean(metadata={"description": "true: details in full; false: masked"})
+
+
+class ContactList(Schema):
+    items = fields.List(fields.Nested(Contact))
+
+
 class ActivityCreate(_In):
     kind = fields.String(
         required=True, metadata={"description": "拜访 / 电话 / 会议 / 活动 / 备注", "example": "拜访"}

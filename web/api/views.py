@@ -14,6 +14,8 @@ from flask import g, jsonify, send_file, url_for
 
 from crm import full_export, permissions
 from crm.errors import PermissionDenied
+from crm.queries import contacts as contact_queries
+from crm.queries.contacts import contacts_by_company
 from crm.queries.monitoring import indicator_board
 from crm.queries.spaces import SpaceFilter, list_resources
 from crm.queries.worklist import WorkFilter, worklist
@@ -27,7 +29,7 @@ from ..blueprints.attachments import download_response
 from ..blueprints.monitoring import default_year
 from ..blueprints.monitoring import monitoring as monitoring_plan
 from ..list_export import list_xlsx
-from ..loop import attachment_store, district, graph_store, loop_settings
+from ..loop import attachment_store, contact_policy, district, graph_store, loop_settings
 from . import schemas as s
 from .core import (
     etag,
@@ -353,6 +355,33 @@ def download_attachment(lead_id: int, attachment_id: int):
     return download_response(got, attachment_id)
 
 
+@operation(
+    "/leads/<int:lead_id>/contacts",
+    summary="线索企业的联系人",
+    tag="线索",
+    response=s.ContactList,
+    errors=(401, 403, 404),
+)
+def lead_contacts(lead_id: int):
+    """The contacts of the lead's company (or the lead's own), masked unless the role sees them."""
+    leads.get_lead(backend.db(), g.actor, lead_id)  # the lead read rule first: 403 / 404
+    found = contact_queries.lead_contacts(backend.db(), g.actor, lead_id, contact_policy())
+    return jsonify({"items": s.Contact(many=True).dump(found.items)})
+
+
+@operation(
+    "/companies/<company_id>/contacts",
+    summary="企业联系人",
+    tag="企业",
+    response=s.ContactList,
+    errors=(401, 403),
+)
+def company_contacts(company_id: str):
+    """A company's contacts, for managers, leaders and recruiters who may read a lead on it."""
+    found = contact_queries.company_contacts(backend.db(), g.actor, company_id, contact_policy())
+    return jsonify({"items": s.Contact(many=True).dump(found.items)})
+
+
 # ----------------------------------------------------------------------------- target lists
 
 
@@ -399,7 +428,8 @@ def export_target_list(list_id: int):
     svc = backend.chain_service()
     sectors = {x.id: x.name for x in svc.sectors()}
     chain_name = next((c.name for c in svc.chains() if c.id == tl.chain_id), None)
-    data, filename = list_xlsx(tl, sectors.get(tl.sector_id, tl.sector_id), chain_name)
+    found = contacts_by_company(backend.db(), g.actor, [r.company_id for r in tl.rows], contact_policy())
+    data, filename = list_xlsx(tl, sectors.get(tl.sector_id, tl.sector_id), chain_name, found)
     response = send_file(
         io.BytesIO(data),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -483,6 +513,7 @@ def export_all():
         g.actor,
         backend.chain_service().store,
         may_read_indicators=lambda u: may_open(u, "monitoring"),
+        contact_policy=contact_policy(),
     )
     response = send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
                          download_name="lianzhao-export.zip")  # fmt: skip

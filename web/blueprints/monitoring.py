@@ -38,6 +38,7 @@ from seed.plan import read_plan_files
 
 from .. import backend
 from ..access import may_open
+from ..loop import contact_policy
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 PLAN_KEY = "lianzhao.monitoring"
@@ -295,7 +296,13 @@ def _project_filter() -> queries.ProjectFilter:
 def projects():
     f = _project_filter()
     scope = _sector_name(f.sector_id)
-    rows = queries.project_ledger(backend.db(), current_user.orm, backend.crm_settings(), f)
+    rows = queries.project_ledger(
+        backend.db(),
+        current_user.orm,
+        backend.crm_settings(),
+        f,
+        mask=not contact_policy().sees_full(current_user.orm),
+    )
     return render_template(
         "monitoring/projects.html",
         rows=rows,
@@ -312,7 +319,9 @@ def projects_export():
     f = _project_filter()
     scope = _sector_name(f.sector_id)
     settings = backend.crm_settings()
-    rows = queries.project_ledger(backend.db(), current_user.orm, settings, f)
+    rows = queries.project_ledger(
+        backend.db(), current_user.orm, settings, f, mask=not contact_policy().sees_full(current_user.orm)
+    )
     data = project_ledger_xlsx(rows, settings, scope, _today())
     return _download(data, f"项目台账_{scope}_{_today():%Y%m%d}.xlsx", XLSX)
 

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from crm import permissions
 from crm.errors import StaleEdit, ValidationError, WorkflowError
 from crm.models import TL_APPROVED, TL_SUBMITTED
+from crm.queries.contacts import contacts_by_company
 from crm.services import access_log, firm_status, target_lists
 from crm.services.lead_holders import CompanyRef
 from graph.targets import FACTOR_LABELS
@@ -21,6 +22,7 @@ from .. import backend
 from ..crm_calls import ranked_rows, top_rows
 from ..list_export import list_xlsx
 from ..localtime import zone_from_config
+from ..loop import contact_policy
 from ..params import parse_int, required_version
 
 # Same URL prefix as the ranking (/targets/lists/...): a list is built from the ranking's rows.
@@ -332,7 +334,10 @@ def list_export(list_id: int):
     svc = backend.chain_service()
     tl = target_lists.get_list(backend.db(), current_user.orm, list_id)
     sector_name, chain_name = _scope_names(svc, tl)
-    data, filename = list_xlsx(tl, sector_name, chain_name)
+    found = contacts_by_company(
+        backend.db(), current_user.orm, [r.company_id for r in tl.rows], contact_policy()
+    )
+    data, filename = list_xlsx(tl, sector_name, chain_name, found)
     with backend.unit_of_work() as s:
         access_log.record_export(
             s,
