@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import models_api, models_loop, models_monitoring, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
+from . import models_api, models_loop, models_monitoring, models_referrals, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from crm import models_api, models_loop, models_monitoring, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
+from crm import models_api, models_loop, models_monitoring, models_referrals, models_security, models_spaces  # noqa: F401  (their tables join Base.metadata)
 from crm.models import Base
 
 config = context.config

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
+from ..counting import milestones
 from ..errors import NotFound, PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from ..evidence import check_facts
 from ..key_projects import is_key_project
@@ -311,9 +312,8 @@ def _confirm(
 
 
 def landed_stage(settings: CrmSettings) -> str:
-    """The stage at which a firm is local (落地, else the second to last)."""
-    stages = settings.stages
-    return "落地" if "落地" in stages else stages[max(0, len(stages) - 2)]
+    """The stage at which a firm is local (落地; the rule: crm.counting.milestones)."""
+    return milestones(settings)[1]
 
 
 def return_claim(
