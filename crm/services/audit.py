@@ -73,6 +73,15 @@ ACTION_LABELS = {
     # crm/services/access_log.py
     "view": "查看",
     "export": "导出",
+    # crm/services/referrals.py, filings.py, projects.py, lead_merge.py, takeover.py
+    "referral": "登记引荐人",
+    "referral_decide": "认定引荐人",
+    "filing": "首报首谈申报",
+    "project_link": "项目关联",
+    "merge": "合并线索",
+    "merged_into": "并入其他线索",
+    "takeover_request": "申请接手",
+    "takeover_decide": "决定接手申请",
 }
 
 
