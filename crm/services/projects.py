@@ -23,7 +23,8 @@ from .. import permissions as perm
 from ..errors import NotFound, PermissionDenied, ValidationError, WorkflowError
 from ..models import Lead, utcnow
 from ..models_referrals import LINK_INCREASE, LINK_MERGED, LINK_SAME, LeadProject
-from . import audit
+from ..settings import CrmSettings
+from . import audit, filings
 from ._common import Actor, current_actor, get_lead
 from .lead_holders import CompanyRef, names_firm
 
@@ -96,6 +97,7 @@ def save_project(
     parent_lead_id: int | None = None,
     link: str | None = None,
     note: str | None = None,
+    settings: CrmSettings | None = None,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> LeadProject:
@@ -150,6 +152,8 @@ def save_project(
     after = _snapshot(row)
     if before != after:
         audit.record(session, actor, ACTION, "lead", lead_id, before, after, ip)
+        if settings is not None:
+            filings.sync_item(session, lead, settings, now=now)  # a duplicate needs no filing of its own
     return row
 
 

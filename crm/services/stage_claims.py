@@ -41,7 +41,7 @@ from ..models_loop import (
 )
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, inbox
+from . import audit, filings, inbox
 from ._common import Actor, current_actor, flush_or_stale
 from ._common import get_lead as _load_lead
 from .landing import land_firm
@@ -284,6 +284,8 @@ def _confirm(
         note,
     )
     flush_or_stale(session, f"线索「{lead.company_name}」")
+    if before["investment"] != lead.investment:
+        filings.sync_item(session, lead, settings, now=now)  # the agreed investment may cross the threshold
     after = {"investment": lead.investment, "expected_output": lead.expected_output}
     audit.record(
         session,
