@@ -157,6 +157,15 @@ def save_project(
     return row
 
 
+def parent_of(session: Session, actor: Actor, row: LeadProject | None) -> Lead | None:
+    """The lead a link points to, if the actor may read it."""
+    if row is None or row.parent_lead_id is None:
+        return None
+    actor = current_actor(session, actor)
+    parent = session.get(Lead, row.parent_lead_id)
+    return parent if parent is not None and perm.can_read(actor, parent) else None
+
+
 def links_to(session: Session, lead_id: int) -> list[tuple[Lead, LeadProject]]:
     """Leads that point at this one (same project, increases, merged), oldest first."""
     rows = session.execute(

@@ -174,6 +174,14 @@ def withdraw(
     return req
 
 
+def target_of(session: Session, actor: Actor, lead_id: int) -> Lead | None:
+    """The lead a request form is about, if the actor may read it (None: only its number is shown);
+    NotFound when there is no such lead."""
+    actor = current_actor(session, actor)
+    lead = get_lead(session, lead_id)
+    return lead if perm.can_read(actor, lead) else None
+
+
 def pending_for(session: Session, actor: Actor, limit: int = 50) -> list[TakeoverRequest]:
     """Pending requests the actor may decide (the manager's board)."""
     actor = current_actor(session, actor)
