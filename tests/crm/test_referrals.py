@@ -13,7 +13,8 @@ from crm.db import unit_of_work
 from crm.errors import PermissionDenied, ValidationError, WorkflowError
 from crm.models import Activity, AuditLog, Comment, InboxMessage, Lead
 from crm.models_referrals import LINK_INCREASE, LINK_MERGED, LINK_SAME, LeadProject
-from crm.queries import dashboard, referrals as ref_q, timeline
+from crm.queries import dashboard, timeline
+from crm.queries import referrals as ref_q
 from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, filings, lead_merge, leads, projects, referrals, stage_claims, takeover
 from crm.settings import CrmSettings

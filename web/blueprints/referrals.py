@@ -115,6 +115,25 @@ def _referral_box():
     return {"referral_box": referral_box}
 
 
+@bp.app_context_processor
+def _board_box():
+    """`board_referrals()` for the manager's board: take-over requests to decide, projects over the
+    首报首谈 threshold not filed, and how many groups of suspected duplicate leads there are."""
+
+    def board_referrals():
+        actor = current_user.orm
+        if getattr(actor, "role", None) != "manager":
+            return None
+        session, settings = backend.db(), backend.crm_settings()
+        return {
+            "takeovers": takeover.pending_for(session, actor),
+            "filings": ledgers.missing_filings(session, actor, settings),
+            "duplicates": len(lead_merge.suspected_duplicates(session, actor, settings)),
+        }
+
+    return {"board_referrals": board_referrals}
+
+
 @bp.post("/leads/<int:lead_id>/referral")
 def save_referral(lead_id: int):
     form = request.form
