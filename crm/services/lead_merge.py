@@ -29,7 +29,7 @@ from ..errors import PermissionDenied, ValidationError, WorkflowError
 from ..models import MANAGER, Base, Lead, utcnow
 from ..models_referrals import LINK_MERGED, TO_PENDING, Filing, LeadProject, Referral, TakeoverRequest
 from ..settings import CrmSettings
-from . import audit, inbox
+from . import audit, filings, inbox, referrals
 from ._common import Actor, current_actor, flush_or_stale, get_lead
 from .projects import same_firm
 
@@ -167,6 +167,12 @@ def merge_leads(
     audit.record(
         session, actor, MERGED_INTO, "lead", gone.id, before, {"merged_into": keep.id, "reason": reason}, ip
     )
+    # Action items that only concerned the merged lead close; the survivor's filing item follows its own figures.
+    inbox.close_action(session, filings.filing_key(gone.id), now)
+    left = session.scalar(select(Referral).where(Referral.lead_id == gone.id))
+    if left is not None:
+        inbox.close_action(session, referrals.decision_key(left.id), now)
+    filings.sync_item(session, session.get(Lead, keep.id) or keep, settings, now=now)
     owners = {uid for uid in (keep.owner_id, gone.owner_id) if uid is not None and uid != actor.id}
     for uid in sorted(owners):
         inbox.notify(

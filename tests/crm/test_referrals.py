@@ -375,3 +375,18 @@ def test_stage_claims_appear_in_the_timeline(sf, people, settings):
         claims = stage_claims.claims_of(s, people["rec"], lead_id)
         events = timeline.merge(s, [], [], [], claims)
         assert [e.title for e in events if e.kind == "claim"] == ["退回「签约」申报", "申报进入「签约」"]
+
+
+def test_merge_closes_the_merged_leads_action_items(sf, people, settings):
+    old = _lead(sf, people["rec"], settings, company_id="c-11", now=EARLY)
+    new = _lead(sf, people["rec2"], settings, company_id="c-11", investment=150000)
+    with unit_of_work(sf) as s:
+        referrals.save_referral(s, people["rec"], old, {"referrer_name": "甲", "referrer_kind": "person"})
+        referrals.save_referral(s, people["rec2"], new, {"referrer_name": "乙", "referrer_kind": "person"})
+    assert f"filing:{new}:file" in _open_items(sf, people["mgr"], "filing:")
+    assert len(_open_items(sf, people["mgr"], "referral:")) == 2
+    with unit_of_work(sf) as s:
+        result = lead_merge.merge_leads(s, people["mgr"], old, new, settings=settings)
+        assert "referrals" not in result.moved  # the survivor keeps its own referrer
+    assert _open_items(sf, people["mgr"], "filing:") == []
+    assert len(_open_items(sf, people["mgr"], "referral:")) == 1
