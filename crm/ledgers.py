@@ -4,12 +4,14 @@ report's rows (for `lianzhao indicators report` and its XLSX)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .monitoring import format_number
 from .printfit import ledger_xlsx
 from .queries.monitoring import IndicatorRow, ProjectRow, TaskRow
+from .queries.referrals import FilingRow, ReferralRow
 from .settings import CrmSettings
 
 PROJECT_HEADERS = (
@@ -160,6 +162,122 @@ def indicators_xlsx(rows: Sequence[IndicatorRow], years: Sequence[int], year: in
         table,
         "主要指标",
     )
+
+
+REFERRAL_HEADERS = (
+    ("序号", 5),
+    ("企业名称", 16),
+    ("产业链环节", 12),
+    ("引荐人", 10),
+    ("类型", 5),
+    ("单位/机构", 12),
+    ("联系方式", 10),
+    ("与企业关系", 10),
+    ("认定状态", 7),
+    ("认定人及日期", 12),
+    ("当前阶段", 7),
+    ("已确认投资（万元）", 9),
+    ("负责人", 7),
+)
+
+
+def referral_table(rows: Sequence[ReferralRow], timezone: str) -> list[list[Any]]:
+    out = []
+    for i, r in enumerate(rows, start=1):
+        lead, ref = r.lead, r.referral
+        decided = ""
+        if ref.decided_at is not None:
+            who = ref.decided_by.display_name if ref.decided_by else ""
+            decided = f"{who} {_local(ref.decided_at, timezone):%Y-%m-%d}".strip()
+        out.append(
+            [
+                i,
+                lead.company_name,
+                "·".join(x for x in (lead.chain_name, lead.node_name) if x),
+                ref.referrer_name,
+                ref.kind_label,
+                ref.unit or "",
+                ref.contact or "",
+                ref.relation or "",
+                ref.status_label + (f"：{ref.decision_note}" if ref.decision_note else ""),
+                decided,
+                lead.stage + (f"（「{r.pending_stage}」待确认）" if r.pending_stage else ""),
+                r.confirmed_investment,
+                lead.owner.display_name if lead.owner else "公共池",
+            ]
+        )
+    return out
+
+
+def referral_ledger_xlsx(rows: Sequence[ReferralRow], settings: CrmSettings, today: date) -> bytes:
+    confirmed = [r for r in rows if r.referral.status == "confirmed"]
+    total = sum(r.confirmed_investment or 0 for r in confirmed)
+    return ledger_xlsx(
+        "引荐项目台账",
+        f"截至 {today:%Y年%-m月%-d日}　共 {len(rows)} 个项目，引荐人已确认 {len(confirmed)} 个，"
+        f"已确认投资 {format_number(total)} 万元（签约经确认、同一项目只计一次）",
+        [h for h, _ in REFERRAL_HEADERS],
+        [w for _, w in REFERRAL_HEADERS],
+        referral_table(rows, settings.timezone),
+        "引荐项目台账",
+    )
+
+
+FILING_HEADERS = (
+    ("序号", 5),
+    ("企业名称", 16),
+    ("产业链环节", 12),
+    ("投资额（万元）", 9),
+    ("当前阶段", 7),
+    ("申报状态", 7),
+    ("申报日期", 9),
+    ("确认日期", 9),
+    ("争议日期", 9),
+    ("说明", 20),
+    ("负责人", 7),
+)
+
+
+def filing_table(rows: Sequence[FilingRow]) -> list[list[Any]]:
+    def day(value: date | None) -> str:
+        return f"{value:%Y-%m-%d}" if value else ""
+
+    out = []
+    for i, r in enumerate(rows, start=1):
+        lead, f = r.lead, r.filing
+        out.append(
+            [
+                i,
+                lead.company_name,
+                "·".join(x for x in (lead.chain_name, lead.node_name) if x),
+                lead.investment,
+                lead.stage,
+                r.status_label + ("（须申报）" if r.missing else ""),
+                day(f.filed_on) if f else "",
+                day(f.confirmed_on) if f else "",
+                day(f.disputed_on) if f else "",
+                (f.note or "") if f else "",
+                lead.owner.display_name if lead.owner else "公共池",
+            ]
+        )
+    return out
+
+
+def filing_ledger_xlsx(rows: Sequence[FilingRow], settings: CrmSettings, today: date) -> bytes:
+    missing = sum(1 for r in rows if r.missing)
+    return ledger_xlsx(
+        "首报首谈申报台账",
+        f"截至 {today:%Y年%-m月%-d日}　申报标准：投资额 {format_number(settings.filing_threshold_wan)} 万元及以上；"
+        f"共 {len(rows)} 个项目，未申报 {missing} 个",
+        [h for h, _ in FILING_HEADERS],
+        [w for _, w in FILING_HEADERS],
+        filing_table(rows),
+        "首报首谈申报台账",
+    )
+
+
+def _local(value: datetime, timezone: str) -> datetime:
+    return value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
 
 
 def progress_text(value: float | None) -> str:

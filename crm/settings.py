@@ -109,6 +109,7 @@ SETTINGS: dict[str, SettingDef] = {
             choices={"off": "关闭", "sector": "按产业轮流", "chain": "按产业链优先"},
         ),
         SettingDef("four_ones.key_investment_min", "重点项目投资额门槛（万元）", "float", 0),
+        SettingDef("filings.threshold_wan", "首报首谈申报投资额门槛（万元）", "float", 0),
         SettingDef("security.lockout_failures", "连续登录失败锁定次数", "int", 1, 100),
         SettingDef("security.lockout_minutes", "锁定时长（分钟）", "int", 1, 1440),
     )
@@ -188,6 +189,8 @@ class CrmSettings:
     timezone: str = "Asia/Shanghai"  # the district's clock ([web] timezone): what "today" means
     four_ones: FourOnes = field(default_factory=FourOnes)
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    # [filings]: a project at or above this investment (万元) is filed with the higher level (首报首谈).
+    filing_threshold_wan: float = 100000.0
 
     def local_today(self, now_utc: datetime) -> date:
         """The district's calendar date at `now_utc` (naive UTC, as the CRM stores times)."""
@@ -245,6 +248,7 @@ class CrmSettings:
                 timezone=str(cfg["web"]["timezone"]),
                 four_ones=four,
                 security=security,
+                filing_threshold_wan=float(cfg["filings"]["threshold_wan"]),
             )
         except KeyError as exc:
             raise ConfigError(f"配置缺少 {exc.args[0]}：请用 lianzhao.config.load_config 读取配置") from exc

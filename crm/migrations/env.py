@@ -12,6 +12,7 @@ from crm import (  # noqa: F401  (their tables join Base.metadata)
     models_imports,
     models_loop,
     models_monitoring,
+    models_referrals,
     models_security,
     models_spaces,
 )

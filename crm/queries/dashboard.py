@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from graph.model import MISSING, WEAK
 
+from ..counting import counted_subquery, milestone_stages, uncounted_clause
 from ..key_projects import count_ready, four_ones_missing, key_clause
 from ..models import Lead, Team, utcnow
 from ..permissions import visible_leads
@@ -21,13 +22,7 @@ from ..services._common import Actor, current_actor
 from ..services.overdue import overdue_condition
 from ..settings import CrmSettings
 
-
-def milestone_stages(settings: CrmSettings) -> tuple[list[str], list[str]]:
-    """Stages that count as signed (签约 and later) and landed (落地 and later)."""
-    stages = list(settings.stages)
-    signed = stages.index("签约") if "签约" in stages else max(0, len(stages) - 3)
-    landed = stages.index("落地") if "落地" in stages else max(0, len(stages) - 2)
-    return stages[signed:], stages[landed:]
+__all__ = ["Dashboard", "build", "gap_coverage", "milestone_stages"]
 
 
 @dataclass
@@ -138,11 +133,14 @@ def build(
     base = visible_leads(actor)
     if sector_id:
         base = base.where(Lead.sector_id == sector_id)
-    sub = base.order_by(None).subquery()
+    # A project counts once (crm.counting): linked duplicates and merged leads add nothing,
+    # an increase (增资扩产) only its increase.
+    sub = counted_subquery(base)
+    once = sub.c.counts_once
     signed_stages, landed_stages = milestone_stages(settings)
 
     counts: dict[str, int] = dict(
-        session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all()
+        session.execute(select(sub.c.stage, func.count()).where(once).group_by(sub.c.stage)).all()
     )
     by_stage = [(stage, counts.get(stage, 0)) for stage in settings.all_stages]
 
@@ -158,7 +156,9 @@ def build(
         sectors = [s for s in sectors if s.sector_id == sector_id]
 
     # Key projects, biggest first; the ready count uses the "四个一" rule (crm.key_projects).
-    key_q = base.where(key_clause(settings.four_ones), Lead.stage.not_in([settings.lost_stage]))
+    key_q = base.where(
+        key_clause(settings.four_ones), Lead.stage.not_in([settings.lost_stage]), ~uncounted_clause()
+    )
     key_total = session.scalar(select(func.count()).select_from(key_q.order_by(None).subquery())) or 0
     key_ready = count_ready(session, key_q, settings.four_ones)
     shown = session.scalars(
@@ -178,7 +178,9 @@ def build(
 
     def money(stages: list[str]) -> Money:
         n, total = session.execute(
-            select(func.count(), func.coalesce(func.sum(sub.c.investment), 0)).where(sub.c.stage.in_(stages))
+            select(func.count(), func.coalesce(func.sum(sub.c.counted_investment), 0)).where(
+                once, sub.c.stage.in_(stages)
+            )
         ).one()
         return Money(int(n), float(total))
 
@@ -191,9 +193,9 @@ def build(
             sub.c.sector_id,
             func.max(sub.c.sector_name),
             sub.c.stage,
-            func.coalesce(func.sum(sub.c.investment), 0),
+            func.coalesce(func.sum(sub.c.counted_investment), 0),
         )
-        .where(sub.c.stage.in_(signed_stages))
+        .where(once, sub.c.stage.in_(signed_stages))
         .group_by(sub.c.sector_id, sub.c.stage)
     ).all():
         entry = per_sector.setdefault(sid, [sector_names.get(sid) or name or sid or "（未填产业）", 0.0, 0.0])
@@ -204,8 +206,8 @@ def build(
 
     def pending(stages: list[str]) -> Money:
         n, total = session.execute(
-            select(func.count(), func.coalesce(func.sum(sub.c.investment), 0)).where(
-                sub.c.pending_stage.in_(stages), sub.c.stage.not_in(stages)
+            select(func.count(), func.coalesce(func.sum(sub.c.counted_investment), 0)).where(
+                once, sub.c.pending_stage.in_(stages), sub.c.stage.not_in(stages)
             )
         ).one()
         return Money(int(n), float(total))

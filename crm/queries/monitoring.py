@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from graph.model import MISSING, WEAK
 
+from ..counting import amounts_for, count_and_total, uncounted_clause
+from ..counting import milestones as milestone_stages
 from ..key_projects import four_ones_missing, is_key_project
 from ..masking import mask_text
 from ..models import Activity, Lead, StageChange, User, utcnow
@@ -39,14 +41,6 @@ from ..permissions import visible_leads
 from ..services._common import Actor, current_actor
 from ..services.overdue import overdue_condition
 from ..settings import CrmSettings
-
-
-def milestone_stages(settings: CrmSettings) -> tuple[str, str]:
-    """The stages whose entry counts as signed (签约) and landed (落地)."""
-    stages = list(settings.stages)
-    signed = "签约" if "签约" in stages else stages[max(0, len(stages) - 3)]
-    landed = "落地" if "落地" in stages else stages[max(0, len(stages) - 2)]
-    return signed, landed
 
 
 def utc_bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
@@ -256,6 +250,7 @@ def project_ledger(
             StageChange.changed_at >= start, StageChange.changed_at < end
         )
         q = q.where(or_(Lead.id.in_(moved), (Lead.created_at >= start) & (Lead.created_at < end)))
+    q = q.where(~uncounted_clause())  # a project counts once: its duplicates and merged leads are not rows
     leads = [
         lead
         for lead in session.scalars(
@@ -266,6 +261,7 @@ def project_ledger(
     ids = [lead.id for lead in leads]
     if not ids:
         return []
+    amounts = amounts_for(session, ids)
     history: dict[int, list[tuple[str, date]]] = defaultdict(list)
     for lead_id, stage, at in session.execute(
         select(StageChange.lead_id, StageChange.to_stage, StageChange.changed_at)
@@ -300,8 +296,8 @@ def project_ledger(
                 key,
                 four_ones_missing(lead, settings.four_ones) if key else [],
                 history.get(lead.id, []),
-                lead.investment if reached else None,
-                lead.investment if reached_landed else None,
+                amounts[lead.id][1] if reached else None,
+                amounts[lead.id][1] if reached_landed else None,
                 shown(f"{last.occurred_on:%Y-%m-%d} {last.kind}：{last.outcome or ''}".strip())
                 if last
                 else "",
@@ -382,13 +378,10 @@ def _figures(
         entered = (
             select(StageChange.lead_id).where(*in_period, StageChange.to_stage == stage).distinct().subquery()
         )
-        n, total = session.execute(
-            select(func.count(), func.coalesce(func.sum(Lead.investment), 0)).where(
-                Lead.id.in_(select(entered.c.lead_id))
-            )
-        ).one()
-        setattr(fig, f"{attr}_count", int(n))
-        setattr(fig, f"{attr}_investment", float(total or 0))
+        # A project counts once (crm.counting): duplicates and merged leads add nothing, 增资扩产 its increase.
+        n, total = count_and_total(session, Lead.id.in_(select(entered.c.lead_id)))
+        setattr(fig, f"{attr}_count", n)
+        setattr(fig, f"{attr}_investment", total)
     if gap_nodes is not None:
         nodes = session.scalars(
             select(Lead.node_id)

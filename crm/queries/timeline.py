@@ -1,10 +1,11 @@
-"""A lead's timeline: activities, stage changes and assignments merged newest first.
+"""A lead's timeline: activities, stage changes, assignments and stage claims merged newest first.
 
 Each list comes from its CRM service (which checks the permission); this only merges them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -12,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Activity, Assignment, StageChange, User
+from ..models_loop import CLAIM_CONFIRMED, CLAIM_PENDING, CLAIM_RETURNED, CLAIM_WITHDRAWN, StageClaim
 
 
 @dataclass
 class Event:
     at: datetime
-    kind: str  # activity | stage | assignment
+    kind: str  # activity | stage | assignment | claim
     title: str
     actor: str | None
     obj: object
@@ -31,7 +33,11 @@ def _names(session: Session, wanted: set[int | None]) -> dict[int, str]:
 
 
 def merge(
-    session: Session, activities: list[Activity], changes: list[StageChange], assigned: list[Assignment]
+    session: Session,
+    activities: list[Activity],
+    changes: list[StageChange],
+    assigned: list[Assignment],
+    claims: Sequence[StageClaim] = (),
 ) -> list[Event]:
     names = _names(
         session,
@@ -59,5 +65,14 @@ def merge(
             title += "（自动分派）"
         by = names.get(g.by_user_id) if g.by_user_id else ("系统" if g.automatic else None)
         events.append(Event(g.created_at, "assignment", title, by, g))
+    for claim in claims:  # stage claims (crm.services.stage_claims): claimed, then decided
+        who = claim.claimed_by.display_name if claim.claimed_by else None
+        events.append(Event(claim.claimed_at, "claim", f"申报进入「{claim.to_stage}」", who, claim))
+        if claim.decided_at is not None and claim.status != CLAIM_PENDING:
+            by = claim.decided_by.display_name if claim.decided_by else None
+            verb = {CLAIM_CONFIRMED: "确认", CLAIM_RETURNED: "退回", CLAIM_WITHDRAWN: "撤回"}.get(
+                claim.status, claim.status
+            )
+            events.append(Event(claim.decided_at, "claim", f"{verb}「{claim.to_stage}」申报", by, claim))
     events.sort(key=lambda e: e.at, reverse=True)
     return events

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 
 from graph.identity import normalize_name
 
+from ..counting import merged_clause
 from ..key_projects import is_key_project, key_clause
 from ..models import MANAGER, Activity, Lead, User, utcnow
 from ..permissions import team_pool, visible_leads
@@ -106,7 +107,7 @@ def next_due_column() -> Any:
 
 def filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime) -> Select[tuple[Lead]]:
     """SELECT of the leads of `f` the actor may read (unordered)."""
-    query = visible_leads(actor)
+    query = visible_leads(actor).where(~merged_clause())  # 已合并 leads leave the work lists
     if f.scope == "mine":
         query = query.where(Lead.owner_id == actor.id)
     elif f.scope == "pool":

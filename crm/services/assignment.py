@@ -116,6 +116,14 @@ def assign_lead(
     return _give(session, actor, lead, assignee, reason, now, ip)
 
 
+def hand_over(
+    session: Session, actor: Actor, lead: Lead, assignee: User, reason: str, *, now: datetime, ip: str | None
+) -> Lead:
+    """Give a lead to a user of any team once the caller's rule allowed it (a granted take-over
+    request, crm.services.takeover): recorded, audited and told like every assignment."""
+    return _give(session, actor, lead, assignee, reason, now, ip)
+
+
 def release_to_pool(
     session: Session,
     actor: Actor,

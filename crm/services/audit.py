@@ -81,6 +81,15 @@ ACTION_LABELS = {
     "delete": "删除",
     "reveal": "查看完整信息",
     "feed_use": "日程订阅读取",  # crm/services/calendar_feeds.py
+    # crm/services/referrals.py, filings.py, projects.py, lead_merge.py, takeover.py
+    "referral": "登记引荐人",
+    "referral_decide": "认定引荐人",
+    "filing": "首报首谈申报",
+    "project_link": "项目关联",
+    "merge": "合并线索",
+    "merged_into": "并入其他线索",
+    "takeover_request": "申请接手",
+    "takeover_decide": "决定接手申请",
 }
 
 

@@ -23,7 +23,7 @@ from ..errors import PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from ..models import MANAGER, RECRUITER, Lead, StageChange, Team, User, utcnow
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, inbox, spaces_holds, staffing
+from . import audit, filings, inbox, spaces_holds, staffing
 from ._common import Actor, current_actor, flush_or_stale, readable_lead, snapshot
 from ._common import get_lead as _load_lead
 from .assignment import auto_assign as _auto_assign
@@ -126,6 +126,8 @@ def create_lead(
         _tell_sector_team(session, actor, lead, sector_team, now)
     if lead.owner_id is None and auto_assign and settings.auto_assign != "off":
         _auto_assign(session, actor, [lead.id], settings=settings, ip=ip, now=now)
+    if lead.investment is not None:
+        filings.sync_item(session, lead, settings, now=now)  # 首报首谈 over the threshold
     return lead
 
 
@@ -249,6 +251,8 @@ def update_lead(
     flush_or_stale(session, f"线索「{lead.company_name}」")
     audit.record(session, actor, audit.UPDATE, "lead", lead.id, b, a, ip)
     _tell_named(session, actor, lead, named_before, lead.updated_at)
+    if "investment" in a:
+        filings.sync_item(session, lead, settings, now=lead.updated_at)  # 首报首谈 over the threshold
     return lead
 
 
@@ -326,6 +330,8 @@ def apply_transition(
         ip,
     )
     spaces_holds.follow_lead_stage(session, actor, lead, from_stage, settings, now)  # 筑巢: space follows
+    if settings.lost_stage in (target, from_stage):
+        filings.sync_item(session, lead, settings, now=now)  # 首报首谈: a lost project needs no filing
     return lead
 
 

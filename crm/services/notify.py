@@ -45,6 +45,13 @@ EVENT_LABELS = {
     "claim_pending": "阶段待确认",
     "claim_confirmed": "阶段已确认",
     "claim_returned": "阶段确认退回",
+    # crm/services/referrals.py, filings.py, takeover.py, lead_merge.py
+    "referral_pending": "引荐人待认定",
+    "referral_decided": "引荐人已认定",
+    "filing_due": "首报首谈待申报",
+    "takeover_request": "申请接手线索",
+    "takeover_decided": "接手申请已决定",
+    "lead_merged": "线索合并",
     "overdue": "超期提醒",
 }
 OVERDUE = "overdue"

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
+from ..counting import milestones
 from ..errors import NotFound, PermissionDenied, StaleEdit, ValidationError, WorkflowError
 from ..evidence import check_facts
 from ..key_projects import is_key_project
@@ -40,7 +41,7 @@ from ..models_loop import (
 )
 from ..settings import CrmSettings
 from ..workflow import Workflow, check_gate
-from . import audit, inbox
+from . import audit, filings, inbox
 from ._common import Actor, current_actor, flush_or_stale, readable_lead
 from ._common import get_lead as _load_lead
 from .landing import land_firm
@@ -283,6 +284,8 @@ def _confirm(
         note,
     )
     flush_or_stale(session, f"线索「{lead.company_name}」")
+    if before["investment"] != lead.investment:
+        filings.sync_item(session, lead, settings, now=now)  # the agreed investment may cross the threshold
     after = {"investment": lead.investment, "expected_output": lead.expected_output}
     audit.record(
         session,
@@ -311,9 +314,8 @@ def _confirm(
 
 
 def landed_stage(settings: CrmSettings) -> str:
-    """The stage at which a firm is local (落地, else the second to last)."""
-    stages = settings.stages
-    return "落地" if "落地" in stages else stages[max(0, len(stages) - 2)]
+    """The stage at which a firm is local (落地; the rule: crm.counting.milestones)."""
+    return milestones(settings)[1]
 
 
 def return_claim(

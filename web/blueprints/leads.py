@@ -19,7 +19,17 @@ from crm.models import LEADER, utcnow
 from crm.queries import timeline
 from crm.queries.response import response_status
 from crm.queries.worklist import WorkFilter, leads_version, worklist_rows
-from crm.services import access_log, activities, assignment, audit, leads, staffing, stage_claims, users
+from crm.services import (
+    access_log,
+    activities,
+    assignment,
+    audit,
+    lead_merge,
+    leads,
+    staffing,
+    stage_claims,
+    users,
+)
 from crm.services.leads import allowed_transitions
 from crm.services.stage_claims import EvidenceMissing
 from crm.workflow import Workflow
@@ -161,6 +171,10 @@ def _today():
 
 @bp.get("/<int:lead_id>")
 def show(lead_id: int):
+    survivor = lead_merge.merged_into(backend.db(), lead_id)
+    if survivor is not None:  # a merged lead (已合并) is kept; its address leads to the survivor
+        flash(f"线索 {lead_id} 已合并到本线索。", "info")
+        return redirect(url_for("leads.show", lead_id=survivor))
     page = _render_lead(lead_id)  # PermissionDenied -> 403, nothing logged
     with backend.unit_of_work() as s:
         access_log.record_view(s, current_user.orm, "lead", lead_id, request.remote_addr)
@@ -176,7 +190,10 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
     acts = activities.list_activities(session, actor, lead_id)
     changes = leads.stage_history(session, actor, lead_id)
     comments = activities.list_comments(session, actor, lead_id)
-    events = timeline.merge(session, acts, changes, assignment.assignment_history(session, actor, lead_id))
+    claims = stage_claims.claims_of(session, actor, lead_id)
+    events = timeline.merge(
+        session, acts, changes, assignment.assignment_history(session, actor, lead_id), claims
+    )
     try:
         audit_page = audit.list_entries(session, actor, entity="lead", entity_id=lead_id, per_page=100)
         audit_lines = audit.describe(session, audit_page.items, sectors=_sector_names())
@@ -200,7 +217,6 @@ def _render_lead(lead_id: int, *, gate=None, evidence=None, facts=None, status: 
                 "files": any(FACTS[k][1] == "file" for k in requirement_keys(reqs)),
             }
         )
-    claims = stage_claims.claims_of(session, actor, lead_id)
     pending = next((c for c in claims if c.status == "pending"), None)
     key = key_project_status(lead, settings.four_ones)
     can_edit = permissions.can_edit(actor, lead)
