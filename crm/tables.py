@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, cast
 
 import tabulate as _tabulate
 from openpyxl import Workbook
@@ -223,7 +223,7 @@ def render_xlsx(
     return buffer.getvalue()
 
 
-def _set_text(cell, text: str) -> None:
+def _set_text(cell: Any, text: str) -> None:
     """Store text as a string cell, never a formula; risky text also gets Excel's quote prefix."""
     cell.value = text
     cell.data_type = "s"
@@ -285,9 +285,9 @@ def write_table(
         if fmt == "xlsx":
             raise ExportError("XLSX 格式需要二进制输出（文件路径）")
         data = table_bytes(rows, columns, fmt, title=title, sheet_name=sheet_name)
-        out.write(data.decode("utf-8-sig" if fmt == "csv" else "utf-8"))
+        cast(TextIO, out).write(data.decode("utf-8-sig" if fmt == "csv" else "utf-8"))
         return
-    out.write(table_bytes(rows, columns, fmt, title=title, sheet_name=sheet_name))
+    cast(BinaryIO, out).write(table_bytes(rows, columns, fmt, title=title, sheet_name=sheet_name))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
