@@ -10,7 +10,7 @@ No I/O and no validation: `NetworkxStore` (graph/nx_store.py) checks a batch, co
 * Firms are not held here: they stay in the file and are read by indexed queries. An object per
   firm made opening a 1M-firm file cost 16 s and 2.4 GB in every process, including read-only
   commands that print 276 counters.
-* Per chain node, the counters the file keeps beside the firms (nx_file.Counts: local firms, local
+* Per chain node, the counters the file keeps beside the firms (backend_checks.NodeCounts: local firms, local
   output, outside firms, local firms per qualification set), so ``node_stats`` never reads a firm.
   Output is summed as integer micro-万元.
 """
