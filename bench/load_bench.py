@@ -521,8 +521,8 @@ def markdown(runs: list[dict]) -> str:
         "`lianzhao import companies` of new synthetic firms runs as another process. Page latency is the "
         "client's wall time (transfer included).",
         "",
-        "| run | CRM | firms | import | clients × s | requests | errors | page p50 ms | page p95 ms | p95 before / during / after import | writes ok / stored | lost | server CPU s | load avg |",
-        "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |",
+        "| run | CRM | server | firms | import | clients × s | requests | errors | page p50 / p95 ms (wall) | page p50 / p95 ms (server) | wall p95 before / during / after import | writes ok / stored | lost | server CPU s | load avg |",
+        "| --- | --- | --- | ---: | --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: | --- |",
     ]
     for r in runs:
         imp = r.get("import") or {}
@@ -536,9 +536,14 @@ def markdown(runs: list[dict]) -> str:
             if imp else "—"
         )  # fmt: skip
         writes = f"{r['acts_sent_ok']} acts / {r['acts_stored']} · {r['edits_ok']} leads edited"
+        server_ms = (
+            f"{r['page_server_p50']:.0f} / {r['page_server_p95']:.0f}" if r.get("page_server_p50") else "—"
+        )
+        mode = f"{r['workers']}×{r['threads']}, {'stale' if r.get('stale_analysis', True) else 'strict'}"
         lines.append(
-            f"| {r['measured']} at {r['git']} | {r['database']} | {r['firms']:,} | {span} | {r['clients']} × {r['duration']} | "
-            f"{r['requests']:,} | {r['errors']} | {r['page_p50']:.0f} | {r['page_p95']:.0f} | {pha} | {writes} | "
+            f"| {r['measured']} at {r['git']} | {r['database']} | {mode} | {r['firms']:,} | {span} | "
+            f"{r['clients']} × {r['duration']} | {r['requests']:,} | {r['errors']} | "
+            f"{r['page_p50']:.0f} / {r['page_p95']:.0f} | {server_ms} | {pha} | {writes} | "
             f"{r['edits_lost'] + max(0, r['acts_sent_ok'] - r['acts_stored'])} | {r['server_cpu_s']:.0f} of {r['wall_s']:.0f} wall | "
             f"{r['load_before']:.1f} → {r['load_after']:.1f} |"
         )

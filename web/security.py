@@ -134,8 +134,13 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
                 url_for("auth.login", next=request.full_path if request.method == "GET" else None)
             )
         if current_user.is_authenticated:
-            session.permanent = True
-            session["last_seen"] = now
+            # Rewritten only when it moved LAST_SEEN_STEP_S: setting it on every request re-signs
+            # and re-sends the cookie each time (issue 16); idle limits are minutes, so a few seconds
+            # of precision are enough (the server's own session row decides anyway).
+            if not session.permanent:
+                session.permanent = True
+            if last is None or now - float(last) >= LAST_SEEN_STEP_S:
+                session["last_seen"] = now
         return None
 
     @app.before_request
@@ -166,6 +171,9 @@ def init_app(app: Flask, cfg: dict[str, Any]) -> None:
             response.headers["Pragma"] = "no-cache"
             response.headers.pop("Expires", None)
         return response
+
+
+LAST_SEEN_STEP_S = 15
 
 
 def _wants_json() -> bool:
