@@ -122,10 +122,12 @@ def start(
 
 def get_own(session: Session, actor: User, job_id: str, session_token: str) -> ImportJob:
     """The actor's own job from this login session; anyone else's is "not found"."""
-    release_stale(session)
     job = session.get(ImportJob, job_id) if job_id else None
     if job is None or job.user_id != actor.id or job.session_hash != session_hash(session_token):
         raise NotFound("找不到该导入任务（可能已过期，或不是您在本次登录中上传的文件）")
+    if job.running and job.heartbeat_at < utcnow() - timedelta(seconds=STALE_SECONDS):
+        release_stale(session)  # its process died: say so rather than poll forever
+        session.refresh(job)
     return job
 
 

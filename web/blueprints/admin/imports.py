@@ -50,7 +50,8 @@ def _page(error: str | None = None, status: int = 200, kind: str | None = None):
 
 
 def _own(job_id: str):
-    return jobs.get_own(backend.db(), current_user.orm, job_id, current_user.token)
+    with backend.unit_of_work() as session:  # commits the failing of a job whose process died
+        return jobs.get_own(session, current_user.orm, job_id, current_user.token)
 
 
 def _step(job, path: Path) -> runner.Step:
