@@ -231,3 +231,30 @@ def check_supply_refs(batch: dict[tuple[str, str, str], Supply], missing: Missin
     gone = _first_missing(missing, COMPANY, (cid for key in batch for cid in key[:2]))
     if gone is not None:
         raise UnknownReference(f"供货关系引用了不存在的企业：{gone}，未写入任何供货关系")
+
+
+def merge_batch(
+    kept: Company, merged_id: str, supplies: Iterable[Supply]
+) -> tuple[Company, dict[tuple[str, str, str], Supply]]:
+    """GraphStore.merge_companies' stateless checks: the kept record and the ties it takes over."""
+    firm = companies_batch([kept])
+    kept = next(iter(firm.values()))
+    if not isinstance(merged_id, str) or not merged_id.strip():
+        check_id(merged_id, "被合并企业")
+    if merged_id == kept.id:
+        raise InvalidGraphData(f"不能把企业「{kept.name}」并入它自己")
+    ties = supplies_batch(supplies)
+    if any(merged_id in key[:2] for key in ties):
+        raise InvalidGraphData("并入后的供货关系不能再指向被合并的企业")
+    return kept, ties
+
+
+def check_merge_refs(
+    kept: Company, merged_id: str, ties: dict[tuple[str, str, str], Supply], missing: Missing
+) -> None:
+    """Both firms, the kept firm's nodes and zone, and every partner of a moved tie must exist."""
+    gone = missing(COMPANY, sorted({kept.id, merged_id}))
+    if gone:
+        raise UnknownReference(f"图中没有企业：{'、'.join(gone)}，未合并")
+    check_company_refs({kept.id: kept}, missing)
+    check_supply_refs(ties, missing)

@@ -45,7 +45,7 @@ _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
-_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local"})
+_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local", "CompanyAlias"})
 _CONSTRAINTS = [
     ("Sector", "id"),
     ("Chain", "id"),
@@ -53,8 +53,17 @@ _CONSTRAINTS = [
     ("Company", "id"),
     ("Zone", "id"),
     ("Meta", "key"),
+    ("CompanyAlias", "id"),  # a firm merged away (merge_companies): old id -> kept firm
 ]
-_INDEXES = [("Company", "uscc"), ("Company", "norm_name"), ("ChainNode", "chain_id"), ("Chain", "sector_id")]
+_INDEXES = [
+    ("Company", "uscc"),
+    ("Company", "norm_name"),
+    ("ChainNode", "chain_id"),
+    ("Chain", "sector_id"),
+    ("CompanyAlias", "company_id"),
+    ("CompanyAlias", "uscc"),
+    ("CompanyAlias", "norm_name"),
+]
 # Bolt only: bolt:// for one server, neo4j:// for routing to a cluster; +s / +ssc add TLS.
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
@@ -135,6 +144,96 @@ def _missing_in(tx: neo4j.ManagedTransaction) -> checks.Missing:
         return sorted(r["id"] for r in tx.run(query, ids=ids))
 
     return missing
+
+
+def _company_row(c: Company) -> dict[str, Any]:
+    """A firm as the properties of its node, with the derived ones queries use (_COMPANY_EXTRA)."""
+    # Empty strings and lists are left out (read back as the dataclass defaults): fewer
+    # property records per firm is the cheapest speed-up of a bulk import.
+    props = {k: v for k, v in _props(c).items() if v != "" and v != []}
+    props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
+    props["norm_name"] = normalize_name(c.name)
+    props["revenue_micro"] = micro(c.revenue)
+    props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
+    props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
+    return props
+
+
+def _write_companies(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace firms (rows of _company_row) with their OPERATES_IN and LOCATED_IN links."""
+    for chunk in _chunks(rows):
+        ids = [r["id"] for r in chunk]
+        # Firms that already exist get their properties and links replaced; new firms are
+        # created outright (a bulk import is all new firms): the existence check runs in
+        # this transaction, so a retry repeats it, and the uniqueness constraint still
+        # guards against a concurrent writer creating the same id.
+        existing = {
+            r["id"] for r in tx.run("UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)
+        }
+        old = [r for r in chunk if r["id"] in existing]
+        new = [r for r in chunk if r["id"] not in existing]
+        if old:
+            tx.run(
+                """
+                UNWIND $ids AS id
+                MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
+                ids=sorted(existing),
+            ).consume()
+            tx.run(
+                """
+                UNWIND $rows AS row
+                MATCH (c:Company {id: row.id}) SET c = row
+                REMOVE c:Local
+                FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
+                WITH c, row
+                UNWIND row.node_ids AS nid
+                MATCH (n:ChainNode {id: nid})
+                CREATE (c)-[:OPERATES_IN]->(n)""",
+                rows=old,
+            ).consume()
+        if new:
+            tx.run(
+                """
+                UNWIND $rows AS row
+                CREATE (c:Company) SET c = row
+                FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
+                WITH c, row
+                UNWIND row.node_ids AS nid
+                MATCH (n:ChainNode {id: nid})
+                CREATE (c)-[:OPERATES_IN]->(n)""",
+                rows=new,
+            ).consume()
+        zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
+        if zoned:
+            tx.run(
+                """
+                UNWIND $rows AS row
+                MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
+                CREATE (c)-[:LOCATED_IN]->(z)""",
+                rows=zoned,
+            ).consume()
+
+
+def _supply_rows(batch: dict[tuple[str, str, str], Supply]) -> list[dict[str, Any]]:
+    rows = []
+    for (sup, buy, product), s in batch.items():
+        row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
+        if s.amount is not None:
+            row["amount"] = s.amount
+        rows.append(row)
+    return rows
+
+
+def _write_supplies(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        tx.run(
+            """
+            UNWIND $rows AS row
+            MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
+            MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
+            SET r.amount = row.amount""",
+            rows=chunk,
+        ).consume()
 
 
 class Neo4jStore(GraphStore):
@@ -416,96 +515,48 @@ class Neo4jStore(GraphStore):
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
         batch = checks.companies_batch(companies)
-        rows = []
-        for c in batch.values():
-            # Empty strings and lists are left out (read back as the dataclass defaults): fewer
-            # property records per firm is the cheapest speed-up of a bulk import.
-            props = {k: v for k, v in _props(c).items() if v != "" and v != []}
-            props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
-            props["norm_name"] = normalize_name(c.name)
-            props["revenue_micro"] = micro(c.revenue)
-            props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
-            props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
-            rows.append(props)
+        rows = [_company_row(c) for c in batch.values()]
 
         def work(tx):
             checks.check_company_refs(batch, _missing_in(tx))
-            for chunk in _chunks(rows):
-                ids = [r["id"] for r in chunk]
-                # Firms that already exist get their properties and links replaced; new firms are
-                # created outright (a bulk import is all new firms): the existence check runs in
-                # this transaction, so a retry repeats it, and the uniqueness constraint still
-                # guards against a concurrent writer creating the same id.
-                existing = {
-                    r["id"]
-                    for r in tx.run("UNWIND $ids AS id MATCH (c:Company {id: id}) RETURN c.id AS id", ids=ids)
-                }
-                old = [r for r in chunk if r["id"] in existing]
-                new = [r for r in chunk if r["id"] not in existing]
-                if old:
-                    tx.run(
-                        """
-                        UNWIND $ids AS id
-                        MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
-                        ids=sorted(existing),
-                    ).consume()
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        MATCH (c:Company {id: row.id}) SET c = row
-                        REMOVE c:Local
-                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
-                        WITH c, row
-                        UNWIND row.node_ids AS nid
-                        MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""",
-                        rows=old,
-                    ).consume()
-                if new:
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        CREATE (c:Company) SET c = row
-                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
-                        WITH c, row
-                        UNWIND row.node_ids AS nid
-                        MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""",
-                        rows=new,
-                    ).consume()
-                zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
-                if zoned:
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
-                        CREATE (c)-[:LOCATED_IN]->(z)""",
-                        rows=zoned,
-                    ).consume()
+            _write_companies(tx, rows)
 
         self._write(work)
         return len(rows)
 
+    def merge_companies(self, kept: Company, merged_id: str, supplies: Iterable[Supply]) -> None:
+        kept, ties = checks.merge_batch(kept, merged_id, supplies)
+        row = _company_row(kept)
+
+        def work(tx):
+            checks.check_merge_refs(kept, merged_id, ties, _missing_in(tx))
+            merged = tx.run(
+                "MATCH (c:Company {id: $id}) RETURN c.uscc AS uscc, c.norm_name AS norm", id=merged_id
+            ).single(strict=True)
+            _write_companies(tx, [row])
+            _write_supplies(tx, _supply_rows(ties))
+            tx.run("MATCH (c:Company {id: $id}) DETACH DELETE c", id=merged_id).consume()
+            tx.run(
+                """
+                OPTIONAL MATCH (old:CompanyAlias {company_id: $mid}) SET old.company_id = $kid
+                WITH count(*) AS n
+                MERGE (a:CompanyAlias {id: $mid})
+                SET a.company_id = $kid, a.uscc = $uscc, a.norm_name = $norm""",
+                mid=merged_id,
+                kid=kept.id,
+                uscc=merged["uscc"],
+                norm=merged["norm"] or "",
+            ).consume()
+
+        self._write(work)
+
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         batch = checks.supplies_batch(supplies)
-        rows = []
-        for (sup, buy, product), s in batch.items():
-            row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
-            if s.amount is not None:
-                row["amount"] = s.amount
-            rows.append(row)
+        rows = _supply_rows(batch)
 
         def work(tx):
             checks.check_supply_refs(batch, _missing_in(tx))
-            for chunk in _chunks(rows):
-                tx.run(
-                    """
-                    UNWIND $rows AS row
-                    MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
-                    MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
-                    SET r.amount = row.amount""",
-                    rows=chunk,
-                ).consume()
+            _write_supplies(tx, rows)
 
         self._write(work)
         return len(rows)
@@ -600,6 +651,11 @@ class Neo4jStore(GraphStore):
 
     def company(self, company_id: str) -> Company | None:
         found = self._companies("MATCH (n:Company {id: $id}) RETURN n", id=company_id)
+        if not found:  # merged away: the kept firm
+            found = self._companies(
+                "MATCH (a:CompanyAlias {id: $id}) MATCH (n:Company {id: a.company_id}) RETURN n",
+                id=company_id,
+            )
         return found[0] if found else None
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
@@ -619,6 +675,14 @@ class Neo4jStore(GraphStore):
                 "UNWIND $keys AS k MATCH (c:Company {norm_name: k}) RETURN k, min(c.id) AS id", keys=names
             ):
                 out[r["k"]] = r["id"]
+            for prop, keys in (("uscc", codes), ("norm_name", names)):  # firms merged away
+                rest = [k for k in keys if k not in out]
+                if rest:  # prop is one of two constants
+                    for r in tx.run(
+                        f"UNWIND $keys AS k MATCH (a:CompanyAlias {{{prop}: k}}) RETURN k, min(a.company_id) AS id",
+                        keys=rest,
+                    ):
+                        out[r["k"]] = r["id"]
             return out
 
         return self._read(work)

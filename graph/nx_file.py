@@ -29,8 +29,19 @@ SCHEMA_VERSION = 1
 SEP = SEPARATOR
 CHUNK = 20_000  # rows per executemany / fetchmany
 IN_CHUNK = 500  # ids per "WHERE id IN (...)" query
-TABLES = ("meta", "sectors", "chains", "nodes", "zones", "flows", "companies", "supplies", "changes")
-DATA_TABLES = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies")
+TABLES = (
+    "meta",
+    "sectors",
+    "chains",
+    "nodes",
+    "zones",
+    "flows",
+    "companies",
+    "supplies",
+    "changes",
+    "aliases",
+)
+DATA_TABLES = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies", "aliases")
 _TUPLE_FIELDS: dict[type, tuple[str, ...]] = {
     Chain: ("sources",),
     ChainNode: ("keywords", "negative_keywords", "industry_codes", "sources", "tags"),
@@ -45,7 +56,8 @@ C_COLUMNS = COMPANY_FIELDS + ("norm_name",)
 LOG_KEEP = 1000  # versions kept at most
 LOG_BYTES = 16 * 2**20  # and at most this much key text (older entries are pruned first)
 LOG_MAX_KEYS = 50_000  # a bigger write logs "reload" (replaying it would cost about the same)
-LOG_KINDS = DATA_TABLES
+# Kinds a reader replays; any other kind ("merge", "clear", "reload") makes it reload everything.
+LOG_KINDS = ("sectors", "chains", "nodes", "zones", "flows", "companies", "supplies")
 
 E = TypeVar("E", Sector, Chain, ChainNode, Zone)
 
@@ -75,6 +87,8 @@ CREATE TABLE IF NOT EXISTS supplies (supplier TEXT NOT NULL, buyer TEXT NOT NULL
     product TEXT NOT NULL, amount REAL, PRIMARY KEY (supplier, buyer, product)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY, kind TEXT NOT NULL,
     keys TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, company_id TEXT NOT NULL, uscc TEXT,
+    norm_name TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -154,6 +168,25 @@ def insert_companies(conn: sqlite3.Connection, batch: Iterable[tuple[Company, st
     rows = iter(batch)
     while chunk := [company_row(c, norm) for _, (c, norm) in zip(range(CHUNK), rows, strict=False)]:
         conn.executemany(insert, chunk)
+
+
+def select_aliases(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, str]]:
+    """(merged id, kept id, merged firm's credit code, its normalised name) per merged-away firm."""
+    return conn.execute("SELECT id, company_id, uscc, norm_name FROM aliases").fetchall()
+
+
+def merge_rows(
+    conn: sqlite3.Connection, kept: tuple[Company, str], merged: tuple[Company, str], supplies: list[tuple]
+) -> None:
+    """merge_companies in the file (inside the caller's transaction): the kept row replaced, the
+    moved ties added, the merged firm and its ties deleted, its id recorded as an alias."""
+    insert_companies(conn, [kept])
+    conn.executemany("INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)", supplies)
+    mid, kid = merged[0].id, kept[0].id
+    conn.execute("DELETE FROM supplies WHERE supplier = ? OR buyer = ?", (mid, mid))
+    conn.execute("DELETE FROM companies WHERE id = ?", (mid,))
+    conn.execute("UPDATE aliases SET company_id = ? WHERE company_id = ?", (kid, mid))
+    conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)", (mid, kid, merged[0].uscc, merged[1]))
 
 
 # ---- opening and schema ---------------------------------------------------------------------

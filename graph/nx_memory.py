@@ -85,6 +85,10 @@ class GraphMemory:
         self.by_name: dict[str, str | set[str]] = {}
         self.agg: dict[str, NodeAgg] = {}
         self.local_count = 0
+        # Firms merged away (GraphStore.merge_companies): old id / credit code / name -> kept id.
+        self.aliases: dict[str, str] = {}
+        self.alias_uscc: dict[str, str] = {}
+        self.alias_name: dict[str, str] = {}
 
     def missing(self, label: str, ids: list[str]) -> list[str]:
         """The ids of `label` (backend_checks.SECTOR ...) not held: the stores' one reference check."""
@@ -202,6 +206,35 @@ class GraphMemory:
             if old is not None:
                 self._link(old, self.norm[cid], -1)
             self._link(c, norm, 1)
+
+    def apply_aliases(self, rows: Iterable[tuple[str, str, str | None, str]]) -> None:
+        """(merged id, kept id, its credit code, its normalised name) rows; a kept id that was itself
+        merged away later is followed, so every alias names a live firm."""
+        for mid, kid, uscc, norm in rows:
+            for index in (self.aliases, self.alias_uscc, self.alias_name):
+                for key, target in list(index.items()):
+                    if target == mid:
+                        index[key] = kid
+            self.aliases[mid] = kid
+            if uscc:
+                self.alias_uscc[uscc] = kid
+            if norm:
+                self.alias_name[norm] = kid
+
+    def remove_company(self, cid: str) -> None:
+        """Drop a firm, its links, indexes, aggregates and ties (a merge deletes the merged firm)."""
+        old = self.companies.get(cid)
+        if old is None:
+            return
+        self._link(old, self.norm[cid], -1)
+        del self.companies[cid], self.norm[cid]
+        for own, other in ((self.sells, self.buys), (self.buys, self.sells)):
+            for partner, product in own.pop(cid, {}):
+                deals = other.get(partner)
+                if deals is not None:
+                    deals.pop((cid, product), None)
+                    if not deals:
+                        del other[partner]
 
     def apply_supplies(self, batch: dict[tuple[str, str, str], Supply]) -> None:
         sells, buys = self.sells, self.buys

@@ -109,6 +109,7 @@ class NetworkxStore(GraphStore):
                 mem.load_supplies(
                     file.chunks(conn.execute("SELECT supplier, buyer, product, amount FROM supplies"))
                 )
+                mem.apply_aliases(file.select_aliases(conn))
             self._db_seen = seen
         except BaseException as exc:
             # Half-loaded memory must never be taken for current: force a full load next call.
@@ -324,13 +325,37 @@ class NetworkxStore(GraphStore):
         )
         return len(batch)
 
+    def merge_companies(self, kept: Company, merged_id: str, supplies: Iterable[Supply]) -> None:
+        """Logged as kind "merge": another process holding the file reloads (merges are rare)."""
+        kept, ties = checks.merge_batch(kept, merged_id, supplies)
+        state: dict[str, tuple[Company, str]] = {}
+
+        def validate() -> None:
+            checks.check_merge_refs(kept, merged_id, ties, self._missing)
+            state["kept"] = (kept, normalize_name(kept.name))
+            state["merged"] = (self._mem.companies[merged_id], self._mem.norm[merged_id])
+
+        def sql(conn: sqlite3.Connection) -> None:
+            rows = [(k[0], k[1], k[2], s.amount) for k, s in ties.items()]
+            file.merge_rows(conn, state["kept"], state["merged"], rows)
+
+        def apply() -> None:
+            mem = self._mem
+            merged, norm = state["merged"]
+            mem.remove_company(merged_id)
+            mem.apply_companies({kept.id: state["kept"]})
+            mem.apply_supplies(ties)
+            mem.apply_aliases([(merged_id, kept.id, merged.uscc, norm)])
+
+        self._write(validate, sql, apply, lambda: ("merge", [kept.id, merged_id]))
+
     def clear(self) -> None:
         def sql(conn: sqlite3.Connection) -> None:
             for table in (*file.DATA_TABLES, "changes"):
                 conn.execute(f"DELETE FROM {table}")  # fixed table names, no user input
 
         def reset() -> None:
-            self._mem = GraphMemory()
+            self._mem = GraphMemory()  # aliases too: `clear` forgets merges
 
         self._write(lambda: None, sql, reset, lambda: ("clear", []))
 
@@ -378,7 +403,10 @@ class NetworkxStore(GraphStore):
     def company(self, company_id: str) -> Company | None:
         with self._lock:
             self._sync()
-            return self._mem.companies.get(company_id)
+            found = self._mem.companies.get(company_id)
+            if found is None and company_id in self._mem.aliases:
+                found = self._mem.companies.get(self._mem.aliases[company_id])
+            return found
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
         with self._lock:
@@ -390,11 +418,17 @@ class NetworkxStore(GraphStore):
         with self._lock:
             self._sync()
             out: dict[str, str] = {}
-            for keys, index in ((usccs, self._mem.by_uscc), (norm_names, self._mem.by_name)):
+            mem = self._mem
+            for keys, index, aliases in (
+                (usccs, mem.by_uscc, mem.alias_uscc),
+                (norm_names, mem.by_name, mem.alias_name),
+            ):
                 for key in keys:
                     hit = index.get(key) if key else None
                     if hit is not None:  # several firms on one key: the smallest id, like Neo4j
                         out[key] = hit if isinstance(hit, str) else min(hit)
+                    elif key and key in aliases:  # a firm merged away: the kept firm
+                        out[key] = aliases[key]
             return out
 
     def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:

@@ -1,0 +1,136 @@
+"""GraphStore.merge_companies and graph/merge.py on every backend: one firm kept, ties and links
+moved, the merged id an alias that still resolves (so a lead naming it never breaks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.errors import InvalidInput, NotFound
+from graph.identity import normalize_name
+from graph.merge import merge_companies, merged_record
+from graph.model import Company, Supply
+from graph.nx_store import NetworkxStore
+from graph.store import InvalidGraphData, UnknownReference
+
+from .test_graph_store import CHAINS, COMPANIES, FLOWS, LOCAL_A, NODES, OUT_X, SECTORS, SUPPLIES, ZONES
+from .test_graph_store import full as full  # noqa: F401  (fixture)
+
+
+def test_merge_moves_links_ties_and_names(full):
+    before = full.data_version()
+    done = merge_companies(full, "O-x", "O-y")
+    assert not done.already_done and full.data_version() != before
+    assert "O-y" not in full.company_ids()
+    kept = full.company("O-x")
+    assert kept.node_ids == ("ev-1", "md-1", "md-2")
+    assert kept.former_names == ("三河扭矩科技有限公司",)
+    assert kept.zone_id == "sanhe"  # the kept firm had none: taken from the merged one
+    assert kept.uscc == OUT_X.uscc and kept.name == OUT_X.name  # its own values stay
+    # the tie between the two disappears; the others stay
+    assert [(s.supplier_id, s.buyer_id, s.product) for s in full.supplies_of("O-x")] == [
+        ("L-b", "O-x", "高分子材料"),
+        ("O-x", "L-a", "钛合金棒材"),
+        ("O-x", "L-a", "钛合金粉末"),
+    ]
+    assert full.supplies_of("O-y") == []
+    stats = full.node_stats(["小巨人"])
+    assert stats["ev-1"].outside_firms == 1 and stats["md-1"].outside_firms == 1
+    assert full.company_count() == len(COMPANIES) - 1
+    assert [c.id for c in full.companies_on_nodes(["ev-1"])] == ["O-x"]
+
+
+def test_old_id_credit_code_and_name_resolve_to_the_kept_firm(full):
+    merge_companies(full, "O-y", "O-x")
+    assert full.company("O-x").id == "O-y"  # a lead naming the old id still finds its firm
+    assert full.companies(["O-x"]) == []  # the bulk read lists stored firms only
+    assert full.match_companies([OUT_X.uscc], [normalize_name(OUT_X.name)]) == {
+        OUT_X.uscc: "O-y",
+        normalize_name(OUT_X.name): "O-y",
+    }
+    assert full.find_companies("𠮷利")[0].id == "O-y"  # by its 曾用名 now
+
+
+def test_local_merge_moves_ties_and_keeps_output_once(full):
+    merge_companies(full, "L-a", "L-b")
+    kept = full.company("L-a")
+    assert kept.node_ids == ("md-1", "md-1a", "md-2")
+    assert kept.qualifications == ("专精特新", "上市", "高新技术企业")
+    assert Supply("L-a", "O-x", "高分子材料", None) in full.supplies_of("L-a")
+    stats = full.node_stats(["高新技术企业"])
+    assert stats["md-1"].local_firms == 1 and stats["md-1a"].local_firms == 1
+    assert sum(s.local_output for s in stats.values()) == pytest.approx(120000.0)  # once, not twice
+    assert [t.local_id for t in full.local_ties(["O-x"])] == ["L-a", "L-a", "L-a"]
+
+
+def test_aliases_follow_a_later_merge(full):
+    merge_companies(full, "L-b", "L-c")
+    merge_companies(full, "L-a", "L-b")
+    assert full.company("L-c").id == "L-a"
+    assert full.company("L-b").id == "L-a"
+    assert set(full.company("L-a").former_names) == {"北京䶮材科技有限公司", "通州𠮷康服务有限公司"}
+
+
+def test_merge_again_is_a_no_op(full):
+    merge_companies(full, "O-x", "O-y")
+    version = full.data_version()
+    assert merge_companies(full, "O-x", "O-y").already_done
+    assert full.data_version() == version
+    with pytest.raises(InvalidInput):  # the merged id cannot be kept any more
+        merge_companies(full, "O-y", "O-x")
+
+
+def test_bad_merges_write_nothing(full):
+    version = full.data_version()
+    with pytest.raises(NotFound):
+        merge_companies(full, "O-x", "nobody")
+    with pytest.raises(InvalidInput):
+        merge_companies(full, "O-x", "O-x")
+    with pytest.raises(UnknownReference):
+        full.merge_companies(LOCAL_A, "nobody", [])
+    with pytest.raises(InvalidGraphData):
+        full.merge_companies(LOCAL_A, "L-a", [])
+    with pytest.raises(InvalidGraphData):  # a moved tie may not name the merged firm
+        full.merge_companies(LOCAL_A, "L-b", [Supply("L-b", "O-x", "x")])
+    with pytest.raises(UnknownReference):
+        full.merge_companies(LOCAL_A, "L-b", [Supply("L-a", "nobody", "x")])
+    assert full.data_version() == version
+    assert full.company("L-b").id == "L-b"
+
+
+def test_clear_forgets_aliases(full):
+    merge_companies(full, "O-x", "O-y")
+    full.clear()
+    assert full.company("O-y") is None
+
+
+def test_merged_record_rules():
+    keep = Company("A", "甲公司", node_ids=(), pending=True, placements=("n1\tcandidate\t0.40\t词",))
+    other = Company("B", "乙公司", former_names=("甲公司", "丙公司"), node_ids=("n2",))
+    m = merged_record(keep, other)
+    assert m.former_names == ("乙公司", "丙公司")  # its own name is never a 曾用名
+    assert m.node_ids == ("n2",) and not m.pending and m.placements == ()
+
+
+def _fill(store):
+    store.upsert_sectors(SECTORS)
+    store.upsert_chains(CHAINS)
+    store.upsert_nodes(NODES)
+    store.upsert_flows(FLOWS)
+    store.upsert_zones(ZONES)
+    store.upsert_companies(COMPANIES)
+    store.upsert_supplies(SUPPLIES)
+
+
+def test_embedded_file_keeps_aliases_and_other_processes_catch_up(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with NetworkxStore(path) as writer, NetworkxStore(path) as reader:
+        _fill(writer)
+        assert reader.company("O-y").id == "O-y"
+        merge_companies(writer, "O-x", "O-y")
+        assert reader.company("O-y").id == "O-x"  # replays by reloading
+        assert "O-y" not in reader.company_ids()
+    with NetworkxStore(path) as again:
+        assert again.company("O-y").id == "O-x"
+        assert again.match_companies([], [normalize_name("三河扭矩科技有限公司")]) == {
+            normalize_name("三河扭矩科技有限公司"): "O-x"
+        }
