@@ -73,6 +73,7 @@ ACTION_LABELS = {
     # crm/services/access_log.py
     "view": "查看",
     "export": "导出",
+    "merge": "合并企业",  # crm/services/company_merge.py
 }
 
 
@@ -260,7 +261,20 @@ def field_labels() -> dict[str, str]:
     labels.update({k: v[0] for k, v in TEXT_FIELDS.items()})
     labels.update(NUMBER_FIELDS)
     labels.update(USER_FIELDS)
+    labels.update(MERGE_LABELS)
     return labels
+
+
+# What a merge entry carries (crm/services/company_merge.py).
+MERGE_LABELS = {
+    "merged_id": "被合并企业编号",
+    "merged_name": "被合并企业",
+    "merged_uscc": "被合并企业信用代码",
+    "lead_ids": "改指的线索",
+    "moved_ties": "转移的供应关系",
+    "forced": "强制合并",
+    "graph_already_merged": "图谱此前已合并",
+}
 
 
 @dataclass
@@ -288,6 +302,7 @@ ENTITY_LABELS = {
     "lead_view": "线索详情",
     "ranking": "补链目标排名",
     "login": "登录",
+    "company": "企业",
 }
 
 
