@@ -35,10 +35,10 @@ def merged_record(keep: Company, merged: Company) -> Company:
     """The kept firm after absorbing `merged` (see the module rules).
 
     >>> a = Company("A", "北京康汇医疗器械有限公司", node_ids=("n1",), qualifications=("专精特新",))
-    >>> b = Company("B", "北京康汇医疗器械股份有限公司", "91350100M000100Y43", node_ids=("n2",))
+    >>> b = Company("B", "北京康汇医疗科技有限公司", "91350100M000100Y43", node_ids=("n2",))
     >>> m = merged_record(a, b)
     >>> m.id, m.uscc, m.node_ids, m.former_names
-    ('A', '91350100M000100Y43', ('n1', 'n2'), ('北京康汇医疗器械股份有限公司',))
+    ('A', '91350100M000100Y43', ('n1', 'n2'), ('北京康汇医疗科技有限公司',))
     """
     values: dict = {}
     for f in dataclasses.fields(Company):

@@ -129,6 +129,9 @@ class Company:
     tags: tuple[str, ...] = ()  # designations not in QUALIFICATIONS, kept as written
     pending: bool = False  # 待确认: no confident placement yet; candidates are in `placements`
     placements: tuple[str, ...] = ()  # Placement.encode() per link or candidate
+    # Pinyin initials of the name for directory search ("bjkh"), variants space-separated: derived
+    # from `name` by the store when the firm is written (graph/pinyin.py), so never compared.
+    initials: str = field(default="", compare=False)
 
     @property
     def display_name(self) -> str:

@@ -35,6 +35,7 @@ from . import backend_checks as checks
 from .backend_checks import MICRO, micro, output_micro
 from .identity import company_search_text, fold_search, normalize_name
 from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .pinyin import name_initials
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # Version of the layout below, kept on the Meta node. 2: local firms also carry the :Local label,
 # so counting them reads node labels, not properties.
 # 3: firms carry `search_text` (name, 曾用名, credit code) under a TEXT index for directory search.
-_SCHEMA = 3
+# 4: firms carry `initials` (pinyin, graph/pinyin.py), also inside `search_text`.
+_SCHEMA = 4
 _TUPLE_FIELDS = {
     "sources",
     "keywords",
@@ -155,7 +157,7 @@ def _company_row(c: Company) -> dict[str, Any]:
     props["norm_name"] = normalize_name(c.name)
     props["revenue_micro"] = micro(c.revenue)
     props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
-    props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
+    props["search_text"] = company_search_text(c.name, c.former_names, c.uscc, c.initials)
     return props
 
 
@@ -394,19 +396,23 @@ class Neo4jStore(GraphStore):
                         "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1"
                     ).consume()
                 )
-            if schema < 3:  # firms written before directory search get their search text
+            if schema < 4:  # firms written before get their pinyin initials and search text
                 self._backfill_search_text(session)
 
     def _backfill_search_text(self, session: neo4j.Session) -> None:
-        ids = [
-            r["id"] for r in session.run("MATCH (c:Company) WHERE c.search_text IS NULL RETURN c.id AS id")
-        ]
+        ids = [r["id"] for r in session.run("MATCH (c:Company) RETURN c.id AS id")]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
 
             def work(tx, chunk=chunk):
                 rows = [
-                    {"id": r["id"], "text": company_search_text(r["name"], tuple(r["f"] or ()), r["u"])}
+                    {
+                        "id": r["id"],
+                        "initials": name_initials(r["name"]),
+                        "text": company_search_text(
+                            r["name"], tuple(r["f"] or ()), r["u"], name_initials(r["name"])
+                        ),
+                    }
                     for r in tx.run(
                         "UNWIND $ids AS id MATCH (c:Company {id: id}) "
                         "RETURN c.id AS id, c.name AS name, c.former_names AS f, c.uscc AS u",
@@ -414,14 +420,16 @@ class Neo4jStore(GraphStore):
                     )
                 ]
                 tx.run(
-                    "UNWIND $rows AS row MATCH (c:Company {id: row.id}) SET c.search_text = row.text",
+                    "UNWIND $rows AS row MATCH (c:Company {id: row.id}) "
+                    "SET c.search_text = row.text, c.initials = row.initials",
                     rows=rows,
                 ).consume()
 
             session.execute_write(work)
         session.execute_write(
             lambda tx: tx.run(
-                "MATCH (m:Meta {key: 'meta'}) SET m.schema = 3, m.version = m.version + 1"
+                "MATCH (m:Meta {key: 'meta'}) SET m.schema = $schema, m.version = m.version + 1",
+                schema=_SCHEMA,
             ).consume()
         )
 

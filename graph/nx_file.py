@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from .backend_checks import SEPARATOR
 from .model import Chain, ChainNode, Company, Sector, Zone
+from .pinyin import name_initials
 from .store import GraphStoreUnavailable
 
 SCHEMA_VERSION = 1
@@ -251,6 +252,9 @@ def _prepare_schema(conn: sqlite3.Connection, path: Path, store_id: str) -> None
                 conn.execute(
                     f"ALTER TABLE companies ADD COLUMN {column} DEFAULT {_COLUMN_DEFAULTS.get(column, 'NULL')}"
                 )
+        if "initials" not in have:  # firms written before pinyin search: derive theirs once, here
+            conn.create_function("lz_initials", 1, name_initials, deterministic=True)
+            conn.execute("UPDATE companies SET initials = lz_initials(name)")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -475,7 +475,10 @@ class NetworkxStore(GraphStore):
             return cached[1]
         companies = self._mem.companies
         ids = sorted(companies)
-        texts = [company_search_text(c.name, c.former_names, c.uscc) for c in (companies[i] for i in ids)]
+        texts = [
+            company_search_text(c.name, c.former_names, c.uscc, c.initials)
+            for c in (companies[i] for i in ids)
+        ]
         starts, offset = [], 1
         for text in texts:
             starts.append(offset)

@@ -134,3 +134,39 @@ def test_embedded_file_keeps_aliases_and_other_processes_catch_up(tmp_path):
         assert again.match_companies([], [normalize_name("三河扭矩科技有限公司")]) == {
             normalize_name("三河扭矩科技有限公司"): "O-x"
         }
+
+
+def test_pinyin_initials_and_abbreviations_find_firms(store):
+    """Issue 10: "bjkh" finds 北京康汇 (initials stored at write time); heteronyms up front give every
+    variant (重庆: zq and cq); an abbreviation (简称) inside the name is a plain substring."""
+    store.upsert_companies(
+        [
+            Company("K1", "北京康汇医疗器械有限公司"),
+            Company("K2", "重庆长安示例汽车股份有限公司"),
+            Company("K3", "京东方科技集团股份有限公司"),
+        ]
+    )
+    assert [c.id for c in store.find_companies("bjkh")] == ["K1"]
+    assert [c.id for c in store.find_companies("BJKH")] == ["K1"]  # folded like every needle
+    assert [c.id for c in store.find_companies("cqca")] == ["K2"]  # 重庆长安 as people read it
+    assert [c.id for c in store.find_companies("zqza")] == ["K2"]  # the first readings too
+    assert [c.id for c in store.find_companies("京东方")] == ["K3"]  # 简称
+    assert store.company("K1").initials == "bjkhylqx" and store.company("K1") == Company(
+        "K1", "北京康汇医疗器械有限公司"
+    )  # derived, not compared
+    store.upsert_companies([Company("K1", "天津康汇医疗器械有限公司")])  # renamed: initials follow
+    assert store.find_companies("bjkh") == [] and [c.id for c in store.find_companies("tjkh")] == ["K1"]
+
+
+def test_old_embedded_file_gets_initials_on_open(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with NetworkxStore(path) as st:
+        st.upsert_companies([Company("K1", "北京康汇医疗器械有限公司")])
+    conn = sqlite3.connect(path)  # as a file written before the column existed
+    conn.execute("ALTER TABLE companies DROP COLUMN initials")
+    conn.commit()
+    conn.close()
+    with NetworkxStore(path) as st:
+        assert [c.id for c in st.find_companies("bjkh")] == ["K1"]

@@ -180,3 +180,9 @@ def test_company_page_lists_every_lead_with_lost_reason(env, as_user):
     assert "另有 1 条线索您无权查看" in html
     html = as_user("lingdao").get("/companies/T1").get_data(as_text=True)  # leadership reads every lead
     assert "企业已在外地落地扩产" in html and 'data-testid="company-lead-hidden"' not in html
+
+
+def test_directory_finds_a_firm_by_pinyin_initials(env, as_user):
+    env.store.upsert_companies([Company("K1", "北京康汇示例医疗器械有限公司", synthetic=True)])
+    html = as_user("zhuanyuan").get("/companies/?q=bjkh").get_data(as_text=True)
+    assert "北京康汇示例医疗器械有限公司" in html and "共 1 家企业" in html
