@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
-from .model import STAGES, Chain, ChainNode, Company, Flow, Sector, Supply, Zone
+from .model import STAGES, Chain, ChainNode, Company, CompanyAlias, Flow, Sector, Supply, Zone
 from .pinyin import name_initials
 from .store import InvalidGraphData, UnknownReference
 
@@ -265,3 +265,20 @@ def check_merge_refs(
         raise UnknownReference(f"图中没有企业：{'、'.join(gone)}，未合并")
     check_company_refs({kept.id: kept}, missing)
     check_supply_refs(ties, missing)
+
+
+def aliases_batch(items: Iterable[CompanyAlias]) -> dict[str, CompanyAlias]:
+    batch: dict[str, CompanyAlias] = last_wins(items, lambda a: getattr(a, "id", ""))
+    for aid, a in batch.items():
+        check_type(a, CompanyAlias, "企业别名")
+        check_id(aid, "企业别名")
+        check_id(a.company_id, "企业别名所指企业")
+        if aid == a.company_id:
+            raise InvalidGraphData(f"企业别名 {aid} 不能指向自身")
+    return batch
+
+
+def check_alias_refs(batch: dict[str, CompanyAlias], missing: Missing) -> None:
+    gone = _first_missing(missing, COMPANY, (a.company_id for a in batch.values()))
+    if gone is not None:
+        raise UnknownReference(f"企业别名指向不存在的企业：{gone}，未写入任何别名")

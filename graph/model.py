@@ -188,6 +188,17 @@ class Supply:
 
 
 @dataclass(frozen=True)
+class CompanyAlias:
+    """A firm merged away (GraphStore.merge_companies): its old id, credit code and normalised name
+    still lead to the kept firm `company_id`."""
+
+    id: str
+    company_id: str
+    uscc: str | None = None
+    norm_name: str = ""
+
+
+@dataclass(frozen=True)
 class NodeStats:
     """Aggregates a store computes per chain node (pushed into the database where there is one)."""
 

@@ -34,7 +34,7 @@ from neo4j import exceptions as nx_exc
 from . import backend_checks as checks
 from .backend_checks import MICRO, micro, output_micro
 from .identity import company_search_text, fold_search, normalize_name
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .pinyin import name_initials
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
@@ -557,6 +557,36 @@ class Neo4jStore(GraphStore):
             ).consume()
 
         self._write(work)
+
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        batch = checks.aliases_batch(aliases)
+        rows = [
+            {"id": a.id, "company_id": a.company_id, "uscc": a.uscc, "norm_name": a.norm_name}
+            for a in batch.values()
+        ]
+
+        def work(tx):
+            checks.check_alias_refs(batch, _missing_in(tx))
+            for chunk in _chunks(rows):
+                tx.run(
+                    "UNWIND $rows AS row MERGE (a:CompanyAlias {id: row.id}) "
+                    "SET a.company_id = row.company_id, a.uscc = row.uscc, a.norm_name = row.norm_name",
+                    rows=chunk,
+                ).consume()
+
+        self._write(work)
+        return len(rows)
+
+    def company_aliases(self) -> list[CompanyAlias]:
+        def work(tx):
+            return [
+                CompanyAlias(r["id"], r["c"], r["u"], r["n"] or "")
+                for r in tx.run(
+                    "MATCH (a:CompanyAlias) RETURN a.id AS id, a.company_id AS c, a.uscc AS u, a.norm_name AS n"
+                )
+            ]
+
+        return sorted(self._read(work), key=lambda a: a.id)
 
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         batch = checks.supplies_batch(supplies)

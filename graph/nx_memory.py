@@ -89,6 +89,7 @@ class GraphMemory:
         self.aliases: dict[str, str] = {}
         self.alias_uscc: dict[str, str] = {}
         self.alias_name: dict[str, str] = {}
+        self.alias_rows: dict[str, tuple] = {}  # merged id -> (kept id, credit code, normalised name)
 
     def missing(self, label: str, ids: list[str]) -> list[str]:
         """The ids of `label` (backend_checks.SECTOR ...) not held: the stores' one reference check."""
@@ -215,6 +216,10 @@ class GraphMemory:
                 for key, target in list(index.items()):
                     if target == mid:
                         index[key] = kid
+            for key, (target, *rest) in list(self.alias_rows.items()):
+                if target == mid:
+                    self.alias_rows[key] = (kid, *rest)
+            self.alias_rows[mid] = (kid, uscc, norm)
             self.aliases[mid] = kid
             if uscc:
                 self.alias_uscc[uscc] = kid

@@ -34,7 +34,7 @@ from . import backend_checks as checks
 from . import nx_file as file
 from .backend_checks import MICRO
 from .identity import company_search_text, fold_search, normalize_name
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .nx_memory import GraphMemory
 from .store import GraphStore, GraphStoreUnavailable
 
@@ -348,6 +348,23 @@ class NetworkxStore(GraphStore):
             mem.apply_aliases([(merged_id, kept.id, merged.uscc, norm)])
 
         self._write(validate, sql, apply, lambda: ("merge", [kept.id, merged_id]))
+
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        batch = checks.aliases_batch(aliases)
+        rows = [(a.id, a.company_id, a.uscc, a.norm_name) for a in batch.values()]
+        self._write(
+            lambda: checks.check_alias_refs(batch, self._missing),
+            lambda conn: conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)", rows),
+            lambda: self._mem.apply_aliases(rows),
+            lambda: ("merge", sorted(batch)),
+        )
+        return len(rows)
+
+    def company_aliases(self) -> list[CompanyAlias]:
+        with self._lock:
+            self._sync()
+            rows = self._mem.alias_rows
+            return [CompanyAlias(k, *rows[k]) for k in sorted(rows)]
 
     def clear(self) -> None:
         def sql(conn: sqlite3.Connection) -> None:

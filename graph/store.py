@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from .errors import Conflict, InvalidInput, LianzhaoError, NotFound, Unavailable
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
 
 
 class GraphStoreError(LianzhaoError):
@@ -78,6 +78,15 @@ class GraphStore(ABC):
         `company(merged_id)` answers the kept firm and `match_companies` finds it by the merged firm's
         credit code and name. The record itself is computed by graph/merge.py. UnknownReference when
         either firm is absent; InvalidGraphData when both are one."""
+
+    @abstractmethod
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        """Record merged-away ids as they are (graph sync copies them); every `company_id` must be a
+        stored firm, else UnknownReference and nothing is written. Returns how many were written."""
+
+    @abstractmethod
+    def company_aliases(self) -> list[CompanyAlias]:
+        """Every merged-away id with the firm it now leads to, sorted by id."""
 
     @abstractmethod
     def clear(self) -> None:

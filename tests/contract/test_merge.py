@@ -170,3 +170,29 @@ def test_old_embedded_file_gets_initials_on_open(tmp_path):
     conn.close()
     with NetworkxStore(path) as st:
         assert [c.id for c in st.find_companies("bjkh")] == ["K1"]
+
+
+def test_aliases_are_listed_and_copied_as_they_are(full):
+    from graph.model import CompanyAlias
+
+    merge_companies(full, "O-x", "O-y")
+    assert full.company_aliases() == [
+        CompanyAlias("O-y", "O-x", None, normalize_name("三河扭矩科技有限公司"))
+    ]
+    copy = CompanyAlias("gone-1", "L-a", "91350100M000100Y43", "旧名")
+    assert full.upsert_aliases([copy]) == 1
+    assert full.company("gone-1").id == "L-a"
+    with pytest.raises(UnknownReference):
+        full.upsert_aliases([CompanyAlias("gone-2", "nobody")])
+    with pytest.raises(InvalidGraphData):
+        full.upsert_aliases([CompanyAlias("L-a", "L-a")])
+    assert [a.id for a in full.company_aliases()] == ["O-y", "gone-1"]
+
+
+def test_sync_copies_aliases(full):
+    from graph.sync import sync
+
+    merge_companies(full, "O-x", "O-y")
+    target = NetworkxStore(None)
+    sync(full, target)
+    assert target.company("O-y").id == "O-x" and target.company_aliases() == full.company_aliases()
