@@ -28,7 +28,25 @@ from .model import CANDIDATE, Company, Placement, Supply
 from .store import GraphStore
 
 _UNION = ("qualifications", "tags")
-_NOT_FILLED = {"id", "name", "former_names", "node_ids", "placements", "pending", "initials", *_UNION}
+# Never taken from the merged firm: identity, links (united below), and what decides whether the kept
+# firm counts (its 登记状态 and locality stay as they are, with their reasons).
+_NOT_FILLED = {
+    "id",
+    "name",
+    "former_names",
+    "node_ids",
+    "placements",
+    "pending",
+    "initials",
+    "status",
+    "active",
+    "is_local",
+    "local_reason",
+    *_UNION,
+}
+# Fields that only make sense together: taken as a group, when the kept firm has none of them.
+_GROUPS = (("registered_capital", "capital_text"), ("founded", "founded_date"), ("industry_code", "industry"))
+_EMPTY = (None, "", ())
 
 
 def merged_record(keep: Company, merged: Company) -> Company:
@@ -41,11 +59,12 @@ def merged_record(keep: Company, merged: Company) -> Company:
     ('A', '91350100M000100Y43', ('n1', 'n2'), ('北京康汇医疗科技有限公司',))
     """
     values: dict = {}
+    grouped = {name: group for group in _GROUPS for name in group}
     for f in dataclasses.fields(Company):
         if f.name in _NOT_FILLED:
             continue
-        mine = getattr(keep, f.name)
-        if mine in (None, "", ()) and getattr(merged, f.name) not in (None, "", ()):
+        group = grouped.get(f.name, (f.name,))
+        if all(getattr(keep, n) in _EMPTY for n in group) and getattr(merged, f.name) not in _EMPTY:
             values[f.name] = getattr(merged, f.name)
     for name in _UNION:
         values[name] = tuple(dict.fromkeys((*getattr(keep, name), *getattr(merged, name))))

@@ -196,3 +196,25 @@ def test_sync_copies_aliases(full):
     target = NetworkxStore(None)
     sync(full, target)
     assert target.company("O-y").id == "O-x" and target.company_aliases() == full.company_aliases()
+
+
+def test_merged_record_keeps_status_locality_and_field_groups():
+    keep = Company("A", "甲公司", registered_capital=100.0, founded=2001, status="存续")
+    other = Company(
+        "B",
+        "乙公司",
+        registered_capital=3000 * 7.1,
+        capital_text="3000万美元",
+        founded_date="2012-05-01",
+        status="注销",
+        active=False,
+        is_local=True,
+        local_reason="区县",
+        industry_code="3586",
+        industry="医疗仪器设备及器械制造",
+    )
+    m = merged_record(keep, other)
+    assert (m.status, m.active, m.is_local, m.local_reason) == ("存续", True, False, "")
+    assert (m.registered_capital, m.capital_text) == (100.0, "")  # not another firm's original text
+    assert (m.founded, m.founded_date) == (2001, "")
+    assert (m.industry_code, m.industry) == ("3586", "医疗仪器设备及器械制造")
