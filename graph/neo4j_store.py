@@ -650,7 +650,7 @@ class Neo4jStore(GraphStore):
         kept, ties = checks.merge_batch(kept, merged_id, supplies)
         row = _company_row(kept)
 
-        def work(tx) -> list[str]:
+        def work(tx: neo4j.ManagedTransaction) -> list[str]:
             checks.check_merge_refs(kept, merged_id, ties, _missing_in(tx))
             # Both firms' nodes as stored (locked first): their counters are recounted below.
             touched = [

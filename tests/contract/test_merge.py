@@ -172,6 +172,25 @@ def test_old_embedded_file_gets_initials_on_open(tmp_path):
         assert [c.id for c in st.find_companies("bjkh")] == ["K1"]
 
 
+def test_schema_2_file_without_aliases_gets_the_table_on_open(tmp_path):
+    """Files written by the embedded store before merges existed gain the aliases table on open."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with NetworkxStore(path) as st:
+        st.upsert_companies(
+            [Company("K1", "北京康汇医疗器械有限公司"), Company("K2", "北京康汇医疗科技有限公司")]
+        )
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE aliases")
+    conn.commit()
+    conn.close()
+    with NetworkxStore(path) as st:
+        merge_companies(st, "K1", "K2")
+        assert st.company("K2").id == "K1" and [a.id for a in st.company_aliases()] == ["K2"]
+        assert st.company_count() == 1
+
+
 def test_aliases_are_listed_and_copied_as_they_are(full):
     from graph.model import CompanyAlias
 
