@@ -37,11 +37,6 @@ class ContactView:
     notes: str
     full: bool  # details shown in full (else masked)
 
-    @property
-    def reachable(self) -> str:
-        """The first way to reach the person, as shown (for one-line lists and exports)."""
-        return self.mobile or self.landline or self.email or self.wechat
-
 
 @dataclass(frozen=True)
 class ContactList:

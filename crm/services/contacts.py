@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import permissions as perm
 from ..errors import NotFound, PermissionDenied, StaleEdit, ValidationError
-from ..masking import ContactPolicy, contact_values
+from ..masking import ContactPolicy, contact_values, mask_text
 from ..models import Lead, utcnow
 from ..models_contacts import Contact
 from . import audit
@@ -184,6 +184,7 @@ def _masked_snapshot(contact: Contact) -> dict[str, Any]:
         "name": contact.name,
         "title": contact.title,
         **contact_values(contact, full=False),
+        "notes": mask_text(contact.notes) or None,
     }
 
 
@@ -256,7 +257,7 @@ def update_contact(
     contact.updated_at = now or utcnow()
     flush_or_stale(session, f"联系人「{contact.name}」")
     old, new = audit.diff(before, _masked_snapshot(contact))
-    if data.keys() - {"mobile", "landline", "email", "wechat"} or old or new:
+    if old or new:
         audit.record(session, actor, audit.UPDATE, "contact", contact.id, old, new, ip)
     return contact
 
