@@ -42,7 +42,8 @@ TRADES = [
     "机器人",
 ]
 FORMS = ["有限公司", "股份有限公司", "科技有限公司"]
-NEEDLES = ["康", "康汇", "北京康汇", "汇瑞", "瑞德源", "生物科技", "9111"]
+# bjkh, bj: pinyin initials (graph/pinyin.py)
+NEEDLES = ["康", "康汇", "北京康汇", "汇瑞", "瑞德源", "生物科技", "9111", "bjkh", "bj"]
 
 
 def firms(n: int, seed: int = 7) -> list[Company]:

@@ -68,6 +68,10 @@ class DuplicateLead(CrmError, base.Conflict):
         )
 
 
+class MergeRefused(CrmError, base.Conflict):
+    """Two firms that both have open leads are merged only by an administrator who forces it."""
+
+
 class StaleEdit(CrmError, base.Conflict):
     """Someone else saved the object since it was loaded; the second save is refused."""
 

@@ -141,6 +141,16 @@ def can_read_target_lists(user: Any) -> bool:
     return _active(user) and user.role in (RECRUITER, MANAGER, LEADER)
 
 
+def can_merge_companies(user: Any) -> bool:
+    """疑似重复 firms are merged by a manager or the administrator who imports the data."""
+    return _active(user) and user.role in (MANAGER, ADMIN)
+
+
+def can_force_merge(user: Any) -> bool:
+    """Only the administrator merges two firms that both have open leads."""
+    return _active(user) and user.role == ADMIN
+
+
 def can_manage_users(user: Any) -> bool:
     return _active(user) and user.role == ADMIN
 

@@ -83,7 +83,8 @@ class CompanyQuery:
             return False
         if self.text:
             needle = _fold(self.text)
-            if not any(needle in _fold(h) for h in (c.name, *c.former_names, c.uscc or "", c.id)):
+            haystack = (c.name, *c.former_names, c.uscc or "", c.id, *c.initials.split())
+            if not any(needle in _fold(h) for h in haystack):
                 return False
         if self.product:
             needle = _fold(self.product)

@@ -95,7 +95,12 @@ def fold_search(text: str | None) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text or "")).lower()
 
 
-def company_search_text(name: str, former_names: tuple[str, ...] = (), uscc: str | None = None) -> str:
-    """What directory search looks in: name, then 曾用名, then credit code, tab-separated (a needle
-    never holds a tab, so no match spans two fields; the text starts with the name for prefix order)."""
-    return "\t".join([fold_search(name), *(fold_search(f) for f in former_names), fold_search(uscc)])
+def company_search_text(
+    name: str, former_names: tuple[str, ...] = (), uscc: str | None = None, initials: str = ""
+) -> str:
+    """What directory search looks in: name, then 曾用名, then credit code, then the pinyin initials
+    (graph/pinyin.py, variants space-separated), tab-separated (a needle never holds a tab, so no
+    match spans two fields; the text starts with the name for prefix order)."""
+    fields = [fold_search(name), *(fold_search(f) for f in former_names), fold_search(uscc)]
+    fields += initials.split()
+    return "\t".join(fields)

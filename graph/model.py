@@ -129,6 +129,9 @@ class Company:
     tags: tuple[str, ...] = ()  # designations not in QUALIFICATIONS, kept as written
     pending: bool = False  # 待确认: no confident placement yet; candidates are in `placements`
     placements: tuple[str, ...] = ()  # Placement.encode() per link or candidate
+    # Pinyin initials of the name for directory search ("bjkh"), variants space-separated: derived
+    # from `name` by the store when the firm is written (graph/pinyin.py), so never compared.
+    initials: str = field(default="", compare=False)
 
     @property
     def display_name(self) -> str:
@@ -182,6 +185,17 @@ class Supply:
     buyer_id: str
     product: str = ""
     amount: float | None = None  # 年交易额, 万元
+
+
+@dataclass(frozen=True)
+class CompanyAlias:
+    """A firm merged away (GraphStore.merge_companies): its old id, credit code and normalised name
+    still lead to the kept firm `company_id`."""
+
+    id: str
+    company_id: str
+    uscc: str | None = None
+    norm_name: str = ""
 
 
 @dataclass(frozen=True)

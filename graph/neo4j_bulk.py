@@ -79,7 +79,7 @@ def company_row(c: Company) -> list[str]:
         normalize_name(c.name),
         str(micro(c.revenue)),
         str(output_micro(c)),
-        company_search_text(c.name, c.former_names, c.uscc),
+        company_search_text(c.name, c.former_names, c.uscc, c.initials),
     ]
     return row
 
@@ -173,3 +173,6 @@ def finish(source: GraphStore, target: GraphStore) -> None:
     target.upsert_nodes(source.nodes())
     target.upsert_flows(source.flows())
     target.upsert_zones(source.zones())
+    aliases = source.company_aliases()  # merged-away ids keep resolving (as graph/sync.py does)
+    if aliases:
+        target.upsert_aliases(aliases)

@@ -37,7 +37,8 @@ from neo4j import exceptions as nx_exc
 from . import backend_checks as checks
 from .backend_checks import MICRO, SEPARATOR, NodeCounts, micro, output_micro, quals_key
 from .identity import company_search_text, fold_search, normalize_name
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .pinyin import name_initials
 from .store import GraphStore, GraphStoreConflict, GraphStoreError, GraphStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ _CHUNK = 5_000  # rows per UNWIND statement inside one transaction
 _CLEAR_CHUNK = 50_000
 # Every label this store writes. Schema statements cannot take parameters, so the names that go
 # into them are checked against this fixed set.
-_LABELS = frozenset({"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local", "NodeCount"})
+_LABELS = frozenset(
+    {"Sector", "Chain", "ChainNode", "Company", "Zone", "Meta", "Local", "NodeCount", "CompanyAlias"}
+)
 _CONSTRAINTS = [
     ("Sector", "id"),
     ("Chain", "id"),
@@ -57,6 +60,7 @@ _CONSTRAINTS = [
     ("Zone", "id"),
     ("Meta", "key"),
     ("NodeCount", "key"),
+    ("CompanyAlias", "id"),  # a firm merged away (merge_companies): old id -> kept firm
 ]
 _INDEXES = [
     ("Company", "uscc"),
@@ -64,6 +68,9 @@ _INDEXES = [
     ("ChainNode", "chain_id"),
     ("Chain", "sector_id"),
     ("NodeCount", "node_id"),
+    ("CompanyAlias", "company_id"),
+    ("CompanyAlias", "uscc"),
+    ("CompanyAlias", "norm_name"),
 ]
 # Bolt only: bolt:// for one server, neo4j:// for routing to a cluster; +s / +ssc add TLS.
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -71,7 +78,8 @@ _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 # so counting them reads node labels, not properties.
 # 3: firms carry `search_text` (name, 曾用名, credit code) under a TEXT index for directory search.
 # 4: per-node counters (:NodeCount) maintained by every firm write; derived once from the firms.
-_SCHEMA = 4
+# 5: firms carry `initials` (pinyin, graph/pinyin.py), also inside `search_text`.
+_SCHEMA = 5
 _TUPLE_FIELDS = {
     "sources",
     "keywords",
@@ -202,6 +210,96 @@ def _write_counts(tx: neo4j.ManagedTransaction, counts: NodeCounts) -> None:
     ]
     for chunk in _chunks(rows):
         tx.run(_ADD_COUNTS, rows=chunk).consume()
+
+
+def _company_row(c: Company) -> dict[str, Any]:
+    """A firm as the properties of its node, with the derived ones queries use (_COMPANY_EXTRA)."""
+    # Empty strings and lists are left out (read back as the dataclass defaults): fewer
+    # property records per firm is the cheapest speed-up of a bulk import.
+    props = {k: v for k, v in _props(c).items() if v != "" and v != []}
+    props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
+    props["norm_name"] = normalize_name(c.name)
+    props["revenue_micro"] = micro(c.revenue)
+    props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
+    props["search_text"] = company_search_text(c.name, c.former_names, c.uscc, c.initials)
+    return props
+
+
+def _write_companies(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], counts: NodeCounts) -> None:
+    """Insert or replace firms (rows of _company_row) with their OPERATES_IN and LOCATED_IN links;
+    the replaced firms' old contribution is subtracted from `counts` (the caller adds the new one)."""
+    for chunk in _chunks(rows):
+        ids = [r["id"] for r in chunk]
+        # Firms that already exist get their properties and links replaced; new firms are
+        # created outright (a bulk import is all new firms): the existence check runs in
+        # this transaction, so a retry repeats it, and the uniqueness constraint still
+        # guards against a concurrent writer creating the same id.
+        # Stored firms are locked (SET) before their old contribution to the counters is
+        # read, so two writers replacing the same firm cannot both subtract it.
+        existing = set()
+        for r in tx.run(_OLD_PARTS, ids=ids):
+            existing.add(r["id"])
+            counts.add_parts(r["n"], r["l"], r["a"], r["q"], r["o"], -1)
+        old = [r for r in chunk if r["id"] in existing]
+        new = [r for r in chunk if r["id"] not in existing]
+        if old:
+            tx.run(
+                """
+                UNWIND $ids AS id
+                MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
+                ids=sorted(existing),
+            ).consume()
+            tx.run(
+                """
+                UNWIND $rows AS row
+                MATCH (c:Company {id: row.id}) SET c = row
+                REMOVE c:Local
+                FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
+                WITH c, row
+                UNWIND row.node_ids AS nid
+                MATCH (n:ChainNode {id: nid})
+                CREATE (c)-[:OPERATES_IN]->(n)""",
+                rows=old,
+            ).consume()
+        # New firms: local and outside ones in two fixed statements (the labels written
+        # in CREATE), cheaper per row than a conditional SET c:Local.
+        for create, part in (
+            (_CREATE_LOCAL, [r for r in new if r.get("is_local")]),
+            (_CREATE_OUTSIDE, [r for r in new if not r.get("is_local")]),
+        ):
+            if part:
+                tx.run(create, rows=part).consume()
+        zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
+        if zoned:
+            tx.run(
+                """
+                UNWIND $rows AS row
+                MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
+                CREATE (c)-[:LOCATED_IN]->(z)""",
+                rows=zoned,
+            ).consume()
+
+
+def _supply_rows(batch: dict[tuple[str, str, str], Supply]) -> list[dict[str, Any]]:
+    rows = []
+    for (sup, buy, product), s in batch.items():
+        row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
+        if s.amount is not None:
+            row["amount"] = s.amount
+        rows.append(row)
+    return rows
+
+
+def _write_supplies(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        tx.run(
+            """
+            UNWIND $rows AS row
+            MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
+            MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
+            SET r.amount = row.amount""",
+            rows=chunk,
+        ).consume()
 
 
 class Neo4jStore(GraphStore):
@@ -368,27 +466,30 @@ class Neo4jStore(GraphStore):
                         "MATCH (m:Meta {key: 'meta'}) SET m.schema = 2, m.version = m.version + 1"
                     ).consume()
                 )
-            if schema < 3:  # firms written before directory search get their search text
-                self._backfill_search_text(session)
             if schema < 4:  # counters derived once from the firms; kept up to date from then on
                 session.execute_write(lambda tx: self._recount(tx, None))
                 session.execute_write(
                     lambda tx: tx.run(
-                        "MATCH (m:Meta {key: 'meta'}) SET m.schema = $schema, m.version = m.version + 1",
-                        schema=_SCHEMA,
+                        "MATCH (m:Meta {key: 'meta'}) SET m.schema = 4, m.version = m.version + 1"
                     ).consume()
                 )
+            if schema < 5:  # firms written before get their pinyin initials and search text
+                self._backfill_search_text(session)  # sets the schema to _SCHEMA when done
 
     def _backfill_search_text(self, session: neo4j.Session) -> None:
-        ids = [
-            r["id"] for r in session.run("MATCH (c:Company) WHERE c.search_text IS NULL RETURN c.id AS id")
-        ]
+        ids = [r["id"] for r in session.run("MATCH (c:Company) RETURN c.id AS id")]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
 
             def work(tx, chunk=chunk):
                 rows = [
-                    {"id": r["id"], "text": company_search_text(r["name"], tuple(r["f"] or ()), r["u"])}
+                    {
+                        "id": r["id"],
+                        "initials": name_initials(r["name"]),
+                        "text": company_search_text(
+                            r["name"], tuple(r["f"] or ()), r["u"], name_initials(r["name"])
+                        ),
+                    }
                     for r in tx.run(
                         "UNWIND $ids AS id MATCH (c:Company {id: id}) "
                         "RETURN c.id AS id, c.name AS name, c.former_names AS f, c.uscc AS u",
@@ -396,14 +497,16 @@ class Neo4jStore(GraphStore):
                     )
                 ]
                 tx.run(
-                    "UNWIND $rows AS row MATCH (c:Company {id: row.id}) SET c.search_text = row.text",
+                    "UNWIND $rows AS row MATCH (c:Company {id: row.id}) "
+                    "SET c.search_text = row.text, c.initials = row.initials",
                     rows=rows,
                 ).consume()
 
             session.execute_write(work)
         session.execute_write(
             lambda tx: tx.run(
-                "MATCH (m:Meta {key: 'meta'}) SET m.schema = 3, m.version = m.version + 1"
+                "MATCH (m:Meta {key: 'meta'}) SET m.schema = $schema, m.version = m.version + 1",
+                schema=_SCHEMA,
             ).consume()
         )
 
@@ -497,73 +600,14 @@ class Neo4jStore(GraphStore):
 
     def upsert_companies(self, companies: Iterable[Company]) -> int:
         batch = checks.companies_batch(companies)
-        rows = []
-        for c in batch.values():
-            # Empty strings and lists are left out (read back as the dataclass defaults): fewer
-            # property records per firm is the cheapest speed-up of a bulk import.
-            props = {k: v for k, v in _props(c).items() if v != "" and v != []}
-            props["node_ids"] = list(c.node_ids)  # sorted and unique (companies_batch)
-            props["norm_name"] = normalize_name(c.name)
-            props["revenue_micro"] = micro(c.revenue)
-            props["output_micro"] = output_micro(c)  # revenue share per node (graph.gaps.OUTPUT_RULE)
-            props["search_text"] = company_search_text(c.name, c.former_names, c.uscc)
-            rows.append(props)
+        rows = [_company_row(c) for c in batch.values()]
 
         def work(tx):
             checks.check_company_refs(batch, _missing_in(tx))
             counts = NodeCounts()
             for c in batch.values():
                 counts.add(c, 1)
-            for chunk in _chunks(rows):
-                ids = [r["id"] for r in chunk]
-                # Firms that already exist get their properties and links replaced; new firms are
-                # created outright (a bulk import is all new firms): the existence check runs in
-                # this transaction, so a retry repeats it, and the uniqueness constraint still
-                # guards against a concurrent writer creating the same id.
-                # Stored firms are locked (SET) before their old contribution to the counters is
-                # read, so two writers replacing the same firm cannot both subtract it.
-                existing = set()
-                for r in tx.run(_OLD_PARTS, ids=ids):
-                    existing.add(r["id"])
-                    counts.add_parts(r["n"], r["l"], r["a"], r["q"], r["o"], -1)
-                old = [r for r in chunk if r["id"] in existing]
-                new = [r for r in chunk if r["id"] not in existing]
-                if old:
-                    tx.run(
-                        """
-                        UNWIND $ids AS id
-                        MATCH (:Company {id: id})-[old:OPERATES_IN|LOCATED_IN]->() DELETE old""",
-                        ids=sorted(existing),
-                    ).consume()
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        MATCH (c:Company {id: row.id}) SET c = row
-                        REMOVE c:Local
-                        FOREACH (_ IN CASE WHEN row.is_local THEN [1] ELSE [] END | SET c:Local)
-                        WITH c, row
-                        UNWIND row.node_ids AS nid
-                        MATCH (n:ChainNode {id: nid})
-                        CREATE (c)-[:OPERATES_IN]->(n)""",
-                        rows=old,
-                    ).consume()
-                # New firms: local and outside ones in two fixed statements (the labels written
-                # in CREATE), cheaper per row than a conditional SET c:Local.
-                for create, part in (
-                    (_CREATE_LOCAL, [r for r in new if r.get("is_local")]),
-                    (_CREATE_OUTSIDE, [r for r in new if not r.get("is_local")]),
-                ):
-                    if part:
-                        tx.run(create, rows=part).consume()
-                zoned = [{"id": r["id"], "zone_id": r["zone_id"]} for r in chunk if r.get("zone_id")]
-                if zoned:
-                    tx.run(
-                        """
-                        UNWIND $rows AS row
-                        MATCH (c:Company {id: row.id}), (z:Zone {id: row.zone_id})
-                        CREATE (c)-[:LOCATED_IN]->(z)""",
-                        rows=zoned,
-                    ).consume()
+            _write_companies(tx, rows, counts)
             _write_counts(tx, counts)
 
         self._write(work)
@@ -589,35 +633,94 @@ class Neo4jStore(GraphStore):
         self, node_ids: Iterable[str], work: Callable[[neo4j.ManagedTransaction], object]
     ) -> None:
         """One write transaction: `work(tx)` changes firms (e.g. a merge), then the counters of
-        `node_ids` are recomputed in the same transaction (see _recount)."""
+        `node_ids` are recomputed in the same transaction (see _recount). When `work` returns a
+        list, it names more nodes to recount (ones only known inside the transaction: the old
+        links of the firms it rewrote)."""
         nodes = list(node_ids)
 
         def unit(tx):
-            work(tx)
-            self._recount(tx, nodes)
+            more = work(tx)
+            self._recount(tx, [*nodes, *(more if isinstance(more, list) else ())])
 
         self._write(unit)
 
+    def merge_companies(self, kept: Company, merged_id: str, supplies: Iterable[Supply]) -> None:
+        """Through recount_nodes: the counters of every node either firm was or is on are
+        recomputed in the merge's transaction."""
+        kept, ties = checks.merge_batch(kept, merged_id, supplies)
+        row = _company_row(kept)
+
+        def work(tx: neo4j.ManagedTransaction) -> list[str]:
+            checks.check_merge_refs(kept, merged_id, ties, _missing_in(tx))
+            # Both firms' nodes as stored (locked first): their counters are recounted below.
+            touched = [
+                n
+                for r in tx.run(
+                    "UNWIND [$kid, $mid] AS id MATCH (c:Company {id: id}) SET c.id = c.id "
+                    "RETURN coalesce(c.node_ids, []) AS n",
+                    kid=kept.id,
+                    mid=merged_id,
+                )
+                for n in r["n"]
+            ]
+            merged = tx.run(
+                "MATCH (c:Company {id: $id}) RETURN c.uscc AS uscc, c.norm_name AS norm", id=merged_id
+            ).single(strict=True)
+            _write_companies(tx, [row], NodeCounts())  # counters: recounted, not incremented
+            _write_supplies(tx, _supply_rows(ties))
+            tx.run("MATCH (c:Company {id: $id}) DETACH DELETE c", id=merged_id).consume()
+            tx.run(
+                """
+                OPTIONAL MATCH (old:CompanyAlias {company_id: $mid}) SET old.company_id = $kid
+                WITH count(*) AS n
+                MERGE (a:CompanyAlias {id: $mid})
+                SET a.company_id = $kid, a.uscc = $uscc, a.norm_name = $norm""",
+                mid=merged_id,
+                kid=kept.id,
+                uscc=merged["uscc"],
+                norm=merged["norm"] or "",
+            ).consume()
+            return touched
+
+        self.recount_nodes(kept.node_ids, work)
+
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        batch = checks.aliases_batch(aliases)
+        rows = [
+            {"id": a.id, "company_id": a.company_id, "uscc": a.uscc, "norm_name": a.norm_name}
+            for a in batch.values()
+        ]
+
+        def work(tx):
+            checks.check_alias_refs(batch, _missing_in(tx))
+            for chunk in _chunks(rows):
+                tx.run(
+                    "UNWIND $rows AS row MERGE (a:CompanyAlias {id: row.id}) "
+                    "SET a.company_id = row.company_id, a.uscc = row.uscc, a.norm_name = row.norm_name",
+                    rows=chunk,
+                ).consume()
+
+        self._write(work)
+        return len(rows)
+
+    def company_aliases(self) -> list[CompanyAlias]:
+        def work(tx):
+            return [
+                CompanyAlias(r["id"], r["c"], r["u"], r["n"] or "")
+                for r in tx.run(
+                    "MATCH (a:CompanyAlias) RETURN a.id AS id, a.company_id AS c, a.uscc AS u, a.norm_name AS n"
+                )
+            ]
+
+        return sorted(self._read(work), key=lambda a: a.id)
+
     def upsert_supplies(self, supplies: Iterable[Supply]) -> int:
         batch = checks.supplies_batch(supplies)
-        rows = []
-        for (sup, buy, product), s in batch.items():
-            row: dict[str, Any] = {"s": sup, "b": buy, "product": product}
-            if s.amount is not None:
-                row["amount"] = s.amount
-            rows.append(row)
+        rows = _supply_rows(batch)
 
         def work(tx):
             checks.check_supply_refs(batch, _missing_in(tx))
-            for chunk in _chunks(rows):
-                tx.run(
-                    """
-                    UNWIND $rows AS row
-                    MATCH (a:Company {id: row.s}), (b:Company {id: row.b})
-                    MERGE (a)-[r:SUPPLIES {product: row.product}]->(b)
-                    SET r.amount = row.amount""",
-                    rows=chunk,
-                ).consume()
+            _write_supplies(tx, rows)
 
         self._write(work)
         return len(rows)
@@ -712,6 +815,11 @@ class Neo4jStore(GraphStore):
 
     def company(self, company_id: str) -> Company | None:
         found = self._companies("MATCH (n:Company {id: $id}) RETURN n", id=company_id)
+        if not found:  # merged away: the kept firm
+            found = self._companies(
+                "MATCH (a:CompanyAlias {id: $id}) MATCH (n:Company {id: a.company_id}) RETURN n",
+                id=company_id,
+            )
         return found[0] if found else None
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
@@ -731,6 +839,14 @@ class Neo4jStore(GraphStore):
                 "UNWIND $keys AS k MATCH (c:Company {norm_name: k}) RETURN k, min(c.id) AS id", keys=names
             ):
                 out[r["k"]] = r["id"]
+            for prop, keys in (("uscc", codes), ("norm_name", names)):  # firms merged away
+                rest = [k for k in keys if k not in out]
+                if rest:  # prop is one of two constants
+                    for r in tx.run(
+                        f"UNWIND $keys AS k MATCH (a:CompanyAlias {{{prop}: k}}) RETURN k, min(a.company_id) AS id",
+                        keys=rest,
+                    ):
+                        out[r["k"]] = r["id"]
             return out
 
         return self._read(work)

@@ -29,9 +29,11 @@ from typing import Any, TypeVar
 from .backend_checks import SEPARATOR, NodeCounts
 from .identity import company_search_text, normalize_name
 from .model import Chain, ChainNode, Company, Sector, Supply, Zone
+from .pinyin import name_initials
 from .store import GraphStoreUnavailable
 
-SCHEMA_VERSION = 2  # 2: memberships, node_counts and totals; no change log (firms are read from here)
+SCHEMA_VERSION = 2  # 2: memberships, node_counts and totals; no change log (firms are read from here);
+# aliases and the initials column were added within 2 (an older schema-2 file gains them on open)
 SEP = SEPARATOR
 CHUNK = 20_000  # rows per executemany / fetchmany
 IN_CHUNK = 500  # ids per "WHERE id IN (...)" query
@@ -46,6 +48,7 @@ TABLES = (
     "supplies",
     "memberships",
     "node_counts",
+    "aliases",
 )
 DATA_TABLES = (
     "sectors",
@@ -57,6 +60,7 @@ DATA_TABLES = (
     "supplies",
     "memberships",
     "node_counts",
+    "aliases",
 )
 _TUPLE_FIELDS: dict[type, tuple[str, ...]] = {
     Chain: ("sources",),
@@ -105,6 +109,8 @@ CREATE TABLE IF NOT EXISTS memberships (node_id TEXT NOT NULL, is_local INTEGER 
 CREATE TABLE IF NOT EXISTS node_counts (node_id TEXT NOT NULL, quals TEXT NOT NULL,
     local INTEGER NOT NULL, output INTEGER NOT NULL, outside INTEGER NOT NULL,
     PRIMARY KEY (node_id, quals)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, company_id TEXT NOT NULL, uscc TEXT,
+    norm_name TEXT NOT NULL) WITHOUT ROWID;
 DROP TABLE IF EXISTS changes;
 """
 # Created after the columns of old files are added (an index needs its column).
@@ -113,10 +119,21 @@ CREATE INDEX IF NOT EXISTS companies_uscc ON companies (uscc);
 CREATE INDEX IF NOT EXISTS companies_norm ON companies (norm_name);
 CREATE INDEX IF NOT EXISTS supplies_buyer ON supplies (buyer);
 CREATE INDEX IF NOT EXISTS companies_search ON companies (id, search_text, active);
+CREATE INDEX IF NOT EXISTS aliases_company ON aliases (company_id);
+CREATE INDEX IF NOT EXISTS aliases_uscc ON aliases (uscc);
+CREATE INDEX IF NOT EXISTS aliases_norm ON aliases (norm_name);
 """
 # companies_search covers search_rows: building the directory index then scans ~60 bytes a firm
 # instead of the whole wide row (measured at 1M firms: 6 s of CPU on the table itself).
-INDEX_NAMES = ("companies_uscc", "companies_norm", "supplies_buyer", "companies_search")
+INDEX_NAMES = (
+    "companies_uscc",
+    "companies_norm",
+    "supplies_buyer",
+    "companies_search",
+    "aliases_company",
+    "aliases_uscc",
+    "aliases_norm",
+)
 
 
 # ---- row codecs -----------------------------------------------------------------------------
@@ -134,7 +151,7 @@ def company_row(c: Company, norm: str) -> list[Any]:
     for i in C_BOOLS:
         row[i] = int(row[i])
     row.append(norm)
-    row.append(company_search_text(c.name, c.former_names, c.uscc))
+    row.append(company_search_text(c.name, c.former_names, c.uscc, c.initials))
     return row
 
 
@@ -195,6 +212,61 @@ def insert_companies(conn: sqlite3.Connection, batch: Iterable[tuple[Company, st
     rows = iter(batch)
     while chunk := [company_row(c, norm) for _, (c, norm) in zip(range(CHUNK), rows, strict=False)]:
         conn.executemany(insert, chunk)
+
+
+def select_aliases(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, str]]:
+    """(merged id, kept id, merged firm's credit code, its normalised name) per merged-away firm, by id."""
+    return conn.execute("SELECT id, company_id, uscc, norm_name FROM aliases ORDER BY id").fetchall()
+
+
+def alias_target(conn: sqlite3.Connection, company_id: str) -> str | None:
+    """The firm a merged-away id now leads to, or None."""
+    row = conn.execute("SELECT company_id FROM aliases WHERE id = ?", (company_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def match_alias_keys(conn: sqlite3.Connection, column: str, keys: Iterable[str]) -> dict[str, str]:
+    """key -> smallest kept id among the merged-away firms whose `column` ("uscc" or "norm_name") equals it."""
+    assert column in ("uscc", "norm_name")  # a constant of the caller, never data
+    wanted = sorted({k for k in keys if k})
+    out: dict[str, str] = {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[i : i + IN_CHUNK]
+        out.update(
+            conn.execute(
+                f"SELECT {column}, min(company_id) FROM aliases WHERE {column} IN ({', '.join('?' * len(chunk))}) "
+                f"GROUP BY {column}",
+                chunk,
+            )
+        )
+    return out
+
+
+def merge_rows(
+    conn: sqlite3.Connection, kept: tuple[Company, str], merged_id: str, supplies: list[tuple]
+) -> list[str]:
+    """merge_companies in the file (inside the caller's transaction): the kept row and its
+    memberships replaced, the moved ties added, the merged firm with its memberships and ties
+    deleted, its id recorded as an alias (aliases that led to it follow). Counters are not touched:
+    returns every node both firms were on, for recount_nodes."""
+    kid = kept[0].id
+    old = {c.id: (c, norm) for c, norm in companies_by_id(conn, [kid, merged_id])}
+    merged, merged_norm = old[merged_id]
+    conn.executemany(
+        "DELETE FROM memberships WHERE node_id = ? AND is_local = ? AND company_id = ?",
+        _membership_rows(c for c, _ in old.values()),
+    )
+    insert_companies(conn, [kept])
+    conn.executemany("INSERT INTO memberships VALUES (?, ?, ?)", _membership_rows([kept[0]]))
+    conn.executemany("INSERT OR REPLACE INTO supplies VALUES (?, ?, ?, ?)", supplies)
+    conn.execute("DELETE FROM supplies WHERE supplier = ? OR buyer = ?", (merged_id, merged_id))
+    conn.execute("DELETE FROM companies WHERE id = ?", (merged_id,))
+    conn.execute("UPDATE aliases SET company_id = ? WHERE company_id = ?", (kid, merged_id))
+    conn.execute(
+        "INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)",
+        (merged_id, kid, merged.uscc, merged_norm or normalize_name(merged.name)),
+    )
+    return [nid for c, _ in old.values() for nid in c.node_ids]
 
 
 # ---- opening and schema ---------------------------------------------------------------------
@@ -279,12 +351,18 @@ def _prepare_schema(conn: sqlite3.Connection, path: Path | None, store_id: str) 
         conn.executemany(
             "UPDATE companies SET norm_name = ? WHERE id = ?", [(normalize_name(n), i) for i, n in missing]
         )
+        if "initials" not in have:  # firms written before pinyin search: initials, and search text with them
+            conn.create_function("lz_initials", 1, name_initials, deterministic=True)
+            conn.execute("UPDATE companies SET initials = lz_initials(name), search_text = NULL")
         unsearchable = conn.execute(
-            "SELECT id, name, former_names, uscc FROM companies WHERE search_text IS NULL"
+            "SELECT id, name, former_names, uscc, initials FROM companies WHERE search_text IS NULL"
         ).fetchall()
         conn.executemany(
             "UPDATE companies SET search_text = ? WHERE id = ?",
-            [(company_search_text(n, tuple(f.split(SEP)) if f else (), u), i) for i, n, f, u in unsearchable],
+            [
+                (company_search_text(n, tuple(f.split(SEP)) if f else (), u, ini or ""), i)
+                for i, n, f, u, ini in unsearchable
+            ],
         )
         if "node_counts" not in had:  # a schema-1 file: derive memberships and counters once
             rebuild_derived(conn)

@@ -35,7 +35,7 @@ from . import backend_checks as checks
 from . import nx_file as file
 from .backend_checks import COMPANY, MICRO
 from .identity import fold_search, normalize_name
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
 from .nx_memory import GraphMemory
 from .store import GraphStore, GraphStoreUnavailable
 
@@ -228,12 +228,14 @@ class NetworkxStore(GraphStore):
         """One write that changes firms other than by upsert (merging or deleting firms, issue 16
         item D): `sql(conn)` writes the firm rows and their `memberships` rows, then the counters of
         `node_ids` (every node the touched firms were or are on) and the totals are recomputed in
-        the same transaction (nx_file.recount_nodes), and memory takes the new counters."""
+        the same transaction (nx_file.recount_nodes), and memory takes the new counters. When
+        `sql` returns a list, it names more nodes to recount (ones only known inside the
+        transaction: the old links of the firms it rewrote)."""
         nodes = list(node_ids)
 
         def write(conn: sqlite3.Connection) -> None:
-            sql(conn)
-            file.recount_nodes(conn, nodes)
+            more = sql(conn)
+            file.recount_nodes(conn, [*nodes, *(more if isinstance(more, list) else ())])
 
         self._write(lambda conn: None, write, self._reload_counters)
 
@@ -248,6 +250,34 @@ class NetworkxStore(GraphStore):
             lambda conn: None,
         )
         return len(batch)
+
+    def merge_companies(self, kept: Company, merged_id: str, supplies: Iterable[Supply]) -> None:
+        """SQL on companies, memberships, supplies and aliases through recount_nodes: the counters
+        of every node either firm was or is on are recomputed in the merge's transaction."""
+        kept, ties = checks.merge_batch(kept, merged_id, supplies)
+        row = (kept, normalize_name(kept.name))
+        rows = [(k[0], k[1], k[2], s.amount) for k, s in ties.items()]
+
+        def sql(conn: sqlite3.Connection) -> list[str]:
+            checks.check_merge_refs(kept, merged_id, ties, self._missing_in(conn))
+            return file.merge_rows(conn, row, merged_id, rows)
+
+        self.recount_nodes(kept.node_ids, sql)
+
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        batch = checks.aliases_batch(aliases)
+        rows = [(a.id, a.company_id, a.uscc, a.norm_name) for a in batch.values()]
+        self._write(
+            lambda conn: checks.check_alias_refs(batch, self._missing_in(conn)),
+            lambda conn: conn.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)", rows),
+            lambda conn: None,
+        )
+        return len(rows)
+
+    def company_aliases(self) -> list[CompanyAlias]:
+        with self._lock:
+            conn = self._sync()
+            return [CompanyAlias(*r) for r in file.select_aliases(conn)]
 
     def clear(self) -> None:
         def sql(conn: sqlite3.Connection) -> None:
@@ -304,7 +334,12 @@ class NetworkxStore(GraphStore):
     def company(self, company_id: str) -> Company | None:
         with self._lock:
             conn = self._sync()
-            return next((c for c, _ in file.companies_by_id(conn, [company_id])), None)
+            found = next((c for c, _ in file.companies_by_id(conn, [company_id])), None)
+            if found is None:  # a firm merged away: the kept firm
+                target = file.alias_target(conn, company_id)
+                if target is not None:
+                    found = next((c for c, _ in file.companies_by_id(conn, [target])), None)
+            return found
 
     def companies(self, ids: Sequence[str]) -> list[Company]:
         with self._lock:
@@ -312,10 +347,16 @@ class NetworkxStore(GraphStore):
             return sorted((c for c, _ in file.companies_by_id(conn, set(ids))), key=_by_id)
 
     def match_companies(self, usccs: Iterable[str], norm_names: Iterable[str]) -> dict[str, str]:
-        """Several firms on one key: the smallest id, like Neo4j."""
+        """Several firms on one key: the smallest id, like Neo4j. A key no stored firm has but a
+        merged-away one had leads to the kept firm."""
         with self._lock:
             conn = self._sync()
-            return {**file.match_keys(conn, "uscc", usccs), **file.match_keys(conn, "norm_name", norm_names)}
+            out: dict[str, str] = {}
+            for column, keys in (("uscc", list(usccs)), ("norm_name", list(norm_names))):
+                found = file.match_keys(conn, column, keys)
+                rest = [k for k in keys if k and k not in found]
+                out.update({**file.match_alias_keys(conn, column, rest), **found})
+            return out
 
     def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:
         with self._lock:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from .errors import Conflict, InvalidInput, LianzhaoError, NotFound, Unavailable
-from .model import Chain, ChainNode, Company, Flow, NodeStats, Sector, Supply, Tie, Zone
+from .model import Chain, ChainNode, Company, CompanyAlias, Flow, NodeStats, Sector, Supply, Tie, Zone
 
 
 class GraphStoreError(LianzhaoError):
@@ -71,6 +71,24 @@ class GraphStore(ABC):
         exist, else UnknownReference and nothing is written. Returns how many were written."""
 
     @abstractmethod
+    def merge_companies(self, kept: Company, merged_id: str, supplies: Iterable[Supply]) -> None:
+        """One transaction: replace firm `kept.id` by `kept` (as upsert_companies), add `supplies`
+        (its ties taken over from the merged firm), delete firm `merged_id` with its ties, and record
+        `merged_id` as an alias of `kept.id` (aliases that pointed at `merged_id` follow). Afterwards
+        `company(merged_id)` answers the kept firm and `match_companies` finds it by the merged firm's
+        credit code and name. The record itself is computed by graph/merge.py. UnknownReference when
+        either firm is absent; InvalidGraphData when both are one."""
+
+    @abstractmethod
+    def upsert_aliases(self, aliases: Iterable[CompanyAlias]) -> int:
+        """Record merged-away ids as they are (graph sync copies them); every `company_id` must be a
+        stored firm, else UnknownReference and nothing is written. Returns how many were written."""
+
+    @abstractmethod
+    def company_aliases(self) -> list[CompanyAlias]:
+        """Every merged-away id with the firm it now leads to, sorted by id."""
+
+    @abstractmethod
     def clear(self) -> None:
         """Remove everything (tests, `graph sync`)."""
 
@@ -96,7 +114,9 @@ class GraphStore(ABC):
 
     # ---- company reads ------------------------------------------------------------------
     @abstractmethod
-    def company(self, company_id: str) -> Company | None: ...
+    def company(self, company_id: str) -> Company | None:
+        """The firm with this id, or the firm it was merged into (merge_companies); the answer's
+        `id` then differs from the one asked for."""
 
     @abstractmethod
     def companies(self, ids: Sequence[str]) -> list[Company]:
@@ -105,7 +125,8 @@ class GraphStore(ABC):
     @abstractmethod
     def match_companies(self, usccs: Iterable[str], norm_names: Iterable[str]) -> dict[str, str]:
         """Map each given credit code or normalised name (graph.identity.normalize_name) that
-        matches a stored company to that company's id. Used by import to update, not duplicate."""
+        matches a stored company to that company's id. Used by import to update, not duplicate.
+        A firm merged away (merge_companies) is matched by its credit code and name to the kept firm."""
 
     @abstractmethod
     def companies_on_nodes(self, node_ids: Iterable[str], local: bool | None = None) -> list[Company]:

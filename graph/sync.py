@@ -1,7 +1,7 @@
 """Copy the whole chain graph from one GraphStore to another (`lianzhao graph sync`).
 
 The target is cleared, then filled in batches: structure first, then firms, then supply edges,
-each batch one transaction of the target. Every write is an idempotent upsert keyed by id, so an
+each batch one transaction of the target, and last the aliases of merged-away firms. Every write is an idempotent upsert keyed by id, so an
 interrupted sync (Ctrl-C, lost connection) is completed by running it again; until then the
 target holds whole batches only. Reads page through `company_ids()` and `supplies_from(ids)`.
 """
@@ -68,6 +68,10 @@ def sync(
         edges = source.supplies_from(chunk)
         if edges:
             supplies += target.upsert_supplies(edges)
+
+    aliases = source.company_aliases()  # merged-away ids keep resolving in the copy
+    if aliases:
+        target.upsert_aliases(aliases)
 
     copied = target.company_count()
     if copied != total:

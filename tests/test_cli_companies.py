@@ -38,8 +38,8 @@ def env(tmp_path_factory):
     return config, tmp
 
 
-def cli(config, *args):
-    result = CliRunner().invoke(main, ["--config", str(config), "companies", *args])
+def cli(config, *args, input=None):
+    result = CliRunner().invoke(main, ["--config", str(config), "companies", *args], input=input)
     return result
 
 
@@ -126,3 +126,88 @@ def test_duplicates_lists_same_name_and_former_name(env):
         store.upsert_companies([Company("X1", "重复示例有限公司"), Company("X2", "重复示例股份有限公司")])
     groups = json.loads(cli(config, "duplicates", "--format", "json").output)
     assert groups == [{"reason": "同名", "key": "重复示例", "company_ids": ["X1", "X2"]}]
+
+
+def _crm(config):
+    from crm.db import make_engine, make_session_factory, upgrade
+
+    engine = make_engine(load_config(config))
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+def _lead(session, company_id, name, stage="线索"):
+    from crm.models import Lead
+    from graph.identity import normalize_name
+
+    lead = Lead(
+        company_id=company_id,
+        company_name=name,
+        name_key=normalize_name(name),
+        channel="精准补链招商",
+        priority="中",
+        stage=stage,
+    )
+    session.add(lead)
+    session.flush()
+    return lead.id
+
+
+def test_merge_keeps_the_firm_with_leads_and_repoints_them(env):
+    from crm.models import AuditLog, Lead
+    from graph.model import Supply
+
+    config, _ = env
+    cfg = load_config(config)
+    path = Path(cfg["instance"]["path"]) / "graph.sqlite3"
+    with NetworkxStore(path) as store:
+        store.upsert_companies(
+            [
+                Company("M1", "合并示例技术有限公司", province="北京市"),
+                Company("M2", "合并示例科技股份有限公司", "91350100M000100Y43", city="北京市"),
+                Company("M3", "合并示例伙伴有限公司"),
+            ]
+        )
+        store.upsert_supplies([Supply("M2", "M3", "零件", 5.0)])
+    sf = _crm(config)
+    with sf.begin() as session:
+        lost = _lead(session, "M2", "合并示例科技股份有限公司", stage="流失")
+    shown = cli(config, "merge", "M1", "M2", input="n\n")
+    assert shown.exit_code == 0, shown.output
+    assert "保留：合并示例科技股份有限公司（M2）" in shown.output and "未合并" in shown.output
+    assert "有线索而另一家没有" in shown.output  # the firm with the lead is kept, not the one named first
+    result = cli(config, "merge", "M1", "M2", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "已将「合并示例技术有限公司」（M1）并入「合并示例科技股份有限公司」（M2）" in result.output
+    record = json.loads(cli(config, "show", "M1", "--format", "json").output)
+    assert record["id"] == "M2" and "合并示例技术有限公司" in record["former_names"]
+    assert record["province"] == "北京市"  # taken from the merged record
+    with sf() as session:
+        assert session.get(Lead, lost).company_id == "M2"  # never changed: its firm was kept
+        entry = session.query(AuditLog).filter_by(action="merge").one()
+        assert entry.entity_id == "M2" and entry.before["merged_id"] == "M1"
+
+
+def test_merge_refuses_two_firms_with_open_leads_unless_forced(env):
+    from crm.models import AuditLog, Lead
+
+    config, _ = env
+    cfg = load_config(config)
+    with NetworkxStore(Path(cfg["instance"]["path"]) / "graph.sqlite3") as store:
+        store.upsert_companies([Company("P1", "双线索示例有限公司"), Company("P2", "双线索示例股份有限公司")])
+    sf = _crm(config)
+    with sf.begin() as session:
+        first = _lead(session, "P1", "双线索示例有限公司")
+        second = _lead(session, "P2", "双线索示例股份有限公司", stage="接洽")
+    refused = cli(config, "merge", "P1", "P2", "--yes")
+    assert refused.exit_code != 0 and "都有进行中的线索" in refused.output
+    assert json.loads(cli(config, "show", "P2", "--format", "json").output)["id"] == "P2"
+    forced = cli(config, "merge", "P1", "P2", "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    with sf() as session:
+        assert session.get(Lead, first).company_id == "P1"
+        assert session.get(Lead, second).company_id == "P1"  # re-pointed, and audited
+        moved = session.query(AuditLog).filter_by(entity="lead", entity_id=str(second)).one()
+        assert moved.before == {"company_id": "P2"} and moved.after == {"company_id": "P1"}
+    again = cli(config, "merge", "P1", "P2", "--yes")  # the graph step is done: nothing left to move
+    assert again.exit_code == 0 and "0 条线索" in again.output

@@ -341,14 +341,16 @@ def test_reimport_updates_instead_of_duplicating(store, tmp_path):
     assert b.name == "天津乙材料股份有限公司" and b.revenue == 50 and b.qualifications == ("专精特新",)
 
 
-def test_name_match_with_conflicting_credit_code_is_an_error(store, tmp_path):
+def test_name_match_with_conflicting_credit_code_is_a_duplicate_warning(store, tmp_path):
     run(store, write_csv(tmp_path / "a.csv", HEAD, [firm_row(uscc=USCC_A, name="甲公司", nodes="胰岛素")]))
     report = run(
         store, write_csv(tmp_path / "b.csv", HEAD, [firm_row(uscc=USCC_B, name="甲公司", nodes="胰岛素")])
     )
-    # the new code matches nothing, but the name matches a firm holding another code
-    assert not report.committed
-    assert "统一社会信用代码不同" in report.errors[0].message
+    # the new code matches nothing, but the name matches a firm holding another code: another firm
+    # by law, probably the same in fact (issue 10: a 疑似重复 warning, not a refusal)
+    assert report.committed and not report.errors and report.created == 1
+    assert any("疑似重复" in w and USCC_A in w and "第 2 行" in w for w in report.warnings), report.warnings
+    assert store.company(USCC_A).uscc == USCC_A and store.company(USCC_B).uscc == USCC_B
 
 
 def test_two_rows_pointing_at_one_stored_firm(store, tmp_path):

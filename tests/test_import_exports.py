@@ -148,3 +148,31 @@ def test_money_and_designation_vocabulary():
         parse_money("50万韩元", "注册资本", rates)
     assert parse_designations("专精特新小巨人")[0] == ("小巨人", "专精特新")
     assert parse_designations("上市公司；A股上市；制造业单项冠军")[0] == ("上市", "单项冠军")
+
+
+def test_duplicate_warnings_of_a_second_export(store, cfg, tmp_path):
+    """疑似重复 at import (issue 10): a 企查查 export first, then a 天眼查-style CSV a colleague made later,
+    with a title row, the orthopaedics firm again under a new credit code (re-registered), and two rows
+    of one firm (old and new name). Warnings, not refusals: every row is imported."""
+    from tests.data.make_exports import TZ, code
+
+    first = run(store, cfg, "qichacha_export.xlsx")
+    assert first.committed
+    old = by_name(store)["北京通州示例骨科器械有限公司"]
+    again, renamed, old_name = code(TZ, "MA0DUP001"), code(TZ, "MA0DUP002"), code(TZ, "MA0DUP003")
+    path = tmp_path / "天眼查_第二批.csv"
+    path.write_text(
+        "天眼查 · 企业列表（导出时间：2024-05-30）,,,,,,\n"
+        "公司名称,登记状态,注册资本,所属省份,所属区县,统一社会信用代码,曾用名\n"
+        f"北京通州示例骨科器械股份有限公司,存续,5000万元人民币,北京市,通州区,{again},\n"
+        f"北京示例精工科技有限公司,存续,800万元人民币,北京市,通州区,{renamed},北京示例精工机械有限公司\n"
+        f"北京示例精工机械有限公司,注销,800万元人民币,北京市,通州区,{old_name},\n",
+        encoding="utf-8-sig",
+    )
+    report = run(store, cfg, path)
+    assert report.committed and not report.errors and report.created == 3, report.errors
+    dupes = [w for w in report.warnings if "疑似重复" in w]
+    assert len(dupes) == 2, report.warnings
+    assert "第 3 行" in dupes[0] and old.id in dupes[0] and old.uscc in dupes[0]  # the stored firm
+    assert "第 5 行" in dupes[1] and "第 4 行" in dupes[1] and "曾用名" in dupes[1]  # within the file
+    assert store.company(old.id).uscc == old.uscc  # the stored firm is not touched

@@ -52,6 +52,15 @@ def may_confirm_placement(user: Any) -> bool:
     return _role(user) == MANAGER or permissions.can_manage_users(user)
 
 
+def may_merge_companies(user: Any) -> bool:
+    """Who sees the 疑似重复 list and its merge buttons (the service checks again)."""
+    return permissions.can_merge_companies(user)
+
+
+def may_force_merge(user: Any) -> bool:
+    return permissions.can_force_merge(user)
+
+
 def may_create_lead(user: Any) -> bool:
     """Whether 转为线索 buttons are shown (the service refuses the others with 403)."""
     return permissions.can_create_lead(user)

@@ -9,7 +9,8 @@ from flask import request, url_for
 
 from crm.errors import DuplicateLead
 from crm.models import Lead
-from crm.services import from_targets, lead_holders, target_lists
+from crm.queries import company_leads
+from crm.services import company_merge, from_targets, lead_holders, target_lists
 from crm.services.lead_holders import CompanyRef, HeldBy, LeadRef
 
 from . import backend
@@ -26,6 +27,39 @@ def lead_for_company(actor: Any, company: Any) -> LeadRef | None:
     return lead_holders.lead_for_company(
         backend.db(), actor, ref, lost_stage=backend.crm_settings().lost_stage
     )
+
+
+def leads_of_company(actor: Any, company: Any) -> company_leads.CompanyLeads:
+    """Every lead the firm ever had that the actor may read, and how many others there are."""
+    return company_leads.company_leads(
+        backend.db(),
+        actor,
+        company.id,
+        name=company.name,
+        uscc=company.uscc,
+        former_names=company.former_names,
+        settings=backend.crm_settings(),
+    )
+
+
+def merge_plan(keep_id: str, merged_id: str) -> company_merge.MergePlan:
+    return company_merge.plan_merge(
+        backend.db(), backend.chain_service().store, keep_id, merged_id, settings=backend.crm_settings()
+    )
+
+
+def merge_companies(actor: Any, keep_id: str, merged_id: str, force: bool) -> company_merge.MergeResult:
+    with backend.unit_of_work() as session:
+        return company_merge.merge(
+            session,
+            actor,
+            backend.chain_service().store,
+            keep_id,
+            merged_id,
+            settings=backend.crm_settings(),
+            force=force,
+            ip=request.remote_addr,
+        )
 
 
 def held_companies(actor: Any, targets: Any) -> dict[str | None, HeldBy]:

@@ -86,7 +86,7 @@ ACTION_LABELS = {
     "referral_decide": "认定引荐人",
     "filing": "首报首谈申报",
     "project_link": "项目关联",
-    "merge": "合并线索",
+    "merge": "合并",  # lead_merge.py (entity 线索) and company_merge.py (entity 企业) share the action
     "merged_into": "并入其他线索",
     "takeover_request": "申请接手",
     "takeover_decide": "决定接手申请",
@@ -284,7 +284,20 @@ def field_labels() -> dict[str, str]:
     labels.update({k: v[0] for k, v in TEXT_FIELDS.items()})
     labels.update(NUMBER_FIELDS)
     labels.update(USER_FIELDS)
+    labels.update(MERGE_LABELS)
     return labels
+
+
+# What a merge entry carries (crm/services/company_merge.py).
+MERGE_LABELS = {
+    "merged_id": "被合并企业编号",
+    "merged_name": "被合并企业",
+    "merged_uscc": "被合并企业信用代码",
+    "lead_ids": "改指的线索",
+    "moved_ties": "转移的供应关系",
+    "forced": "强制合并",
+    "graph_already_merged": "图谱此前已合并",
+}
 
 
 @dataclass
@@ -314,6 +327,7 @@ ENTITY_LABELS = {
     "login": "登录",
     "contact": "联系人",
     "calendar_feed": "日程订阅地址",
+    "company": "企业",
 }
 
 

@@ -393,11 +393,15 @@ def _merge_with_stored(
         company_id = values["id"]
         old = existing.get(company_id)
         if old and draft.uscc and old.uscc and old.uscc != draft.uscc:
-            rows.fail(
-                draft.index,
-                f"企业名称与已有企业「{old.name}」相同，但统一社会信用代码不同（已有：{old.uscc}）",
+            # Same name (or 曾用名), another credit code: another firm by law, probably the same one in
+            # fact (re-registered, or a typo). Imported as a new firm with a 疑似重复 warning.
+            report.warnings.append(
+                f"第 {table.row_numbers[draft.index]} 行：疑似重复——「{values['name']}」（{draft.uscc}）"
+                f"与已有企业「{old.name}」（{old.id}，{old.uscc}）名称或曾用名相同而信用代码不同，"
+                "已作为新企业导入；如为同一企业，可在「疑似重复」中合并"
             )
-            continue
+            values["id"] = company_id = company_id_for(values["name"], draft.uscc)
+            old = existing.get(company_id)
         if company_id in ids:
             rows.fail(draft.index, f"与第 {table.row_numbers[ids[company_id]]} 行是同一家已有企业")
             continue
@@ -425,4 +429,29 @@ def _merge_with_stored(
         else:
             companies.append(Company(**values))
             report.created += 1
+    report.warnings += _duplicates_in_file(drafts, ids, table)
     return companies
+
+
+def _duplicates_in_file(drafts: list[_Draft], ids: dict[str, int], table: Table) -> list[str]:
+    """疑似重复 within one file: two rows (two firms, different credit codes) with one normalised name,
+    or a row whose name is another row's 曾用名. Warnings: both rows are imported."""
+    written = [d for d in drafts if ids.get(d.values["id"]) == d.index]
+    names: dict[str, _Draft] = {}
+    out: list[str] = []
+    for draft in written:
+        first = names.setdefault(draft.norm_name, draft)
+        if first is not draft:
+            out.append(
+                f"第 {table.row_numbers[draft.index]} 行：疑似重复——「{draft.values['name']}」"
+                f"与第 {table.row_numbers[first.index]} 行「{first.values['name']}」同名而信用代码不同"
+            )
+    for draft in written:
+        for former in draft.former_norms:
+            other = names.get(former)
+            if other is not None and other is not draft:
+                out.append(
+                    f"第 {table.row_numbers[other.index]} 行：疑似重复——「{other.values['name']}」"
+                    f"是第 {table.row_numbers[draft.index]} 行「{draft.values['name']}」的曾用名"
+                )
+    return out

@@ -1,4 +1,4 @@
-"""`lianzhao companies search|show|list|confirm`: the company directory on the command line.
+"""`lianzhao companies search|show|list|confirm|duplicates|merge`: the company directory on the command line.
 
 Parses options, calls graph.directory (the rules) and renders; every JSON output carries stable ids.
 """
@@ -11,6 +11,9 @@ from pathlib import Path
 
 import click
 
+from crm.db import unit_of_work
+from crm.services import company_merge
+from crm.services._common import SYSTEM
 from graph.backends import open_graph_store
 from graph.directory import (
     CompanyQuery,
@@ -25,6 +28,7 @@ from graph.errors import LianzhaoError
 from graph.importer import NodeResolver
 from graph.importer.columns import ColumnSpec, understand_columns
 from graph.tabular import TabularError, read_table
+from lianzhao.commands.crm import _open as open_crm
 from lianzhao.export import Column, write_table
 
 FORMATS = ["table", "csv", "json", "xlsx"]
@@ -192,3 +196,48 @@ def duplicates_cmd(obj, fmt):
         click.echo("未发现疑似重复的企业。")
     for g in groups:
         click.echo(f"{g.reason}「{g.key}」：" + "；".join(f"{names[i]}（{i}）" for i in g.company_ids))
+
+
+def _firm_line(label: str, c, leads: tuple[int, ...], open_count: int) -> str:
+    where = "；".join(x for x in (c.province, c.city, c.district) if x)
+    lead_text = f"线索 {len(leads)} 条（进行中 {open_count} 条）" if leads else "无线索"
+    return (
+        f"{label}：{c.display_name}（{c.id}）信用代码 {c.uscc or '无'}；{where or '地区不详'}；"
+        f"{c.status or '状态不详'}；环节 {'、'.join(c.node_ids) or '无'}；{lead_text}"
+    )
+
+
+@companies_group.command("merge")
+@click.argument("keep")
+@click.argument("merged")
+@click.option("--yes", is_flag=True, help="不再询问，直接合并")
+@click.option("--force", is_flag=True, help="两家都有进行中的线索时仍合并（系统管理员）")
+@click.pass_context
+def merge_cmd(ctx, keep, merged, yes, force):
+    """把疑似重复的企业 MERGED 并入 KEEP（企业 id、信用代码或名称）：环节、供应关系、资质与线索归入保留的企业，
+    被合并企业的名称记为曾用名，旧编号仍可查到保留的企业。有线索的一家默认保留。"""
+    sf, settings = open_crm(ctx)
+    with open_graph_store(ctx.obj.cfg) as store:
+        try:
+            keep_id = resolve_company(store, keep).id
+            merged_id = resolve_company(store, merged).id if store.company(merged) is None else merged
+            with unit_of_work(sf) as session:
+                plan = company_merge.plan_merge(session, store, keep_id, merged_id, settings=settings)
+            click.echo(_firm_line("保留", plan.keep, plan.keep_leads, plan.keep_open))
+            click.echo(_firm_line("并入", plan.merged, plan.merged_leads, plan.merged_open))
+            for note in plan.notes:
+                click.echo(f"注意：{note}")
+            if plan.both_open and not force:
+                raise click.ClickException(
+                    "两家企业都有进行中的线索，未合并；确需合并请由系统管理员加 --force"
+                )
+            if not yes and not click.confirm("确认合并？", default=False):
+                click.echo("未合并。")
+                return
+            with unit_of_work(sf) as session:
+                result = company_merge.merge(
+                    session, SYSTEM, store, plan.keep.id, plan.merged.id, settings=settings, force=force
+                )
+        except LianzhaoError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(result.message)

@@ -766,6 +766,12 @@ def test_counters_equal_a_recount_after_every_kind_of_write(full, store):
     store.upsert_companies([Company("N-4", "甲", is_local=True, node_ids=("md-2",)), Company("N-4", "乙")])
     check()
     assert store.node_stats(QUALIFIED)["md-2"].local_firms == _recount(store)["md-2"].local_firms
+    from graph.merge import merge_companies
+
+    merge_companies(store, "N-1", "N-2")  # a local firm absorbs an outside one (recount_nodes)
+    check()
+    merge_companies(store, "L-a", "L-b")  # and a firm on other nodes
+    check()
     store.clear()
     assert store.company_count() == 0 and store.node_stats(QUALIFIED) == {}
 

@@ -1,5 +1,6 @@
 """Company directory (/companies/), company page (the firm's registry data, its nodes with the
-placement evidence, supply ties, its lead) and the 待确认 queue with one-click confirmation."""
+placement evidence, supply ties, every lead it ever had), the 待确认 queue with one-click
+confirmation, and the 疑似重复 list with a merge (confirm page showing both firms side by side)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from graph.directory import SORTS, CompanyQuery, Confirmation, confirm_placements, search_companies
+from graph.directory import (
+    SORTS,
+    CompanyQuery,
+    Confirmation,
+    all_companies,
+    confirm_placements,
+    search_companies,
+)
+from graph.duplicates import find_duplicates
 from graph.errors import LianzhaoError
 from graph.model import QUALIFICATIONS
 from graph.targets import FACTOR_LABELS
 from web.export import Column, table_bytes
 
 from .. import backend
-from ..access import may_confirm_placement, may_create_lead
-from ..crm_calls import lead_for_company
+from ..access import may_confirm_placement, may_create_lead, may_force_merge, may_merge_companies
+from ..crm_calls import lead_for_company, leads_of_company, merge_companies, merge_plan
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 PAGE_SIZE = 50
@@ -62,6 +71,7 @@ def index():
     nodes = {n.id: n for n in svc.store.nodes()}
     return render_template(
         "companies/index.html",
+        can_merge=may_merge_companies(current_user.orm),
         companies=shown,
         total=len(found),
         page={"page": page, "pages": pages},
@@ -114,12 +124,56 @@ def export():
     return response
 
 
+@bp.get("/duplicates")
+def duplicates():
+    """疑似重复: groups of firms that are probably one, each pair with a merge button."""
+    if not may_merge_companies(current_user.orm):
+        abort(403)
+    companies = all_companies(backend.chain_service().store)
+    by_id = {c.id: c for c in companies}
+    groups = [(g, [by_id[i] for i in g.company_ids]) for g in find_duplicates(companies)]
+    return render_template("companies/duplicates.html", groups=groups)
+
+
+@bp.route("/merge", methods=["GET", "POST"])
+def merge():
+    """GET: both firms side by side with what the merge will do; POST (CSRF): merge them."""
+    actor = current_user.orm
+    if not may_merge_companies(actor):
+        abort(403)
+    source = request.form if request.method == "POST" else request.args
+    keep_id, merged_id = (source.get("keep") or "").strip(), (source.get("merged") or "").strip()
+    if request.method == "POST":
+        try:
+            result = merge_companies(actor, keep_id, merged_id, force=bool(request.form.get("force")))
+        except LianzhaoError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("companies.merge", keep=keep_id, merged=merged_id))
+        flash(result.message, "success")
+        return redirect(url_for("companies.show", company_id=result.plan.keep.id))
+    try:
+        plan = merge_plan(keep_id, merged_id)
+    except LianzhaoError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("companies.duplicates"))
+    return render_template(
+        "companies/merge.html", plan=plan, can_force=may_force_merge(actor), nodes=_node_names()
+    )
+
+
+def _node_names() -> dict[str, str]:
+    return {n.id: n.name for n in backend.chain_service().store.nodes()}
+
+
 @bp.get("/<company_id>")
 def show(company_id: str):
     svc = backend.chain_service()
     detail = svc.company_detail(company_id)
+    if detail.company.id != company_id:  # merged into another firm: its page
+        return redirect(url_for("companies.show", company_id=detail.company.id))
     chains = {c.id: c for c in svc.chains()}
     lead = lead_for_company(current_user.orm, detail.company)
+    history = leads_of_company(current_user.orm, detail.company)
     scores = []
     if not detail.company.is_local and detail.company.active:  # where it ranks as a 补链 target
         scores = svc.company_targets(company_id, sorted({n.chain_id for n in detail.nodes}))
@@ -132,6 +186,7 @@ def show(company_id: str):
         nodes=nodes,
         placements=detail.company.placement_list(),
         lead=lead,
+        history=history,
         scores=scores,
         factor_labels=FACTOR_LABELS,
         can_create_lead=may_create_lead(current_user.orm),
