@@ -1,7 +1,7 @@
 """XLSX that prints legibly on A4 landscape (openpyxl page setup): title and date on top, header
 repeated on every page, wrapped text at a readable size, one page wide, page numbers in the footer.
 
-Used by the 项目台账 / 任务台账 exports and by lianzhao.export (the 名录 and every table export).
+Used by the 项目台账 / 任务台账 exports and by crm.tables (the 名录 and every table export).
 """
 
 from __future__ import annotations

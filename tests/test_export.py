@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from wcwidth import wcswidth
 
-from lianzhao.export import Column, ExportError, format_for_path, table_bytes, write_table
+from crm.tables import Column, ExportError, format_for_path, table_bytes, write_table
 
 COLUMNS = [
     Column("name", "企业名称"),

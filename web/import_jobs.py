@@ -31,11 +31,10 @@ from crm.db import unit_of_work
 from crm.models import User
 from crm.services import audit
 from crm.services import import_jobs as jobs
+from crm.tables import Column, table_bytes
 from graph import importer
 from graph.errors import LianzhaoError
 from graph.tabular import TabularError
-
-from .export import Column, table_bytes
 
 log = logging.getLogger(__name__)
 

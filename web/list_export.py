@@ -1,10 +1,9 @@
-"""XLSX of a target-company list, through web.export (formatted, formula-safe cells)."""
+"""XLSX of a target-company list, through crm.tables (formatted, formula-safe cells)."""
 
 from __future__ import annotations
 
+from crm.tables import Column, table_bytes
 from graph.targets import FACTOR_LABELS
-
-from .export import Column, table_bytes
 
 
 def list_title(tl, sector_name: str, chain_name: str | None) -> str:

@@ -14,6 +14,7 @@ import click
 from crm.db import unit_of_work
 from crm.services import company_merge
 from crm.services._common import SYSTEM
+from crm.tables import Column, write_table
 from graph.backends import open_graph_store
 from graph.directory import (
     CompanyQuery,
@@ -29,7 +30,6 @@ from graph.importer import NodeResolver
 from graph.importer.columns import ColumnSpec, understand_columns
 from graph.tabular import TabularError, read_table
 from lianzhao.commands.crm import _open as open_crm
-from lianzhao.export import Column, write_table
 
 FORMATS = ["table", "csv", "json", "xlsx"]
 CONFIRM_COLUMNS = (

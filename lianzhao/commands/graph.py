@@ -7,11 +7,11 @@ from dataclasses import asdict
 
 import click
 
+from crm.tables import Column, write_table
 from graph.backends import open_graph_store
 from graph.gaps import OUTPUT_RULE
 from graph.service import ChainService
 from graph.targets import FACTOR_LABELS, coverage_sentence
-from lianzhao.export import Column, write_table
 
 FORMATS = ["table", "csv", "json", "xlsx"]
 

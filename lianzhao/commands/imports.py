@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
+from crm.tables import Column, format_for_path, write_table
 from graph import importer
 from graph.backends import open_graph_store
 from graph.tabular import TabularError
-from lianzhao.export import Column, format_for_path, write_table
 
 MAX_ERRORS_SHOWN = 50
 MIN_ROWS_FOR_BAR = 5000  # small files finish before a bar would be worth drawing

@@ -19,8 +19,8 @@ from crm.services import spaces_holds, spaces_import, spaces_needs
 from crm.services._common import SYSTEM
 from crm.services.spaces_match import ZoneFocus
 from crm.services.spaces_settings import SpacesSettings
+from crm.tables import Column, write_table
 from graph.errors import LianzhaoError
-from lianzhao.export import Column, write_table
 from seed.loader import load_structure
 
 LIST_COLUMNS = (

@@ -11,6 +11,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from crm.tables import Column, table_bytes
 from graph.directory import (
     SORTS,
     CompanyQuery,
@@ -23,7 +24,6 @@ from graph.duplicates import find_duplicates
 from graph.errors import LianzhaoError
 from graph.model import QUALIFICATIONS
 from graph.targets import FACTOR_LABELS
-from web.export import Column, table_bytes
 
 from .. import backend
 from ..access import may_confirm_placement, may_create_lead, may_force_merge, may_merge_companies

@@ -15,12 +15,12 @@ from flask_login import current_user
 
 from crm.errors import ValidationError
 from crm.services import import_jobs as jobs
+from crm.tables import MIME_TYPES
 from graph import importer
 from graph.backends import store_identity
 from graph.upload_limits import upload_name
 from web import backend
 from web import import_jobs as runner
-from web.export import MIME_TYPES
 
 from ._blueprint import bp
 
