@@ -227,19 +227,7 @@ def alias_target(conn: sqlite3.Connection, company_id: str) -> str | None:
 
 def match_alias_keys(conn: sqlite3.Connection, column: str, keys: Iterable[str]) -> dict[str, str]:
     """key -> smallest kept id among the merged-away firms whose `column` ("uscc" or "norm_name") equals it."""
-    assert column in ("uscc", "norm_name")  # a constant of the caller, never data
-    wanted = sorted({k for k in keys if k})
-    out: dict[str, str] = {}
-    for i in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[i : i + IN_CHUNK]
-        out.update(
-            conn.execute(
-                f"SELECT {column}, min(company_id) FROM aliases WHERE {column} IN ({', '.join('?' * len(chunk))}) "
-                f"GROUP BY {column}",
-                chunk,
-            )
-        )
-    return out
+    return _match(conn, "aliases", "company_id", column, keys)
 
 
 def merge_rows(
@@ -415,14 +403,23 @@ def ids_on_nodes(conn: sqlite3.Connection, node_ids: Iterable[str], local: bool 
 
 def match_keys(conn: sqlite3.Connection, column: str, keys: Iterable[str]) -> dict[str, str]:
     """key -> smallest id of the firms whose `column` ("uscc" or "norm_name") equals it."""
-    assert column in ("uscc", "norm_name")  # a constant of the caller, never data
+    return _match(conn, "companies", "id", column, keys)
+
+
+def _match(
+    conn: sqlite3.Connection, table: str, id_column: str, column: str, keys: Iterable[str]
+) -> dict[str, str]:
+    """key -> smallest `id_column` of the rows of `table` whose `column` equals it (chunked IN lists)."""
+    # table and column names are constants of this module's callers, never data
+    assert (table, id_column) in (("companies", "id"), ("aliases", "company_id"))
+    assert column in ("uscc", "norm_name")
     wanted = sorted({k for k in keys if k})
     out: dict[str, str] = {}
     for i in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[i : i + IN_CHUNK]
         out.update(
             conn.execute(
-                f"SELECT {column}, min(id) FROM companies WHERE {column} IN ({', '.join('?' * len(chunk))}) "
+                f"SELECT {column}, min({id_column}) FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))}) "
                 f"GROUP BY {column}",
                 chunk,
             )
