@@ -477,7 +477,10 @@ class Neo4jStore(GraphStore):
                 self._backfill_search_text(session)  # sets the schema to _SCHEMA when done
 
     def _backfill_search_text(self, session: neo4j.Session) -> None:
-        ids = [r["id"] for r in session.run("MATCH (c:Company) RETURN c.id AS id")]
+        # Only firms without it: a bulk load (graph/neo4j_bulk.py) writes the search text already.
+        ids = [
+            r["id"] for r in session.run("MATCH (c:Company) WHERE c.search_text IS NULL RETURN c.id AS id")
+        ]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
 

@@ -1,5 +1,6 @@
 """Neo4jStore behaviour beyond the shared contract: versions, chunked clear, layout migration,
 bulk reads for sync. Against the real server."""
+
 from __future__ import annotations
 
 import pytest
@@ -87,3 +88,21 @@ def test_recount_nodes_after_a_write_outside_upserts(seeded):
     assert sum(s.local_firms for s in after.values()) == sum(s.local_firms for s in before.values()) - len(
         firm.node_ids
     )
+
+
+def test_layout_4_database_gets_missing_search_text_only(seeded, neo4j_env):
+    """Opening a layout-4 database fills the search text of firms without it and leaves the rest
+    (a bulk load writes it already: rewriting millions of firms on first connect would take hours)."""
+    ids = seeded.company_ids()[:2]
+    query = "MATCH (c:Company {id: $id}) RETURN c.search_text AS t, c.initials AS i"
+    with seeded._driver.session(database=seeded.database) as session:
+        before = session.run(query, id=ids[0]).single(strict=True)
+        assert before["t"]
+        session.run("MATCH (c:Company {id: $id}) REMOVE c.search_text, c.initials", id=ids[0]).consume()
+        session.run("MATCH (c:Company {id: $id}) SET c.search_text = 'marker'", id=ids[1]).consume()
+        session.run("MATCH (m:Meta) SET m.schema = 4").consume()
+    with Neo4jStore(**neo4j_env) as again, again._driver.session(database=again.database) as session:
+        filled = session.run(query, id=ids[0]).single(strict=True)
+        assert (filled["t"], filled["i"]) == (before["t"], before["i"])
+        assert session.run(query, id=ids[1]).single(strict=True)["t"] == "marker"
+        assert session.run("MATCH (m:Meta) RETURN m.schema AS s").single(strict=True)["s"] >= 5
