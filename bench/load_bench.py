@@ -1,15 +1,23 @@
 """A bounded mixed load that must hold (issue 16, item 4).
 
-    .venv/bin/python bench/load_bench.py [--firms 100000] [--clients 50] [--duration 60]
+    .venv/bin/python bench/load_bench.py [--firms 100000 | --store PATH] [--clients 50] [--duration 60]
                                          [--import-firms 50000] [--database sqlite|postgresql]
-                                         [--data DIR] [--out docs/BENCHMARKS.md]
+                                         [--pg-port 54xx] [--graph embedded|neo4j] [--neo4j-port 77xx]
+                                         [--data DIR] [--log FILE] [--out docs/BENCHMARKS.md]
 
 A script, not a test; loopback only; it stops by itself after --duration seconds. Steps:
 
-1. an instance with --firms synthetic firms in the embedded graph store (seed.loader) and a CRM
-   (bench/crm_bench.py's generator: 8 teams × 5 recruiters, managers, a leader; --leads leads);
-   --database postgresql uses the server of `scripts/postgres.sh` (PGPORT) instead of SQLite;
-2. `lianzhao serve --workers 2 --threads 4` (gunicorn) on a free loopback port;
+1. an instance: the embedded graph store with --firms synthetic firms (seed.loader), or a copy of
+   the prebuilt store --store PATH (copied once into --data, so the source is never opened, changed
+   or locked); and a CRM (bench/crm_bench.py's generator: 8 teams × 5 recruiters, managers, a
+   leader; --leads leads). The CRM is SQLite in --data, or with --database postgresql this
+   checkout's throw-away server started on --pg-port (scripts/postgres.sh, stopped and removed at
+   the end; without --pg-port the server named by PGPORT). With --graph neo4j the bench starts its
+   own Neo4j on --neo4j-port (scripts/neo4j.sh: its data is wiped; refused if the port answers) and
+   loads the run's embedded store into it with `lianzhao graph bulk-load --from-embedded`
+   (neo4j-admin's offline import, docs/NEO4J.md); the server, the import and the checks then use
+   Neo4j, and the server is stopped at the end;
+2. `lianzhao serve --workers 2 --threads 4` (gunicorn) on --port or a free loopback port;
 3. --clients logged-in users (recruiters, managers, the leader), each in its own thread, loop:
    think 1–3 s, then one action — page views (我的线索, a lead page, the team board, 驾驶舱, a
    chain-gap graph, a target list) or a write (a lead edit: notes on the lead page's form with its
@@ -17,7 +25,8 @@ A script, not a test; loopback only; it stops by itself after --duration seconds
 4. at a third of the run, `lianzhao import companies` of --import-firms new firms runs as another
    process (as an administrator would), so every worker has to catch up with a large write;
 5. at the end: errors (exceptions, 5xx, 4xx other than expected), page latency p50/p95 overall,
-   during and after the import, and writes acknowledged vs found in the CRM database.
+   during and after the import, writes acknowledged vs found in the CRM database, and the firms
+   the graph store holds against the import file's rows (every row is a new credit code).
 
 Goals: 0 errors, page p95 <= 300 ms, no write lost.
 """
@@ -490,6 +499,7 @@ def _run(args, folder: Path, stack: list) -> dict:
         if p.returncode != 0:
             raise SystemExit("装载 Neo4j 失败：" + (p.stdout + p.stderr)[-3000:])
         bulk = {"s": time.perf_counter() - t, "tail": p.stdout.strip().splitlines()[-1:]}
+        shutil.rmtree(folder / "neo4j-import", ignore_errors=True)  # its CSV files: ~1 GB per 1M firms
         print(f"  Neo4j 装载用时 {bulk['s']:.0f} 秒：{bulk['tail'][0] if bulk['tail'] else ''}")
     else:
         cfg_file.write_text(cfg_text + '[graph]\nbackend = "networkx"\n')
