@@ -460,6 +460,8 @@ def _run(args, folder: Path, stack: list) -> dict:
     from sqlalchemy import create_engine, text
 
     fresh_crm = False
+    if args.graph == "neo4j" and _port_answers(args.neo4j_port):  # before minutes of preparation
+        raise SystemExit(f"端口 {args.neo4j_port} 已有服务在监听：请用 --neo4j-port 换一个空闲端口")
     if args.database == "postgresql" and args.pg_port:
         db_url = start_postgres(args.pg_port)
         stack.append(lambda: stop_postgres(args.pg_port))
