@@ -1,15 +1,23 @@
 """A bounded mixed load that must hold (issue 16, item 4).
 
-    .venv/bin/python bench/load_bench.py [--firms 100000] [--clients 50] [--duration 60]
+    .venv/bin/python bench/load_bench.py [--firms 100000 | --store PATH] [--clients 50] [--duration 60]
                                          [--import-firms 50000] [--database sqlite|postgresql]
-                                         [--data DIR] [--out docs/BENCHMARKS.md]
+                                         [--pg-port 54xx] [--graph embedded|neo4j] [--neo4j-port 77xx]
+                                         [--data DIR] [--log FILE] [--out docs/BENCHMARKS.md]
 
 A script, not a test; loopback only; it stops by itself after --duration seconds. Steps:
 
-1. an instance with --firms synthetic firms in the embedded graph store (seed.loader) and a CRM
-   (bench/crm_bench.py's generator: 8 teams × 5 recruiters, managers, a leader; --leads leads);
-   --database postgresql uses the server of `scripts/postgres.sh` (PGPORT) instead of SQLite;
-2. `lianzhao serve --workers 2 --threads 4` (gunicorn) on a free loopback port;
+1. an instance: the embedded graph store with --firms synthetic firms (seed.loader), or a copy of
+   the prebuilt store --store PATH (copied once into --data, so the source is never opened, changed
+   or locked); and a CRM (bench/crm_bench.py's generator: 8 teams × 5 recruiters, managers, a
+   leader; --leads leads). The CRM is SQLite in --data, or with --database postgresql this
+   checkout's throw-away server started on --pg-port (scripts/postgres.sh, stopped and removed at
+   the end; without --pg-port the server named by PGPORT). With --graph neo4j the bench starts its
+   own Neo4j on --neo4j-port (scripts/neo4j.sh: its data is wiped; refused if the port answers) and
+   loads the run's embedded store into it with `lianzhao graph bulk-load --from-embedded`
+   (neo4j-admin's offline import, docs/NEO4J.md); the server, the import and the checks then use
+   Neo4j, and the server is stopped at the end;
+2. `lianzhao serve --workers 2 --threads 4` (gunicorn) on --port or a free loopback port;
 3. --clients logged-in users (recruiters, managers, the leader), each in its own thread, loop:
    think 1–3 s, then one action — page views (我的线索, a lead page, the team board, 驾驶舱, a
    chain-gap graph, a target list) or a write (a lead edit: notes on the lead page's form with its
@@ -17,7 +25,8 @@ A script, not a test; loopback only; it stops by itself after --duration seconds
 4. at a third of the run, `lianzhao import companies` of --import-firms new firms runs as another
    process (as an administrator would), so every worker has to catch up with a large write;
 5. at the end: errors (exceptions, 5xx, 4xx other than expected), page latency p50/p95 overall,
-   during and after the import, and writes acknowledged vs found in the CRM database.
+   during and after the import, writes acknowledged vs found in the CRM database, and the firms
+   the graph store holds against the import file's rows (every row is a new credit code).
 
 Goals: 0 errors, page p95 <= 300 ms, no write lost.
 """
@@ -31,6 +40,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,26 +68,163 @@ AFTER_IMPORT_S = 20  # the load goes on at least this long after the import ende
 # ----------------------------------------------------------------------------- preparation
 
 
-def prepare(folder: Path, firms: int, leads: int, activities: int, db_url: str) -> None:
+def prepare_graph(folder: Path, firms: int, source: Path | None) -> int:
+    """graph.base.sqlite3 in `folder`: a copy of --store `source` (never opened in place, so it is
+    never changed or locked), or `firms` synthetic firms built by seed.loader. Done once per folder
+    (graph.json says what it holds); returns the number of firms in it."""
+    from graph.nx_store import NetworkxStore
+    from seed.loader import seed_store
+
+    base, marker = folder / "graph.base.sqlite3", folder / "graph.json"
+    want = store_identity(source) if source is not None else {"firms": firms}
+    if base.exists() and marker.exists() and json.loads(marker.read_text()).get("source") == want:
+        return int(json.loads(marker.read_text())["count"])
+    older = folder / "prepared.json"  # a folder of the bench before graph.json: its firms are reused
+    if source is None and base.exists() and not marker.exists() and older.exists():
+        if json.loads(older.read_text()).get("firms") == firms:
+            store = NetworkxStore(base)
+            count = store.company_count()
+            store.close()
+            marker.write_text(json.dumps({"source": want, "count": count}))
+            return count
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{base}{suffix}").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    if source is not None:
+        wal = Path(f"{source}-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise SystemExit(f"{source} 正被写入（有未合并的 {wal.name}）：等写入结束后再复制")
+        shutil.copyfile(source, base)
+    store = NetworkxStore(base)
+    if source is None:
+        seed_store(store, n_synthetic=firms)
+    count = store.company_count()
+    store.close()
+    print(
+        f"  图存储：{count:,} 家企业（{'复制自 ' + str(source) if source else '新建'}），{time.perf_counter() - t0:.0f} 秒"
+    )
+    marker.write_text(json.dumps({"source": want, "count": count}))
+    return count
+
+
+def store_identity(path: Path) -> dict:
+    """What a prebuilt store file is, for reusing its copy: path, size and modification time."""
+    st = path.stat()
+    return {"store": str(path.resolve()), "size": st.st_size, "mtime": st.st_mtime_ns}
+
+
+def prepare_crm(folder: Path, leads: int, activities: int, db_url: str, fresh: bool) -> None:
+    """The CRM (bench/crm_bench.py's generator): kept between runs unless `fresh` or it changed."""
     import crm_bench
 
     from crm.db import make_engine, make_session_factory, upgrade
-    from graph.nx_store import NetworkxStore
     from lianzhao.config import load_config
-    from seed.loader import seed_store
 
+    marker = folder / "prepared.json"
+    want = {"leads": leads, "db": db_url}
+    if not fresh and marker.exists() and json.loads(marker.read_text()) == want:
+        return
+    if db_url.startswith("sqlite:"):
+        (folder / "crm.sqlite3").unlink(missing_ok=True)
     t0 = time.perf_counter()
-    store = NetworkxStore(folder / "graph.sqlite3")
-    seed_store(store, n_synthetic=firms)
-    store.close()
-    print(f"  图存储：{firms:,} 家企业，{time.perf_counter() - t0:.0f} 秒")
     cfg = load_config(env={})
     cfg["database"]["url"] = db_url
     engine = make_engine(cfg)
     upgrade(engine)
     crm_bench.generate(make_session_factory(engine), leads, activities)
     engine.dispose()
-    (folder / "prepared.json").write_text(json.dumps({"firms": firms, "leads": leads, "db": db_url}))
+    print(f"  业务库：{leads:,} 条线索，{time.perf_counter() - t0:.0f} 秒")
+    marker.write_text(json.dumps(want))
+
+
+# ----------------------------------------------------------------------------- own servers
+
+
+def parse_exports(text: str) -> dict[str, str]:
+    """`export A=1; export B=2` lines (what scripts/neo4j.sh and postgres.sh print) as a dict."""
+    found = {}
+    for m in re.finditer(r"export\s+([A-Z_][A-Z0-9_]*)=([^;\s]*)", text):
+        found[m.group(1)] = m.group(2)
+    return found
+
+
+def _port_answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _script(name: str, action: str, env: dict) -> str:
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / name), action],
+        env={**os.environ, **env}, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"scripts/{name} {action} 失败：{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def start_neo4j(port: int, heap: str, pagecache: str) -> dict[str, str]:
+    """A Neo4j of this bench's own on `port` (scripts/neo4j.sh; data wiped at start and stop)."""
+    if _port_answers(port):
+        raise SystemExit(
+            f"端口 {port} 已有服务在监听：请用 --neo4j-port 换一个空闲端口（本脚本会清空它的数据）"
+        )
+    env = {"NEO4J_PORT": str(port), "NEO4J_HEAP": heap, "NEO4J_PAGECACHE": pagecache}
+    exports = parse_exports(_script("neo4j.sh", "start", env))
+    if "NEO4J_PASSWORD" not in exports:
+        raise SystemExit("scripts/neo4j.sh start 没有给出 NEO4J_PASSWORD")
+    return exports
+
+
+def stop_neo4j(port: int) -> None:
+    _script("neo4j.sh", "stop", {"NEO4J_PORT": str(port)})
+
+
+def neo4j_pid(port: int) -> int | None:
+    pid_file = ROOT / ".neo4j" / f"server-{port}" / "neo4j.pid"
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def start_postgres(port: int) -> str:
+    """This checkout's throw-away PostgreSQL (scripts/postgres.sh) on `port`; its URL for the
+    database lianzhao_load (created here)."""
+    from sqlalchemy import create_engine, text
+
+    if (ROOT / ".pgdata").exists():
+        raise SystemExit(
+            f"{ROOT / '.pgdata'} 已存在（本检出的 PostgreSQL 正在运行或未清理）：先 PGPORT=… bash scripts/postgres.sh stop"
+        )
+    if _port_answers(port):
+        raise SystemExit(f"端口 {port} 已有服务在监听：请用 --pg-port 换一个空闲端口")
+    test_url = parse_exports(_script("postgres.sh", "start", {"PGPORT": str(port)}))["LIANZHAO_TEST_PG_URL"]
+    url = test_url.rsplit("/", 1)[0] + "/lianzhao_load"
+    try:
+        engine = create_engine(test_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE DATABASE lianzhao_load"))
+        engine.dispose()
+    except BaseException:
+        stop_postgres(port)  # started here: not left running when the run cannot go on
+        raise
+    return url
+
+
+def stop_postgres(port: int) -> None:
+    _script("postgres.sh", "stop", {"PGPORT": str(port)})
+
+
+def postgres_pid() -> int | None:
+    try:
+        data = (ROOT / ".pgdata" / "location").read_text().strip()
+        return int(Path(data, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def import_file(folder: Path, n: int) -> Path:
@@ -269,43 +416,110 @@ def proc_cpu(pid: int) -> float:
         return 0.0
 
 
-def run(args) -> dict:
-    from sqlalchemy import create_engine, text
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process and its live children (a PostgreSQL postmaster and its backends;
+    exited backends are in the postmaster's children's time)."""
+    if pid is None:
+        return 0.0
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == pid]
+    return proc_cpu(pid) + sum(proc_cpu(k) for k in kids)
 
+
+def graph_count(cfg_file: Path, env: dict) -> int:
+    """Firms in the run's graph store (the configured backend), read by the ordinary store."""
+    from graph.backends import open_graph_store
+    from lianzhao.config import load_config
+
+    with open_graph_store(load_config(cfg_file, env=env)) as store:
+        return store.company_count()
+
+
+def csv_rows(path: Path) -> int:
+    """Data rows of a CSV file (header excluded)."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def run(args) -> dict:
     folder = args.data
     folder.mkdir(parents=True, exist_ok=True)
-    if args.database == "postgresql":
+    stack: list = []  # servers of our own, stopped in reverse order whatever happens
+    try:
+        return _run(args, folder, stack)
+    finally:
+        for stop in reversed(stack):
+            try:
+                stop()
+            except BaseException as exc:  # noqa: BLE001 — the next server must still be stopped
+                print(f"  停止服务失败：{exc}", file=sys.stderr)
+
+
+def _run(args, folder: Path, stack: list) -> dict:
+    from sqlalchemy import create_engine, text
+
+    fresh_crm = False
+    if args.graph == "neo4j" and _port_answers(args.neo4j_port):  # before minutes of preparation
+        raise SystemExit(f"端口 {args.neo4j_port} 已有服务在监听：请用 --neo4j-port 换一个空闲端口")
+    if args.database == "postgresql" and args.pg_port:
+        db_url = start_postgres(args.pg_port)
+        stack.append(lambda: stop_postgres(args.pg_port))
+        fresh_crm = True  # a new server each run (scripts/postgres.sh stop removes its data)
+    elif args.database == "postgresql":
         port = os.environ.get("PGPORT")
         if not port:
-            raise SystemExit('PostgreSQL：先 eval "$(PGPORT=54xx bash scripts/postgres.sh start)"')
+            raise SystemExit(
+                '--pg-port 54xx（本脚本启动自己的 PostgreSQL），或先 eval "$(PGPORT=54xx bash scripts/postgres.sh start)"'
+            )
         db_url = (
             os.environ.get("LIANZHAO_DATABASE_URL")
             or f"postgresql+psycopg://postgres@127.0.0.1:{port}/lianzhao_load"
         )
     else:
         db_url = f"sqlite:///{folder / 'crm.sqlite3'}"
-    marker = folder / "prepared.json"
-    if not marker.exists() or json.loads(marker.read_text()).get("db") != db_url:
-        print(f"准备 {args.firms:,} 家企业与 {args.leads:,} 条线索 …")
-        if args.database == "sqlite":
-            (folder / "crm.sqlite3").unlink(missing_ok=True)
-        prepare(folder, args.firms, args.leads, args.leads * 10, db_url)
+    print(f"准备数据（{folder}）…")
+    firms = prepare_graph(folder, args.firms, args.store)
+    prepare_crm(folder, args.leads, args.leads * 10, db_url, fresh_crm)
     csv_file = import_file(folder, args.import_firms) if args.import_firms else None
-    import shutil
 
-    base_store = folder / "graph.base.sqlite3"
-    if not base_store.exists():
-        shutil.copy2(folder / "graph.sqlite3", base_store)
     for suffix in ("-wal", "-shm"):
         Path(f"{folder / 'graph.sqlite3'}{suffix}").unlink(missing_ok=True)
-    shutil.copy2(base_store, folder / "graph.sqlite3")  # every run starts from the same firms
-    cfg_file = folder / "load_config.toml"
-    cfg_file.write_text(
+    shutil.copyfile(folder / "graph.base.sqlite3", folder / "graph.sqlite3")  # every run: the same firms
+    cfg_text = (
         f'[instance]\npath = "{folder}"\n[database]\nurl = "{db_url}"\n'
         f"[web]\nstale_analysis = {'false' if args.strict_analysis else 'true'}\n"
     )
     env = {**os.environ, "LIANZHAO_SECRET_KEY": SECRET}
+    for key in ("LIANZHAO_GRAPH_BACKEND", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
+        env.pop(key, None)  # the run's config file alone names its graph store
     lianzhao = str(Path(sys.executable).parent / "lianzhao")
+    cfg_file = folder / "load_config.toml"
+    bulk: dict = {}
+    if args.graph == "neo4j":
+        exports = start_neo4j(args.neo4j_port, args.neo4j_heap, args.neo4j_pagecache)
+        stack.append(lambda: stop_neo4j(args.neo4j_port))
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = exports["NEO4J_USER"], exports["NEO4J_PASSWORD"]
+        # bulk-load stops and starts the server: with the same memory
+        env["NEO4J_HEAP"], env["NEO4J_PAGECACHE"] = args.neo4j_heap, args.neo4j_pagecache
+        cfg_text += f'[graph]\nbackend = "neo4j"\n[neo4j]\nuri = "bolt://127.0.0.1:{args.neo4j_port}"\n'
+        cfg_file.write_text(cfg_text)
+        # the firms into Neo4j: neo4j-admin's offline import of the run's embedded store (docs/NEO4J.md)
+        t = time.perf_counter()
+        p = subprocess.run(
+            [lianzhao, "--config", str(cfg_file), "graph", "bulk-load", "--from-embedded", "--yes"],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if p.returncode != 0:
+            raise SystemExit("装载 Neo4j 失败：" + (p.stdout + p.stderr)[-3000:])
+        bulk = {"s": time.perf_counter() - t, "tail": p.stdout.strip().splitlines()[-1:]}
+        shutil.rmtree(folder / "neo4j-import", ignore_errors=True)  # its CSV files: ~1 GB per 1M firms
+        print(f"  Neo4j 装载用时 {bulk['s']:.0f} 秒：{bulk['tail'][0] if bulk['tail'] else ''}")
+    else:
+        cfg_file.write_text(cfg_text + '[graph]\nbackend = "networkx"\n')
+    graph_before = graph_count(cfg_file, env)
+    if graph_before != firms:
+        raise SystemExit(f"图存储中有 {graph_before:,} 家企业，应为 {firms:,}")
 
     engine = create_engine(db_url)
     with engine.connect() as conn:
@@ -327,11 +541,7 @@ def run(args) -> dict:
 
     chain_ids = [c.id for c in load_structure().chains]
 
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = args.port or _free_port()
     server = subprocess.Popen(
         [lianzhao, "--config", str(cfg_file), "serve", "--workers", str(args.workers), "--threads",
          str(args.threads), "--port", str(port)],  # fmt: skip
@@ -375,6 +585,9 @@ def run(args) -> dict:
         )
         workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == server.pid]
         cpu0 = sum(proc_cpu(p) for p in [server.pid, *workers])
+        db_pids = [neo4j_pid(args.neo4j_port)] if args.graph == "neo4j" else []
+        db_pids += [postgres_pid()] if args.database == "postgresql" and args.pg_port else []
+        db_cpu0 = sum(tree_cpu(p) for p in db_pids)
         load0 = os.getloadavg()[0]
         t0 = time.monotonic()
         end = {"at": t0 + args.duration}  # moved on if the import ends late: AFTER_IMPORT_S of load follow it
@@ -403,6 +616,7 @@ def run(args) -> dict:
             t.join(timeout=60)
         wall = time.monotonic() - t0
         cpu = sum(proc_cpu(p) for p in [server.pid, *workers]) - cpu0
+        db_cpu = sum(tree_cpu(p) for p in db_pids) - db_cpu0
         load1 = os.getloadavg()[0]
     finally:
         try:
@@ -421,6 +635,9 @@ def run(args) -> dict:
             ).all()
         )
     engine.dispose()
+    # the import's firms: all of them in the graph afterwards (new credit codes: each one a new firm)
+    graph_after = graph_count(cfg_file, env)
+    import_rows = csv_rows(csv_file) if csv_file is not None else 0
     lost_edits = [lead for lead, notes in stats.edits_ok.items() if stored_notes.get(lead) != notes]
     pages = [s for s in stats.samples if s[1] == "page"]
     writes = [s for s in stats.samples if s[1] == "write"]
@@ -434,8 +651,11 @@ def run(args) -> dict:
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
         "database": args.database,
+        "graph": args.graph,
+        "store": str(args.store) if args.store else None,
+        "bulk_load": bulk,
         "stale_analysis": not args.strict_analysis,
-        "firms": args.firms,
+        "firms": firms,
         "leads": args.leads,
         "clients": args.clients,
         "duration": args.duration,
@@ -466,7 +686,12 @@ def run(args) -> dict:
         "acts_stored": acts_after - acts_before,
         "edits_ok": len(stats.edits_ok),
         "edits_lost": len(lost_edits),
+        "graph_before": graph_before,
+        "graph_after": graph_after,
+        "import_rows": import_rows,
+        "import_missing": max(0, import_rows - (graph_after - graph_before)),
         "server_cpu_s": cpu,
+        "db_cpu_s": db_cpu if db_pids else None,
         "wall_s": wall,
         "load_before": load0,
         "load_after": load1,
@@ -501,12 +726,27 @@ def run(args) -> dict:
     return r
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _parent(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat") as fh:
             return int(fh.read().rsplit(")", 1)[1].split()[1])
     except OSError:
         return None
+
+
+HEADER = (
+    "| run | graph | CRM | server | firms | import | import in graph | clients × s | requests | errors "
+    "| page p50 / p95 ms (wall) | page p50 / p95 ms (server) | wall p95 before / during / after import "
+    "| writes ok / stored | lost | server CPU s | graph + CRM server CPU s | load avg |"
+)
 
 
 def markdown(runs: list[dict]) -> str:
@@ -519,36 +759,50 @@ def markdown(runs: list[dict]) -> str:
         "1–3 s between actions: page views (我的线索, lead page, team board, 驾驶舱, chain-gap graph, target "
         "list) and writes (lead edit with its version, 记跟进 on an own lead); at a third of the run "
         "`lianzhao import companies` of new synthetic firms runs as another process. Page latency is the "
-        "client's wall time (transfer included).",
+        "client's wall time (transfer included). Graph `neo4j`: the bench's own Neo4j, loaded by "
+        "`lianzhao graph bulk-load --from-embedded` before the run; 'import in graph' counts the firms "
+        "the graph store holds afterwards against the import file's rows. 'lost': acknowledged CRM "
+        "writes not found in the CRM database afterwards.",
         "",
-        "| run | CRM | server | firms | import | clients × s | requests | errors | page p50 / p95 ms (wall) | page p50 / p95 ms (server) | wall p95 before / during / after import | writes ok / stored | lost | server CPU s | load avg |",
-        "| --- | --- | --- | ---: | --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: | --- |",
+        HEADER,
+        "| --- | --- | --- | --- | ---: | --- | --- | --- | ---: | ---: | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
     ]
-    for r in runs:
-        imp = r.get("import") or {}
-        span = (
-            f"{r['import_firms']:,} firms, {imp.get('start', 0):.0f}–{imp.get('end', 0):.0f} s (rc {imp.get('rc')})"
-            if imp
-            else "—"
-        )
-        pha = (
-            f"{r['before_import']['p95']:.0f} / {r['during_import']['p95']:.0f} / {r['after_import']['p95']:.0f}"
-            if imp else "—"
-        )  # fmt: skip
-        writes = f"{r['acts_sent_ok']} acts / {r['acts_stored']} · {r['edits_ok']} leads edited"
-        server_ms = (
-            f"{r['page_server_p50']:.0f} / {r['page_server_p95']:.0f}" if r.get("page_server_p50") else "—"
-        )
-        mode = f"{r['workers']}×{r['threads']}, {'stale' if r.get('stale_analysis', True) else 'strict'}"
-        lines.append(
-            f"| {r['measured']} at {r['git']} | {r['database']} | {mode} | {r['firms']:,} | {span} | "
-            f"{r['clients']} × {r['duration']} | {r['requests']:,} | {r['errors']} | "
-            f"{r['page_p50']:.0f} / {r['page_p95']:.0f} | {server_ms} | {pha} | {writes} | "
-            f"{r['edits_lost'] + max(0, r['acts_sent_ok'] - r['acts_stored'])} | {r['server_cpu_s']:.0f} of {r['wall_s']:.0f} wall | "
-            f"{r['load_before']:.1f} → {r['load_after']:.1f} |"
-        )
+    lines += [markdown_row(r) for r in runs]
     lines.append(END)
     return "\n".join(lines)
+
+
+def markdown_row(r: dict) -> str:
+    """One run as a row of HEADER (runs logged before the graph column count as embedded)."""
+    imp = r.get("import") or {}
+    span = (
+        f"{r['import_firms']:,} firms, {imp.get('start', 0):.0f}–{imp.get('end', 0):.0f} s (rc {imp.get('rc')})"
+        if imp
+        else "—"
+    )
+    in_graph = (
+        f"{r['graph_after'] - r['graph_before']:,} of {r['import_rows']:,}"
+        if imp and "import_rows" in r
+        else "—"
+    )
+    pha = (
+        f"{r['before_import']['p95']:.0f} / {r['during_import']['p95']:.0f} / {r['after_import']['p95']:.0f}"
+        if imp else "—"
+    )  # fmt: skip
+    writes = f"{r['acts_sent_ok']} acts / {r['acts_stored']} · {r['edits_ok']} leads edited"
+    server_ms = (
+        f"{r['page_server_p50']:.0f} / {r['page_server_p95']:.0f}" if r.get("page_server_p50") else "—"
+    )
+    mode = f"{r['workers']}×{r['threads']}, {'stale' if r.get('stale_analysis', True) else 'strict'}"
+    db_cpu = f"{r['db_cpu_s']:.0f}" if r.get("db_cpu_s") is not None else "—"
+    lost = r["edits_lost"] + max(0, r["acts_sent_ok"] - r["acts_stored"])
+    return (
+        f"| {r['measured']} at {r['git']} | {r.get('graph', 'embedded')} | {r['database']} | {mode} | "
+        f"{r['firms']:,} | {span} | {in_graph} | {r['clients']} × {r['duration']} | {r['requests']:,} | "
+        f"{r['errors']} | {r['page_p50']:.0f} / {r['page_p95']:.0f} | {server_ms} | {pha} | {writes} | "
+        f"{lost} | {r['server_cpu_s']:.0f} of {r['wall_s']:.0f} wall | {db_cpu} | "
+        f"{r['load_before']:.1f} → {r['load_after']:.1f} |"
+    )
 
 
 def main() -> None:
@@ -566,14 +820,40 @@ def main() -> None:
         help="[web] stale_analysis = false (the behaviour before issue 16)",
     )
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--pg-port", type=int, default=None,
+        help="start this checkout's PostgreSQL (scripts/postgres.sh) on this port and stop it at the end; "
+        "without it --database postgresql uses the server named by PGPORT",
+    )  # fmt: skip
+    parser.add_argument("--graph", choices=["embedded", "neo4j"], default="embedded")
+    parser.add_argument(
+        "--neo4j-port", type=int, default=7688,
+        help="--graph neo4j: the bench's own Neo4j (scripts/neo4j.sh) on this port, wiped, stopped at the end",
+    )  # fmt: skip
+    parser.add_argument(
+        "--neo4j-heap", default="2g", help="NEO4J_HEAP (the mid-run import is one transaction)"
+    )
+    parser.add_argument(
+        "--neo4j-pagecache", default="1g", help="NEO4J_PAGECACHE (≈ 1 GB of store per 1M firms)"
+    )
+    parser.add_argument(
+        "--store", type=Path, default=None,
+        help="a prebuilt embedded store (graph.sqlite3) to copy instead of building --firms firms",
+    )  # fmt: skip
+    parser.add_argument("--port", type=int, default=0, help="web port (default: a free one)")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "lianzhao-load-bench")
+    parser.add_argument(
+        "--log", type=Path, default=None, help="JSON log of runs (default: <data>/load_runs.json)"
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="append this run's row to the JSON log and rewrite the section"
     )
     args = parser.parse_args()
+    if args.store is not None and not args.store.is_file():
+        parser.error(f"--store {args.store}：文件不存在")
     result = run(args)
     print(json.dumps(result, ensure_ascii=False, indent=1))
-    log = args.data / "load_runs.json"
+    log = args.log or args.data / "load_runs.json"
     runs = json.loads(log.read_text()) if log.exists() else []
     runs.append(result)
     log.write_text(json.dumps(runs, ensure_ascii=False, indent=1))
