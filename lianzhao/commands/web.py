@@ -17,7 +17,7 @@ import click
 import waitress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import create_app
+from web import compile_templates, create_app
 
 
 def gunicorn_available() -> bool:
@@ -57,6 +57,7 @@ def serve(obj, host: str | None, port: int | None, threads: int | None, workers:
         )
         workers = 1
     app = create_app(cfg)
+    compile_templates(app)  # in the master, before gunicorn forks: the workers inherit them
     # web.backend.Backend: the previous analysis while one thread recomputes after a data change
     app.extensions["lianzhao"].stale_analysis_while_updating = bool(web.get("stale_analysis", True))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
