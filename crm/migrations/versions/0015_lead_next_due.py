@@ -29,12 +29,15 @@ UPDATE leads SET next_due_on = (
 """
 
 
+# Plain ALTER TABLE, not batch mode: batch mode rebuilds `leads` on SQLite, and dropping the old
+# table there (foreign keys on) would delete every lead's activities through ON DELETE CASCADE.
+# SQLite drops a column in place since 3.35.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("next_due_on", sa.Date(), nullable=True))
+    op.add_column("leads", sa.Column("next_due_on", sa.Date(), nullable=True))
     op.execute(_BACKFILL)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.drop_column("next_due_on")
+    op.drop_column("leads", "next_due_on")
