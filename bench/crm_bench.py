@@ -38,6 +38,7 @@ from crm.db import make_engine, make_session_factory, unit_of_work, upgrade  # n
 from crm.models import Activity, Lead, Team, User, utcnow  # noqa: E402
 from crm.queries.worklist import WorkFilter, worklist  # noqa: E402
 from crm.services import overdue  # noqa: E402
+from crm.services.activities import refresh_next_due  # noqa: E402
 from crm.settings import CrmSettings  # noqa: E402
 
 SECTORS = ["medical", "equipment", "electronics", "nev", "urban", "lowcarbon", "digital", "crossover"]
@@ -200,6 +201,7 @@ def generate(sf, n_leads: int, n_activities: int, seed: int = 7) -> dict:
                 text("UPDATE leads SET first_contact_at = :f, last_contact_at = :l WHERE id = :i"),
                 updates[start : start + 5000],
             )
+        refresh_next_due(s)  # the bulk insert bypassed the activity service: store the leads' next-step dates
     # Fresh statistics (and, on PostgreSQL, the visibility map for index-only scans), as
     # autovacuum would give a live database.
     engine = sf.kw["bind"]

@@ -158,6 +158,10 @@ class Lead(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
     first_contact_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Due date of the next step of the lead's latest activity, stored so the work order need not
+    # run a subquery per lead (issue 16). Derived: written only by
+    # crm.services.activities.refresh_next_due, in the transaction that changes the activities.
+    next_due_on: Mapped[date | None] = mapped_column(Date)
     # 首报首谈.
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     protected_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from graph.model import MISSING, WEAK
 
 from ..counting import counted_subquery, milestone_stages, uncounted_clause
-from ..key_projects import count_ready, four_ones_missing, key_clause
-from ..models import Lead, Team, utcnow
+from ..key_projects import FOUR_ONES_COLUMNS, count_ready, four_ones_missing, key_clause
+from ..models import Lead, Team, User, utcnow
 from ..permissions import visible_leads
 from ..services._common import Actor, current_actor
 from ..services.overdue import overdue_condition
@@ -59,10 +59,39 @@ class SectorGaps:
         return self.gaps - self.filled
 
 
-@dataclass
+@dataclass(slots=True)
 class KeyProject:
-    lead: Lead
+    """One line of the key-project table: the shown columns of the lead as a plain row (no ORM
+    object, issue 16) and what it lacks of the "四个一"."""
+
+    id: int
+    company_name: str
+    chain_name: str | None
+    node_name: str | None
+    stage: str
+    investment: float | None
+    sponsor_user_id: int | None
+    sponsor_user_name: str | None  # the sponsoring leader's display name, if a user
+    sponsor_name: str | None  # else the name typed in
+    owner_id: int | None
+    owner_name: str | None
     missing: list[str]
+
+
+# What the key-project table shows, plus what `four_ones_missing` reads.
+_OWNER, _SPONSOR = aliased(User), aliased(User)
+_KEY_COLUMNS = (
+    Lead.id,
+    Lead.company_name,
+    Lead.chain_name,
+    Lead.node_name,
+    Lead.stage,
+    Lead.investment,
+    Lead.owner_id,
+    _OWNER.display_name.label("owner_name"),
+    _SPONSOR.display_name.label("sponsor_user_name"),
+    *FOUR_ONES_COLUMNS,
+)
 
 
 @dataclass
@@ -161,12 +190,30 @@ def build(
     )
     key_total = session.scalar(select(func.count()).select_from(key_q.order_by(None).subquery())) or 0
     key_ready = count_ready(session, key_q, settings.four_ones)
-    shown = session.scalars(
-        key_q.options(selectinload(Lead.owner), selectinload(Lead.sponsor_user))
+    shown = session.execute(
+        key_q.with_only_columns(*_KEY_COLUMNS)
+        .outerjoin(_OWNER, _OWNER.id == Lead.owner_id)
+        .outerjoin(_SPONSOR, _SPONSOR.id == Lead.sponsor_user_id)
         .order_by(Lead.investment.desc().nulls_last(), Lead.id)
         .limit(key_limit)
-    ).all()
-    projects = [KeyProject(lead, four_ones_missing(lead, settings.four_ones)) for lead in shown]
+    ).mappings()
+    projects = [
+        KeyProject(
+            r["id"],
+            r["company_name"],
+            r["chain_name"],
+            r["node_name"],
+            r["stage"],
+            r["investment"],
+            r["sponsor_user_id"],
+            r["sponsor_user_name"],
+            r["sponsor_name"],
+            r["owner_id"],
+            r["owner_name"],
+            four_ones_missing(r, settings.four_ones),
+        )
+        for r in shown
+    ]
 
     late = base.where(overdue_condition(settings, now)).order_by(None).subquery()
     team_names = {t.id: t.name for t in session.scalars(select(Team))}

@@ -21,7 +21,7 @@ from graph.identity import normalize_name
 
 from ..counting import merged_clause
 from ..key_projects import is_key_project, key_clause
-from ..models import MANAGER, Activity, Lead, User, utcnow
+from ..models import MANAGER, Lead, User, utcnow
 from ..permissions import team_pool, visible_leads
 from ..services._common import Actor, current_actor
 from ..services.overdue import overdue_condition
@@ -93,18 +93,6 @@ def like_pattern(text: str) -> str:
     return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def next_due_column() -> Any:
-    """Due date of the next step of the lead's latest activity (index lead_id, occurred_on)."""
-    return (
-        select(Activity.due_date)
-        .where(Activity.lead_id == Lead.id)
-        .order_by(Activity.occurred_on.desc(), Activity.id.desc())
-        .limit(1)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
-
-
 def filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime) -> Select[tuple[Lead]]:
     """SELECT of the leads of `f` the actor may read (unordered)."""
     query = visible_leads(actor).where(~merged_clause())  # 已合并 leads leave the work lists
@@ -160,19 +148,12 @@ def _load(session: Session, ids: list[int]) -> dict[int, Lead]:
     }
 
 
-def _dues(session: Session, ids: list[int]) -> dict[int, date | None]:
-    if not ids:
-        return {}
-    return dict(session.execute(select(Lead.id, next_due_column()).where(Lead.id.in_(ids))).all())
-
-
 @dataclass
 class _Ranked:
-    picked: list[Any]  # (id, late, total[, next_due]) of the page, in order
+    picked: list[Any]  # (id, late, total) of the page, in order
     total: int
     page: int
     per_page: int
-    with_due: bool  # next_due rides along in picked[3]
 
 
 def _rank(
@@ -192,7 +173,6 @@ def _rank(
     page = max(1, int(page))
     late = case((overdue_condition(settings, now), 1), else_=0).label("late")
     total_col = func.count().over().label("total")  # the total rides along: one scan, not two
-    with_due = sort is None and f.scope != "pool"  # the work order ranks by the due date
     if sort is not None:
         ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
             *SORTS.get(sort, SORTS["updated"]), Lead.id.desc()
@@ -201,13 +181,10 @@ def _rank(
         ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
             Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
         )
-    else:
-        due = next_due_column().label("next_due")
+    else:  # the stored next-step date (crm.services.activities.refresh_next_due), not a subquery per lead
         closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
-        ordered = (
-            query.with_only_columns(Lead.id, late, total_col)
-            .add_columns(due)
-            .order_by(closed, late.desc(), due.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc())
+        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
+            closed, late.desc(), Lead.next_due_on.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
         )
     picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
     if picked:
@@ -223,7 +200,7 @@ def _rank(
         if page > last and total:
             page = last
             picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
-    return _Ranked(list(picked), total, page, per_page, with_due)
+    return _Ranked(list(picked), total, page, per_page)
 
 
 def worklist(
@@ -247,9 +224,8 @@ def worklist(
     r = _rank(session, actor, f, settings, page, per_page, sort, now)
     ids = [row[0] for row in r.picked]
     leads = _load(session, ids)
-    dues = {row[0]: row[3] for row in r.picked} if r.with_due else _dues(session, ids)
     out = [
-        Row(leads[i], dues.get(i), bool(row[1]), response_status(leads[i], settings, now))
+        Row(leads[i], leads[i].next_due_on, bool(row[1]), response_status(leads[i], settings, now))
         for i, row in zip(ids, r.picked, strict=True)
     ]
     return WorkPage(out, r.total, r.page, r.per_page)
@@ -274,6 +250,7 @@ _LIST_COLUMNS = (
     Lead.first_contact_at,
     Lead.last_contact_at,
     Lead.stage_changed_at,
+    Lead.next_due_on,
     User.display_name.label("owner_name"),
 )
 
@@ -305,11 +282,12 @@ def list_rows(
     ids: list[int],
     settings: CrmSettings,
     now: datetime,
-    dues: dict[int, date | None],
     late: dict[int, bool] | None = None,
+    no_due: frozenset[int] = frozenset(),
 ) -> list[ListRow]:
     """ListRows for `ids` in that order: one SELECT of the shown columns with the owner's name
-    joined. `late`: the overdue flags the ranking already computed; else the response rule's."""
+    joined. `late`: the overdue flags the ranking already computed; else the response rule's.
+    `no_due`: ids shown without a next-step date (the board's pool cards)."""
     if not ids:
         return []
     by_id = {
@@ -338,7 +316,7 @@ def list_rows(
                 c.owner_id,
                 c.owner_name,
                 is_key_project(c.investment, c.key_flag, four_ones),
-                dues.get(i),
+                None if i in no_due else c.next_due_on,
                 late[i] if late is not None else bool(status and status.overdue),
                 status,
             )
@@ -364,9 +342,8 @@ def worklist_rows(
     actor = current_actor(session, actor)
     r = _rank(session, actor, f, settings, page, per_page, sort, now)
     ids = [row[0] for row in r.picked]
-    dues = {row[0]: row[3] for row in r.picked} if r.with_due else _dues(session, ids)
     late = {row[0]: bool(row[1]) for row in r.picked}
-    out = list_rows(session, ids, settings, now, dues, late)
+    out = list_rows(session, ids, settings, now, late)
     return WorkPage(out, r.total, r.page, r.per_page)
 
 
@@ -405,7 +382,7 @@ def board(
     owned = filtered(actor, base, settings, now).where(Lead.owner_id.is_not(None))
     counts = _stage_counts(session, owned)
     # Cards rank overdue first, then the longest without contact (index columns only: no
-    # per-lead subquery over the whole team); the next-step date is read for shown cards only.
+    # per-lead subquery over the whole team).
     rank = (
         func.row_number()
         .over(
@@ -445,10 +422,12 @@ def board(
         session, pool_q, per_column, Lead.gap_score.desc().nulls_last(), Lead.id.desc()
     )
     shown = [row.id for row in picked]
-    dues = _dues(session, list(set(shown) | set(late_ids)))
+    no_due = frozenset(pool_ids) - set(shown) - set(late_ids)  # pool cards: no clock, no due date
     rows = {
         r.id: r
-        for r in list_rows(session, list(dict.fromkeys(shown + late_ids + pool_ids)), settings, now, dues)
+        for r in list_rows(
+            session, list(dict.fromkeys(shown + late_ids + pool_ids)), settings, now, no_due=no_due
+        )
     }
     by_stage: dict[str, list[ListRow]] = {}
     for row in picked:

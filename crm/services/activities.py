@@ -1,26 +1,59 @@
 """Activities (拜访, 电话, 会议, 活动, 备注) and comments on a lead.
 
 A contact activity (config `contact_kinds`) updates the lead's first/last contact, which the
-response-time rules read. Comments (e.g. a leader's 批示) are not contact with the firm; a comment
+response-time rules read. Every change of a lead's activities also refreshes the lead's stored
+`next_due_on` (`refresh_next_due`, the one statement of that rule). Comments (e.g. a leader's 批示) are not contact with the firm; a comment
 by someone other than the owner lands in the owner's inbox.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from .. import permissions as perm
 from ..errors import PermissionDenied, ValidationError
-from ..models import Activity, Comment, utcnow
+from ..models import Activity, Comment, Lead, utcnow
 from ..settings import CrmSettings
 from . import audit, inbox
 from ._common import Actor, current_actor, flush_or_stale, get_lead, readable_lead, snapshot
 
 ACTIVITY_FIELDS = ("lead_id", "kind", "occurred_on", "participants", "outcome", "next_step", "due_date")
+
+
+def latest_due(lead_id: Any = Lead.id) -> ColumnElement[Any]:
+    """The next-step due date of a lead's latest activity (latest: the highest `occurred_on`, ties
+    broken by the highest id, i.e. the one recorded last; NULL when that activity has no due date
+    or the lead has none), as a scalar subquery correlated to `lead_id` (by default the row of
+    `leads`). Uses the index (lead_id, occurred_on). The rule behind `Lead.next_due_on`."""
+    return (
+        select(Activity.due_date)
+        .where(Activity.lead_id == lead_id)
+        .order_by(Activity.occurred_on.desc(), Activity.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def refresh_next_due(session: Session, lead_ids: Iterable[int] | None = None) -> None:
+    """Store `latest_due` into `Lead.next_due_on` for `lead_ids` (None: every lead), in the
+    caller's transaction. Call it after every write that adds, changes, deletes or moves
+    activities (after the flush, so the new rows count). One UPDATE; it does not bump the leads'
+    `version` (a derived column is no user edit; the writers set `updated_at` themselves)."""
+    stmt = update(Lead).values(next_due_on=latest_due()).execution_options(synchronize_session=False)
+    if lead_ids is not None:
+        ids = sorted(set(lead_ids))
+        if not ids:
+            return
+        stmt = stmt.where(Lead.id.in_(ids))
+    session.execute(stmt)
+    for obj in session.identity_map.values():  # loaded leads re-read the column on next access
+        if isinstance(obj, Lead) and (lead_ids is None or obj.id in ids):
+            session.expire(obj, ["next_due_on"])
 
 
 def _as_date(value: Any, label: str) -> date | None:
@@ -96,6 +129,7 @@ def add_activity(
             lead.last_contact_at = at
     lead.updated_at = now
     flush_or_stale(session, f"线索「{lead.company_name}」")
+    refresh_next_due(session, [lead.id])
     audit.record(
         session, actor, audit.CREATE, "activity", activity.id, None, snapshot(activity, ACTIVITY_FIELDS), ip
     )

@@ -31,6 +31,7 @@ from ..models_referrals import LINK_MERGED, TO_PENDING, Filing, LeadProject, Ref
 from ..settings import CrmSettings
 from . import audit, filings, inbox, referrals
 from ._common import Actor, current_actor, flush_or_stale, get_lead
+from .activities import refresh_next_due
 from .projects import same_firm
 
 MERGE, MERGED_INTO = "merge", "merged_into"
@@ -153,6 +154,7 @@ def merge_leads(
         keep.first_contact_at = gone.first_contact_at or keep.first_contact_at
     keep.updated_at = gone.updated_at = now
     flush_or_stale(session, f"线索「{keep.company_name}」")
+    refresh_next_due(session, [keep.id, gone.id])  # the merged lead's activities moved
     session.expire_all()  # the bulk re-pointing bypassed the ORM: reload what it changed
     audit.record(
         session,

@@ -15,7 +15,7 @@ from lianzhao.config import build_config
 
 
 def test_migrations_from_empty_match_models(engine):
-    assert current_revision(engine) == head_revision() == "0014"
+    assert current_revision(engine) == head_revision() == "0015"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
