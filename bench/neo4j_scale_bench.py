@@ -76,6 +76,19 @@ def _copy_rows(source: Path, target: Path, copies: int, id_columns: tuple[int, .
                 writer.writerow(row)
 
 
+class Rows(list):
+    """The result table, each row printed as it is measured: a failure late in an hour-long run
+    keeps the figures measured before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        print("| measure | wall s (CPU s) |\n|---|---:|", flush=True)
+
+    def append(self, row: tuple[str, str]) -> None:
+        super().append(row)
+        print(f"| {row[0]} | {row[1]} |", flush=True)
+
+
 def server_rss_mb(port: int) -> float:
     pid = (ROOT / ".neo4j" / f"server-{port}" / "neo4j.pid").read_text().strip()
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -100,36 +113,43 @@ def main() -> int:
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="2g")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="the server's database is already loaded: measure from the connect on",
+    )
     args = ap.parse_args()
-    rows: list[tuple[str, str]] = [("load average (1 min) at start", f"{os.getloadavg()[0]:.1f}")]
+    rows = Rows()
+    rows.append(("load average (1 min) at start", f"{os.getloadavg()[0]:.1f}"))
     cfg = load_config()
     home = ROOT / ".neo4j" / f"server-{args.port}"
     env_line = neo4j_sh("start", args.port, args.heap, args.pagecache)  # ensure it exists (password)
     password = env_line.split("NEO4J_PASSWORD=")[1].strip()
     with NetworkxStore(args.embedded) as source:
-        one, wall, cpu = timed(write_csv, source, args.work / "csv1")
-        rows.append(
-            (f"write CSV from the embedded store ({one.firms:,} firms), s", f"{wall:.1f} ({cpu:.1f})")
-        )
-        files, wall, cpu = timed(replicate, one, args.work / "csv", args.copies)
-        rows.append((f"replicate ×{args.copies}, s", f"{wall:.1f} ({cpu:.1f})"))
-        shutil.rmtree(args.work / "csv1")
-        neo4j_sh("stop", args.port, args.heap, args.pagecache)
-        admin = ["java", "-cp", str(ROOT / ".neo4j" / "lib" / "*"), "org.neo4j.cli.AdminTool"]
-        env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run([*admin, *admin_args(files)], env=env, check=True, capture_output=True)
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        rows.append(
-            (
-                f"neo4j-admin import: {files.firms:,} firms, {files.links:,} links, {files.supplies:,} supplies, s",
-                f"{wall:.1f} ({cpu:.1f}) — {files.firms / wall:,.0f} firms/s wall, {files.firms / cpu:,.0f} per CPU s",
+        if not args.reuse:
+            one, wall, cpu = timed(write_csv, source, args.work / "csv1")
+            rows.append(
+                (f"write CSV from the embedded store ({one.firms:,} firms), s", f"{wall:.1f} ({cpu:.1f})")
             )
-        )
-        shutil.rmtree(args.work / "csv")
+            files, wall, cpu = timed(replicate, one, args.work / "csv", args.copies)
+            rows.append((f"replicate ×{args.copies}, s", f"{wall:.1f} ({cpu:.1f})"))
+            shutil.rmtree(args.work / "csv1")
+            neo4j_sh("stop", args.port, args.heap, args.pagecache)
+            admin = ["java", "-cp", str(ROOT / ".neo4j" / "lib" / "*"), "org.neo4j.cli.AdminTool"]
+            env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([*admin, *admin_args(files)], env=env, check=True, capture_output=True)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            rows.append(
+                (
+                    f"neo4j-admin import: {files.firms:,} firms, {files.links:,} links, {files.supplies:,} supplies, s",
+                    f"{wall:.1f} ({cpu:.1f}) — {files.firms / wall:,.0f} firms/s wall, {files.firms / cpu:,.0f} per CPU s",
+                )
+            )
+            shutil.rmtree(args.work / "csv")
         neo4j_sh("start", args.port, args.heap, args.pagecache)
         uri = f"bolt://127.0.0.1:{args.port}"
         store, wall, cpu = timed(Neo4jStore, uri, "neo4j", password)
@@ -173,9 +193,6 @@ def main() -> int:
     size = sum(p.stat().st_size for p in (home / "data").rglob("*") if p.is_file())
     rows.append(("Neo4j data folder, GB", f"{size / 2**30:.1f}"))
     rows.append(("load average (1 min) at end", f"{os.getloadavg()[0]:.1f}"))
-    print("| measure | wall s (CPU s) |\n|---|---:|")
-    for k, v in rows:
-        print(f"| {k} | {v} |")
     return 0
 
 

@@ -159,6 +159,8 @@ def admin_args(files: BulkFiles, database: str = "neo4j") -> list[str]:
         f"--array-delimiter={ARRAY_DELIMITER}",
         "--multiline-fields=true",
         "--threads=2",
+        # beside the CSV files: the default is import.report in the current directory
+        f"--report-file={files.nodes[0][1].parent / 'import.report'}",
     ]
     args += [f"--nodes={labels}={path}" for labels, path in files.nodes]
     args += [f"--relationships={kind}={path}" for kind, path in files.relationships]

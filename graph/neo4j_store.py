@@ -27,6 +27,7 @@ Why this shape:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
@@ -193,6 +194,32 @@ SET k.local = k.local + r.local, k.output = k.output + r.output, k.outside = k.o
 REMOVE k._lock
 WITH k WHERE k.local = 0 AND k.output = 0 AND k.outside = 0
 DELETE k"""
+
+
+def _await_indexes(session: neo4j.Session, poll_seconds: float = 2.0) -> None:
+    """Wait until every index is online. The first connect after a bulk load of millions of firms
+    builds the TEXT and full-text indexes for many minutes (about 10 at 5M firms on 2 cores), past
+    any fixed `db.awaitIndexes` timeout, so poll and log progress instead; a FAILED index stops."""
+    said = 0.0
+    while True:
+        pending = session.run(
+            "SHOW INDEXES YIELD name, state, populationPercent WHERE state <> 'ONLINE' "
+            "RETURN name, state, populationPercent AS percent"
+        ).data()
+        if not pending:
+            return
+        failed = [r["name"] for r in pending if r["state"] == "FAILED"]
+        if failed:
+            raise GraphStoreError(
+                f"Neo4j 索引创建失败：{'、'.join(failed)}；请查看 Neo4j 的 debug.log 后重建索引"
+            )
+        if time.monotonic() - said > 30:
+            said = time.monotonic()
+            log.info(
+                "waiting for Neo4j indexes: %s",
+                ", ".join(f"{r['name']} {r['percent'] or 0:.0f}%" for r in pending),
+            )
+        time.sleep(poll_seconds)
 
 
 def _write_counts(tx: neo4j.ManagedTransaction, counts: NodeCounts) -> None:
@@ -451,7 +478,7 @@ class Neo4jStore(GraphStore):
         with self._session(neo4j.WRITE_ACCESS) as session:
             for statement in statements:
                 session.run(statement).consume()
-            session.run("CALL db.awaitIndexes(120)").consume()
+            _await_indexes(session)
             schema = session.execute_write(
                 lambda tx: tx.run(
                     "MERGE (m:Meta {key: 'meta'}) ON CREATE SET m.store_id = randomUUID(), m.version = 0, "

@@ -48,3 +48,4 @@ def test_admin_arguments_name_the_database_before_the_files(tmp_path):
     assert f"--array-delimiter={SEPARATOR}" in args and "--overwrite-destination=true" in args
     assert any(a.startswith("--nodes=Company:Local=") for a in args)
     assert any(a.startswith("--relationships=SUPPLIES=") for a in args)
+    assert f"--report-file={tmp_path / 'import.report'}" in args  # not into the current directory
