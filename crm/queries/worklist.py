@@ -188,7 +188,7 @@ def _ranking(actor: Actor, f: WorkFilter, settings: CrmSettings, sort: str | Non
 # building one and generating its cache key took more CPU than SQLite took to run it (issue 16);
 # a statement object reused keeps its cache key. Bounded: cleared when full.
 _PAGE_STATEMENTS: dict[tuple, tuple[Any, Any]] = {}
-_PAGE_STATEMENTS_MAX = 512
+_PAGE_STATEMENTS_MAX = 256  # the shapes in use; a flood of distinct searches only clears it
 
 
 def _page_statement(
