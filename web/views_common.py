@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import tzinfo
 
 from flask import Flask, current_app, g, jsonify, request, url_for
 from flask_login import current_user
@@ -82,9 +83,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_class"] = lambda s: STATUS_CLASS.get(s, "none")
     app.jinja_env.filters["role_label"] = role_label
 
+    zones: list[tzinfo] = []  # the app's zone, resolved at its first use (the config is fixed by then)
+
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """Stored UTC shown on the district's clock ([web] timezone): `{{ x.created_at | localtime }}`."""
-        return format_local(value, zone_from_config(backend.cfg()), fmt)
+        # Pages call this ~50 times each: the app's config is looked up once, not per call.
+        if not zones:
+            zones.append(zone_from_config(backend.cfg()))
+        return format_local(value, zones[0], fmt)
 
     app.jinja_env.filters["localtime"] = localtime
 
@@ -101,6 +107,18 @@ def init_app(app: Flask) -> None:
             response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.t0) * 1000:.1f}"
         return response
 
+    # The menu's URLs take no arguments, so they differ only by the mount point (script root):
+    # built once per app and mount point instead of 15 url_for calls on every page.
+    nav_urls: dict[str, dict[str, str]] = {}
+
+    def nav_url_map() -> dict[str, str]:
+        root = request.script_root
+        urls = nav_urls.get(root)
+        if urls is None:
+            urls = {e: url_for(e) for _, e, _, _ in NAV if e in current_app.view_functions}
+            nav_urls[root] = urls
+        return urls
+
     @app.context_processor
     def layout_context():
 
@@ -109,10 +127,16 @@ def init_app(app: Flask) -> None:
         if current_user.is_authenticated and not getattr(current_user.orm, "must_change_password", False):
             here = request.endpoint or ""
             actor = current_user.orm
+            urls = nav_url_map()
             for label, endpoint, prefix, area in NAV:
-                if endpoint in current_app.view_functions and may_open(actor, area):
+                if endpoint in urls and may_open(actor, area):
                     items.append(
-                        {"label": label, "url": url_for(endpoint), "active": here.startswith(prefix)}
+                        {
+                            "label": label,
+                            "url": urls[endpoint],
+                            "active": here.startswith(prefix),
+                            "inbox": endpoint == "inbox.index",  # carries the unread badge
+                        }
                     )
         return {
             # pages built on the gap analysis say when they show the previous data version's results

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from graph.identity import normalize_name
@@ -24,7 +24,7 @@ from ..key_projects import is_key_project, key_clause
 from ..models import MANAGER, Lead, User, utcnow
 from ..permissions import team_pool, visible_leads
 from ..services._common import Actor, current_actor
-from ..services.overdue import overdue_condition
+from ..services.overdue import overdue_condition, overdue_cutoffs
 from ..settings import CrmSettings
 from .response import ResponseStatus, response_status
 
@@ -93,8 +93,9 @@ def like_pattern(text: str) -> str:
     return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime) -> Select[tuple[Lead]]:
-    """SELECT of the leads of `f` the actor may read (unordered)."""
+def filtered(actor: Actor, f: WorkFilter, settings: CrmSettings, now: datetime | None) -> Select[tuple[Lead]]:
+    """SELECT of the leads of `f` the actor may read (unordered). `now` None: the overdue filter's
+    instants are bind parameters (crm.services.overdue.overdue_condition)."""
     query = visible_leads(actor).where(~merged_clause())  # 已合并 leads leave the work lists
     if f.scope == "mine":
         query = query.where(Lead.owner_id == actor.id)
@@ -148,12 +149,89 @@ def _load(session: Session, ids: list[int]) -> dict[int, Lead]:
     }
 
 
+# The ranking's parts that depend on nothing per request, built once (issue 16: SQLAlchemy's
+# expression building was a large share of the list page's CPU).
+_TOTAL = func.count().over().label("total")  # the total rides along: one scan, not two
+_ID_DESC = Lead.id.desc()
+_POOL_ORDER = (Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), _ID_DESC)
+_WORK_ORDER_TAIL = (Lead.next_due_on.asc().nulls_last(), Lead.updated_at.desc(), _ID_DESC)
+
+
 @dataclass
 class _Ranked:
     picked: list[Any]  # (id, late, total) of the page, in order
     total: int
     page: int
     per_page: int
+
+
+def _ranking(actor: Actor, f: WorkFilter, settings: CrmSettings, sort: str | None) -> tuple[Any, Any]:
+    """(filtered query, ordered id/late/total SELECT) with the overdue rule's instants as bind
+    parameters (crm.services.overdue.overdue_cutoffs gives their values at a given time)."""
+    query = filtered(actor, f, settings, None)
+    late = case((overdue_condition(settings, None), 1), else_=0).label("late")
+    if sort is not None:
+        ordered = query.with_only_columns(Lead.id, late, _TOTAL).order_by(
+            *SORTS.get(sort, SORTS["updated"]), _ID_DESC
+        )
+    elif f.scope == "pool":
+        ordered = query.with_only_columns(Lead.id, late, _TOTAL).order_by(*_POOL_ORDER)
+    else:  # the stored next-step date (crm.services.activities.refresh_next_due), not a subquery per lead
+        closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
+        ordered = query.with_only_columns(Lead.id, late, _TOTAL).order_by(
+            closed, late.desc(), *_WORK_ORDER_TAIL
+        )
+    return query, ordered
+
+
+# Ranked page statements by everything they are built from except the time (a bind parameter):
+# building one and generating its cache key took more CPU than SQLite took to run it (issue 16);
+# a statement object reused keeps its cache key. Bounded: cleared when full.
+_PAGE_STATEMENTS: dict[tuple, tuple[Any, Any]] = {}
+_PAGE_STATEMENTS_MAX = 256  # the shapes in use; a flood of distinct searches only clears it
+
+
+def _page_statement(
+    actor: Actor, f: WorkFilter, settings: CrmSettings, sort: str | None, page: int, per_page: int
+) -> tuple[Any, Any]:
+    """(filtered query, the page's SELECT), built once per shape for a signed-in user."""
+    if not isinstance(actor, User):  # system actors (CLI, jobs): built each time
+        query, ordered = _ranking(actor, f, settings, sort)
+        return query, ordered.offset((page - 1) * per_page).limit(per_page)
+    key = (
+        # what visibility (crm.permissions) reads of the user
+        actor.id,
+        actor.role,
+        actor.team_id,
+        bool(actor.is_active),
+        # the filter, the settings the SQL embeds, the order and the page
+        f.scope,
+        f.stage,
+        tuple(f.stages),
+        f.sector_id,
+        f.chain_id,
+        f.node_id,
+        f.owner_id,
+        f.team_id,
+        f.channel,
+        f.priority,
+        f.key_only,
+        f.overdue_only,
+        f.text,
+        settings.active_stages,
+        settings.four_ones.key_investment_min,
+        sort,
+        page,
+        per_page,
+    )
+    found = _PAGE_STATEMENTS.get(key)
+    if found is None:
+        query, ordered = _ranking(actor, f, settings, sort)
+        found = (query, ordered.offset((page - 1) * per_page).limit(per_page))
+        if len(_PAGE_STATEMENTS) >= _PAGE_STATEMENTS_MAX:
+            _PAGE_STATEMENTS.clear()
+        _PAGE_STATEMENTS[key] = found
+    return found
 
 
 def _rank(
@@ -168,38 +246,25 @@ def _rank(
 ) -> _Ranked:
     """The page of lead ids in the list's order, with the overdue flag and the total: the one
     ranking both `worklist` (ORM objects) and `worklist_rows` (plain rows) use."""
-    query = filtered(actor, f, settings, now)
     per_page = max(1, min(int(per_page), 200))
     page = max(1, int(page))
-    late = case((overdue_condition(settings, now), 1), else_=0).label("late")
-    total_col = func.count().over().label("total")  # the total rides along: one scan, not two
-    if sort is not None:
-        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
-            *SORTS.get(sort, SORTS["updated"]), Lead.id.desc()
-        )
-    elif f.scope == "pool":
-        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
-            Lead.gap_score.desc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
-        )
-    else:  # the stored next-step date (crm.services.activities.refresh_next_due), not a subquery per lead
-        closed = case((Lead.stage.in_(list(settings.active_stages)), 0), else_=1)
-        ordered = query.with_only_columns(Lead.id, late, total_col).order_by(
-            closed, late.desc(), Lead.next_due_on.asc().nulls_last(), Lead.updated_at.desc(), Lead.id.desc()
-        )
-    picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
+    at = overdue_cutoffs(settings, now)
+    query, statement = _page_statement(actor, f, settings, sort, page, per_page)
+    picked = session.execute(statement, at).all()
     if picked:
         total = int(picked[0].total)
     else:  # past the last page (or nothing at all): count, then show the last page
         total = (
             session.scalar(
-                select(func.count()).select_from(query.order_by(None).with_only_columns(Lead.id).subquery())
+                select(func.count()).select_from(query.order_by(None).with_only_columns(Lead.id).subquery()),
+                at,
             )
             or 0
         )
         last = max(1, math.ceil(total / per_page))
         if page > last and total:
             page = last
-            picked = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).all()
+            picked = session.execute(_page_statement(actor, f, settings, sort, page, per_page)[1], at).all()
     return _Ranked(list(picked), total, page, per_page)
 
 
@@ -255,6 +320,15 @@ _LIST_COLUMNS = (
 )
 
 
+# Built once (issue 16: building and cache-keying it per request cost more than SQLite's part):
+# the 50 ids arrive as one expanding parameter.
+_LIST_SELECT = (
+    select(*_LIST_COLUMNS)
+    .outerjoin(User, User.id == Lead.owner_id)
+    .where(Lead.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 @dataclass(slots=True)
 class ListRow:
     """One line of the lead list: the lead's shown columns and what the rules say about it."""
@@ -290,12 +364,7 @@ def list_rows(
     `no_due`: ids shown without a next-step date (the board's pool cards)."""
     if not ids:
         return []
-    by_id = {
-        row.id: row
-        for row in session.execute(
-            select(*_LIST_COLUMNS).outerjoin(User, User.id == Lead.owner_id).where(Lead.id.in_(ids))
-        )
-    }
+    by_id = {row.id: row for row in session.execute(_LIST_SELECT, {"ids": ids})}
     four_ones = settings.four_ones
     out = []
     for i in ids:

@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Integer, Select, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import FunctionElement
@@ -53,10 +65,28 @@ def due_status(lead: Any, settings: CrmSettings, now: datetime | None = None) ->
     return DueStatus(due, reason, late, (now - due).days if late else 0)
 
 
-def overdue_condition(settings: CrmSettings, now: datetime) -> ColumnElement[bool]:
-    """The same rule as SQL, for lists and counts."""
-    first = now - timedelta(days=settings.first_contact_days)
-    follow = now - timedelta(days=settings.follow_up_days)
+# Names of the rule's two instants as bind parameters (overdue_condition(settings, None)).
+FIRST_BEFORE, FOLLOW_BEFORE = "overdue_first_before", "overdue_follow_before"
+
+
+def overdue_cutoffs(settings: CrmSettings, now: datetime) -> dict[str, datetime]:
+    """The instants the rule compares with at `now`: no first contact since FIRST_BEFORE, or no
+    contact since FOLLOW_BEFORE, is late."""
+    return {
+        FIRST_BEFORE: now - timedelta(days=settings.first_contact_days),
+        FOLLOW_BEFORE: now - timedelta(days=settings.follow_up_days),
+    }
+
+
+def overdue_condition(settings: CrmSettings, now: datetime | None) -> ColumnElement[bool]:
+    """The same rule as SQL, for lists and counts. `now` None: the two instants are named bind
+    parameters (values: `overdue_cutoffs`), so a statement built once serves every request."""
+    if now is None:
+        first: Any = bindparam(FIRST_BEFORE)
+        follow: Any = bindparam(FOLLOW_BEFORE)
+    else:
+        cut = overdue_cutoffs(settings, now)
+        first, follow = cut[FIRST_BEFORE], cut[FOLLOW_BEFORE]
     return and_(
         Lead.owner_id.is_not(None),
         Lead.stage.in_(list(settings.active_stages)),

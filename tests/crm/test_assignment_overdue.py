@@ -9,7 +9,7 @@ import pytest
 
 from crm.db import unit_of_work
 from crm.errors import NotFound, PermissionDenied, StaleEdit, ValidationError
-from crm.models import Lead, utcnow
+from crm.models import Lead, User, utcnow
 from crm.queries.worklist import WorkFilter, worklist
 from crm.services import activities, assignment, inbox, leads, overdue
 from crm.services import users as user_svc
@@ -253,3 +253,33 @@ def test_overdue_cli_lists_per_team(sf, people, engine, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "【医药健康招商组】招商经理：用户mgr" in result.output
     assert "示例数据·超期公司" in result.output and "首次接触超期" in result.output
+
+
+def test_worklist_overdue_follows_the_time_asked_for_with_the_statement_reused(sf, people):
+    """The ranked page statement is built once per shape and reused (issue 16): the overdue flags
+    and the 只看超期 filter still follow the `now` of each call, and a change of the user's team
+    (what visibility reads) is not served a statement built for the old one."""
+    p = people
+    start = utcnow() - timedelta(days=30)
+    with unit_of_work(sf) as s:
+        lead = leads.create_lead(
+            s, p["rec"], {"company_name": "示例数据·时钟公司"}, now=start, settings=SETTINGS
+        )
+    before = start + timedelta(days=SETTINGS.first_contact_days - 1)
+    after = start + timedelta(days=SETTINGS.first_contact_days + 1)
+    for when, late in ((before, False), (after, True), (before, False)):
+        with unit_of_work(sf) as s:
+            mine = worklist(s, p["rec"], WorkFilter(scope="mine"), SETTINGS, now=when)
+            flagged = worklist(s, p["rec"], WorkFilter(scope="mine", overdue_only=True), SETTINGS, now=when)
+            assert [r.overdue for r in mine.rows if r.lead.id == lead.id] == [late]
+            assert (lead.id in {r.lead.id for r in flagged.rows}) is late
+            assert flagged.total == len(flagged.rows)
+    pool = _pool_lead(sf, p, "示例数据·本组池")
+    with unit_of_work(sf) as s:
+        seen = {r.lead.id for r in worklist(s, p["mgr"], WorkFilter(scope="pool"), SETTINGS).rows}
+        assert pool.id in seen
+    with unit_of_work(sf) as s:  # the manager moves to the other team: its pool, not the old one's
+        s.execute(User.__table__.update().where(User.id == p["mgr"].id).values(team_id=p["mgr_e"].team_id))
+    with unit_of_work(sf) as s:
+        seen = {r.lead.id for r in worklist(s, p["mgr"], WorkFilter(scope="pool"), SETTINGS).rows}
+        assert pool.id not in seen

@@ -141,7 +141,8 @@ def index():
         sectors=sectors,
         today=_today(),
         args=request.args,
-        lead_base=url_for("leads.index"),
+        # each row's link is this with its id: one %-format per row, no per-row url_for
+        lead_url=url_for("leads.index").replace("%", "%%") + "%d",
     )
     if key is not None and "_flashes" not in web_session:
         cache.put(key, version, html)
