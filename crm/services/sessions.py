@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import NotFound
@@ -85,6 +85,17 @@ class Checked:
     touched: bool = False  # last_seen_at was updated: the caller commits that write at once
 
 
+# One statement for the session row, its user and the user's team (every page shows the team): it
+# runs on every request, so three look-ups became one, and it is built once (building a statement and
+# its cache key cost about as much as SQLite running it; the token hash is the only parameter).
+_CHECK = (
+    select(UserSession, User)
+    .outerjoin(User, User.id == UserSession.user_id)
+    .options(joinedload(User.team))
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def check(
     session: Session, token: str | None, policy: SecurityPolicy, *, now: datetime | None = None
 ) -> Checked:
@@ -92,14 +103,7 @@ def check(
     if not token or len(token) > 100:
         return Checked(None, "unknown")
     now = now or utcnow()
-    # one statement for the session row, its user and the user's team (every page shows the team):
-    # this runs on every request, so three look-ups become one
-    found = session.execute(
-        select(UserSession, User)
-        .outerjoin(User, User.id == UserSession.user_id)
-        .options(joinedload(User.team))
-        .where(UserSession.token_hash == token_hash(token))
-    ).first()
+    found = session.execute(_CHECK, {"token_hash": token_hash(token)}).first()
     if found is None:
         return Checked(None, "unknown")
     row, user = found
