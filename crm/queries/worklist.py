@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -204,20 +204,9 @@ def _page_statement(
         actor.role,
         actor.team_id,
         bool(actor.is_active),
-        # the filter, the settings the SQL embeds, the order and the page
-        f.scope,
-        f.stage,
-        tuple(f.stages),
-        f.sector_id,
-        f.chain_id,
-        f.node_id,
-        f.owner_id,
-        f.team_id,
-        f.channel,
-        f.priority,
-        f.key_only,
-        f.overdue_only,
-        f.text,
+        # the filter (every field: one added later is in the key without a second edit), the
+        # settings the SQL embeds, the order and the page
+        *(tuple(v) if isinstance(v, list | tuple) else v for v in astuple(f)),
         settings.active_stages,
         settings.four_ones.key_investment_min,
         sort,
