@@ -219,7 +219,7 @@ DELETE k"""
 
 def _await_indexes(session: neo4j.Session, poll_seconds: float = 2.0) -> None:
     """Wait until every index is online. The first connect after a bulk load of millions of firms
-    builds the TEXT and full-text indexes for many minutes (about 10 at 5M firms on 2 cores), past
+    builds the TEXT and full-text indexes for many minutes (about 18 at 5M firms on 2 cores), past
     any fixed `db.awaitIndexes` timeout, so poll and log progress instead; a FAILED index stops."""
     said = 0.0
     while True:
